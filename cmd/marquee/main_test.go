@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCLI(c.name, "-h")
+			if code != 0 {
+				t.Errorf("exit code %d, want 0", code)
+			}
+			if !strings.Contains(stderr, "Usage: marquee "+c.name) {
+				t.Errorf("help output %q lacks a usage line", stderr)
+			}
+		})
+	}
+	if code, out, _ := runCLI("help"); code != 0 || !strings.Contains(out, "keygen") {
+		t.Errorf("help: code %d, output %q", code, out)
+	}
+	if code, _, stderr := runCLI("frobnicate"); code != 2 || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: code %d, stderr %q", code, stderr)
+	}
+	if code, _, _ := runCLI("check", "-nosuchflag"); code != 2 {
+		t.Errorf("bad flag: code %d, want 2", code)
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	code, out, _ := runCLI("keygen")
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(out))
+	if err != nil || len(b) != 32 {
+		t.Errorf("keygen printed %q: %d bytes, %v", out, len(b), err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if code, out, _ := runCLI("version"); code != 0 || !strings.HasPrefix(out, "marquee ") {
+		t.Errorf("version: code %d, output %q", code, out)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", `listen: 127.0.0.1:8000
+origin: http://127.0.0.1:8080
+segments:
+  gold: 'attrs.tier == "gold"'
+campaigns:
+  - id: gold-hero
+    slot: hero
+    when: gold
+    priority: 10
+    template: '<b>Hello {{.Profile.Attrs.name}}, gold offer</b>'
+`)
+	code, out, stderr := runCLI("check", "-config", good)
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("good config: code %d, stdout %q, stderr %q", code, out, stderr)
+	}
+
+	bad := write("marquee.yaml", `listen: 127.0.0.1:8000
+origin: http://127.0.0.1:8080
+segments:
+  gold: 'attrs.tier == "gold"'
+campaigns:
+  - id: gold-hero
+    slot: hero
+    when: gold
+    priority: 10
+    template: '<b>x</b>'
+  - id: plat
+    slot: hero
+    when: platinum
+    template: '<b>{{.Profile.Attrs.name</b>'
+`)
+	code, _, stderr = runCLI("check", "-config", bad)
+	if code != 1 {
+		t.Errorf("bad config: exit code %d, want 1", code)
+	}
+	for _, want := range []string{
+		bad + `:13: campaigns[1].when: unknown segment "platinum"`,
+		bad + `:14: campaigns[1].template: template does not parse`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
+	}
+
+	code, _, stderr = runCLI("serve", "-config", bad)
+	if code != 1 || !strings.Contains(stderr, `unknown segment "platinum"`) {
+		t.Errorf("serve with bad config: code %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,244 @@
+package config
+
+// Config is marquee's configuration as written in its YAML file, after
+// defaults have been applied. It holds plain values only: the packages that
+// use a part of it compile that part (expressions, templates, selectors) into
+// their own read-only form.
+//
+// A Config returned by [Load] or [Parse] remembers where each field came from,
+// so that [Config.Errorf] can point at the line.
+type Config struct {
+	// Listen is the public address the proxy serves visitors on.
+	// Default "127.0.0.1:8000".
+	Listen string `yaml:"listen"`
+
+	// Origin is the shop's base URL, or several for load balancing
+	// ("http://host:port"). Required.
+	Origin StringList `yaml:"origin"`
+
+	// TrustedProxies lists address ranges (CIDR or single addresses) whose
+	// X-Forwarded-* headers are believed. Empty: none are, and the proxy sets
+	// them from what it sees.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// Admin configures the admin HTTP API.
+	Admin Admin `yaml:"admin"`
+
+	// DataDir holds the profile store and generated keys. Empty keeps
+	// everything in memory, lost on exit.
+	DataDir string `yaml:"data_dir"`
+
+	// TimeZone names the IANA zone of daily buckets and schedules.
+	// Default "UTC".
+	TimeZone string `yaml:"time_zone"`
+
+	// Identity configures the visitor cookie.
+	Identity Identity `yaml:"identity"`
+
+	// Limits bounds what the proxy accepts and waits for.
+	Limits Limits `yaml:"limits"`
+
+	// Slots names page regions by CSS selector, in addition to elements
+	// marked with a data-marquee-slot attribute.
+	Slots []Slot `yaml:"slots"`
+
+	// Segments maps a segment name to a boolean expression over the
+	// visitor's profile. Order is kept as written.
+	Segments Segments `yaml:"segments"`
+
+	// Campaigns fill slots with offers.
+	Campaigns []Campaign `yaml:"campaigns"`
+
+	// Log configures logging.
+	Log Log `yaml:"log"`
+
+	// Cluster configures gossip between edge nodes. Nil: this node runs alone.
+	Cluster *Cluster `yaml:"cluster"`
+
+	file string
+	pos  map[string]int
+}
+
+// Admin configures the admin HTTP API listener.
+type Admin struct {
+	// Listen is the admin API address. Default "127.0.0.1:9000"; "off"
+	// disables the admin API.
+	Listen string `yaml:"listen"`
+
+	// Token, when set, must be sent as "Authorization: Bearer TOKEN" with
+	// every admin call. It may be empty only when Listen is a loopback
+	// address.
+	Token string `yaml:"token"`
+}
+
+// Identity configures how visitors are recognised.
+type Identity struct {
+	// Cookie is the name of the signed visitor cookie. Default "mq_vid".
+	Cookie string `yaml:"cookie"`
+
+	// Keys are base64 cookie-signing keys, as printed by `marquee keygen`.
+	// The first signs; every key verifies, so keys rotate by prepending a
+	// new one. Empty: one key is generated and kept in DataDir (or held in
+	// memory for the life of the process when DataDir is empty).
+	Keys []string `yaml:"keys"`
+
+	// Secure marks the cookie Secure even on plain-HTTP requests, for a
+	// proxy behind a TLS-terminating load balancer.
+	Secure bool `yaml:"secure"`
+
+	// MaxAge is the cookie's lifetime. Default 365d.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// Limits bounds the proxy. Zero values get the defaults named per field;
+// nothing is unlimited.
+type Limits struct {
+	// ReadTimeout bounds reading one whole request from a client. Default 10s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing one response to a client. Default 30s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for its next
+	// request. Default 60s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// OriginTimeout bounds waiting for the origin's response; past it the
+	// visitor gets 504. Default 15s.
+	OriginTimeout Duration `yaml:"origin_timeout"`
+	// MaxHeaderBytes bounds a request's header block; larger gets 431.
+	// Default 16KiB.
+	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// MaxRequestBody bounds an uploaded request body. Default 8MiB.
+	MaxRequestBody ByteSize `yaml:"max_request_body"`
+	// MaxResponseBody bounds an origin response the proxy relays.
+	// Default 1GiB.
+	MaxResponseBody ByteSize `yaml:"max_response_body"`
+	// MaxRewriteBody is the largest HTML page that is personalised; larger
+	// pages stream through untouched. Default 4MiB.
+	MaxRewriteBody ByteSize `yaml:"max_rewrite_body"`
+	// MaxConns bounds concurrent client connections. Default 10000.
+	MaxConns int `yaml:"max_conns"`
+	// MaxConnsPerIP bounds concurrent connections from one client address.
+	// Zero: no per-address bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+}
+
+// Slot names a page region by CSS selector.
+type Slot struct {
+	// Name is the slot name campaigns refer to.
+	Name string `yaml:"name"`
+	// Selector is a CSS selector; every element it matches is the slot.
+	Selector string `yaml:"selector"`
+	// Mode is where the offer goes: inner (default), outer, before, after,
+	// prepend or append.
+	Mode string `yaml:"mode"`
+}
+
+// Segment is one named boolean expression over a profile.
+type Segment struct {
+	// Name is how campaigns and other segments refer to it.
+	Name string
+	// When is the expression.
+	When string
+}
+
+// Campaign fills one slot with an offer for the visitors its condition
+// selects.
+type Campaign struct {
+	// ID identifies the campaign in statistics and logs; unique.
+	ID string `yaml:"id"`
+	// Slot is the name of the slot the offer fills.
+	Slot string `yaml:"slot"`
+	// When is an expression; segment names are booleans in it. Empty: every
+	// visitor.
+	When string `yaml:"when"`
+	// Priority orders campaigns competing for one slot; highest wins.
+	Priority int `yaml:"priority"`
+	// Template is an html/template rendered with .Profile; values are
+	// escaped for their context.
+	Template string `yaml:"template"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+	// Format is text (default) or json.
+	Format string `yaml:"format"`
+}
+
+// Cluster configures membership between edge nodes.
+type Cluster struct {
+	// Name labels this fleet; nodes of another fleet are never merged with.
+	// Default "marquee".
+	Name string `yaml:"name"`
+	// NodeName identifies this node. Default: the host name.
+	NodeName string `yaml:"node_name"`
+	// Bind is the gossip address. Default "0.0.0.0:7946".
+	Bind string `yaml:"bind"`
+	// Advertise is the address other nodes reach this one at. Default: Bind.
+	Advertise string `yaml:"advertise"`
+	// Join lists seed nodes as host:port.
+	Join []string `yaml:"join"`
+	// SecretKeys are base64 AES keys (16, 24 or 32 bytes); the first
+	// encrypts, all decrypt.
+	SecretKeys []string `yaml:"secret_keys"`
+	// Preset is lan (default) or wan.
+	Preset string `yaml:"preset"`
+}
+
+// File is the name of the file the configuration was read from.
+func (c *Config) File() string { return c.file }
+
+// Default returns the configuration used for every field the file leaves out.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	setString(&c.Listen, "127.0.0.1:8000")
+	setString(&c.Admin.Listen, "127.0.0.1:9000")
+	setString(&c.TimeZone, "UTC")
+	setString(&c.Identity.Cookie, "mq_vid")
+	setDuration(&c.Identity.MaxAge, 365*Day)
+	l := &c.Limits
+	setDuration(&l.ReadTimeout, 10*Second)
+	setDuration(&l.WriteTimeout, 30*Second)
+	setDuration(&l.IdleTimeout, 60*Second)
+	setDuration(&l.OriginTimeout, 15*Second)
+	setSize(&l.MaxHeaderBytes, 16*KiB)
+	setSize(&l.MaxRequestBody, 8*MiB)
+	setSize(&l.MaxResponseBody, 1*GiB)
+	setSize(&l.MaxRewriteBody, 4*MiB)
+	if l.MaxConns == 0 {
+		l.MaxConns = 10000
+	}
+	setString(&c.Log.Level, "info")
+	setString(&c.Log.Format, "text")
+	for i := range c.Slots {
+		setString(&c.Slots[i].Mode, "inner")
+	}
+	if cl := c.Cluster; cl != nil {
+		setString(&cl.Name, "marquee")
+		setString(&cl.Bind, "0.0.0.0:7946")
+		setString(&cl.Preset, "lan")
+	}
+}
+
+func setString(p *string, v string) {
+	if *p == "" {
+		*p = v
+	}
+}
+
+func setDuration(p *Duration, v Duration) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setSize(p *ByteSize, v ByteSize) {
+	if *p == 0 {
+		*p = v
+	}
+}

@@ -1,0 +1,37 @@
+package config
+
+import (
+	"os"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary text to the decoder: it must return a config or
+// located errors, never panic or hang.
+func FuzzParse(f *testing.F) {
+	if b, err := os.ReadFile("testdata/issue.yaml"); err == nil {
+		f.Add(b)
+	}
+	for _, s := range []string{
+		"origin: http://o:1\n",
+		"origin: [http://a:1, http://b:2]\nlimits: {read_timeout: 7d, max_request_body: 8MiB}\n",
+		"origin: &o http://o:1\nadmin: {token: *o}\n",
+		"segments:\n  a: b\n  b: a\n",
+		"campaigns:\n  - {id: a, slot: s, template: '{{.X'}\n",
+		"- a\n- b\n",
+		"a: [\n",
+		"origin: http://o:1\n---\nx: 1\n",
+		"cluster: {secret_keys: [AAAA], join: [x]}\n",
+		"limits: {max_conns: 99999999999999999999}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("Parse returned config %v and error %v; want exactly one", c != nil, err)
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error message")
+		}
+	})
+}

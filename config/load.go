@@ -1,0 +1,90 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxFileSize bounds a configuration file; anything larger is refused
+// rather than read.
+const MaxFileSize = 16 << 20
+
+// ErrTooLarge is returned for a configuration file over MaxFileSize.
+var ErrTooLarge = errors.New("config: file larger than 16 MiB")
+
+// Load reads, decodes and validates the configuration file at path. On
+// failure the error is an [Errors] listing every problem found, each with
+// its line, unless the file could not be read at all.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates configuration text; name is used in error
+// messages. It never panics, whatever data holds.
+func Parse(name string, data []byte) (*Config, error) {
+	c, errs := decodeFile(name, data)
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	c.applyDefaults()
+	if errs := c.validate(); len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func decodeFile(name string, data []byte) (*Config, Errors) {
+	c := &Config{file: name, pos: map[string]int{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return c, nil // an empty file: all defaults
+		}
+		return nil, Errors{yamlError(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: name, Line: extra.Line, Msg: "more than one YAML document; put everything in one"}}
+	}
+	d := &decoder{file: name, pos: c.pos}
+	n := &root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	d.decode(n, reflectValue(c), "")
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return c, nil
+}
+
+func yamlError(name string, err error) *FieldError {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &FieldError{File: name, Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return &FieldError{File: name, Msg: "invalid YAML: " + msg}
+}

@@ -1,0 +1,115 @@
+package decide
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/marquee-proxy/marquee/config"
+)
+
+func parse(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	c, err := config.Parse("m.yaml", []byte("origin: http://o:1\n"+yaml))
+	if err != nil {
+		t.Fatalf("config.Parse: %v", err)
+	}
+	return c
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"unknown segment in when", `segments:
+  gold: 'attrs.tier == "gold"'
+campaigns:
+  - id: a
+    slot: hero
+    when: gold or platinum
+    template: x
+`, []string{`m.yaml:7: campaigns[0].when: unknown segment "platinum"`}},
+		{"unknown name in segment", `segments:
+  gold: 'atrs.tier == "gold"'
+`, []string{`m.yaml:3: segments.gold: unknown name "atrs"`}},
+		{"syntax error", `segments:
+  gold: 'attrs.tier =='
+`, []string{`m.yaml:3: segments.gold: unexpected token EOF`}},
+		{"not boolean", `segments:
+  gold: 'attrs.tier'
+`, []string{`m.yaml:3: segments.gold: expected bool`}},
+		{"wrong argument type", `segments:
+  e: 'views(3, "7d") > 1'
+`, []string{`m.yaml:3: segments.e:`}},
+		{"hidden helper", `segments:
+  e: '__seg(0)'
+`, []string{`m.yaml:3: segments.e: unknown name "__seg"`}},
+		{"cycle", `segments:
+  a: b
+  b: c and true
+  c: a
+`, []string{`m.yaml:3: segments.a: segments refer to each other in a cycle: a → b → c → a`}},
+		{"in_segment of an unknown segment", `segments:
+  a: 'in_segment("nope")'
+`, []string{`m.yaml:3: segments.a: unknown name "nope"`}},
+		{"cycle through in_segment", `segments:
+  a: 'in_segment("b")'
+  b: a
+`, []string{`segments refer to each other in a cycle: a → b → a`}},
+		{"self reference", `segments:
+  a: a or true
+`, []string{`segments refer to each other in a cycle: a → a`}},
+		{"template does not parse", `campaigns:
+  - id: a
+    slot: hero
+    template: '<b>{{.Profile.Attrs.name</b>'
+`, []string{`m.yaml:5: campaigns[0].template: template does not parse`}},
+		{"template bad function", `campaigns:
+  - id: a
+    slot: hero
+    template: '{{nosuchfunc 1}}'
+`, []string{`m.yaml:5: campaigns[0].template: template does not parse: a:1: function "nosuchfunc" not defined`}},
+		{"expression too big", "segments:\n  big: '" + strings.Repeat("true and ", 1200) + "true'\n",
+			[]string{`m.yaml:3: segments.big:`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Compile(parse(t, tt.yaml))
+			if err == nil {
+				t.Fatal("Compile succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got\n%v\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCompileOrdersCampaignsBySlot(t *testing.T) {
+	e, err := Compile(parse(t, `segments:
+  gold: 'attrs.tier == "gold"'
+  rich: 'purchases.total_30d > 500 and views("electronics", "7d") >= 3 and gold'
+  either: 'let x = 2; in_segment("gold") or rich or x > 1'
+campaigns:
+  - {id: low, slot: hero, priority: 1, template: a}
+  - {id: b-high, slot: hero, priority: 10, when: rich, template: b}
+  - {id: a-high, slot: hero, priority: 10, when: gold and not rich, template: c}
+  - {id: recs, slot: recs, template: '{{.Profile.Attrs.name}}'}
+`))
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	var got []string
+	for _, c := range e.bySlot["hero"] {
+		got = append(got, c.ID)
+	}
+	if want := "a-high b-high low"; strings.Join(got, " ") != want {
+		t.Errorf("hero campaigns: got %q, want %q", strings.Join(got, " "), want)
+	}
+	if n := len(e.Campaigns()); n != 4 {
+		t.Errorf("got %d campaigns, want 4", n)
+	}
+}

@@ -1,0 +1,3 @@
+// Package demo holds the embedded demo storefront and its seed data, used by
+// `marquee demo`.
+package demo
