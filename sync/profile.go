@@ -1,0 +1,150 @@
+package sync
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Profile is everything marquee knows about one visitor or customer. A
+// Profile returned by the store is a shared, read-only snapshot: callers
+// that want to change it work on a Clone and write that back.
+type Profile struct {
+	// ID is the visitor id (from the visitor cookie) or customer id.
+	ID string `json:"id"`
+	// Attrs are demographic attributes: strings, numbers or booleans.
+	Attrs map[string]any `json:"attrs,omitempty"`
+	// Scores are imported model scores, e.g. a purchase propensity.
+	Scores map[string]float64 `json:"scores,omitempty"`
+	// Consent records what the person agreed to.
+	Consent Consent `json:"consent"`
+	// Cart is the current cart.
+	Cart Cart `json:"cart"`
+	// Purchases are the orders on record, oldest first.
+	Purchases []Purchase `json:"purchases,omitempty"`
+	// Views counts page views per category in daily buckets.
+	Views map[string][]DayCount `json:"views,omitempty"`
+	// Recent lists recently viewed product ids, newest first.
+	Recent []string `json:"recent,omitempty"`
+	// Sessions counts visits.
+	Sessions int `json:"sessions,omitempty"`
+	// LastSeen is the time of the last page view.
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Links are other ids known to be the same person.
+	Links []string `json:"links,omitempty"`
+	// Version orders writes of this profile across the cluster.
+	Version Version `json:"version"`
+	// Node is the node that wrote this version.
+	Node string `json:"node,omitempty"`
+	// Updated is the wall-clock time of the last write.
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// Consent records what a person agreed to. A nil Personalization means not
+// asked, which the proxy treats as agreement unless configured otherwise.
+type Consent struct {
+	Personalization *bool `json:"personalization,omitempty"`
+}
+
+// Allows reports whether the person may be shown personalised content.
+func (c Consent) Allows() bool { return c.Personalization == nil || *c.Personalization }
+
+// Cart is a visitor's current cart.
+type Cart struct {
+	Items     []CartItem `json:"items,omitempty"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+}
+
+// CartItem is one line of a cart.
+type CartItem struct {
+	Product string  `json:"product"`
+	Qty     int     `json:"qty"`
+	Price   float64 `json:"price"`
+}
+
+// Value is the cart's total.
+func (c Cart) Value() float64 {
+	var v float64
+	for _, it := range c.Items {
+		v += float64(it.Qty) * it.Price
+	}
+	return v
+}
+
+// Count is the number of items in the cart.
+func (c Cart) Count() int {
+	n := 0
+	for _, it := range c.Items {
+		n += it.Qty
+	}
+	return n
+}
+
+// Purchase is one order.
+type Purchase struct {
+	ID      string    `json:"id,omitempty"`
+	Product string    `json:"product,omitempty"`
+	Value   float64   `json:"value"`
+	At      time.Time `json:"at"`
+}
+
+// DayCount is a count for one day, the day given as days since the Unix
+// epoch in the configured time zone.
+type DayCount struct {
+	Day   int32 `json:"d"`
+	Count int32 `json:"n"`
+}
+
+// Clone returns a deep copy that the caller may change.
+func (p *Profile) Clone() *Profile {
+	c := *p
+	if p.Attrs != nil {
+		c.Attrs = make(map[string]any, len(p.Attrs))
+		for k, v := range p.Attrs {
+			c.Attrs[k] = v
+		}
+	}
+	if p.Scores != nil {
+		c.Scores = make(map[string]float64, len(p.Scores))
+		for k, v := range p.Scores {
+			c.Scores[k] = v
+		}
+	}
+	if p.Consent.Personalization != nil {
+		b := *p.Consent.Personalization
+		c.Consent.Personalization = &b
+	}
+	c.Cart.Items = append([]CartItem(nil), p.Cart.Items...)
+	c.Purchases = append([]Purchase(nil), p.Purchases...)
+	if p.Views != nil {
+		c.Views = make(map[string][]DayCount, len(p.Views))
+		for k, v := range p.Views {
+			c.Views[k] = append([]DayCount(nil), v...)
+		}
+	}
+	c.Recent = append([]string(nil), p.Recent...)
+	c.Links = append([]string(nil), p.Links...)
+	return &c
+}
+
+// PurchasesSince sums the value and count of purchases at or after t.
+func (p *Profile) PurchasesSince(t time.Time) (total float64, n int) {
+	for i := len(p.Purchases) - 1; i >= 0; i-- {
+		if p.Purchases[i].At.Before(t) {
+			break
+		}
+		total += p.Purchases[i].Value
+		n++
+	}
+	return total, n
+}
+
+// marshal encodes the profile as stored.
+func (p *Profile) marshal() ([]byte, error) { return json.Marshal(p) }
+
+func unmarshalProfile(data []byte) (*Profile, error) {
+	p := new(Profile)
+	if err := json.Unmarshal(data, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

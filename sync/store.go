@@ -1,0 +1,230 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	stdsync "sync"
+	"time"
+
+	"github.com/tidwall/buntdb"
+)
+
+// Errors returned by the store.
+var (
+	// ErrNotFound is returned for an id with no profile.
+	ErrNotFound = errors.New("sync: profile not found")
+	// ErrClosed is returned by a store after Close.
+	ErrClosed = errors.New("sync: store closed")
+	// ErrInvalidID is returned for an empty or oversized id.
+	ErrInvalidID = errors.New("sync: invalid profile id")
+)
+
+// MaxIDLen bounds a profile id.
+const MaxIDLen = 128
+
+// keyPrefix namespaces profile records in the database, leaving room for
+// other record kinds.
+const keyPrefix = "p:"
+
+// Options configures a Store. The zero value is an in-memory store.
+type Options struct {
+	// Dir holds the store file. Empty: in memory, lost on Close.
+	Dir string
+	// Node names this node in the versions it writes. Default "local".
+	Node string
+	// CacheEntries bounds the decoded-profile cache. Default 1<<20.
+	CacheEntries int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Store holds profiles in buntdb, with a cache of decoded snapshots in
+// front so that a lookup on the request path decodes nothing. It is safe
+// for concurrent use.
+type Store struct {
+	db    *buntdb.DB
+	node  string
+	clock *Clock
+	cache *cache
+	locks [256]stdsync.Mutex
+	seed  maphash.Seed
+}
+
+// Open opens the store described by opts.
+func Open(opts Options) (*Store, error) {
+	path := ":memory:"
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sync: create %s: %w", opts.Dir, err)
+		}
+		path = filepath.Join(opts.Dir, "profiles.db")
+	}
+	db, err := buntdb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sync: open %s: %w", path, err)
+	}
+	node := opts.Node
+	if node == "" {
+		node = "local"
+	}
+	entries := opts.CacheEntries
+	if entries <= 0 {
+		entries = 1 << 20
+	}
+	return &Store{db: db, node: node, clock: NewClock(opts.Now), cache: newCache(entries), seed: maphash.MakeSeed()}, nil
+}
+
+// Close closes the store. It is safe to call more than once.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if errors.Is(err, buntdb.ErrDatabaseClosed) {
+		return nil
+	}
+	return err
+}
+
+// Clock returns the store's version clock.
+func (s *Store) Clock() *Clock { return s.clock }
+
+// Get returns the snapshot of the profile with id, or nil when there is
+// none. The snapshot is shared: do not modify it.
+func (s *Store) Get(id string) (*Profile, error) {
+	if p, ok := s.cache.get(id); ok {
+		return p, nil
+	}
+	return s.load(id)
+}
+
+// GetBytes is Get for an id held in a byte slice; it does not allocate on a
+// cache hit. id is not retained.
+func (s *Store) GetBytes(id []byte) (*Profile, error) {
+	if p, ok := s.cache.getBytes(id); ok {
+		return p, nil
+	}
+	return s.load(string(id))
+}
+
+// load reads id from the database into the cache. It takes the id's lock so
+// that a snapshot read before a concurrent write cannot land in the cache
+// after that write's.
+func (s *Store) load(id string) (*Profile, error) {
+	mu := s.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	if p, ok := s.cache.get(id); ok {
+		return p, nil
+	}
+	return s.loadLocked(id)
+}
+
+func (s *Store) lock(id string) *stdsync.Mutex {
+	return &s.locks[maphash.String(s.seed, id)%uint64(len(s.locks))]
+}
+
+func (s *Store) loadLocked(id string) (*Profile, error) {
+	var raw string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		v, err := tx.Get(keyPrefix + id)
+		raw = v
+		return err
+	})
+	switch {
+	case errors.Is(err, buntdb.ErrNotFound):
+		s.cache.put(id, nil)
+		return nil, nil
+	case errors.Is(err, buntdb.ErrTxClosed), errors.Is(err, buntdb.ErrDatabaseClosed):
+		return nil, ErrClosed
+	case err != nil:
+		return nil, fmt.Errorf("sync: get %q: %w", id, err)
+	}
+	p, err := unmarshalProfile([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("sync: decode %q: %w", id, err)
+	}
+	s.cache.put(id, p)
+	return p, nil
+}
+
+// Update applies fn to a copy of the profile with id (a new, empty profile
+// when there is none) and stores the result under a new version. Updates
+// of one id are serialised. fn returning an error leaves the store as it
+// was.
+func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
+	if id == "" || len(id) > MaxIDLen {
+		return nil, ErrInvalidID
+	}
+	mu := s.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	old, ok := s.cache.get(id)
+	if !ok {
+		var err error
+		if old, err = s.loadLocked(id); err != nil {
+			return nil, err
+		}
+	}
+	var p *Profile
+	if old != nil {
+		p = old.Clone()
+	} else {
+		p = &Profile{ID: id}
+	}
+	if err := fn(p); err != nil {
+		return nil, err
+	}
+	p.ID = id
+	p.Version = s.clock.Now()
+	p.Node = s.node
+	p.Updated = p.Version.Time().UTC()
+	data, err := p.marshal()
+	if err != nil {
+		return nil, fmt.Errorf("sync: encode %q: %w", id, err)
+	}
+	err = s.db.Update(func(tx *buntdb.Tx) error {
+		_, _, err := tx.Set(keyPrefix+id, string(data), nil)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, buntdb.ErrDatabaseClosed) {
+			return nil, ErrClosed
+		}
+		return nil, fmt.Errorf("sync: write %q: %w", id, err)
+	}
+	s.cache.put(id, p)
+	return p, nil
+}
+
+// Delete removes the profile with id. Deleting a missing profile is not an
+// error.
+func (s *Store) Delete(id string) error {
+	if id == "" || len(id) > MaxIDLen {
+		return ErrInvalidID
+	}
+	mu := s.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	err := s.db.Update(func(tx *buntdb.Tx) error {
+		_, err := tx.Delete(keyPrefix + id)
+		return err
+	})
+	if err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+		if errors.Is(err, buntdb.ErrDatabaseClosed) {
+			return ErrClosed
+		}
+		return fmt.Errorf("sync: delete %q: %w", id, err)
+	}
+	s.cache.put(id, nil)
+	return nil
+}
+
+// Len returns the number of stored profiles.
+func (s *Store) Len() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendKeys(keyPrefix+"*", func(string, string) bool { n++; return true })
+	})
+	return n, err
+}
