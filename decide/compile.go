@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -25,6 +26,7 @@ type Engine struct {
 	segments  []*segment
 	campaigns []*Campaign
 	bySlot    map[string][]*Campaign
+	loc       *time.Location
 }
 
 type segment struct {
@@ -48,8 +50,16 @@ type Campaign struct {
 // Compile compiles the segments and campaigns of cfg. Every problem is
 // reported, each located in the file through cfg, as a config.Errors.
 func Compile(cfg *config.Config) (*Engine, error) {
-	e := &Engine{bySlot: map[string][]*Campaign{}}
+	e := &Engine{bySlot: map[string][]*Campaign{}, loc: time.UTC}
 	var errs config.Errors
+	if cfg.TimeZone != "" {
+		loc, err := time.LoadLocation(cfg.TimeZone)
+		if err != nil {
+			errs = append(errs, cfg.Errorf("time_zone", "unknown time zone %q", cfg.TimeZone))
+		} else {
+			e.loc = loc
+		}
+	}
 
 	index := map[string]int{}
 	for i, s := range cfg.Segments {

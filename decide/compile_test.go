@@ -37,7 +37,7 @@ campaigns:
   gold: 'attrs.tier =='
 `, []string{`m.yaml:3: segments.gold: unexpected token EOF`}},
 		{"not boolean", `segments:
-  gold: 'attrs.tier'
+  gold: 'purchases.count + 1'
 `, []string{`m.yaml:3: segments.gold: expected bool`}},
 		{"wrong argument type", `segments:
   e: 'views(3, "7d") > 1'

@@ -6,8 +6,9 @@ import "time"
 // evaluated against. Expressions see the names in the expr tags; the
 // function fields are bound once per pooled Env, not per request.
 type Env struct {
-	// Attrs are demographic attributes, e.g. attrs.tier.
-	Attrs map[string]string `expr:"attrs"`
+	// Attrs are demographic attributes, e.g. attrs.tier: strings, numbers or
+	// booleans.
+	Attrs map[string]any `expr:"attrs"`
 	// Scores are imported model scores, e.g. scores.propensity.
 	Scores map[string]float64 `expr:"scores"`
 	// Purchases summarises the visitor's orders.

@@ -1,0 +1,109 @@
+package decide
+
+import (
+	"testing"
+	"time"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func TestChooseAndRender(t *testing.T) {
+	e, err := Compile(parse(t, `segments:
+  gold: 'attrs.tier == "gold"'
+  fan: 'views("electronics", "7d") >= 3'
+  adult: 'attrs.age >= 18'
+campaigns:
+  - id: gold-hero
+    slot: hero
+    when: gold
+    priority: 10
+    template: '<b>Hello {{.Profile.Attrs.name}}, gold offer</b>'
+  - id: fan-hero
+    slot: hero
+    when: fan
+    priority: 5
+    template: '<i>electronics</i>'
+  - id: adult-offer
+    slot: offer
+    when: adult
+    priority: 20
+    template: 'adults'
+  - id: default-offer
+    slot: offer
+    template: 'everyone'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := DayIndex(testNow, time.UTC)
+	tests := []struct {
+		name      string
+		p         *msync.Profile
+		hero      string
+		heroOffer string
+		offer     string
+		errors    int
+	}{
+		{"gold with a script name", &msync.Profile{Attrs: map[string]any{"tier": "gold", "name": "<script>alert(1)</script>"}},
+			"gold-hero", "<b>Hello &lt;script&gt;alert(1)&lt;/script&gt;, gold offer</b>", "default-offer", 1},
+		{"electronics fan", &msync.Profile{Views: map[string][]msync.DayCount{"electronics": {{Day: today - 8, Count: 9}, {Day: today - 6, Count: 2}, {Day: today, Count: 1}}}},
+			"fan-hero", "<i>electronics</i>", "default-offer", 1},
+		{"old views do not count", &msync.Profile{Views: map[string][]msync.DayCount{"electronics": {{Day: today - 7, Count: 9}}}},
+			"", "", "default-offer", 1},
+		{"adult", &msync.Profile{Attrs: map[string]any{"age": 30.0}}, "", "", "adult-offer", 0},
+		{"string age is a runtime error that skips the campaign", &msync.Profile{Attrs: map[string]any{"age": "thirty"}}, "", "", "default-offer", 1},
+		{"empty profile", &msync.Profile{}, "", "", "default-offer", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := e.Acquire(tt.p, testNow)
+			defer d.Release()
+			c := d.Choose("hero")
+			if got := id(c); got != tt.hero {
+				t.Fatalf("hero: got %q, want %q", got, tt.hero)
+			}
+			if c != nil {
+				out, err := d.AppendOffer(nil, c)
+				if err != nil || string(out) != tt.heroOffer {
+					t.Errorf("hero offer: got %q, %v; want %q", out, err, tt.heroOffer)
+				}
+			}
+			if got := id(d.Choose("offer")); got != tt.offer {
+				t.Errorf("offer: got %q, want %q", got, tt.offer)
+			}
+			if got := id(d.Choose("nosuchslot")); got != "" {
+				t.Errorf("unknown slot: got %q", got)
+			}
+			if d.Errors != tt.errors {
+				t.Errorf("runtime errors: got %d, want %d", d.Errors, tt.errors)
+			}
+		})
+	}
+}
+
+func TestSegmentsMemoisedAndNested(t *testing.T) {
+	e, err := Compile(parse(t, `segments:
+  gold: 'attrs.tier == "gold"'
+  rich: 'scores.ltv > 1000'
+  vip: 'gold and rich'
+  either: 'in_segment("gold") or rich'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Acquire(&msync.Profile{Attrs: map[string]any{"tier": "gold"}, Scores: map[string]float64{"ltv": 5000}}, testNow)
+	defer d.Release()
+	got := d.SegmentNames()
+	if want := []string{"gold", "rich", "vip", "either"}; len(got) != len(want) {
+		t.Fatalf("segments: got %q, want %q", got, want)
+	}
+}
+
+func id(c *Campaign) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
