@@ -1,0 +1,341 @@
+package proxy
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// Bounds of what the admin API accepts in one profile.
+const (
+	maxAdminBody  = 1 << 20
+	maxAttrs      = 256
+	maxAttrKey    = 64
+	maxAttrString = 4096
+)
+
+// AdminOptions configures the admin HTTP API.
+type AdminOptions struct {
+	// Token, when non-empty, must come as "Authorization: Bearer TOKEN" on
+	// every call except /healthz and /readyz. Empty: no authentication (only
+	// acceptable on a loopback listener; config validation enforces that).
+	Token string
+	// Store holds the profiles. Required.
+	Store *msync.Store
+	// Gatherer serves /metrics. Nil: /metrics answers 404.
+	Gatherer prometheus.Gatherer
+	// Logger receives one line per failed call (5xx). Nil discards.
+	Logger *slog.Logger
+}
+
+// admin serves the admin API.
+type admin struct {
+	opts AdminOptions
+	log  *slog.Logger
+}
+
+// NewAdmin returns the admin API handler.
+func NewAdmin(opts AdminOptions) (http.Handler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("proxy: admin API needs a store")
+	}
+	a := &admin{opts: opts, log: opts.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
+	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
+	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))
+	if opts.Gatherer != nil {
+		mux.Handle("GET /metrics", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+			return nil
+		}))
+	}
+	return a.recover(mux), nil
+}
+
+// recover answers 500 instead of dropping the connection when a handler
+// panics, and keeps the process up.
+func (a *admin) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("admin: panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeAPIError(w, nil)
+			}
+		}()
+		// Paths and methods the mux does not know get the common error
+		// shape too.
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w}, r)
+	})
+}
+
+// notFoundWriter turns the mux's plain-text 404 and 405 into the common
+// JSON error shape.
+type notFoundWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (w *notFoundWriter) WriteHeader(status int) {
+	if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.replaced = true
+		code := CodeNotFound
+		if status == http.StatusMethodNotAllowed {
+			code = CodeMethodNotAllowed
+		}
+		w.Header().Del("X-Content-Type-Options")
+		writeAPIError(w.ResponseWriter, &APIError{Status: status, Code: code, Message: strings.ToLower(http.StatusText(status))})
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *notFoundWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// auth checks the bearer token and turns a handler's error into the
+// common error response: the one place admin errors become statuses.
+func (a *admin) auth(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.opts.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.opts.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="marquee"`)
+				writeAPIError(w, apiErrorf(http.StatusUnauthorized, CodeUnauthorized, "", "missing or wrong bearer token"))
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				a.log.Error("admin: call failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			writeAPIError(w, err)
+		}
+	})
+}
+
+func profileID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !validProfileID(id) {
+		return "", apiErrorf(http.StatusBadRequest, CodeInvalidID, "id", "profile id must be 1 to %d characters of letters, digits and -_.:@", msync.MaxIDLen)
+	}
+	return id, nil
+}
+
+func validProfileID(id string) bool {
+	if id == "" || len(id) > msync.MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:@", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// profileView is a profile as the admin API shows it: the version as a
+// string, since JavaScript numbers cannot hold 64 bits.
+type profileView struct {
+	*msync.Profile
+	Version string `json:"version"`
+}
+
+func (a *admin) getProfile(w http.ResponseWriter, r *http.Request) error {
+	id, err := profileID(r)
+	if err != nil {
+		return err
+	}
+	p, err := a.opts.Store.Get(id)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return apiErrorf(http.StatusNotFound, CodeNotFound, "", "no profile %q", id)
+	}
+	writeJSON(w, http.StatusOK, view(p))
+	return nil
+}
+
+func view(p *msync.Profile) profileView {
+	return profileView{Profile: p, Version: strconv.FormatUint(uint64(p.Version), 10)}
+}
+
+// profileBody is what PUT /v1/profiles/{id} takes: the fields the
+// operator owns. Observed behaviour (views, sessions, recent items) belongs
+// to the proxy and is kept.
+type profileBody struct {
+	Attrs   map[string]any `json:"attrs"`
+	Scores  map[string]any `json:"scores"`
+	Consent *msync.Consent `json:"consent"`
+}
+
+func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
+	id, err := profileID(r)
+	if err != nil {
+		return err
+	}
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var body profileBody
+	if err := decodeStrict(data, &body); err != nil {
+		return err
+	}
+	attrs, err := normaliseAttrs(body.Attrs)
+	if err != nil {
+		return err
+	}
+	scores, err := normaliseScores(body.Scores)
+	if err != nil {
+		return err
+	}
+	p, err := a.opts.Store.Update(id, func(p *msync.Profile) error {
+		p.Attrs = attrs
+		p.Scores = scores
+		if body.Consent != nil {
+			p.Consent = *body.Consent
+		} else {
+			p.Consent = msync.Consent{}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(p))
+	return nil
+}
+
+func (a *admin) deleteProfile(w http.ResponseWriter, r *http.Request) error {
+	id, err := profileID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.opts.Store.Delete(id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, apiErrorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "", "want Content-Type application/json, got %q", ct)
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
+	if err != nil {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidJSON, "", "reading body: %v", err)
+	}
+	if len(data) > maxAdminBody {
+		return nil, apiErrorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "", "body larger than %d bytes", maxAdminBody)
+	}
+	return data, nil
+}
+
+// normaliseAttrs checks attribute values are strings, finite numbers or
+// booleans within bounds, turning json.Numbers into float64.
+func normaliseAttrs(in map[string]any) (map[string]any, error) {
+	if len(in) > maxAttrs {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, "attrs", "more than %d attributes", maxAttrs)
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		field := "attrs." + k
+		if k == "" || len(k) > maxAttrKey {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "attribute names are 1 to %d bytes", maxAttrKey)
+		}
+		switch v := v.(type) {
+		case string:
+			if len(v) > maxAttrString {
+				return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "string longer than %d bytes", maxAttrString)
+			}
+			out[k] = v
+		case bool:
+			out[k] = v
+		case json.Number:
+			f, err := v.Float64()
+			if err != nil || math.IsInf(f, 0) {
+				return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "number %s out of range", v)
+			}
+			out[k] = f
+		case nil:
+			// null removes the attribute.
+		default:
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "want a string, number or boolean, got %s", jsonKind(v))
+		}
+	}
+	return out, nil
+}
+
+// normaliseScores checks scores are finite numbers.
+func normaliseScores(in map[string]any) (map[string]float64, error) {
+	if len(in) > maxAttrs {
+		return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, "scores", "more than %d scores", maxAttrs)
+	}
+	if in == nil {
+		return nil, nil
+	}
+	out := make(map[string]float64, len(in))
+	for k, v := range in {
+		field := "scores." + k
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "want a number, got %s", jsonKind(v))
+		}
+		f, err := n.Float64()
+		if err != nil || math.IsInf(f, 0) || k == "" || len(k) > maxAttrKey {
+			return nil, apiErrorf(http.StatusBadRequest, CodeInvalidField, field, "want a finite number under a name of 1 to %d bytes", maxAttrKey)
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
