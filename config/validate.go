@@ -58,7 +58,7 @@ func (c *Config) validate() Errors {
 		} else if c.Admin.Token == "" && !isLoopback(c.Admin.Listen) {
 			add("admin.token", "required when admin.listen %q is not a loopback address", c.Admin.Listen)
 		}
-		if c.Admin.Listen == c.Listen {
+		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
 			add("admin.listen", "%q is also the public listen address", c.Admin.Listen)
 		}
 	}

@@ -1,7 +1,6 @@
 package decide
 
 import (
-	"errors"
 	"io"
 	"slices"
 	stdsync "sync"
@@ -24,9 +23,6 @@ const (
 	segFalse
 	segEvaluating
 )
-
-// ErrNoProfile is returned when a decision is asked for without a profile.
-var ErrNoProfile = errors.New("decide: no profile")
 
 // Decision holds the evaluation state of one request: the visitor's
 // expression environment and memoised segment results. It is not safe for

@@ -1,0 +1,152 @@
+package demo
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// demoConfig is the part of the config schema demo.yaml uses.
+type demoConfig struct {
+	Segments  map[string]string `yaml:"segments"`
+	Campaigns []struct {
+		ID       string `yaml:"id"`
+		Slot     string `yaml:"slot"`
+		When     string `yaml:"when"`
+		Priority int    `yaml:"priority"`
+		Template string `yaml:"template"`
+	} `yaml:"campaigns"`
+}
+
+func parseDemoConfig(t *testing.T) demoConfig {
+	t.Helper()
+	var c demoConfig
+	dec := yaml.NewDecoder(bytes.NewReader(Config()))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("demo.yaml: %v", err)
+	}
+	return c
+}
+
+func TestConfigFragment(t *testing.T) {
+	c := parseDemoConfig(t)
+	for _, name := range []string{"gold", "silver", "electronics_fan", "likely_buyer"} {
+		if c.Segments[name] == "" {
+			t.Errorf("segment %q missing", name)
+		}
+	}
+	slots := []string{"hero", "offer", "recs"}
+	links := regexp.MustCompile(`href="(/[^"]*)"`)
+	ids := map[string]bool{}
+	for _, cp := range c.Campaigns {
+		if !slices.Contains(slots, cp.Slot) {
+			t.Errorf("campaign %s: slot %q is not one of %q", cp.ID, cp.Slot, slots)
+		}
+		ids[cp.ID] = true
+		// Offers link into the shop; a dead link would be a 404 in the demo.
+		for _, m := range links.FindAllStringSubmatch(cp.Template, -1) {
+			if !shopHasPage(m[1]) {
+				t.Errorf("campaign %s links to %s, which the shop does not have", cp.ID, m[1])
+			}
+		}
+	}
+	for _, id := range []string{"gold-hero", "silver-hero", "electronics-offer", "free-shipping", "electronics-recs"} {
+		if !ids[id] {
+			t.Errorf("campaign %q missing", id)
+		}
+	}
+	for _, key := range []string{"listen:", "origin:", "admin:"} {
+		if bytes.Contains(Config(), []byte("\n"+key)) || bytes.HasPrefix(Config(), []byte(key)) {
+			t.Errorf("fragment sets %s, which belongs to the demo command", key)
+		}
+	}
+}
+
+func shopHasPage(path string) bool {
+	switch {
+	case path == "/" || path == "/cart":
+		return true
+	case strings.HasPrefix(path, "/c/"):
+		_, ok := findCategory(strings.TrimPrefix(path, "/c/"))
+		return ok
+	case strings.HasPrefix(path, "/p/"):
+		_, ok := catalog().byID[strings.TrimPrefix(path, "/p/")]
+		return ok
+	}
+	return false
+}
+
+// compileDemo runs the fragment through the same parsing and compilation
+// `marquee serve` does.
+func compileDemo(t *testing.T) *decide.Engine {
+	t.Helper()
+	src := append([]byte("origin: http://127.0.0.1:1\n"), Config()...)
+	cfg, err := config.Parse("demo.yaml", src)
+	if err != nil {
+		t.Fatalf("config.Parse: %v", err)
+	}
+	e, err := decide.Compile(cfg)
+	if err != nil {
+		t.Fatalf("decide.Compile: %v", err)
+	}
+	return e
+}
+
+func TestConfigCompiles(t *testing.T) { compileDemo(t) }
+
+// TestNamedSeedsSeeTheirCampaigns decides every slot for each named seed
+// with the real engine, so the story NamedSeeds documents stays true when
+// seeds or campaigns change.
+func TestNamedSeedsSeeTheirCampaigns(t *testing.T) {
+	e := compileDemo(t)
+	want := map[string]map[string]string{ // seed → slot → campaign ("" = fallback)
+		"Ada":   {"hero": "gold-hero", "offer": "electronics-offer", "recs": "electronics-recs"},
+		"Bob":   {"hero": "", "offer": "", "recs": ""},
+		"Chloe": {"hero": "silver-hero", "offer": "", "recs": ""},
+		"Dev":   {"hero": "", "offer": "free-shipping", "recs": ""},
+		"Eve":   {"hero": "gold-hero", "offer": "free-shipping", "recs": ""},
+	}
+	for _, s := range NamedSeeds() {
+		var p msync.Profile
+		if err := json.Unmarshal(s.Body, &p); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		p.ID = s.ID
+		d := e.Acquire(&p, time.Now())
+		for _, slot := range []string{"hero", "offer", "recs"} {
+			got := ""
+			c := d.Choose(slot)
+			if c != nil {
+				got = c.ID
+				offer, err := d.AppendOffer(nil, c)
+				if err != nil {
+					t.Errorf("%s, campaign %s: %v", s.Name, c.ID, err)
+				}
+				if bytes.Contains(offer, []byte("Welcome back")) || bytes.Contains(offer, []byte("Good to see you")) ||
+					bytes.Contains(offer, []byte("Picked for you")) {
+					if !bytes.Contains(offer, []byte(", "+s.Name+"<")) {
+						t.Errorf("%s, campaign %s: %q does not greet by name", s.Name, c.ID, offer)
+					}
+				}
+			}
+			if w := want[s.Name][slot]; got != w {
+				t.Errorf("%s, slot %s: got campaign %q, want %q", s.Name, slot, got, w)
+			}
+		}
+		if d.Errors != 0 {
+			t.Errorf("%s: %d conditions failed at run time", s.Name, d.Errors)
+		}
+		d.Release()
+	}
+}
