@@ -39,7 +39,6 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooLarge         = "too_large"
-	CodeUnsupportedMedia = "unsupported_media_type"
 	CodeInternal         = "internal"
 )
 

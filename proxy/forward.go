@@ -1,0 +1,385 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// exchange is the per-request state of one proxied request, pooled. Whatever
+// it still owns when the handler returns is released then; ownership of the
+// origin response and the prefix buffer passes to an originBody when the
+// body is streamed after the handler.
+type exchange struct {
+	req     fasthttp.Request
+	resp    *fasthttp.Response
+	raw     *buffer // origin body as received
+	dec     *buffer // origin body decoded
+	scratch []byte
+}
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+func acquireExchange() *exchange { return exchanges.Get().(*exchange) }
+
+func releaseExchange(x *exchange) {
+	x.req.Reset()
+	if x.resp != nil {
+		_ = x.resp.CloseBodyStream()
+		fasthttp.ReleaseResponse(x.resp)
+		x.resp = nil
+	}
+	releaseBuffer(x.raw)
+	releaseBuffer(x.dec)
+	x.raw, x.dec = nil, nil
+	if cap(x.scratch) > 64<<10 {
+		x.scratch = nil
+	}
+	x.scratch = x.scratch[:0]
+	exchanges.Put(x)
+}
+
+var (
+	strGET          = []byte(fasthttp.MethodGet)
+	strHEAD         = []byte(fasthttp.MethodHead)
+	strCONNECT      = []byte(fasthttp.MethodConnect)
+	strTextHTML     = []byte("text/html")
+	strSchemeHTTP   = []byte("http://")
+	strSchemeHTTPS  = []byte("https://")
+	strExpect       = []byte(fasthttp.HeaderExpect)
+	strContentRange = []byte(fasthttp.HeaderContentRange)
+
+	strTransferEncoding = []byte(fasthttp.HeaderTransferEncoding)
+)
+
+// serveHTTP is the proxy's fasthttp handler.
+func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
+	x := acquireExchange()
+	defer func() {
+		if r := recover(); r != nil {
+			// fasthttp does not recover handler panics; one bad request must
+			// not take the process down.
+			s.log.Error("proxy: panic serving request", "panic", r, "path", string(ctx.Path()))
+			writeError(ctx, fmt.Errorf("%w: %v", ErrInternal, r))
+			s.metrics.outcome(outcomeInternalError)
+		}
+		releaseExchange(x)
+	}()
+
+	if err := checkRequest(ctx); err != nil {
+		writeError(ctx, err)
+		// What follows on this connection cannot be trusted to be framed
+		// as the client meant (RFC 9112 §6.3).
+		ctx.SetConnectionClose()
+		s.metrics.outcome(outcomeClientError)
+		return
+	}
+	peer := peerAddr(ctx)
+	s.buildOriginRequest(ctx, x, peer)
+
+	// For HEAD the page is fetched with GET when a rewrite stage is set, so
+	// that HEAD carries the same headers as GET would (RFC 9110 §9.3.2),
+	// which depend on the body.
+	headAsGet := s.opts.Rewriter != nil && ctx.IsHead()
+	if headAsGet {
+		x.req.Header.SetMethodBytes(strGET)
+	}
+
+	x.resp = fasthttp.AcquireResponse()
+	x.resp.Header.SetNoDefaultContentType(true)
+	if err := s.client.DoDeadline(&x.req, x.resp, time.Now().Add(s.opts.OriginTimeout)); err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return
+	}
+	if s.eligible(ctx, x.resp) {
+		s.serveRewrite(ctx, x, peer)
+		return
+	}
+	s.serveStream(ctx, x, headAsGet)
+}
+
+// checkRequest refuses what must never be forwarded: tunnels (an open proxy)
+// and request targets that are neither origin-form nor absolute-form
+// (RFC 9112 §3.2). fasthttp has already refused ambiguous framing:
+// duplicate Content-Length, unknown or repeated Transfer-Encoding, and
+// Transfer-Encoding in HTTP/1.0; Content-Length beside Transfer-Encoding is
+// decoded as chunked and the connection closed after (RFC 9112 §6.3).
+func checkRequest(ctx *fasthttp.RequestCtx) error {
+	if bytes.Equal(ctx.Method(), strCONNECT) {
+		return fmt.Errorf("%w: CONNECT is not supported", ErrBadRequest)
+	}
+	uri := ctx.Request.Header.RequestURI()
+	if len(uri) == 0 || (uri[0] != '/' && !hasPrefixFold(uri, strSchemeHTTP) && !hasPrefixFold(uri, strSchemeHTTPS)) {
+		return fmt.Errorf("%w: unsupported request target", ErrBadRequest)
+	}
+	// Origins behind CGI-style gateways read "Transfer_Encoding" as
+	// Transfer-Encoding (underscores become hyphens), a second framing the
+	// proxy never saw. Refuse such look-alikes of framing fields.
+	for k := range ctx.Request.Header.AllInOrder() {
+		if bytes.IndexByte(k, '_') >= 0 && (equalFoldUnderscore(k, strTransferEncoding) || equalFoldUnderscore(k, strContentLength)) {
+			return fmt.Errorf("%w: framing look-alike field %q", ErrBadRequest, k)
+		}
+	}
+	return nil
+}
+
+// equalFoldUnderscore compares a field name to a canonical one, reading '_'
+// in name as '-'.
+func equalFoldUnderscore(name, canonical []byte) bool {
+	if len(name) != len(canonical) {
+		return false
+	}
+	for i, c := range name {
+		if c == '_' {
+			c = '-'
+		}
+		if c|0x20 != canonical[i]|0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(b, prefix []byte) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], prefix)
+}
+
+// buildOriginRequest fills x.req from the client's request. The target is
+// always the first origin's scheme and host plus the client's path and
+// query; the host a client names (Host or absolute-form) only decides Host
+// when PreserveHost is set and never where the request goes.
+func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) {
+	out := &x.req.Header
+	ctx.Request.Header.CopyTo(out)
+	// Neither direction gains a Content-Type its sender did not send.
+	out.SetNoDefaultContentType(true)
+	x.scratch = removeHopByHop(out, x.scratch)
+	// The body is read in full already; the origin gets no interim 100.
+	out.DelBytes(strExpect)
+	x.scratch = s.setForwarded(ctx, out, peer, x.scratch)
+
+	org := &s.origins[0]
+	u := x.scratch[:0]
+	if org.isTLS {
+		u = append(u, strSchemeHTTPS...)
+	} else {
+		u = append(u, strSchemeHTTP...)
+	}
+	u = append(u, org.host...)
+	if target := ctx.Request.Header.RequestURI(); len(target) > 0 && target[0] == '/' {
+		u = append(u, target...)
+	} else {
+		// Absolute-form: keep only its path and query (RFC 9112 §3.2.2).
+		u = append(u, ctx.URI().PathOriginal()...)
+		if q := ctx.URI().QueryString(); len(q) > 0 {
+			u = append(u, '?')
+			u = append(u, q...)
+		}
+	}
+	x.scratch = u
+	x.req.SetRequestURIBytes(u)
+	if s.opts.PreserveHost {
+		out.SetHostBytes(ctx.Host())
+		x.req.UseHostHeader = true
+	}
+	// The request and its body outlive neither the handler nor ctx.
+	if body := ctx.Request.Body(); len(body) > 0 {
+		x.req.SetBodyRaw(body)
+	}
+}
+
+// eligible reports whether the origin response goes through the rewrite
+// stage: GET or HEAD, 200, text/html, a coding the proxy can decode, not a
+// range, and not declared larger than MaxRewriteBody.
+func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
+	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusOK || resp.BodyStream() == nil {
+		return false
+	}
+	if m := ctx.Method(); !bytes.Equal(m, strGET) && !bytes.Equal(m, strHEAD) {
+		return false
+	}
+	if !isHTML(resp.Header.ContentType()) || parseContentEncoding(resp.Header.ContentEncoding()) == codingUnknown {
+		return false
+	}
+	if len(resp.Header.PeekBytes(strContentRange)) > 0 {
+		return false
+	}
+	return resp.Header.ContentLength() <= s.opts.MaxRewriteBody
+}
+
+// isHTML reports whether a Content-Type's media type is text/html.
+func isHTML(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return bytes.EqualFold(trimOWS(ct), strTextHTML)
+}
+
+// copyHeader copies the origin's status and headers onto the client
+// response as mode says.
+func (s *Server) copyHeader(ctx *fasthttp.RequestCtx, x *exchange, mode respMode) {
+	x.scratch = copyResponseHeader(&ctx.Response.Header, &x.resp.Header, mode, x.scratch)
+}
+
+// serveStream relays the origin response untouched, its body streamed after
+// the handler returns.
+func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, headAsGet bool) {
+	s.copyHeader(ctx, x, modeExact)
+	cl := x.resp.Header.ContentLength()
+	if x.resp.BodyStream() == nil || headAsGet || ctx.IsHead() {
+		// No body to send: HEAD, 204, 304. The declared length stays.
+		ctx.Response.SkipBody = true
+		s.metrics.outcome(outcomePassthrough)
+		return
+	}
+	if cl > s.opts.MaxResponseBody {
+		s.originError(ctx, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrOriginResponse, cl, s.opts.MaxResponseBody))
+		return
+	}
+	s.streamBody(ctx, x, nil, cl)
+	s.metrics.outcome(outcomePassthrough)
+}
+
+// streamBody hands the origin response, and prefix if any, to fasthttp.
+func (s *Server) streamBody(ctx *fasthttp.RequestCtx, x *exchange, prefix *buffer, cl int) {
+	if cl < 0 {
+		cl = -1 // chunked to the client, whatever the origin framed
+	}
+	body := newOriginBody(s, x.resp, prefix)
+	x.resp = nil
+	ctx.Response.SetBodyStream(body, cl)
+}
+
+// serveRewrite reads an eligible page, runs the rewrite stage and answers
+// with its result, or with the origin's bytes when the stage fails.
+func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) {
+	x.raw = acquireBuffer()
+	var (
+		complete bool
+		err      error
+	)
+	x.raw.b, complete, err = readPrefix(x.raw.b[:0], x.resp.BodyStream(), s.opts.MaxRewriteBody)
+	if err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return
+	}
+	if !complete {
+		s.copyHeader(ctx, x, modeExact)
+		// Larger than declared, or not declared: the rest passes untouched.
+		prefix := x.raw
+		x.raw = nil
+		s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
+		s.metrics.outcome(outcomePassthrough)
+		return
+	}
+	// The whole body is in hand: give the origin connection back now.
+	_ = x.resp.CloseBodyStream()
+
+	body := x.raw.b
+	if enc := parseContentEncoding(x.resp.Header.ContentEncoding()); enc != codingIdentity {
+		x.dec = acquireBuffer()
+		x.dec.b, err = appendDecoded(x.dec.b[:0], enc, x.raw.b, s.opts.MaxRewriteBody)
+		if errors.Is(err, errDecodedTooLarge) {
+			s.copyHeader(ctx, x, modeExact)
+			ctx.Response.SetBody(x.raw.b)
+			s.metrics.outcome(outcomePassthrough)
+			return
+		}
+		if err != nil {
+			s.failOpen(ctx, x, fmt.Errorf("%w: decode %s body: %w", ErrRewrite, enc, err))
+			return
+		}
+		body = x.dec.b
+	}
+
+	rc := acquireRewriteContext(s, ctx, peer, body, x.resp.Header.ContentType())
+	defer releaseRewriteContext(rc)
+	if err := s.runRewriter(rc); err != nil {
+		s.failOpen(ctx, x, err)
+		return
+	}
+	h := &ctx.Response.Header
+	switch {
+	case !rc.Slotted && !rc.Changed:
+		// No slots: the origin's response exactly, body and caching headers.
+		s.copyHeader(ctx, x, modeExact)
+		ctx.Response.SetBody(x.raw.b)
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnslotted)
+	case !rc.Changed:
+		// Slots, none filled: the origin's bytes, but the answer still
+		// depends on who asks.
+		s.copyHeader(ctx, x, modePrivate)
+		ctx.Response.SetBody(x.raw.b)
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnchanged)
+	default:
+		s.writeRewritten(ctx, x, rc)
+		s.metrics.outcome(outcomeRewritten)
+	}
+}
+
+// runRewriter calls the rewrite stage, turning a panic into an error.
+func (s *Server) runRewriter(rc *RewriteContext) (err error) {
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic: %v", ErrRewrite, r)
+		}
+		s.metrics.observeRewrite(time.Since(start))
+	}()
+	if err := s.opts.Rewriter.Rewrite(rc); err != nil {
+		return fmt.Errorf("%w: %w", ErrRewrite, err)
+	}
+	return nil
+}
+
+// writeRewritten answers with the stage's body, compressed as the client
+// accepts, with private caching headers.
+func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
+	s.copyHeader(ctx, x, modeRewritten)
+	h := &ctx.Response.Header
+	rc.applyHeaders(h)
+
+	enc := negotiate(ctx.Request.Header.PeekBytes(strAcceptEncoding))
+	ctx.Response.ResetBody()
+	if enc != codingIdentity {
+		if err := s.enc.encode(ctx.Response.BodyWriter(), enc, rc.Dst); err != nil {
+			s.log.Warn("proxy: compress failed, sending identity", "coding", enc.String(), "err", err)
+			ctx.Response.ResetBody()
+			enc = codingIdentity
+		}
+	}
+	if enc == codingIdentity {
+		ctx.Response.SetBody(rc.Dst)
+		return
+	}
+	h.SetContentEncoding(enc.String())
+}
+
+// failOpen serves the origin's bytes and headers exactly as received after
+// the rewrite stage failed, and counts and logs the failure.
+func (s *Server) failOpen(ctx *fasthttp.RequestCtx, x *exchange, err error) {
+	s.copyHeader(ctx, x, modeExact)
+	ctx.Response.SetBody(x.raw.b)
+	s.metrics.rewriteFailures.Inc()
+	s.metrics.outcome(outcomeFailOpen)
+	s.log.Warn("proxy: rewrite failed, serving origin page", "path", string(ctx.Path()), "err", err)
+}
+
+// originError answers 502 or 504 and logs why.
+func (s *Server) originError(ctx *fasthttp.RequestCtx, err error) {
+	code := writeError(ctx, err)
+	if code == fasthttp.StatusGatewayTimeout {
+		s.metrics.originTimeouts.Inc()
+	} else {
+		s.metrics.originFailures.Inc()
+	}
+	s.metrics.outcome(outcomeOriginError)
+	s.log.Warn("proxy: origin request failed", "status", code, "path", string(ctx.Path()), "err", err)
+}

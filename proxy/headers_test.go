@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestRemoveHopByHop(t *testing.T) {
+	tests := []struct {
+		name       string
+		connection string
+		extra      [][2]string
+		gone       []string
+		kept       []string
+	}{
+		{"fixed list", "", [][2]string{{"Keep-Alive", "1"}, {"Upgrade", "x"}, {"Te", "trailers"}, {"Proxy-Authorization", "a"}, {"Accept", "*/*"}},
+			[]string{"Keep-Alive", "Upgrade", "Te", "Proxy-Authorization"}, []string{"Accept"}},
+		{"named in Connection", "X-A, x-b ,keep-alive", [][2]string{{"X-A", "1"}, {"X-B", "2"}, {"X-C", "3"}},
+			[]string{"X-A", "X-B", "Connection"}, []string{"X-C"}},
+		{"empty elements", ", ,X-A,,", [][2]string{{"X-A", "1"}, {"X-C", "3"}}, []string{"X-A"}, []string{"X-C"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h fasthttp.ResponseHeader
+			if tt.connection != "" {
+				h.Set("Connection", tt.connection)
+			}
+			for _, kv := range tt.extra {
+				h.Set(kv[0], kv[1])
+			}
+			removeHopByHop(&h, nil)
+			for _, k := range tt.gone {
+				if v := h.Peek(k); len(v) > 0 {
+					t.Errorf("%s still present: %q", k, v)
+				}
+			}
+			for _, k := range tt.kept {
+				if v := h.Peek(k); len(v) == 0 {
+					t.Errorf("%s removed", k)
+				}
+			}
+		})
+	}
+}
+
+func TestNextToken(t *testing.T) {
+	var got []string
+	v := []byte(" a ,b,, c\t")
+	for tok, rest := nextToken(v); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+		got = append(got, string(tok))
+	}
+	if want := "a|b||c"; strings.Join(got, "|") != want {
+		t.Fatalf("got %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+func TestCopyResponseHeaderPrivate(t *testing.T) {
+	tests := []struct {
+		cc, vary         string
+		mode             respMode
+		wantCC, wantVary string
+	}{
+		{"", "", modePrivate, "private", "Cookie"},
+		{"public, max-age=60, s-maxage=600", "Accept-Encoding", modePrivate, "private, max-age=60", "Accept-Encoding, Cookie"},
+		{"no-store", "", modePrivate, "private, no-store", "Cookie"},
+		{"no-cache, must-revalidate", "cookie", modePrivate, "private, no-cache, must-revalidate", "cookie"},
+		{"PUBLIC, S-MAXAGE=5, private", "*", modePrivate, "private", "*"},
+		{`private="Set-Cookie", max-age=5`, "Origin", modePrivate, "private, max-age=5", "Origin, Cookie"},
+		{"public", "Origin", modeRewritten, "private", "Origin, Cookie, Accept-Encoding"},
+		{"public", "accept-encoding, Cookie", modeRewritten, "private", "accept-encoding, Cookie"},
+		{"public, max-age=5", "Origin", modeExact, "public, max-age=5", "Origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String()+"/"+tt.cc, func(t *testing.T) {
+			var src, dst fasthttp.ResponseHeader
+			if tt.cc != "" {
+				src.Set("Cache-Control", tt.cc)
+			}
+			if tt.vary != "" {
+				src.Set("Vary", tt.vary)
+			}
+			src.Set("ETag", `"x"`)
+			src.Set("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
+			src.SetContentEncoding("gzip")
+			copyResponseHeader(&dst, &src, tt.mode, nil)
+			if got := string(dst.Peek("Cache-Control")); got != tt.wantCC {
+				t.Errorf("Cache-Control: got %q, want %q", got, tt.wantCC)
+			}
+			if got := string(dst.Peek("Vary")); got != tt.wantVary {
+				t.Errorf("Vary: got %q, want %q", got, tt.wantVary)
+			}
+			kept := len(dst.Peek("ETag")) > 0 && len(dst.Peek("Last-Modified")) > 0
+			if kept != (tt.mode == modeExact) {
+				t.Errorf("validators kept %v in mode %v", kept, tt.mode)
+			}
+			if hasCE := len(dst.ContentEncoding()) > 0; hasCE != (tt.mode != modeRewritten) {
+				t.Errorf("Content-Encoding kept %v in mode %v", hasCE, tt.mode)
+			}
+		})
+	}
+}
+
+func TestCopyResponseHeaderKeepsOrder(t *testing.T) {
+	var src, dst fasthttp.ResponseHeader
+	src.Set("Connection", "X-Hop")
+	src.Add("Link", "</a.css>; rel=preload")
+	src.Add("Cache-Control", "public")
+	src.Add("X-Hop", "1")
+	src.Add("Keep-Alive", "timeout=5")
+	src.Add("Cache-Control", "max-age=30")
+	src.Add("Vary", "Origin")
+	src.Add("Link", "</b.js>; rel=preload")
+	src.Add("Vary", "Accept-Language")
+	src.Add("Set-Cookie", "a=1")
+	src.Add("Set-Cookie", "a=2; Path=/x")
+	copyResponseHeader(&dst, &src, modePrivate, nil)
+	if got, want := string(dst.Peek("Cache-Control")), "private, max-age=30"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := len(dst.PeekAll("Cache-Control")), 1; got != want {
+		t.Errorf("got %d Cache-Control fields, want %d", got, want)
+	}
+	if got, want := string(dst.Peek("Vary")), "Origin, Accept-Language, Cookie"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	var links []string
+	for _, v := range dst.PeekAll("Link") {
+		links = append(links, string(v))
+	}
+	if got, want := strings.Join(links, " | "), "</a.css>; rel=preload | </b.js>; rel=preload"; got != want {
+		t.Errorf("Link order: got %q, want %q", got, want)
+	}
+	if len(dst.Peek("X-Hop")) > 0 || len(dst.Peek("Keep-Alive")) > 0 || len(dst.Peek("Connection")) > 0 {
+		t.Errorf("hop-by-hop fields copied:\n%s", dst.String())
+	}
+	var cookies []string
+	for _, v := range dst.Cookies() {
+		cookies = append(cookies, string(v))
+	}
+	if got, want := strings.Join(cookies, " | "), "a=1 | a=2; Path=/x"; got != want {
+		t.Errorf("Set-Cookie: got %q, want %q", got, want)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	s := &Server{trustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	tests := []struct {
+		name string
+		peer string
+		xff  []string
+		want string
+	}{
+		{"untrusted peer ignores XFF", "203.0.113.1", []string{"1.1.1.1"}, "203.0.113.1"},
+		{"trusted peer, one hop", "10.0.0.1", []string{"198.51.100.2"}, "198.51.100.2"},
+		{"skips trusted hops", "10.0.0.1", []string{"198.51.100.2, 10.9.9.9"}, "198.51.100.2"},
+		{"several fields", "::1", []string{"192.0.2.1", "10.1.1.1"}, "192.0.2.1"},
+		{"forged left part ignored", "10.0.0.1", []string{"6.6.6.6, 198.51.100.2"}, "198.51.100.2"},
+		{"garbage stops the walk", "10.0.0.1", []string{"nonsense, 10.2.2.2"}, "10.2.2.2"},
+		{"all trusted", "10.0.0.1", []string{"10.3.3.3"}, "10.3.3.3"},
+		{"no XFF", "10.0.0.1", nil, "10.0.0.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h fasthttp.RequestHeader
+			for _, v := range tt.xff {
+				h.Add("X-Forwarded-For", v)
+			}
+			if got := s.clientIP(&h, netip.MustParseAddr(tt.peer)); got.String() != tt.want {
+				t.Fatalf("got %v, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzCopyResponseHeader(f *testing.F) {
+	f.Add("public, max-age=60, s-maxage=300", "Origin, Accept-Encoding", "X-A, close")
+	f.Add(",,,", "*", "")
+	f.Add(`private="a,b"`, "cookie,,", "keep-alive,,X-B")
+	f.Fuzz(func(t *testing.T, cc, vary, conn string) {
+		var src, dst fasthttp.ResponseHeader
+		src.Set("Cache-Control", cc)
+		src.Set("Vary", vary)
+		src.Set("Connection", conn)
+		src.Set("X-Kept", "1")
+		copyResponseHeader(&dst, &src, modeRewritten, nil)
+		got := string(dst.Peek("Cache-Control"))
+		if !strings.HasPrefix(got, "private") || strings.Contains(strings.ToLower(got), "public") {
+			t.Fatalf("Cache-Control %q from %q", got, cc)
+		}
+		if v := string(dst.Peek("Vary")); v != "*" && !strings.Contains(strings.ToLower(v), "cookie") {
+			t.Fatalf("Vary %q from %q", v, vary)
+		}
+	})
+}

@@ -1,0 +1,132 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestHeaderTooLarge(t *testing.T) {
+	rec := &recorder{}
+	p := startProxy(t, startOrigin(t, rec.handler(nil)), Options{MaxHeaderBytes: 4096})
+	tests := []struct {
+		name   string
+		header int
+		status int
+	}{
+		{"fits", 1000, 200},
+		{"oversized", 8000, fasthttp.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := "GET / HTTP/1.1\r\nHost: shop\r\nX-Big: " + strings.Repeat("a", tt.header) + "\r\nConnection: close\r\n\r\n"
+			resps := readResponses(t, p.raw(t, raw))
+			if len(resps) != 1 || resps[0].StatusCode() != tt.status {
+				t.Fatalf("got %d responses, want one %d", len(resps), tt.status)
+			}
+		})
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Fatalf("origin saw %d requests, want 1", n)
+	}
+}
+
+// closedWithin reports whether the server closes c within d.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 512)
+	for {
+		_, err := c.Read(buf)
+		if err == nil {
+			continue // an error response before closing
+		}
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, io.EOF)
+	}
+}
+
+func TestIdleConnectionsDoNotStarve(t *testing.T) {
+	const idle = 300
+	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	p := startProxy(t, origin, Options{ReadTimeout: 500 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
+
+	conns := make([]net.Conn, 0, idle)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := range idle {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		if i%2 == 1 {
+			// Half send an unfinished head, slowloris style.
+			_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: shop\r\n")
+		}
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	for range 5 {
+		if r := p.get(t, "GET", "/"); string(r.Body()) != "ok" {
+			t.Fatalf("got %q", r.Body())
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("5 requests beside %d idle connections took %v", idle, d)
+	}
+	// The idle ones are cut after ReadTimeout.
+	for i, c := range conns {
+		if !closedWithin(c, 5*time.Second) {
+			t.Fatalf("idle connection %d still open", i)
+		}
+	}
+}
+
+func TestKeepAliveIdleTimeout(t *testing.T) {
+	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	p := startProxy(t, origin, Options{IdleTimeout: 300 * time.Millisecond})
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+	start := time.Now()
+	if !closedWithin(c, 5*time.Second) {
+		t.Fatal("keep-alive connection not closed")
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before IdleTimeout", d)
+	}
+}
+
+func TestMaxConnsPerIP(t *testing.T) {
+	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	p := startProxy(t, origin, Options{MaxConnsPerIP: 3})
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	// The fourth is turned away; poll, since the server counts a connection
+	// only once it accepted it.
+	waitFor(t, "a refused fourth connection", func() bool {
+		out := p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+		return strings.HasPrefix(out, "HTTP/1.1 429")
+	})
+}

@@ -1,0 +1,239 @@
+package proxy
+
+import (
+	"bytes"
+	"net/netip"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Rewriter is the rewrite stage: it sees every eligible page (GET or HEAD,
+// status 200, text/html, within Options.MaxRewriteBody, decoded) and may
+// write a different body into rc.Dst.
+//
+// Rewrite is called concurrently from many goroutines. It runs on the request
+// path, so it must not block on I/O for long. It must not retain rc or
+// anything reached through it (headers, URI, body) after it returns: they
+// belong to a pooled request and are reused.
+//
+// An error or a panic fails open: the client gets the origin's response
+// exactly as received, the failure is counted and logged once at Warn.
+type Rewriter interface {
+	Rewrite(rc *RewriteContext) error
+}
+
+// RewriteContext is what the rewrite stage gets for one page. It is pooled
+// and reset per request; every slice it returns is valid only until Rewrite
+// returns.
+type RewriteContext struct {
+	// Dst is an empty buffer, reused across requests, to append the new body
+	// into. It is read only when Changed is set.
+	Dst []byte
+
+	// Slotted is set by the stage when the page has slots: the response then
+	// depends on who asks, whether or not any slot was filled, and is served
+	// private, with Vary: Cookie and without the origin's ETag and
+	// Last-Modified.
+	Slotted bool
+
+	// Changed is set by the stage when Dst holds a body that differs from
+	// the origin's. Unset, the origin's bytes are served exactly. Changed
+	// implies Slotted: a changed body is never served cacheable.
+	Changed bool
+
+	ctx         *fasthttp.RequestCtx
+	srv         *Server
+	peer        netip.Addr
+	body        []byte
+	contentType []byte
+
+	clientIP    netip.Addr
+	clientIPSet bool
+
+	hdrs []headerKV // headers added by the stage
+	nh   int
+}
+
+type headerKV struct{ key, value []byte }
+
+var rewriteContexts = sync.Pool{New: func() any { return new(RewriteContext) }}
+
+func acquireRewriteContext(s *Server, ctx *fasthttp.RequestCtx, peer netip.Addr, body, contentType []byte) *RewriteContext {
+	rc := rewriteContexts.Get().(*RewriteContext)
+	rc.srv, rc.ctx, rc.peer, rc.body, rc.contentType = s, ctx, peer, body, contentType
+	return rc
+}
+
+func releaseRewriteContext(rc *RewriteContext) {
+	rc.reset()
+	rewriteContexts.Put(rc)
+}
+
+func (rc *RewriteContext) reset() {
+	rc.Dst = rc.Dst[:0]
+	if cap(rc.Dst) > maxPooledBuffer {
+		rc.Dst = nil // one huge page must not pin memory in the pool
+	}
+	rc.Slotted, rc.Changed = false, false
+	rc.ctx, rc.srv, rc.body, rc.contentType = nil, nil, nil, nil
+	rc.peer, rc.clientIP, rc.clientIPSet = netip.Addr{}, netip.Addr{}, false
+	rc.nh = 0
+}
+
+// Body returns the page as the origin sent it, decoded. Read-only.
+func (rc *RewriteContext) Body() []byte { return rc.body }
+
+// ContentType returns the origin's Content-Type, e.g. "text/html;
+// charset=utf-8". Read-only.
+func (rc *RewriteContext) ContentType() []byte { return rc.contentType }
+
+// RequestHeader returns the client's request headers, cookies included, as
+// received. Read-only.
+func (rc *RewriteContext) RequestHeader() *fasthttp.RequestHeader { return &rc.ctx.Request.Header }
+
+// URI returns the request's URI. Read-only.
+func (rc *RewriteContext) URI() *fasthttp.URI { return rc.ctx.URI() }
+
+// Cookie returns the value of the request cookie name, or nil.
+func (rc *RewriteContext) Cookie(name string) []byte { return rc.ctx.Request.Header.Cookie(name) }
+
+// IsTLS reports whether the client connection is TLS, to this server or,
+// when the peer is a trusted proxy, to that proxy (X-Forwarded-Proto).
+func (rc *RewriteContext) IsTLS() bool {
+	if rc.ctx.IsTLS() {
+		return true
+	}
+	if rc.srv.trusted(rc.peer) {
+		return bytes.EqualFold(trimOWS(rc.ctx.Request.Header.PeekBytes(strXFProto)), strHTTPS)
+	}
+	return false
+}
+
+// RemoteIP returns the visitor's address: the peer's, or when the peer is a
+// trusted proxy, the nearest untrusted address in X-Forwarded-For. The zero
+// Addr means unknown.
+func (rc *RewriteContext) RemoteIP() netip.Addr {
+	if !rc.clientIPSet {
+		rc.clientIP = rc.srv.clientIP(&rc.ctx.Request.Header, rc.peer)
+		rc.clientIPSet = true
+	}
+	return rc.clientIP
+}
+
+// AddHeader adds a response header. Both slices are copied. Headers added
+// are sent only when Rewrite succeeds, after the proxy's own; hop-by-hop
+// names, names that are not tokens and values with CR, LF or NUL are
+// dropped. The proxy owns Cache-Control, Vary, ETag and
+// Last-Modified: adding them duplicates rather than replaces. A stage that
+// sets a cookie on a page makes the page depend on the visitor and should
+// set Slotted, or a shared cache may store the cookie with the page.
+func (rc *RewriteContext) AddHeader(key, value []byte) {
+	if rc.nh == len(rc.hdrs) {
+		rc.hdrs = append(rc.hdrs, headerKV{})
+	}
+	kv := &rc.hdrs[rc.nh]
+	kv.key = append(kv.key[:0], key...)
+	kv.value = append(kv.value[:0], value...)
+	rc.nh++
+}
+
+// SetCookie adds a Set-Cookie response header for c, copied. Every cookie
+// set is sent, alongside the origin's own.
+func (rc *RewriteContext) SetCookie(c *fasthttp.Cookie) {
+	if rc.nh == len(rc.hdrs) {
+		rc.hdrs = append(rc.hdrs, headerKV{})
+	}
+	kv := &rc.hdrs[rc.nh]
+	kv.key = append(kv.key[:0], fasthttp.HeaderSetCookie...)
+	kv.value = c.AppendBytes(kv.value[:0])
+	rc.nh++
+}
+
+// applyHeaders copies the stage's headers onto h, skipping hop-by-hop ones
+// and any that would not be a valid field (RFC 9110 §5.1, §5.5): fasthttp
+// writes values verbatim, so a CR or LF would split the response.
+func (rc *RewriteContext) applyHeaders(h *fasthttp.ResponseHeader) {
+	for _, kv := range rc.hdrs[:rc.nh] {
+		if !validFieldName(kv.key) || !validFieldValue(kv.value) || isHopByHop(kv.key, nil) {
+			continue
+		}
+		h.AddBytesKV(kv.key, kv.value)
+	}
+}
+
+// validFieldName reports whether b is a non-empty token (RFC 9110 §5.6.2).
+func validFieldName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether b has no CR, LF or NUL (RFC 9110 §5.5).
+func validFieldValue(b []byte) bool {
+	for _, c := range b {
+		if c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// IdentityRewriter marks every page slotted and changed and copies it
+// unmodified into Dst: the cost of the rewrite path (decode, copy, re-encode,
+// private headers) with no rewriting, for benchmarks.
+type IdentityRewriter struct{}
+
+// Rewrite copies the body into rc.Dst.
+func (IdentityRewriter) Rewrite(rc *RewriteContext) error {
+	rc.Dst = append(rc.Dst, rc.Body()...)
+	rc.Slotted, rc.Changed = true, true
+	return nil
+}
+
+// ReplaceRewriter is a minimal rewrite stage for tests and demos. A page is
+// slotted when it contains Marker; if Replacement is non-nil every Marker is
+// replaced by it, otherwise the page is left unchanged.
+type ReplaceRewriter struct {
+	// Marker is the byte string that makes a page slotted. Empty never
+	// matches.
+	Marker []byte
+	// Replacement replaces every Marker; nil leaves the page unchanged.
+	Replacement []byte
+}
+
+// Rewrite replaces Marker with Replacement.
+func (r ReplaceRewriter) Rewrite(rc *RewriteContext) error {
+	body := rc.Body()
+	if len(r.Marker) == 0 || !bytes.Contains(body, r.Marker) {
+		return nil
+	}
+	rc.Slotted = true
+	if r.Replacement == nil {
+		return nil
+	}
+	for {
+		i := bytes.Index(body, r.Marker)
+		if i < 0 {
+			break
+		}
+		rc.Dst = append(rc.Dst, body[:i]...)
+		rc.Dst = append(rc.Dst, r.Replacement...)
+		body = body[i+len(r.Marker):]
+	}
+	rc.Dst = append(rc.Dst, body...)
+	rc.Changed = true
+	return nil
+}
+
+// Interface guards.
+var (
+	_ Rewriter = IdentityRewriter{}
+	_ Rewriter = ReplaceRewriter{}
+)

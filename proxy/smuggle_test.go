@@ -1,0 +1,169 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// tapListener records every byte the origin reads off the wire.
+type tapListener struct {
+	net.Listener
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *tapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tapConn{Conn: c, l: l}, nil
+}
+
+func (l *tapListener) wire() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+type tapConn struct {
+	net.Conn
+	l *tapListener
+}
+
+func (c *tapConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.l.mu.Lock()
+	c.l.buf.Write(p[:n])
+	c.l.mu.Unlock()
+	return n, err
+}
+
+// startTapOrigin starts an origin answering "ok" and returns its URL and tap.
+func startTapOrigin(t testing.TB) (string, *tapListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := &tapListener{Listener: ln}
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(tap) }()
+	t.Cleanup(func() { _ = srv.Shutdown(); <-done })
+	return "http://" + ln.Addr().String(), tap
+}
+
+// originRequests parses the origin's wire bytes strictly, as a second,
+// independent HTTP/1.1 parser (net/http's rules via fasthttp with framing
+// checks), and returns each request's method, URI, framing and body.
+func originRequests(t testing.TB, wire string) []*fasthttp.Request {
+	t.Helper()
+	br := bufio.NewReader(strings.NewReader(wire))
+	var out []*fasthttp.Request
+	for range 10 {
+		if _, err := br.Peek(1); err != nil {
+			break
+		}
+		r := &fasthttp.Request{}
+		if err := r.Read(br); err != nil {
+			t.Fatalf("origin received unparseable bytes: %v in %q", err, wire)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestRequestSmuggling(t *testing.T) {
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: shop\r\n\r\n"
+	tests := []struct {
+		name string
+		raw  string
+		// wantBody is the body the origin must get when the request is
+		// normalised; "-" means it must be refused.
+		wantBody string
+	}{
+		{"CL then TE", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "hello"},
+		{"TE then CL", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nContent-Length: 40\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "hello"},
+		{"CL.TE classic", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nG" + smuggled, ""},
+		{"duplicate CL", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\nContent-Length: 44\r\n\r\nhello" + smuggled, "-"},
+		{"duplicate CL same value", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "hello"},
+		{"CL list", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 5, 44\r\n\r\nhello" + smuggled, "-"},
+		{"CL plus sign", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: +5\r\n\r\nhello" + smuggled, "-"},
+		{"CL negative", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: -1\r\n\r\nhello" + smuggled, "-"},
+		{"TE xchunked", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"TE list", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "-"},
+		{"TE gzip, chunked", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "-"},
+		{"TE twice", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "-"},
+		{"TE space before colon", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"TE tab value", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding:\tchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "hello"},
+		{"TE vertical tab", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: \x0bchunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"TE obs-fold", "POST /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 5\r\nX: y\r\n Transfer-Encoding: chunked\r\n\r\nhello" + smuggled, "hello"},
+		{"TE mixed case", "POST /a HTTP/1.1\r\nHost: shop\r\ntRANSFER-eNCODING: cHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggled, "hello"},
+		{"TE in HTTP/1.0", "POST /a HTTP/1.0\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"bare LF head", "POST /a HTTP/1.1\nHost: shop\nContent-Length: 5\n\nhello" + smuggled, "hello"},
+		{"bare LF hides TE", "POST /a HTTP/1.1\r\nHost: shop\r\nX: a\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"bare CR in header", "POST /a HTTP/1.1\r\nHost: shop\r\nX: a\rTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"chunk size bare LF", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" + smuggled, "-"},
+		{"chunk size overflow", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF5\r\nhello\r\n0\r\n\r\n" + smuggled, "-"},
+		{"chunk ext", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n0\r\n\r\n" + smuggled, "hello"},
+		{"TE with underscore", "POST /a HTTP/1.1\r\nHost: shop\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"CL with underscore", "POST /a HTTP/1.1\r\nHost: shop\r\nContent_Length: 44\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"harmless underscore", "POST /a HTTP/1.1\r\nHost: shop\r\nX_Custom: 1\r\nContent-Length: 5\r\n\r\nhello", "hello"},
+		{"two hosts", "GET /a HTTP/1.1\r\nHost: shop\r\nHost: evil\r\n\r\n" + smuggled, "-"},
+		{"space in request line", "GET /a HTTP/1.1 extra\r\nHost: shop\r\n\r\n" + smuggled, "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			origin, tap := startTapOrigin(t)
+			p := startProxy(t, origin, Options{})
+			resps := readResponses(t, p.raw(t, tt.raw))
+			if len(resps) == 0 {
+				t.Fatal("no response")
+			}
+			wire := tap.wire()
+			reqs := originRequests(t, wire)
+			switch code := resps[0].StatusCode(); code {
+			case fasthttp.StatusBadRequest, fasthttp.StatusNotImplemented:
+				if len(reqs) != 0 {
+					t.Fatalf("refused with %d but the origin received %q", code, wire)
+				}
+				return
+			case fasthttp.StatusOK:
+			default:
+				t.Fatalf("got status %d, want 400 or a normalised 200", code)
+			}
+			if tt.wantBody == "-" {
+				t.Fatalf("want refusal, got 200; origin received %q", wire)
+			}
+			// The proxy and the origin must agree on where each request
+			// ends: every request the origin parsed is one the proxy
+			// answered, so nothing rode inside another's body.
+			if len(reqs) != len(resps) {
+				t.Fatalf("origin parsed %d requests, proxy answered %d: %q", len(reqs), len(resps), wire)
+			}
+			for _, r := range reqs {
+				cl := r.Header.ContentLength()
+				if len(r.Header.Peek("Transfer-Encoding")) > 0 || cl == -1 || (cl >= 0 && cl != len(r.Body())) {
+					t.Fatalf("origin received ambiguous framing: %q", wire)
+				}
+			}
+			if strings.Contains(strings.ToLower(wire), "\ntransfer-encoding") {
+				t.Fatalf("origin received Transfer-Encoding: %q", wire)
+			}
+			if got := string(reqs[0].Body()); got != tt.wantBody {
+				t.Fatalf("origin got body %q, want %q", got, tt.wantBody)
+			}
+			if bytes.Contains([]byte(wire), []byte("\n")) && strings.Count(wire, "\n") != strings.Count(wire, "\r\n") {
+				t.Fatalf("origin received bare LF: %q", wire)
+			}
+		})
+	}
+}
