@@ -27,7 +27,11 @@ type Engine struct {
 	campaigns []*Campaign
 	bySlot    map[string][]*Campaign
 	loc       *time.Location
+	offers    *offerCache
 }
+
+// offerCacheEntries bounds the rendered offers an Engine remembers.
+const offerCacheEntries = 1 << 16
 
 type segment struct {
 	name string
@@ -50,7 +54,7 @@ type Campaign struct {
 // Compile compiles the segments and campaigns of cfg. Every problem is
 // reported, each located in the file through cfg, as a config.Errors.
 func Compile(cfg *config.Config) (*Engine, error) {
-	e := &Engine{bySlot: map[string][]*Campaign{}, loc: time.UTC}
+	e := &Engine{bySlot: map[string][]*Campaign{}, loc: time.UTC, offers: newOfferCache(offerCacheEntries)}
 	var errs config.Errors
 	if cfg.TimeZone != "" {
 		loc, err := time.LoadLocation(cfg.TimeZone)

@@ -188,12 +188,23 @@ func (d *Decision) Choose(slot string) *Campaign {
 	return nil
 }
 
-// AppendOffer renders c's offer for this visitor onto dst.
+// AppendOffer renders c's offer for this visitor onto dst. A rendering is
+// remembered per profile snapshot, so a returning visitor whose profile has
+// not changed costs a copy, not a template execution.
 func (d *Decision) AppendOffer(dst []byte, c *Campaign) ([]byte, error) {
+	k := offerKey{c: c, p: d.p}
+	if b, ok := d.e.offers.get(k); ok {
+		return append(dst, b...), nil
+	}
+	start := len(dst)
 	d.w.b = dst
 	err := c.tmpl.Execute(&d.w, &d.data)
 	dst, d.w.b = d.w.b, nil
-	return dst, err
+	if err != nil {
+		return dst[:start], err
+	}
+	d.e.offers.put(k, append([]byte(nil), dst[start:]...))
+	return dst, nil
 }
 
 // appendWriter is an io.Writer appending to a reusable slice.

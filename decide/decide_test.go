@@ -107,3 +107,48 @@ func id(c *Campaign) string {
 	}
 	return c.ID
 }
+
+func TestOfferCacheFollowsSnapshots(t *testing.T) {
+	e, err := Compile(parse(t, `campaigns:
+  - {id: hi, slot: hero, template: 'Hi {{.Profile.Attrs.name}}'}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(p *msync.Profile) string {
+		d := e.Acquire(p, testNow)
+		defer d.Release()
+		out, err := d.AppendOffer([]byte("prefix:"), d.Choose("hero"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	v1 := &msync.Profile{Attrs: map[string]any{"name": "Ada"}}
+	if got := render(v1); got != "prefix:Hi Ada" {
+		t.Fatalf("got %q", got)
+	}
+	if got := render(v1); got != "prefix:Hi Ada" {
+		t.Fatalf("cached: got %q", got)
+	}
+	v2 := v1.Clone()
+	v2.Attrs["name"] = "Grace"
+	if got := render(v2); got != "prefix:Hi Grace" {
+		t.Errorf("after an update: got %q, want the new name", got)
+	}
+}
+
+func TestOfferCacheBound(t *testing.T) {
+	c := newOfferCache(offerShards * 4)
+	camp := &Campaign{}
+	for range 10000 {
+		c.put(offerKey{c: camp, p: &msync.Profile{}}, []byte("x"))
+	}
+	n := 0
+	for i := range c.shards {
+		n += len(c.shards[i].m)
+	}
+	if n > offerShards*4 {
+		t.Errorf("cache holds %d entries, bound %d", n, offerShards*4)
+	}
+}
