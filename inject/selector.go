@@ -1,0 +1,216 @@
+package inject
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// indexAttr is the attribute written into the private copy of a page to map
+// parsed elements back to start tags of the original bytes.
+const indexAttr = "data-mq-i"
+
+// matchSelectors finds the start tags of elements matched by the selector
+// rules. goquery and cascadia know elements, not offsets, so the scan lists
+// every HTML start tag and writes a private copy of the page in which each
+// carries an index attribute, the copy is parsed and matched, and the indexes
+// are read back.
+//
+// The copy keeps what the tree builder and the selectors read and shrinks the
+// rest, which makes the parse several times cheaper: tags keep their names,
+// self-closing flags and the attributes that matter (see keepAttr); a text
+// run keeps its leading whitespace and becomes "x" after it (whitespace and
+// non-whitespace take different paths in tables and before <body>);
+// comments are emptied; script and style bodies become "x". With :contains
+// or :matches selectors, text is copied as is.
+func (c *Compiler) matchSelectors(s *scanner, body []byte) ([]forcedSlot, error) {
+	s.collect = true
+	pc := &privateCopy{buf: make([]byte, 0, len(body)/2), c: c, verbatim: c.verbatimCopy}
+	s.copy = pc
+	err := s.run(body)
+	s.copy = nil
+	if err != nil {
+		return nil, err
+	}
+	tags := s.tags
+	cp := pc.buf
+	doc, err := html.Parse(bytes.NewReader(cp))
+	if err != nil {
+		return nil, err
+	}
+	if time.Now().After(s.deadline) {
+		return nil, ErrBudget
+	}
+	var forced []forcedSlot
+	for r, sel := range c.sels {
+		for _, n := range sel.MatchAll(doc) {
+			if n.Namespace != "" || inTemplate(n) {
+				continue
+			}
+			k, ok := tagIndex(n)
+			if !ok || k >= len(tags) {
+				continue // an element the tree builder implied
+			}
+			forced = append(forced, forcedSlot{off: tags[k].start, rule: r})
+		}
+	}
+	if time.Now().After(s.deadline) {
+		return nil, ErrBudget
+	}
+	slices.SortFunc(forced, func(x, y forcedSlot) int {
+		if x.off != y.off {
+			return x.off - y.off
+		}
+		return x.rule - y.rule
+	})
+	return slices.CompactFunc(forced, func(x, y forcedSlot) bool { return x.off == y.off }), nil
+}
+
+// privateCopy is the page rewritten for the selector parse.
+type privateCopy struct {
+	buf []byte
+	c   *Compiler
+	// verbatim keeps every byte and only inserts the index attributes; the
+	// tests use it as the reference the shrunken copy must agree with.
+	verbatim bool
+}
+
+// writeCopy appends the current token's form in the private copy; indexed
+// says the token is HTML start tag number k.
+func (s *scanner) writeCopy(indexed bool, k int) {
+	z := &s.lx
+	pc := s.copy
+	b := pc.buf
+	tok := z.buf[z.start:z.end]
+	if pc.verbatim {
+		if indexed {
+			b = append(b, z.buf[z.start:z.nameEnd]...)
+			b = append(b, ` `+indexAttr+`="`...)
+			b = strconv.AppendInt(b, int64(k), 10)
+			b = append(b, '"')
+			tok = z.buf[z.nameEnd:z.end]
+		}
+		pc.buf = append(b, tok...)
+		return
+	}
+	switch z.kind {
+	case tokText:
+		b = pc.appendText(b, tok, true)
+	case tokRawText:
+		// RCDATA (title, textarea) decodes character references.
+		b = pc.appendText(b, tok, z.rawRCDATA)
+	case tokComment:
+		b = append(b, "<!---->"...)
+	case tokStartTag:
+		b = append(b, '<')
+		b = append(b, z.name()...)
+		if indexed {
+			b = append(b, ` `+indexAttr+`="`...)
+			b = strconv.AppendInt(b, int64(k), 10)
+			b = append(b, '"')
+		}
+		for _, a := range z.attrs {
+			name := z.buf[a.nameStart:a.nameEnd]
+			if !pc.c.keepAttr(z.name(), name) {
+				continue
+			}
+			b = append(b, ' ')
+			b = append(b, name...)
+			if a.valStart >= 0 {
+				b = append(b, `="`...)
+				for _, c := range z.buf[a.valStart:a.valEnd] {
+					if c == '"' {
+						b = append(b, "&quot;"...)
+					} else {
+						b = append(b, c)
+					}
+				}
+				b = append(b, '"')
+			}
+		}
+		if z.selfClosing {
+			b = append(b, '/')
+		}
+		b = append(b, '>')
+	case tokEndTag:
+		b = append(b, '<', '/')
+		b = append(b, z.name()...)
+		b = append(b, '>')
+	default:
+		b = append(b, tok...)
+	}
+	pc.buf = b
+}
+
+// appendText appends a text run: as is when selectors read text or when it
+// has character references (refs says they are decoded here) or NUL, which
+// the tree builder may turn into whitespace or drop; otherwise its leading
+// whitespace and an "x" if anything follows.
+func (pc *privateCopy) appendText(b, t []byte, refs bool) []byte {
+	if pc.c.textSensitive || refs && bytes.IndexByte(t, '&') >= 0 || bytes.IndexByte(t, 0) >= 0 {
+		return append(b, t...)
+	}
+	i := 0
+	for i < len(t) && isSpace(t[i]) {
+		i++
+	}
+	b = append(b, t[:i]...)
+	if i < len(t) {
+		b = append(b, 'x')
+	}
+	return b
+}
+
+// keepAttr reports whether the private copy keeps an attribute of element
+// tag: those the selectors read, and those the tree builder reads (input
+// type, font color/face/size, annotation-xml encoding).
+func (c *Compiler) keepAttr(tag, name []byte) bool {
+	switch len(name) {
+	case 2:
+		if c.selIDs && equalFoldASCII(name, "id") {
+			return true
+		}
+	case 4:
+		if equalFoldASCII(name, "type") && equalFoldASCII(tag, "input") {
+			return true
+		}
+		if (equalFoldASCII(name, "face") || equalFoldASCII(name, "size")) && equalFoldASCII(tag, "font") {
+			return true
+		}
+	case 5:
+		if c.selClasses && equalFoldASCII(name, "class") {
+			return true
+		}
+		if equalFoldASCII(name, "color") && equalFoldASCII(tag, "font") {
+			return true
+		}
+	case 8:
+		if equalFoldASCII(name, "encoding") && equalFoldASCII(tag, "annotation-xml") {
+			return true
+		}
+	}
+	return c.selectorReads(name)
+}
+
+func tagIndex(n *html.Node) (int, bool) {
+	for _, a := range n.Attr {
+		if a.Key == indexAttr && a.Namespace == "" {
+			k, err := strconv.Atoi(a.Val)
+			return k, err == nil && k >= 0
+		}
+	}
+	return 0, false
+}
+
+func inTemplate(n *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Type == html.ElementNode && p.DataAtom == atom.Template && p.Namespace == "" {
+			return true
+		}
+	}
+	return false
+}
