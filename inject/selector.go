@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
@@ -46,8 +47,9 @@ func (c *Compiler) matchSelectors(s *scanner, body []byte) ([]forcedSlot, error)
 		return nil, ErrBudget
 	}
 	var forced []forcedSlot
+	root := goquery.NewDocumentFromNode(doc)
 	for r, sel := range c.sels {
-		for _, n := range sel.MatchAll(doc) {
+		for _, n := range root.FindMatcher(sel).Nodes {
 			if n.Namespace != "" || inTemplate(n) {
 				continue
 			}
