@@ -308,14 +308,14 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 	case !rc.Slotted && !rc.Changed:
 		// No slots: the origin's response exactly, body and caching headers.
 		s.copyHeader(ctx, x, modeExact)
-		ctx.Response.SetBody(x.raw.b)
+		x.raw.b = swapBody(ctx, x.raw.b)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Changed:
 		// Slots, none filled: the origin's bytes, but the answer still
 		// depends on who asks.
 		s.copyHeader(ctx, x, modePrivate)
-		ctx.Response.SetBody(x.raw.b)
+		x.raw.b = swapBody(ctx, x.raw.b)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnchanged)
 	default:
@@ -341,6 +341,13 @@ func (s *Server) runRewriter(rc *RewriteContext) (err error) {
 
 // writeRewritten answers with the stage's body, compressed as the client
 // accepts, with private caching headers.
+// swapBody hands b to the response as its body without copying it, and
+// returns the response's previous buffer, emptied, for the caller to reuse
+// in b's place. b must not be used afterwards.
+func swapBody(ctx *fasthttp.RequestCtx, b []byte) []byte {
+	return ctx.Response.SwapBody(b)[:0]
+}
+
 func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
 	s.copyHeader(ctx, x, modeRewritten)
 	h := &ctx.Response.Header
@@ -356,7 +363,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 		}
 	}
 	if enc == codingIdentity {
-		ctx.Response.SetBody(rc.Dst)
+		rc.Dst = swapBody(ctx, rc.Dst)
 		return
 	}
 	h.SetContentEncoding(enc.String())

@@ -17,7 +17,7 @@ printed as FILE:LINE: FIELD: reason. Exits 1 when there is any.`, stderr)
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
-	cfg, err := loadConfig(*path)
+	cfg, _, err := loadConfig(*path)
 	if err != nil {
 		printConfigError(stderr, err)
 		return 1

@@ -1,17 +1,137 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/internal/demo"
+	"github.com/marquee-proxy/marquee/proxy"
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("demo", "", `
-Run a demo shop with marquee in front of it, an admin API, seeded visitor
-profiles and campaigns, and print the URLs to open. Needs no config.`, stderr)
+	fs := newFlagSet("demo", "[flags]", `
+Run a demo shop with marquee in front of it: the shop (origin), the proxy,
+the admin API, a few named visitor profiles plus generated ones, and
+campaigns. Prints the URLs to open and curl lines that show two visitors
+getting different pages. Needs no config; everything is in memory.`, stderr)
+	listen := fs.String("listen", "127.0.0.1:8000", "proxy `address` (port 0 picks a free one)")
+	adminAddr := fs.String("admin", "127.0.0.1:9000", "admin API `address`")
+	shopAddr := fs.String("shop", "127.0.0.1:8080", "demo shop (origin) `address`")
+	profiles := fs.Int("profiles", 5000, "generated profiles to load besides the named ones")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
-	fmt.Fprintln(stdout, "marquee demo: not yet: the demo shop arrives with personalisation end to end")
+
+	shopLn, err := net.Listen("tcp", *shopAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo: demo shop:", err, "(pick another address with -shop)")
+		return 1
+	}
+	shop := &http.Server{Handler: demo.NewShop(), ReadHeaderTimeout: 10 * time.Second}
+	go shop.Serve(shopLn)
+	defer shop.Close()
+
+	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\n%s",
+		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), demo.Config())
+	cfg, err := config.Parse("demo.yaml", []byte(cfgText))
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
+		return 1
+	}
+	snap, err := proxy.Compile(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
+		return 1
+	}
+	log := newLogger(config.Log{Level: "warn"}, stderr)
+	n, err := startNode(cfg, snap, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo:", err, "(pick other addresses with -listen and -admin)")
+		return 1
+	}
+	named := demo.NamedSeeds()
+	seeds := append(named, demo.GeneratedSeeds(*profiles, 1)...)
+	if err := loadSeeds(n.store, seeds); err != nil {
+		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
+		n.close(context.Background())
+		return 1
+	}
+	printDemo(stdout, n, shopLn.Addr().String(), named, len(seeds))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = n.wait(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	n.close(sctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo:", err)
+		return 1
+	}
 	return 0
+}
+
+// seedBody is the part of a profile the demo seeds carry.
+type seedBody struct {
+	Attrs  map[string]any     `json:"attrs"`
+	Scores map[string]float64 `json:"scores"`
+}
+
+func loadSeeds(st *msync.Store, seeds []demo.Seed) error {
+	for _, s := range seeds {
+		var b seedBody
+		if err := json.Unmarshal(s.Body, &b); err != nil {
+			return fmt.Errorf("seed %s: %w", s.ID, err)
+		}
+		if _, err := st.Update(s.ID, func(p *msync.Profile) error {
+			p.Attrs, p.Scores = b.Attrs, b.Scores
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printDemo(w io.Writer, n *node, shop string, named []demo.Seed, total int) {
+	site := n.proxyURL()
+	fmt.Fprintf(w, `marquee demo is running.
+
+  shop through marquee  %s/
+  shop without marquee  http://%s/   (the origin, for comparison)
+  admin API             %s/v1/profiles/{id}   (metrics at %s/metrics)
+
+%d profiles loaded. Open the shop in a browser: you are a new visitor and see
+the shop's own banners. Then become one of the named visitors, or edit your
+own profile (your visitor id is the part of the mq_vid cookie before the
+first dot):
+
+`, site, shop, n.adminURL(), n.adminURL(), total)
+	signer := n.pers.Signer()
+	for _, s := range named {
+		cookie, err := signer.Sign(s.ID)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "  # %s\n  curl -s -b 'mq_vid=%s' %s/ | grep -A2 'data-marquee-slot=\"hero\"'\n\n", s.Name, cookie, site)
+	}
+	if len(named) > 0 {
+		fmt.Fprintf(w, `  # see and change a profile
+  curl -s %s/v1/profiles/%s
+  curl -s -X PUT %s/v1/profiles/%s -d '{"attrs":{"tier":"gold","name":"You"}}'
+
+`, n.adminURL(), named[0].ID, n.adminURL(), named[0].ID)
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -1,24 +1,37 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/proxy"
 )
+
+// shutdownGrace bounds how long requests in flight may finish on exit.
+const shutdownGrace = 10 * time.Second
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", "-config FILE", `
 Run the proxy in front of the origin named in the config file, with the
 admin API on its own listener. A config with any problem is refused with the
-same messages "marquee check" prints.`, stderr)
+same messages "marquee check" prints.
+
+SIGHUP reloads segments, campaigns and slots from the same file; a file
+with problems is refused and the running configuration keeps serving.
+SIGINT or SIGTERM shut down gracefully.`, stderr)
 	path := fs.String("config", "marquee.yaml", "config `file`")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
-	cfg, err := loadConfig(*path)
+	cfg, snap, err := loadConfig(*path)
 	if err != nil {
 		printConfigError(stderr, err)
 		fmt.Fprintln(stderr, "marquee serve: not starting: the config has problems")
@@ -28,8 +41,48 @@ same messages "marquee check" prints.`, stderr)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w.Error())
 	}
-	log.Error("marquee serve: the proxy is not part of this build yet")
-	return 1
+	n, err := startNode(cfg, snap, log)
+	if err != nil {
+		log.Error("marquee serve: cannot start", "err", err)
+		return 1
+	}
+	log.Info("marquee serving", "proxy", n.proxyURL(), "origin", strings.Join(cfg.Origin, ","), "admin", n.adminURL())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			reload(n, *path, log)
+		}
+	}()
+
+	err = n.wait(ctx)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if cerr := n.close(sctx); cerr != nil {
+		log.Warn("marquee serve: shutdown", "err", cerr)
+	}
+	if err != nil {
+		log.Error("marquee serve: stopped", "err", err)
+		return 1
+	}
+	log.Info("marquee serve: stopped")
+	return 0
+}
+
+// reload swaps in the segments, campaigns and slots of the file at path.
+// Listeners, limits, keys and the store stay as they started.
+func reload(n *node, path string, log *slog.Logger) {
+	_, snap, err := loadConfig(path)
+	if err != nil {
+		log.Error("reload refused; the running configuration keeps serving", "err", err)
+		return
+	}
+	n.pers.Swap(snap)
+	log.Info("reloaded", "segments", len(snap.Config.Segments), "campaigns", len(snap.Config.Campaigns))
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -40,4 +93,18 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// loadConfig reads the file at path and compiles every part of it, so that
+// check, serve and reload accept and reject exactly the same files.
+func loadConfig(path string) (*config.Config, *proxy.Snapshot, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := proxy.Compile(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, snap, nil
 }

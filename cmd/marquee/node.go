@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/proxy"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// node is one running marquee: store, proxy and admin API, wired from a
+// config.
+type node struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *msync.Store
+	pers     *proxy.Personalizer
+	proxy    *proxy.Server
+	admin    *http.Server
+	proxyLn  net.Listener
+	adminLn  net.Listener
+	errc     chan error
+	registry *prometheus.Registry
+}
+
+// startNode opens the store and starts the proxy and admin listeners. On
+// failure it releases whatever it had opened.
+func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger) (n *node, err error) {
+	n = &node{cfg: cfg, log: log, errc: make(chan error, 2), registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			n.close(context.Background())
+			n = nil
+		}
+	}()
+	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	keys, err := cfg.SigningKeys()
+	if err != nil {
+		return n, err
+	}
+	if n.store, err = msync.Open(msync.Options{Dir: cfg.DataDir}); err != nil {
+		return n, err
+	}
+	n.pers, err = proxy.NewPersonalizer(proxy.PersonalizerOptions{
+		Snapshot:     snap,
+		Store:        n.store,
+		Keys:         keys,
+		CookieName:   cfg.Identity.Cookie,
+		CookieMaxAge: cfg.Identity.MaxAge.D(),
+		SecureCookie: cfg.Identity.Secure,
+		Logger:       log,
+		Registry:     n.registry,
+	})
+	if err != nil {
+		return n, err
+	}
+	var trusted []netip.Prefix
+	for _, s := range cfg.TrustedProxies {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			return n, err
+		}
+		trusted = append(trusted, p)
+	}
+	l := cfg.Limits
+	n.proxy, err = proxy.New(proxy.Options{
+		Listen:          cfg.Listen,
+		Origins:         cfg.Origin,
+		TrustedProxies:  trusted,
+		ReadTimeout:     l.ReadTimeout.D(),
+		WriteTimeout:    l.WriteTimeout.D(),
+		IdleTimeout:     l.IdleTimeout.D(),
+		OriginTimeout:   l.OriginTimeout.D(),
+		MaxHeaderBytes:  l.MaxHeaderBytes.Int(),
+		MaxRequestBody:  l.MaxRequestBody.Int(),
+		MaxResponseBody: l.MaxResponseBody.Int(),
+		MaxRewriteBody:  l.MaxRewriteBody.Int(),
+		MaxConns:        l.MaxConns,
+		MaxConnsPerIP:   l.MaxConnsPerIP,
+		Rewriter:        n.pers,
+		Logger:          log,
+		Registry:        n.registry,
+	})
+	if err != nil {
+		return n, err
+	}
+	if n.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return n, fmt.Errorf("listen: %w", err)
+	}
+	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
+
+	if cfg.Admin.Listen != "off" {
+		h, err := proxy.NewAdmin(proxy.AdminOptions{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log})
+		if err != nil {
+			return n, err
+		}
+		n.admin = &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       time.Minute,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		if n.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			return n, fmt.Errorf("admin listen: %w", err)
+		}
+		go func() { n.errc <- n.admin.Serve(n.adminLn) }()
+	}
+	return n, nil
+}
+
+// proxyURL and adminURL are where the listeners ended up (ports may have
+// been 0).
+func (n *node) proxyURL() string { return "http://" + n.proxyLn.Addr().String() }
+
+func (n *node) adminURL() string {
+	if n.adminLn == nil {
+		return ""
+	}
+	return "http://" + n.adminLn.Addr().String()
+}
+
+// wait blocks until ctx ends or a listener fails.
+func (n *node) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-n.errc:
+		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, proxy.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+// close shuts everything down, waiting for requests in flight until ctx
+// ends.
+func (n *node) close(ctx context.Context) error {
+	var errs []error
+	if n.proxy != nil && n.proxyLn != nil {
+		errs = append(errs, n.proxy.Shutdown(ctx))
+	} else if n.proxyLn != nil {
+		n.proxyLn.Close()
+	}
+	if n.admin != nil {
+		errs = append(errs, n.admin.Shutdown(ctx))
+	} else if n.adminLn != nil {
+		n.adminLn.Close()
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,201 @@
+package proxy
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// benchConfig fills the three slots of the listing page for gold visitors.
+const benchConfig = `segments:
+  gold: 'attrs.tier == "gold"'
+  fan: 'score("propensity") > 0.5'
+campaigns:
+  - id: hero
+    slot: hero
+    when: gold
+    template: '<div class="banner"><h2>Welcome back, {{.Profile.Attrs.name}}</h2></div>'
+  - id: offer
+    slot: offer
+    when: fan
+    template: '<p class="offer">Free shipping for you, {{.Profile.Attrs.name}}</p>'
+  - id: recs
+    slot: recs
+    when: gold and fan
+    template: '<ul><li>{{.Profile.Attrs.city}} picks</li></ul>'
+`
+
+const benchVisitors = 1024
+
+// benchPersonalizer returns a personaliser over an in-memory store holding
+// benchVisitors gold profiles, and their cookies.
+func benchPersonalizer(b *testing.B) (*Personalizer, []string) {
+	b.Helper()
+	cfg, err := config.Parse("bench.yaml", []byte("origin: http://127.0.0.1:1\n"+benchConfig))
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	p, err := NewPersonalizer(PersonalizerOptions{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("bench-key-0123456789abcdef")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookies := make([]string, benchVisitors)
+	for i := range cookies {
+		cookies[i] = string(p.Signer().AppendMint(nil))
+		name := fmt.Sprintf("Visitor %d", i)
+		if _, err := st.Update(cookies[i][:VisitorIDLen], func(pr *msync.Profile) error {
+			pr.Attrs = map[string]any{"tier": "gold", "name": name, "city": "Lyon"}
+			pr.Scores = map[string]float64{"propensity": 0.9}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return p, cookies
+}
+
+// BenchmarkPersonalizeListing61k compares, in one run, the 61 KB listing
+// page (3 slots) passed through the proxy with no rewrite stage against the
+// same page personalised for visitors with stored profiles (plan-cache
+// hit). The ratio of their ns/op is the personalisation overhead.
+func BenchmarkPersonalizeListing61k(b *testing.B) {
+	page := benchPage(b)
+	p, cookies := benchPersonalizer(b)
+	for _, bc := range []struct {
+		name string
+		rw   Rewriter
+	}{{"passthrough", nil}, {"personalized", p}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newBenchEnv(b, page, "", bc.rw)
+			var next atomic.Uint64
+			b.ReportAllocs()
+			b.SetBytes(int64(len(page)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				req.SetRequestURI("http://shop.test/listing")
+				for pb.Next() {
+					req.Header.SetCookie("mq_vid", cookies[next.Add(1)%benchVisitors])
+					if err := e.client.Do(req, resp); err != nil {
+						b.Error(err)
+						return
+					}
+					if resp.StatusCode() != 200 {
+						b.Errorf("status %d", resp.StatusCode())
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkPersonalizeStages times each stage of one personalised request
+// on its own, for the per-stage breakdown.
+func BenchmarkPersonalizeStages(b *testing.B) {
+	page := benchPage(b)
+	p, cookies := benchPersonalizer(b)
+	snap := p.Snapshot()
+	plan, err := snap.Compiler.Plan(page, "text/html; charset=utf-8")
+	if err != nil || plan.NumSlots() != 3 {
+		b.Fatalf("plan: %v, %d slots", err, plan.NumSlots())
+	}
+	cookie := []byte(cookies[0])
+	id := cookie[:VisitorIDLen]
+	prof, _ := p.store.GetBytes(id)
+	now := time.Now()
+	slots := []string{plan.Slot(0).Name, plan.Slot(1).Name, plan.Slot(2).Name}
+
+	b.Run("identify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := p.signer.Verify(cookie); !ok {
+				b.Fatal("verify")
+			}
+		}
+	})
+	b.Run("plan-lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := snap.Compiler.Plan(page, "text/html; charset=utf-8"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("profile-lookup", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if pr, _ := p.store.GetBytes(id); pr == nil {
+				b.Fatal("no profile")
+			}
+		}
+	})
+	b.Run("decide-3-slots", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d := snap.Engine.Acquire(prof, now)
+			for _, s := range slots {
+				if d.Choose(s) == nil {
+					b.Fatal("no campaign")
+				}
+			}
+			d.Release()
+		}
+	})
+	b.Run("render-3-offers", func(b *testing.B) {
+		d := snap.Engine.Acquire(prof, now)
+		defer d.Release()
+		var buf []byte
+		var chosen [3]*decide.Campaign
+		for i, s := range slots {
+			chosen[i] = d.Choose(s)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = buf[:0]
+			for _, c := range chosen {
+				if buf, err = d.AppendOffer(buf, c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("splice", func(b *testing.B) {
+		offers := [][]byte{[]byte("<b>one</b>"), []byte("<b>two</b>"), []byte("<b>three</b>")}
+		dst := make([]byte, 0, len(page)+1024)
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			dst = plan.AppendSplice(dst[:0], page, offers)
+		}
+	})
+	b.Run("gzip-page", func(b *testing.B) {
+		e := &encoders{gzipLevel: DefaultGzipLevel}
+		cw := &countWriter{}
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			if err := e.encode(cw, codingGzip, page); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
