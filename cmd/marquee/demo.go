@@ -55,7 +55,7 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		return 1
 	}
 	log := newLogger(config.Log{Level: "warn"}, stderr)
-	n, err := startNode(cfg, snap, log)
+	n, err := startNode(cfg, snap, log, nodeOptions{})
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee demo:", err, "(pick other addresses with -listen and -admin)")
 		return 1

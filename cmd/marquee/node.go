@@ -33,9 +33,17 @@ type node struct {
 	registry *prometheus.Registry
 }
 
+// nodeOptions are the choices a command makes beyond the config file.
+type nodeOptions struct {
+	// passthrough runs the proxy without its rewrite stage: a plain
+	// reverse proxy, for side-by-side measurements and as an emergency
+	// switch.
+	passthrough bool
+}
+
 // startNode opens the store and starts the proxy and admin listeners. On
 // failure it releases whatever it had opened.
-func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger) (n *node, err error) {
+func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts nodeOptions) (n *node, err error) {
 	n = &node{cfg: cfg, log: log, errc: make(chan error, 2), registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
@@ -73,6 +81,10 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger) (n *n
 		}
 		trusted = append(trusted, p)
 	}
+	var rw proxy.Rewriter = n.pers
+	if opts.passthrough {
+		rw = nil
+	}
 	l := cfg.Limits
 	n.proxy, err = proxy.New(proxy.Options{
 		Listen:          cfg.Listen,
@@ -88,7 +100,7 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger) (n *n
 		MaxRewriteBody:  l.MaxRewriteBody.Int(),
 		MaxConns:        l.MaxConns,
 		MaxConnsPerIP:   l.MaxConnsPerIP,
-		Rewriter:        n.pers,
+		Rewriter:        rw,
 		Logger:          log,
 		Registry:        n.registry,
 	})

@@ -28,6 +28,7 @@ SIGHUP reloads segments, campaigns and slots from the same file; a file
 with problems is refused and the running configuration keeps serving.
 SIGINT or SIGTERM shut down gracefully.`, stderr)
 	path := fs.String("config", "marquee.yaml", "config `file`")
+	passthrough := fs.Bool("passthrough", false, "serve as a plain reverse proxy, personalising nothing (for comparisons, or to switch personalisation off in an emergency)")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -41,12 +42,12 @@ SIGINT or SIGTERM shut down gracefully.`, stderr)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w.Error())
 	}
-	n, err := startNode(cfg, snap, log)
+	n, err := startNode(cfg, snap, log, nodeOptions{passthrough: *passthrough})
 	if err != nil {
 		log.Error("marquee serve: cannot start", "err", err)
 		return 1
 	}
-	log.Info("marquee serving", "proxy", n.proxyURL(), "origin", strings.Join(cfg.Origin, ","), "admin", n.adminURL())
+	log.Info("marquee serving", "proxy", n.proxyURL(), "origin", strings.Join(cfg.Origin, ","), "admin", n.adminURL(), "passthrough", *passthrough)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
