@@ -31,6 +31,15 @@ type Profile struct {
 	LastSeen time.Time `json:"last_seen,omitzero"`
 	// Links are other ids known to be the same person.
 	Links []string `json:"links,omitempty"`
+	// Caps counts impressions per campaign in daily buckets, one count per
+	// node, so that counts made on two nodes at once merge without loss.
+	Caps map[string][]NodeDayCount `json:"caps,omitempty"`
+	// Variants remembers the experiment variant shown, by experiment id, so
+	// that a person keeps it after logging in or a weight change.
+	Variants map[string]string `json:"variants,omitempty"`
+	// Exposures records the latest exposure per campaign, for attributing
+	// conversions.
+	Exposures map[string]Exposure `json:"exposures,omitempty"`
 	// Version orders writes of this profile across the cluster.
 	Version Version `json:"version"`
 	// Node is the node that wrote this version.
@@ -94,6 +103,24 @@ type DayCount struct {
 	Count int32 `json:"n"`
 }
 
+// NodeDayCount is one node's count for one day (days since the Unix epoch
+// in the configured time zone). Counts of different nodes add up; two
+// counts of the same node and day merge by taking the larger.
+type NodeDayCount struct {
+	Day   int32  `json:"d"`
+	Node  string `json:"node"`
+	Count int32  `json:"n"`
+}
+
+// Exposure is the latest time a person saw a campaign, and in which variant.
+type Exposure struct {
+	Variant string    `json:"variant,omitempty"`
+	At      time.Time `json:"at"`
+	// Converted is when the last conversion was attributed to this
+	// exposure; zero when none was.
+	Converted time.Time `json:"converted,omitzero"`
+}
+
 // Clone returns a deep copy that the caller may change.
 func (p *Profile) Clone() *Profile {
 	c := *p
@@ -122,6 +149,24 @@ func (p *Profile) Clone() *Profile {
 		}
 	}
 	c.Recent = append([]string(nil), p.Recent...)
+	if p.Caps != nil {
+		c.Caps = make(map[string][]NodeDayCount, len(p.Caps))
+		for k, v := range p.Caps {
+			c.Caps[k] = append([]NodeDayCount(nil), v...)
+		}
+	}
+	if p.Variants != nil {
+		c.Variants = make(map[string]string, len(p.Variants))
+		for k, v := range p.Variants {
+			c.Variants[k] = v
+		}
+	}
+	if p.Exposures != nil {
+		c.Exposures = make(map[string]Exposure, len(p.Exposures))
+		for k, v := range p.Exposures {
+			c.Exposures[k] = v
+		}
+	}
 	c.Links = append([]string(nil), p.Links...)
 	return &c
 }
