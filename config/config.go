@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // Config is marquee's configuration as written in its YAML file, after
 // defaults have been applied. It holds plain values only: the packages that
 // use a part of it compile that part (expressions, templates, selectors) into
@@ -49,6 +51,39 @@ type Config struct {
 	// Campaigns fill slots with offers.
 	Campaigns []Campaign `yaml:"campaigns"`
 
+	// GlobalHoldout is the share of all visitors (0 to 1) who never see a
+	// campaign, to measure what personalisation as a whole is worth.
+	GlobalHoldout float64 `yaml:"global_holdout"`
+
+	// Salt changes every experiment assignment at once when changed.
+	// Default "marquee".
+	Salt string `yaml:"salt"`
+
+	// Catalog is a JSON or NDJSON file of products for recommendations.
+	// Empty: templates' recommend returns nothing.
+	Catalog string `yaml:"catalog"`
+
+	// Conversions says what counts as a conversion of an exposed visitor.
+	Conversions Conversions `yaml:"conversions"`
+
+	// Bots configures crawler detection; crawlers always get the fallback.
+	Bots Bots `yaml:"bots"`
+
+	// Tracking turns observed page views into profile updates.
+	Tracking Tracking `yaml:"tracking"`
+
+	// Events bounds and normalises incoming events.
+	Events Events `yaml:"events"`
+
+	// Consent says when visitors are neither personalised nor tracked.
+	Consent Consent `yaml:"consent"`
+
+	// Store configures the profile store on disk.
+	Store Store `yaml:"store"`
+
+	// Kafka configures an optional events topic consumer.
+	Kafka Kafka `yaml:"kafka"`
+
 	// Log configures logging.
 	Log Log `yaml:"log"`
 
@@ -88,6 +123,10 @@ type Identity struct {
 
 	// MaxAge is the cookie's lifetime. Default 365d.
 	MaxAge Duration `yaml:"max_age"`
+
+	// Customer names where a logged-in visitor's customer id comes from.
+	// Nil: visitors stay anonymous.
+	Customer *Customer `yaml:"customer"`
 }
 
 // Limits bounds the proxy. Zero values get the defaults named per field;
@@ -155,6 +194,86 @@ type Campaign struct {
 	// Template is an html/template rendered with .Profile; values are
 	// escaped for their context.
 	Template string `yaml:"template"`
+	// Schedule limits when the campaign runs. Nil: always.
+	Schedule *Schedule `yaml:"schedule"`
+	// Cap limits how often one visitor sees the campaign. Nil: no limit.
+	Cap *Cap `yaml:"cap"`
+	// Experiment splits the campaign's visitors between variants and a
+	// holdout. Nil: everyone it selects sees Template.
+	Experiment *Experiment `yaml:"experiment"`
+}
+
+// Schedule limits when a campaign runs.
+type Schedule struct {
+	// From is the first instant the campaign runs (RFC 3339). Empty: no
+	// start.
+	From string `yaml:"from"`
+	// To is the instant the campaign stops (RFC 3339, exclusive). Empty: no
+	// end.
+	To string `yaml:"to"`
+	// Days lists the days of the week it runs: mon, tue, ... Empty: every
+	// day.
+	Days []string `yaml:"days"`
+	// Hours lists daily time ranges it runs, "HH:MM-HH:MM", end exclusive;
+	// a range may cross midnight. Empty: all day.
+	Hours []string `yaml:"hours"`
+	// TimeZone names the zone of Days and Hours. Default: time_zone.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Cap limits impressions of a campaign per visitor.
+type Cap struct {
+	// Max is the number of impressions allowed within Window.
+	Max int `yaml:"max"`
+	// Window is counted in whole days, today included. Default 1d.
+	Window Duration `yaml:"window"`
+}
+
+// Experiment splits a campaign's visitors.
+type Experiment struct {
+	// ID names the experiment in statistics and in profiles. Default: the
+	// campaign id.
+	ID string `yaml:"id"`
+	// Salt changes this experiment's assignment when changed. Default: the
+	// top-level salt.
+	Salt string `yaml:"salt"`
+	// Holdout is the share (0 to 1) of the campaign's visitors who see the
+	// slot's fallback instead, as the control group.
+	Holdout float64 `yaml:"holdout"`
+	// Variants are the offers compared; at least one.
+	Variants []Variant `yaml:"variants"`
+}
+
+// Variant is one arm of an experiment.
+type Variant struct {
+	// Name identifies the variant; unique in its experiment.
+	Name string `yaml:"name"`
+	// Weight is the variant's relative share. Default 1.
+	Weight float64 `yaml:"weight"`
+	// Template is the variant's offer. Empty: the campaign's template.
+	Template string `yaml:"template"`
+	// Control marks the variant lift is measured against; without one,
+	// lift is measured against the holdout.
+	Control bool `yaml:"control"`
+}
+
+// Conversions says what counts as a conversion.
+type Conversions struct {
+	// Paths are URL path patterns seen by the proxy, e.g.
+	// "/checkout/complete"; a trailing "*" matches any rest.
+	Paths []string `yaml:"paths"`
+	// Events are event types from the events API, e.g. purchase.
+	Events []string `yaml:"events"`
+	// Window is how long after an exposure a conversion is attributed to
+	// it. Default 7d.
+	Window Duration `yaml:"window"`
+}
+
+// Bots configures crawler detection.
+type Bots struct {
+	// UserAgents are case-insensitive substrings of crawler user agents.
+	// Empty: a built-in list of the common crawlers.
+	UserAgents []string `yaml:"user_agents"`
 }
 
 // Log configures logging.
@@ -213,6 +332,26 @@ func (c *Config) applyDefaults() {
 	if l.MaxConns == 0 {
 		l.MaxConns = 10000
 	}
+	setString(&c.Salt, "marquee")
+	setDuration(&c.Conversions.Window, 7*Day)
+	for i := range c.Campaigns {
+		cp := &c.Campaigns[i]
+		if cp.Cap != nil {
+			setDuration(&cp.Cap.Window, Day)
+		}
+		if ex := cp.Experiment; ex != nil {
+			setString(&ex.ID, cp.ID)
+			setString(&ex.Salt, c.Salt)
+			for j := range ex.Variants {
+				// A weight written as 0 switches the variant off; only an
+				// absent weight defaults to 1.
+				if _, written := c.pos[fmt.Sprintf("campaigns[%d].experiment.variants[%d].weight", i, j)]; !written && ex.Variants[j].Weight == 0 {
+					ex.Variants[j].Weight = 1
+				}
+			}
+		}
+	}
+	c.applyIngestDefaults()
 	setString(&c.Log.Level, "info")
 	setString(&c.Log.Format, "text")
 	for i := range c.Slots {

@@ -158,10 +158,13 @@ func (c *Config) validate() Errors {
 		if cp.Slot == "" {
 			add(p+".slot", "required: the name of the slot this campaign fills")
 		}
-		if strings.TrimSpace(cp.Template) == "" {
+		if strings.TrimSpace(cp.Template) == "" && !allVariantsHaveTemplates(cp.Experiment) {
 			add(p+".template", "required: the offer's HTML template")
 		}
 	}
+
+	errs = append(errs, c.validateDecisions()...)
+	errs = append(errs, c.validateIngest()...)
 
 	if !slices.Contains(logLevels, c.Log.Level) {
 		add("log.level", "unknown level %q, want one of %s", c.Log.Level, strings.Join(logLevels, ", "))

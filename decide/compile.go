@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"sort"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -15,27 +17,44 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/marquee-proxy/marquee/config"
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // maxExprNodes bounds the size of one compiled expression.
 const maxExprNodes = 1000
 
-// Engine is the compiled, read-only form of a configuration's segments and
-// campaigns. It is safe for concurrent use.
+// offerCacheEntries bounds the rendered offers an Engine remembers.
+const offerCacheEntries = 1 << 16
+
+// Engine is the compiled, read-only form of a configuration's segments,
+// campaigns, experiments and catalog. It is safe for concurrent use.
 type Engine struct {
 	segments  []*segment
 	campaigns []*Campaign
 	bySlot    map[string][]*Campaign
 	loc       *time.Location
-	offers    *offerCache
-}
 
-// offerCacheEntries bounds the rendered offers an Engine remembers.
-const offerCacheEntries = 1 << 16
+	// templates are the offer templates, parsed but never executed:
+	// every Decision works on its own clones, bound to it.
+	templates []*template.Template
+	offers    *offerCache
+	stable    *segmentCache
+	catalog   *Catalog
+
+	salt          string
+	globalHoldout float64
+	conversions   conversions
+	browsing      bool // some expression reads browsing_category
+
+	pool stdsync.Pool // *Decision
+}
 
 type segment struct {
 	name string
 	prog *vm.Program
+	// stable segments read nothing that changes with time, so their result
+	// is a function of the profile snapshot alone.
+	stable bool
 }
 
 // Campaign is one compiled campaign.
@@ -47,14 +66,54 @@ type Campaign struct {
 	// Priority orders campaigns of one slot; highest wins.
 	Priority int
 
-	when *vm.Program
-	tmpl *template.Template
+	index   int
+	when    *vm.Program
+	tmpl    int // index into Engine.templates
+	sched   *schedule
+	capMax  int
+	capDays int32
+	exp     *experiment
 }
 
-// Compile compiles the segments and campaigns of cfg. Every problem is
-// reported, each located in the file through cfg, as a config.Errors.
+// Experiment returns the campaign's experiment id, or "" without one.
+func (c *Campaign) Experiment() string {
+	if c.exp == nil {
+		return ""
+	}
+	return c.exp.id
+}
+
+// Variants returns the arms of the campaign's experiment, the holdout
+// included, or nil without one.
+func (c *Campaign) Variants() []*Variant {
+	if c.exp == nil {
+		return nil
+	}
+	return c.exp.variants
+}
+
+// CapDays returns the campaign's cap window in days and its maximum, or
+// zeros without a cap.
+func (c *Campaign) CapDays() (days int32, max int) { return c.capDays, c.capMax }
+
+// templateStubs stand in for the functions a Decision binds to itself, so
+// that templates parse.
+var templateStubs = template.FuncMap{
+	"recommend": func(int) []Product { return nil },
+}
+
+// Compile compiles the segments, campaigns, experiments and catalog of cfg.
+// Every problem is reported, each located in the file through cfg, as a
+// config.Errors.
 func Compile(cfg *config.Config) (*Engine, error) {
-	e := &Engine{bySlot: map[string][]*Campaign{}, loc: time.UTC, offers: newOfferCache(offerCacheEntries)}
+	e := &Engine{
+		bySlot:        map[string][]*Campaign{},
+		loc:           time.UTC,
+		offers:        newOfferCache(offerCacheEntries),
+		stable:        newSegmentCache(segmentCacheEntries),
+		salt:          cfg.Salt,
+		globalHoldout: cfg.GlobalHoldout,
+	}
 	var errs config.Errors
 	if cfg.TimeZone != "" {
 		loc, err := time.LoadLocation(cfg.TimeZone)
@@ -64,6 +123,14 @@ func Compile(cfg *config.Config) (*Engine, error) {
 			e.loc = loc
 		}
 	}
+	if cfg.Catalog != "" {
+		cat, err := LoadCatalog(cfg.Catalog)
+		if err != nil {
+			errs = append(errs, cfg.Errorf("catalog", "%s: %v", cfg.Catalog, err))
+		}
+		e.catalog = cat
+	}
+	e.conversions = compileConversions(cfg.Conversions)
 
 	index := map[string]int{}
 	for i, s := range cfg.Segments {
@@ -73,12 +140,13 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	e.segments = make([]*segment, len(cfg.Segments))
 	for i, s := range cfg.Segments {
 		path := "segments." + s.Name
-		prog, used, err := compileExpr(s.When, index, "name")
+		c, err := compileExpr(s.When, index, "name")
 		if err != nil {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 		}
-		deps[i] = used
-		e.segments[i] = &segment{name: s.Name, prog: prog}
+		deps[i] = c.segments
+		e.segments[i] = &segment{name: s.Name, prog: c.prog, stable: !c.volatile}
+		e.browsing = e.browsing || c.browsing
 	}
 	if cycle := findCycle(deps); cycle != nil {
 		names := make([]string, len(cycle))
@@ -86,23 +154,39 @@ func Compile(cfg *config.Config) (*Engine, error) {
 			names[i] = cfg.Segments[c].Name
 		}
 		errs = append(errs, cfg.Errorf("segments."+names[0], "segments refer to each other in a cycle: %s", strings.Join(names, " → ")))
+	} else {
+		markUnstable(e.segments, deps)
 	}
 
 	for i, c := range cfg.Campaigns {
 		path := fmt.Sprintf("campaigns[%d]", i)
-		cp := &Campaign{ID: c.ID, Slot: c.Slot, Priority: c.Priority}
+		cp := &Campaign{ID: c.ID, Slot: c.Slot, Priority: c.Priority, index: i, tmpl: -1}
 		if strings.TrimSpace(c.When) != "" {
-			prog, _, err := compileExpr(c.When, index, "segment")
+			cc, err := compileExpr(c.When, index, "segment")
 			if err != nil {
 				errs = append(errs, cfg.Errorf(path+".when", "%v", err))
 			}
-			cp.when = prog
+			cp.when = cc.prog
+			e.browsing = e.browsing || cc.browsing
 		}
-		tmpl, err := template.New(c.ID).Option("missingkey=zero").Parse(c.Template)
-		if err != nil {
-			errs = append(errs, cfg.Errorf(path+".template", "%s", templateError(err)))
+		if strings.TrimSpace(c.Template) != "" {
+			cp.tmpl = e.addTemplate(cfg, &errs, c.ID, path+".template", c.Template)
 		}
-		cp.tmpl = tmpl
+		cp.sched = compileSchedule(c.Schedule, e.loc)
+		if c.Cap != nil {
+			cp.capMax = c.Cap.Max
+			cp.capDays = int32((c.Cap.Window.D() + 24*time.Hour - 1) / (24 * time.Hour))
+		}
+		if c.Experiment != nil {
+			cp.exp = compileExperiment(c.Experiment)
+			for j, v := range c.Experiment.Variants {
+				cv := cp.exp.variants[j]
+				cv.tmpl = cp.tmpl
+				if strings.TrimSpace(v.Template) != "" {
+					cv.tmpl = e.addTemplate(cfg, &errs, c.ID+"/"+v.Name, fmt.Sprintf("%s.experiment.variants[%d].template", path, j), v.Template)
+				}
+			}
+		}
 		e.campaigns = append(e.campaigns, cp)
 		e.bySlot[c.Slot] = append(e.bySlot[c.Slot], cp)
 	}
@@ -117,20 +201,80 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	e.pool.New = func() any { return e.newDecision() }
 	return e, nil
+}
+
+// addTemplate parses an offer template and tries it once on an empty
+// profile, so that errors html/template only finds when it escapes (an
+// action inside an attribute it cannot make safe, say) are config errors
+// too. It returns the template's index.
+func (e *Engine) addTemplate(cfg *config.Config, errs *config.Errors, name, path, src string) int {
+	t, err := template.New(name).Option("missingkey=zero").Funcs(templateStubs).Parse(src)
+	if err == nil {
+		var trial *template.Template
+		if trial, err = t.Clone(); err == nil {
+			err = trial.Execute(io.Discard, &offerData{Profile: &msync.Profile{}})
+		}
+	}
+	if err != nil {
+		*errs = append(*errs, cfg.Errorf(path, "%s", templateError(err)))
+	}
+	e.templates = append(e.templates, t)
+	return len(e.templates) - 1
 }
 
 // Campaigns returns the compiled campaigns in configuration order.
 func (e *Engine) Campaigns() []*Campaign { return e.campaigns }
 
+// GlobalHoldoutShare returns the configured global holdout share.
+func (e *Engine) GlobalHoldoutShare() float64 { return e.globalHoldout }
+
+// Catalog returns the product catalog, nil when none is configured.
+func (e *Engine) Catalog() *Catalog { return e.catalog }
+
+// markUnstable spreads instability through segment references: a segment
+// that uses a time-dependent one is time-dependent too. deps has no cycles.
+func markUnstable(segs []*segment, deps [][]int) {
+	for changed := true; changed; {
+		changed = false
+		for i, s := range segs {
+			if !s.stable {
+				continue
+			}
+			for _, d := range deps[i] {
+				if !segs[d].stable {
+					s.stable, changed = false, true
+					break
+				}
+			}
+		}
+	}
+}
+
 // compileExpr compiles src to a boolean program. Segment names used as
 // identifiers become calls to Env.Seg with the segment's index, so that
 // evaluation is memoised per request; used returns those indexes.
 // unknown names what an unknown identifier is called in the error.
-func compileExpr(src string, segments map[string]int, unknown string) (*vm.Program, []int, error) {
+// compiledExpr is a compiled condition and what it reads.
+type compiledExpr struct {
+	prog     *vm.Program
+	segments []int // segments it uses
+	volatile bool  // it reads something that changes with time
+	browsing bool  // it reads browsing_category
+}
+
+// volatileNames are the names whose value changes with the clock.
+var volatileNames = map[string]bool{
+	"views": true, "since": true, "purchases": true, "now": true, "date": true, "browsing_category": true,
+}
+
+func compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
+	var out compiledExpr
+	src = rewritePlain(src)
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil, nil, exprError(err)
+		return out, exprError(err)
 	}
 	declared := map[string]bool{}
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
@@ -148,11 +292,16 @@ func compileExpr(src string, segments map[string]int, unknown string) (*vm.Progr
 			}
 			used = append(used, segments[name])
 		}
+		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
+			out.volatile = true
+		}
 		id, ok := (*n).(*ast.IdentifierNode)
 		if !ok {
 			return
 		}
 		name := id.Value
+		out.volatile = out.volatile || volatileNames[name]
+		out.browsing = out.browsing || name == "browsing_category"
 		switch {
 		case strings.HasPrefix(name, "__"):
 			bad = append(bad, name)
@@ -164,8 +313,9 @@ func compileExpr(src string, segments map[string]int, unknown string) (*vm.Progr
 			bad = append(bad, name)
 		}
 	}))
+	out.segments = used
 	if len(bad) > 0 {
-		return nil, used, fmt.Errorf("unknown %s %q", unknown, bad[0])
+		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
 	}
 	prog, err := expr.Compile(src,
 		expr.Env(Env{}),
@@ -174,9 +324,10 @@ func compileExpr(src string, segments map[string]int, unknown string) (*vm.Progr
 		expr.Patch(segmentPatcher(segments)),
 	)
 	if err != nil {
-		return nil, used, exprError(err)
+		return out, exprError(err)
 	}
-	return prog, used, nil
+	out.prog = prog
+	return out, nil
 }
 
 // segmentPatcher turns a segment name into a call of the memoised Env.Seg.

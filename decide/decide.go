@@ -1,9 +1,10 @@
 package decide
 
 import (
+	"html/template"
 	"io"
 	"slices"
-	stdsync "sync"
+	"sort"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -24,19 +25,47 @@ const (
 	segEvaluating
 )
 
+// Choice is what fills one slot: a campaign and, when it runs an
+// experiment, the visitor's variant. A holdout variant means the slot keeps
+// its fallback, and is still an exposure of the experiment.
+type Choice struct {
+	Campaign *Campaign
+	Variant  *Variant
+}
+
+// Holdout reports whether the visitor is in the campaign's holdout.
+func (c Choice) Holdout() bool { return c.Variant != nil && c.Variant.Holdout }
+
+// VariantName returns the variant's name, "" without an experiment.
+func (c Choice) VariantName() string {
+	if c.Variant == nil {
+		return ""
+	}
+	return c.Variant.Name
+}
+
 // Decision holds the evaluation state of one request: the visitor's
-// expression environment and memoised segment results. It is not safe for
-// concurrent use; get one with Engine.Acquire and give it back with Release.
+// expression environment, memoised segment results and the campaigns
+// already placed on the page. It is not safe for concurrent use; get one
+// with Engine.Acquire and give it back with Release.
 type Decision struct {
 	e     *Engine
 	p     *msync.Profile
 	now   time.Time
+	today int32
+	id    []byte
 	env   Env
 	seg   []uint8
 	depth int
 	vms   [maxSegmentDepth + 1]vm.VM
 	data  offerData
 	w     appendWriter
+	used  []bool
+	tmpls []*template.Template
+
+	// GlobalHoldout is set when the visitor is in the global holdout: no
+	// campaign applies to them.
+	GlobalHoldout bool
 	// Errors counts conditions that failed at run time in this decision;
 	// each skipped its campaign.
 	Errors int
@@ -48,17 +77,35 @@ type offerData struct {
 	Profile *msync.Profile
 }
 
-var decisionPool stdsync.Pool
-
-// Acquire returns a Decision for profile p at time now. p may be an empty
-// profile for a visitor marquee has not seen before, never nil.
-func (e *Engine) Acquire(p *msync.Profile, now time.Time) *Decision {
-	d, _ := decisionPool.Get().(*Decision)
-	if d == nil {
-		d = &Decision{}
-		d.bind()
+// newDecision makes a Decision for e with its own clones of the offer
+// templates, their functions bound to it, so that requests neither lock
+// nor allocate closures.
+func (e *Engine) newDecision() *Decision {
+	d := &Decision{e: e}
+	d.bind()
+	d.tmpls = make([]*template.Template, len(e.templates))
+	for i, t := range e.templates {
+		c, err := t.Clone()
+		if err != nil {
+			// Masters are never executed, so Clone cannot fail.
+			panic("decide: clone template: " + err.Error())
+		}
+		d.tmpls[i] = c.Funcs(template.FuncMap{"recommend": d.recommend})
 	}
-	d.e, d.p, d.now, d.Errors = e, p, now, 0
+	d.seg = make([]uint8, len(e.segments))
+	d.used = make([]bool, len(e.campaigns))
+	return d
+}
+
+// Acquire returns a Decision for profile p at time now. id is who the
+// visitor is for experiment assignment: the customer id when known, else the
+// visitor id; it is copied. p may be an empty profile for a visitor marquee
+// has not seen before, never nil.
+func (e *Engine) Acquire(p *msync.Profile, id []byte, now time.Time) *Decision {
+	d := e.pool.Get().(*Decision)
+	d.p, d.now, d.Errors = p, now, 0
+	d.today = DayIndex(now, e.loc)
+	d.id = append(d.id[:0], id...)
 	d.env.Attrs = p.Attrs
 	d.env.Scores = p.Scores
 	total, _ := p.PurchasesSince(now.AddDate(0, 0, -30))
@@ -67,25 +114,27 @@ func (e *Engine) Acquire(p *msync.Profile, now time.Time) *Decision {
 		d.env.Purchases.Last = p.Purchases[len(p.Purchases)-1].At
 	}
 	d.env.Cart = Cart{Items: p.Cart.Count(), Value: p.Cart.Value(), UpdatedAt: p.Cart.UpdatedAt}
-	if cap(d.seg) < len(e.segments) {
-		d.seg = make([]uint8, len(e.segments))
+	d.env.BrowsingCategory = ""
+	if e.browsing {
+		d.env.BrowsingCategory = browsingCategory(p, d.today)
 	}
-	d.seg = d.seg[:len(e.segments)]
 	clear(d.seg)
+	clear(d.used)
+	e.stable.load(p, d.seg)
 	d.data.Profile = p
+	d.GlobalHoldout = inShare(e.salt, "global", d.id, e.globalHoldout)
 	return d
 }
 
-// Release returns d to the pool; d must not be used afterwards.
+// Release returns d to its engine's pool; d must not be used afterwards.
 func (d *Decision) Release() {
-	d.e, d.p = nil, nil
-	d.env.Attrs, d.env.Scores = nil, nil
-	d.data.Profile = nil
-	decisionPool.Put(d)
+	e := d.e
+	e.stable.store(d.p, d.seg, e.segments)
+	d.p, d.env.Attrs, d.env.Scores, d.data.Profile = nil, nil, nil, nil
+	e.pool.Put(d)
 }
 
-// bind points the environment's helper functions at d once, so that
-// requests do not allocate closures.
+// bind points the environment's helper functions at d once.
 func (d *Decision) bind() {
 	d.env.Seg = d.segment
 	d.env.InSegment = func(name string) bool {
@@ -97,14 +146,7 @@ func (d *Decision) bind() {
 		return false
 	}
 	d.env.Views = d.views
-	d.env.Viewed = func(product string) bool {
-		for _, r := range d.p.Recent {
-			if r == product {
-				return true
-			}
-		}
-		return false
-	}
+	d.env.Viewed = func(product string) bool { return slices.Contains(d.p.Recent, product) }
 	d.env.Score = func(name string) float64 { return d.p.Scores[name] }
 	d.env.Since = func(t time.Time) time.Duration { return d.now.Sub(t) }
 }
@@ -133,23 +175,29 @@ func (d *Decision) segment(i int) bool {
 
 // run evaluates a compiled boolean program against the environment.
 func (d *Decision) run(prog *vm.Program) bool {
+	ok, err := d.runErr(prog)
+	if err != nil {
+		d.Errors++
+	}
+	return ok
+}
+
+func (d *Decision) runErr(prog *vm.Program) (bool, error) {
 	if prog == nil {
-		return false
+		return false, nil
 	}
 	if d.depth >= len(d.vms) {
-		d.Errors++
-		return false
+		return false, errTooDeep
 	}
 	m := &d.vms[d.depth]
 	d.depth++
 	out, err := m.Run(prog, &d.env)
 	d.depth--
 	if err != nil {
-		d.Errors++
-		return false
+		return false, err
 	}
 	b, _ := out.(bool)
-	return b
+	return b, nil
 }
 
 // views counts views of category within window (e.g. "7d") from the daily
@@ -160,15 +208,17 @@ func (d *Decision) views(category, window string) int {
 		return 0
 	}
 	days := int32((w.D() + 24*time.Hour - 1) / (24 * time.Hour))
-	today := DayIndex(d.now, d.e.loc)
 	n := 0
 	for _, b := range d.p.Views[category] {
-		if b.Day > today-days && b.Day <= today {
+		if b.Day > d.today-days && b.Day <= d.today {
 			n += int(b.Count)
 		}
 	}
 	return n
 }
+
+// recommend is the templates' recommend function.
+func (d *Decision) recommend(n int) []Product { return d.e.catalog.Recommend(d.p, n, d.today) }
 
 // DayIndex is the daily bucket a time falls in: days since the Unix epoch
 // in loc.
@@ -177,28 +227,145 @@ func DayIndex(t time.Time, loc *time.Location) int32 {
 	return int32(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-// Choose returns the campaign that fills slot for this visitor: the
-// highest-priority campaign of the slot whose condition holds, or nil.
-func (d *Decision) Choose(slot string) *Campaign {
-	for _, c := range d.e.bySlot[slot] {
-		if c.when == nil || d.run(c.when) {
-			return c
+// Today returns the daily bucket of the decision's time.
+func (d *Decision) Today() int32 { return d.today }
+
+// Skip reasons a campaign does not fill its slot, as Explain reports them.
+const (
+	ReasonChosen         = "chosen"
+	ReasonGlobalHoldout  = "visitor is in the global holdout"
+	ReasonUsed           = "already fills another slot on this page"
+	ReasonSchedule       = "outside its schedule"
+	ReasonCapped         = "frequency cap reached"
+	ReasonCondition      = "condition is false"
+	ReasonConditionError = "condition failed to evaluate"
+	ReasonNoVariant      = "no variant has weight"
+	ReasonOutranked      = "a higher-priority campaign fills the slot"
+)
+
+// evaluate says whether campaign c can fill its slot for this visitor.
+func (d *Decision) evaluate(c *Campaign) (Choice, string) {
+	if d.GlobalHoldout {
+		return Choice{}, ReasonGlobalHoldout
+	}
+	if d.used[c.index] {
+		return Choice{}, ReasonUsed
+	}
+	if !c.sched.active(d.now) {
+		return Choice{}, ReasonSchedule
+	}
+	if c.capMax > 0 && d.CapCount(c) >= c.capMax {
+		return Choice{}, ReasonCapped
+	}
+	if c.when != nil {
+		ok, err := d.runErr(c.when)
+		if err != nil {
+			d.Errors++
+			return Choice{}, ReasonConditionError
+		}
+		if !ok {
+			return Choice{}, ReasonCondition
 		}
 	}
-	return nil
+	ch := Choice{Campaign: c}
+	if c.exp != nil {
+		ch.Variant = d.variant(c)
+		if ch.Variant == nil {
+			return Choice{}, ReasonNoVariant
+		}
+	}
+	return ch, ReasonChosen
 }
 
-// AppendOffer renders c's offer for this visitor onto dst. A rendering is
-// remembered per profile snapshot, so a returning visitor whose profile has
-// not changed costs a copy, not a template execution.
-func (d *Decision) AppendOffer(dst []byte, c *Campaign) ([]byte, error) {
-	k := offerKey{c: c, p: d.p}
+// Choose returns what fills slot for this visitor: the highest-priority
+// campaign of the slot whose schedule, cap and condition allow it and that
+// fills no other slot of this page yet. ok is false when the slot keeps its
+// fallback because no campaign applies.
+func (d *Decision) Choose(slot string) (ch Choice, ok bool) {
+	for _, c := range d.e.bySlot[slot] {
+		if ch, reason := d.evaluate(c); reason == ReasonChosen {
+			d.used[c.index] = true
+			return ch, true
+		}
+	}
+	return Choice{}, false
+}
+
+// Force places campaign id with the named variant ("" for the campaign's
+// own template, or its first variant) regardless of conditions, for
+// previews. ok is false when there is no such campaign or variant.
+func (d *Decision) Force(id, variant string) (ch Choice, ok bool) {
+	for _, c := range d.e.campaigns {
+		if c.ID != id {
+			continue
+		}
+		ch.Campaign = c
+		if c.exp != nil {
+			if variant == "" {
+				variant = c.exp.variants[0].Name
+			}
+			for _, v := range c.exp.variants {
+				if v.Name == variant {
+					ch.Variant = v
+				}
+			}
+			if ch.Variant == nil {
+				return Choice{}, false
+			}
+		} else if variant != "" {
+			return Choice{}, false
+		}
+		d.used[c.index] = true
+		return ch, true
+	}
+	return Choice{}, false
+}
+
+// variant returns the visitor's arm of c's experiment: the one remembered
+// in the profile while it still exists, else the assigned one.
+func (d *Decision) variant(c *Campaign) *Variant {
+	if name, ok := d.p.Variants[c.exp.id]; ok {
+		if v := c.exp.variant(name); v != nil {
+			return v
+		}
+	}
+	return c.exp.assign(d.id)
+}
+
+// CapCount returns how many times the visitor has seen c within its cap
+// window, counting every node's impressions.
+func (d *Decision) CapCount(c *Campaign) int {
+	n := 0
+	for _, b := range d.p.Caps[c.ID] {
+		if b.Day > d.today-c.capDays && b.Day <= d.today {
+			n += int(b.Count)
+		}
+	}
+	return n
+}
+
+// AppendOffer renders the offer of ch for this visitor onto dst; a holdout
+// choice renders nothing. A rendering is remembered per profile snapshot,
+// so a returning visitor whose profile has not changed costs a copy, not a
+// template execution.
+func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
+	t := ch.Campaign.tmpl
+	if ch.Variant != nil {
+		if ch.Variant.Holdout {
+			return dst, nil
+		}
+		t = ch.Variant.tmpl
+	}
+	if t < 0 {
+		return dst, nil
+	}
+	k := offerKey{tmpl: t, p: d.p}
 	if b, ok := d.e.offers.get(k); ok {
 		return append(dst, b...), nil
 	}
 	start := len(dst)
 	d.w.b = dst
-	err := c.tmpl.Execute(&d.w, &d.data)
+	err := d.tmpls[t].Execute(&d.w, &d.data)
 	dst, d.w.b = d.w.b, nil
 	if err != nil {
 		return dst[:start], err
@@ -222,8 +389,37 @@ func (w *appendWriter) WriteString(s string) (int, error) {
 
 var _ io.StringWriter = (*appendWriter)(nil)
 
+// browsingCategory is the category the visitor viewed most in the last 7
+// days, ties broken by name; "" without views.
+func browsingCategory(p *msync.Profile, today int32) string {
+	best, bestN := "", 0
+	for cat, buckets := range p.Views {
+		n := 0
+		for _, b := range buckets {
+			if b.Day > today-7 && b.Day <= today {
+				n += int(b.Count)
+			}
+		}
+		if n > bestN || (n == bestN && n > 0 && cat < best) {
+			best, bestN = cat, n
+		}
+	}
+	return best
+}
+
+// Slots returns the names of the slots some campaign fills, sorted.
+func (e *Engine) Slots() []string {
+	out := make([]string, 0, len(e.bySlot))
+	for s := range e.bySlot {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // SegmentNames returns the names of the segments this decision's visitor is
-// in, evaluating each.
+// in, evaluating each; for the admin API's profile view, not the request
+// path.
 func (d *Decision) SegmentNames() []string {
 	var names []string
 	for i, s := range d.e.segments {
@@ -232,15 +428,4 @@ func (d *Decision) SegmentNames() []string {
 		}
 	}
 	return names
-}
-
-// Slots returns the names of the slots some campaign fills.
-func (e *Engine) Slots() []string {
-	var out []string
-	for _, c := range e.campaigns {
-		if !slices.Contains(out, c.Slot) {
-			out = append(out, c.Slot)
-		}
-	}
-	return out
 }

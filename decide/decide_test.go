@@ -58,22 +58,22 @@ campaigns:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := e.Acquire(tt.p, testNow)
+			d := e.Acquire(tt.p, []byte("visitor"), testNow)
 			defer d.Release()
-			c := d.Choose("hero")
+			c, ok := d.Choose("hero")
 			if got := id(c); got != tt.hero {
 				t.Fatalf("hero: got %q, want %q", got, tt.hero)
 			}
-			if c != nil {
+			if ok {
 				out, err := d.AppendOffer(nil, c)
 				if err != nil || string(out) != tt.heroOffer {
 					t.Errorf("hero offer: got %q, %v; want %q", out, err, tt.heroOffer)
 				}
 			}
-			if got := id(d.Choose("offer")); got != tt.offer {
+			if got := id(first(d.Choose("offer"))); got != tt.offer {
 				t.Errorf("offer: got %q, want %q", got, tt.offer)
 			}
-			if got := id(d.Choose("nosuchslot")); got != "" {
+			if got := id(first(d.Choose("nosuchslot"))); got != "" {
 				t.Errorf("unknown slot: got %q", got)
 			}
 			if d.Errors != tt.errors {
@@ -93,20 +93,23 @@ func TestSegmentsMemoisedAndNested(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Acquire(&msync.Profile{Attrs: map[string]any{"tier": "gold"}, Scores: map[string]float64{"ltv": 5000}}, testNow)
+	d := e.Acquire(&msync.Profile{Attrs: map[string]any{"tier": "gold"}, Scores: map[string]float64{"ltv": 5000}}, []byte("visitor"), testNow)
 	defer d.Release()
-	got := d.SegmentNames()
-	if want := []string{"gold", "rich", "vip", "either"}; len(got) != len(want) {
-		t.Fatalf("segments: got %q, want %q", got, want)
+	for _, s := range e.Explain(d.p, []byte("visitor"), testNow).Segments {
+		if !s.Value {
+			t.Errorf("segment %s: got false, want true", s.Name)
+		}
 	}
 }
 
-func id(c *Campaign) string {
-	if c == nil {
+func id(c Choice) string {
+	if c.Campaign == nil {
 		return ""
 	}
-	return c.ID
+	return c.Campaign.ID
 }
+
+func first(c Choice, _ bool) Choice { return c }
 
 func TestOfferCacheFollowsSnapshots(t *testing.T) {
 	e, err := Compile(parse(t, `campaigns:
@@ -116,9 +119,9 @@ func TestOfferCacheFollowsSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	render := func(p *msync.Profile) string {
-		d := e.Acquire(p, testNow)
+		d := e.Acquire(p, []byte("visitor"), testNow)
 		defer d.Release()
-		out, err := d.AppendOffer([]byte("prefix:"), d.Choose("hero"))
+		out, err := d.AppendOffer([]byte("prefix:"), first(d.Choose("hero")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,9 +143,8 @@ func TestOfferCacheFollowsSnapshots(t *testing.T) {
 
 func TestOfferCacheBound(t *testing.T) {
 	c := newOfferCache(offerShards * 4)
-	camp := &Campaign{}
 	for range 10000 {
-		c.put(offerKey{c: camp, p: &msync.Profile{}}, []byte("x"))
+		c.put(offerKey{tmpl: 1, p: &msync.Profile{}}, []byte("x"))
 	}
 	n := 0
 	for i := range c.shards {

@@ -15,6 +15,8 @@ type Env struct {
 	Purchases Purchases `expr:"purchases"`
 	// Cart is the visitor's current cart.
 	Cart Cart `expr:"cart"`
+	// BrowsingCategory is the category viewed most in the last 7 days.
+	BrowsingCategory string `expr:"browsing_category"`
 
 	// Views counts views of a category within a window such as "7d".
 	Views func(category, window string) int `expr:"views"`
@@ -57,4 +59,5 @@ type Cart struct {
 var envNames = map[string]bool{
 	"attrs": true, "scores": true, "purchases": true, "cart": true,
 	"views": true, "viewed": true, "score": true, "since": true, "in_segment": true,
+	"browsing_category": true,
 }

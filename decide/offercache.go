@@ -9,7 +9,7 @@ import (
 
 const offerShards = 32
 
-// offerCache memoises rendered offers per (campaign, profile snapshot).
+// offerCache memoises rendered offers per (template, profile snapshot).
 // Profile snapshots are immutable and every write makes a new one, so an
 // entry can never be stale: a changed profile is a different key. Offer
 // templates see only .Profile, so the pair decides the output. Entries are
@@ -21,8 +21,8 @@ type offerCache struct {
 }
 
 type offerKey struct {
-	c *Campaign
-	p *msync.Profile
+	tmpl int // index into Engine.templates
+	p    *msync.Profile
 }
 
 type offerShard struct {

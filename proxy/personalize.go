@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"sync"
@@ -10,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
-	"github.com/marquee-proxy/marquee/inject"
+	"github.com/marquee-proxy/marquee/decide"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -35,33 +36,60 @@ type PersonalizerOptions struct {
 	Logger *slog.Logger
 	// Registry receives the personaliser's metrics. Nil: not registered.
 	Registry prometheus.Registerer
+	// Recorder counts exposures and conversions. Nil: not counted.
+	Recorder Recorder
+	// Node names this node in the cap counts it writes. Default "local".
+	Node string
 }
+
+// Recorder counts exposures and conversions per campaign and variant, for
+// statistics. It is called on the request path, concurrently: it must not
+// block and must not retain visitor.
+type Recorder interface {
+	Expose(campaign, variant string, visitor []byte)
+	Convert(campaign, variant string, visitor []byte)
+}
+
+// GlobalCampaign is the name under which the global holdout experiment is
+// counted: variant "holdout" for visitors who never see a campaign,
+// "personalized" for everyone else.
+const GlobalCampaign = "_global"
+
+// exposureRefresh is how stale a recorded exposure may get before a page
+// view rewrites it: attribution windows are days long, so refreshing every
+// page view would only multiply profile writes.
+const exposureRefresh = 10 * time.Minute
 
 // Personalizer is the rewrite stage that makes marquee what it is: it
 // recognises the visitor from the signed cookie (minting one when absent or
 // invalid), finds the page's compiled plan, looks up the visitor's profile,
-// decides an offer per slot and splices the offers in. It is safe for
-// concurrent use.
+// decides an offer per slot and splices the offers in. Exposures, caps and
+// conversions are written to the profile after the response, off the
+// request path. It is safe for concurrent use.
 type Personalizer struct {
-	snap    atomic.Pointer[Snapshot]
-	store   *msync.Store
-	signer  *Signer
-	cookie  string
-	maxAge  int
-	secure  bool
-	now     func() time.Time
-	log     *slog.Logger
-	scratch sync.Pool // *personalizeScratch
+	snap     atomic.Pointer[Snapshot]
+	store    *msync.Store
+	signer   *Signer
+	cookie   string
+	maxAge   int
+	secure   bool
+	now      func() time.Time
+	log      *slog.Logger
+	recorder Recorder
+	updates  *updater
+	node     string
+	scratch  sync.Pool // *personalizeScratch
 
-	minted, filled, planErrors, renderErrors, exprErrors prometheus.Counter
+	minted, filled, planErrors, renderErrors, exprErrors, bots, previews prometheus.Counter
 }
 
 // personalizeScratch is the per-request working memory of Rewrite.
 type personalizeScratch struct {
-	cookie []byte
-	offers [][]byte
-	spans  [][2]int
-	buf    []byte
+	cookie  []byte
+	offers  [][]byte
+	spans   [][2]int
+	buf     []byte
+	choices []decide.Choice
 }
 
 // emptyProfile stands for a visitor with no stored profile.
@@ -77,13 +105,15 @@ func NewPersonalizer(opts PersonalizerOptions) (*Personalizer, error) {
 		return nil, err
 	}
 	p := &Personalizer{
-		store:  opts.Store,
-		signer: signer,
-		cookie: opts.CookieName,
-		maxAge: int(opts.CookieMaxAge / time.Second),
-		secure: opts.SecureCookie,
-		now:    opts.Now,
-		log:    opts.Logger,
+		store:    opts.Store,
+		signer:   signer,
+		cookie:   opts.CookieName,
+		maxAge:   int(opts.CookieMaxAge / time.Second),
+		secure:   opts.SecureCookie,
+		now:      opts.Now,
+		log:      opts.Logger,
+		recorder: opts.Recorder,
+		node:     opts.Node,
 	}
 	if p.cookie == "" {
 		p.cookie = "mq_vid"
@@ -97,6 +127,10 @@ func NewPersonalizer(opts PersonalizerOptions) (*Personalizer, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	if p.node == "" {
+		p.node = "local"
+	}
+	p.updates = newUpdater(opts.Store, p.log)
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize", Name: name, Help: help})
@@ -106,8 +140,10 @@ func NewPersonalizer(opts PersonalizerOptions) (*Personalizer, error) {
 	p.planErrors = counter("plan_errors_total", "Pages with slot markers that could not be compiled safely and passed through.")
 	p.renderErrors = counter("render_errors_total", "Offer templates that failed to render; the slot kept its fallback.")
 	p.exprErrors = counter("condition_errors_total", "Segment or campaign conditions that failed at run time; each skipped its campaign.")
+	p.bots = counter("bot_pages_total", "Pages with slots served to crawlers, always with the fallback content.")
+	p.previews = counter("previews_total", "Pages served for a valid preview token.")
 	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors} {
+		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews, p.updates.dropped, p.updates.failed} {
 			if err := opts.Registry.Register(c); err != nil {
 				return nil, err
 			}
@@ -127,6 +163,9 @@ func (p *Personalizer) Snapshot() *Snapshot { return p.snap.Load() }
 // Signer returns the visitor cookie signer.
 func (p *Personalizer) Signer() *Signer { return p.signer }
 
+// Close applies the profile updates still queued, until ctx ends.
+func (p *Personalizer) Close(ctx context.Context) error { return p.updates.close(ctx) }
+
 // Rewrite personalises one page.
 func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	snap := p.snap.Load()
@@ -137,20 +176,35 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		p.planErrors.Inc()
 		return nil
 	}
-	if plan.NumSlots() == 0 {
+	slotted := plan.NumSlots() > 0
+	conversion := snap.Engine.IsConversionPath(rc.URI().Path())
+	if !slotted && !conversion {
 		return nil
 	}
-	rc.Slotted = true
+	rc.Slotted = slotted
+	if snap.bots.isBot(rc.RequestHeader().UserAgent()) {
+		// Crawlers see the shop's own page, are never assigned, counted or
+		// given a cookie, so search engines see one stable page.
+		if slotted {
+			p.bots.Inc()
+		}
+		return nil
+	}
 
 	sc := p.scratch.Get().(*personalizeScratch)
 	defer p.scratch.Put(sc)
 
 	id, ok := p.signer.Verify(rc.Cookie(p.cookie))
 	if !ok {
+		if !slotted {
+			return nil // a conversion by a visitor marquee never saw
+		}
 		sc.cookie = p.signer.AppendMint(sc.cookie[:0])
 		id = sc.cookie[:VisitorIDLen]
 		p.setCookie(rc, sc.cookie)
 		p.minted.Inc()
+	} else {
+		p.updates.wait(id)
 	}
 
 	prof, err := p.store.GetBytes(id)
@@ -160,33 +214,42 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	if prof == nil {
 		prof = emptyProfile
 	}
-	if !prof.Consent.Allows() {
+	now := p.now()
+	if conversion {
+		p.convert(snap, id, prof, now)
+	}
+	if !slotted || !prof.Consent.Allows() {
 		return nil
 	}
 
-	d := snap.Engine.Acquire(prof, p.now())
+	preview, previewing := p.preview(rc, now)
+	d := snap.Engine.Acquire(prof, id, now)
 	defer d.Release()
 	n := plan.NumSlots()
-	sc.spans = sc.spans[:0]
-	sc.buf = sc.buf[:0]
+	sc.spans, sc.buf, sc.choices = sc.spans[:0], sc.buf[:0], sc.choices[:0]
 	filled := false
 	for i := range n {
 		name := plan.Slot(i).Name
-		if j := sameSlotBefore(plan, i, name); j >= 0 {
-			sc.spans = append(sc.spans, sc.spans[j])
-			continue
+		var ch decide.Choice
+		var ok bool
+		if previewing && name == preview.slot {
+			ch, ok = d.Force(preview.Campaign, preview.Variant)
+			previewing = !ok
+		} else {
+			ch, ok = d.Choose(name)
 		}
-		c := d.Choose(name)
-		if c == nil {
+		if !ok {
 			sc.spans = append(sc.spans, [2]int{-1, -1})
 			continue
 		}
+		sc.choices = append(sc.choices, ch)
 		start := len(sc.buf)
-		sc.buf, err = d.AppendOffer(sc.buf, c)
+		sc.buf, err = d.AppendOffer(sc.buf, ch)
 		if err != nil {
-			sc.buf = sc.buf[:start]
 			p.renderErrors.Inc()
-			p.log.Warn("offer failed to render; slot keeps its fallback", "campaign", c.ID, "slot", name, "err", err)
+			p.log.Warn("offer failed to render; slot keeps its fallback", "campaign", ch.Campaign.ID, "slot", name, "err", err)
+		}
+		if err != nil || ch.Holdout() {
 			sc.spans = append(sc.spans, [2]int{-1, -1})
 			continue
 		}
@@ -195,6 +258,11 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	}
 	if d.Errors > 0 {
 		p.exprErrors.Add(float64(d.Errors))
+	}
+	if preview.Campaign != "" {
+		p.previews.Inc()
+	} else {
+		p.expose(snap, id, prof, d, sc.choices, now)
 	}
 	if !filled {
 		return nil
@@ -214,15 +282,140 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	return nil
 }
 
-// sameSlotBefore returns the index of an earlier slot with the same name,
-// or -1, so a name used twice on a page is decided once.
-func sameSlotBefore(plan *inject.Plan, i int, name string) int {
-	for j := range i {
-		if plan.Slot(j).Name == name {
-			return j
+// previewRequest is a verified preview and the slot its campaign fills.
+type previewRequest struct {
+	Preview
+	slot string
+}
+
+// preview reads a preview token from the query or a header.
+func (p *Personalizer) preview(rc *RewriteContext, now time.Time) (previewRequest, bool) {
+	tok := rc.URI().QueryArgs().Peek(PreviewParam)
+	if len(tok) == 0 {
+		tok = rc.RequestHeader().Peek(PreviewHeader)
+	}
+	if len(tok) == 0 {
+		return previewRequest{}, false
+	}
+	pv, err := p.signer.VerifyPreview(tok, now)
+	if err != nil {
+		return previewRequest{}, false
+	}
+	for _, c := range p.snap.Load().Engine.Campaigns() {
+		if c.ID == pv.Campaign {
+			return previewRequest{Preview: pv, slot: c.Slot}, true
 		}
 	}
-	return -1
+	return previewRequest{}, false
+}
+
+// expose counts what this page showed and queues the profile changes that
+// follow: cap counts, the remembered variant, the exposure time. Nothing is
+// written when nothing changed.
+func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
+	if p.recorder != nil && snap.Engine.GlobalHoldoutShare() > 0 {
+		group := "personalized"
+		if d.GlobalHoldout {
+			group = decide.HoldoutVariant
+		}
+		p.recorder.Expose(GlobalCampaign, group, id)
+		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: &decide.Variant{Name: group}})
+	}
+	need := false
+	for _, ch := range choices {
+		if ch.Campaign != snap.global && p.recorder != nil {
+			p.recorder.Expose(ch.Campaign.ID, ch.VariantName(), id)
+		}
+		if needsWrite(prof, ch, now) {
+			need = true
+		}
+	}
+	if !need {
+		return
+	}
+	today := d.Today()
+	node := p.node
+	// The update runs later on another goroutine: it gets its own copies.
+	type exp struct {
+		campaign, variant, experiment string
+		capped, holdout              bool
+	}
+	list := make([]exp, 0, len(choices))
+	for _, ch := range choices {
+		_, capMax := ch.Campaign.CapDays()
+		list = append(list, exp{ch.Campaign.ID, ch.VariantName(), ch.Campaign.Experiment(), capMax > 0, ch.Holdout()})
+	}
+	p.updates.enqueue(string(id), func(pr *msync.Profile) error {
+		for _, x := range list {
+			if x.capped && !x.holdout {
+				pr.Caps = addCap(pr.Caps, x.campaign, today, node)
+			}
+			if x.experiment != "" {
+				if pr.Variants == nil {
+					pr.Variants = map[string]string{}
+				}
+				pr.Variants[x.experiment] = x.variant
+			}
+			if pr.Exposures == nil {
+				pr.Exposures = map[string]msync.Exposure{}
+			}
+			old := pr.Exposures[x.campaign]
+			pr.Exposures[x.campaign] = msync.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
+		}
+		return nil
+	})
+}
+
+// needsWrite reports whether showing ch changes what the profile records.
+func needsWrite(prof *msync.Profile, ch decide.Choice, now time.Time) bool {
+	if _, capMax := ch.Campaign.CapDays(); capMax > 0 && !ch.Holdout() {
+		return true
+	}
+	if exp := ch.Campaign.Experiment(); exp != "" && prof.Variants[exp] != ch.VariantName() {
+		return true
+	}
+	x, ok := prof.Exposures[ch.Campaign.ID]
+	return !ok || x.Variant != ch.VariantName() || now.Sub(x.At) > exposureRefresh
+}
+
+// addCap counts one impression of campaign today on node.
+func addCap(caps map[string][]msync.NodeDayCount, campaign string, today int32, node string) map[string][]msync.NodeDayCount {
+	if caps == nil {
+		caps = map[string][]msync.NodeDayCount{}
+	}
+	list := caps[campaign]
+	for i := range list {
+		if list[i].Day == today && list[i].Node == node {
+			list[i].Count++
+			return caps
+		}
+	}
+	// Keep the list short: buckets older than a year count for no cap.
+	kept := list[:0]
+	for _, b := range list {
+		if b.Day > today-366 {
+			kept = append(kept, b)
+		}
+	}
+	caps[campaign] = append(kept, msync.NodeDayCount{Day: today, Node: node, Count: 1})
+	return caps
+}
+
+// convert credits a conversion to the exposures it follows and marks them.
+func (p *Personalizer) convert(snap *Snapshot, id []byte, prof *msync.Profile, now time.Time) {
+	attrs := snap.Engine.Attribute(prof, now)
+	if len(attrs) == 0 {
+		return
+	}
+	if p.recorder != nil {
+		for _, a := range attrs {
+			p.recorder.Convert(a.Campaign, a.Variant, id)
+		}
+	}
+	p.updates.enqueue(string(id), func(pr *msync.Profile) error {
+		decide.MarkConverted(pr, attrs, now)
+		return nil
+	})
 }
 
 func (p *Personalizer) setCookie(rc *RewriteContext, value []byte) {

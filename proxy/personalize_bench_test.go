@@ -151,9 +151,9 @@ func BenchmarkPersonalizeStages(b *testing.B) {
 	b.Run("decide-3-slots", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			d := snap.Engine.Acquire(prof, now)
+			d := snap.Engine.Acquire(prof, id, now)
 			for _, s := range slots {
-				if d.Choose(s) == nil {
+				if _, ok := d.Choose(s); !ok {
 					b.Fatal("no campaign")
 				}
 			}
@@ -161,12 +161,12 @@ func BenchmarkPersonalizeStages(b *testing.B) {
 		}
 	})
 	b.Run("render-3-offers", func(b *testing.B) {
-		d := snap.Engine.Acquire(prof, now)
+		d := snap.Engine.Acquire(prof, id, now)
 		defer d.Release()
 		var buf []byte
-		var chosen [3]*decide.Campaign
+		var chosen [3]decide.Choice
 		for i, s := range slots {
-			chosen[i] = d.Choose(s)
+			chosen[i], _ = d.Choose(s)
 		}
 		b.ReportAllocs()
 		for b.Loop() {

@@ -19,6 +19,9 @@ type Snapshot struct {
 	Engine *decide.Engine
 	// Compiler turns pages into plans and caches them.
 	Compiler *inject.Compiler
+
+	bots   *botMatcher
+	global *decide.Campaign // stands for the global holdout experiment
 }
 
 // Compile compiles the parts of cfg used on the request path. Every
@@ -57,5 +60,11 @@ func Compile(cfg *config.Config) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	return &Snapshot{Config: cfg, Engine: eng, Compiler: comp}, nil
+	return &Snapshot{
+		Config:   cfg,
+		Engine:   eng,
+		Compiler: comp,
+		bots:     newBotMatcher(cfg.Bots.UserAgents),
+		global:   &decide.Campaign{ID: GlobalCampaign},
+	}, nil
 }

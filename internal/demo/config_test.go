@@ -123,20 +123,20 @@ func TestNamedSeedsSeeTheirCampaigns(t *testing.T) {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
 		p.ID = s.ID
-		d := e.Acquire(&p, time.Now())
+		d := e.Acquire(&p, []byte(s.ID), time.Now())
 		for _, slot := range []string{"hero", "offer", "recs"} {
 			got := ""
-			c := d.Choose(slot)
-			if c != nil {
-				got = c.ID
+			c, ok := d.Choose(slot)
+			if ok {
+				got = c.Campaign.ID
 				offer, err := d.AppendOffer(nil, c)
 				if err != nil {
-					t.Errorf("%s, campaign %s: %v", s.Name, c.ID, err)
+					t.Errorf("%s, campaign %s: %v", s.Name, got, err)
 				}
 				if bytes.Contains(offer, []byte("Welcome back")) || bytes.Contains(offer, []byte("Good to see you")) ||
 					bytes.Contains(offer, []byte("Picked for you")) {
 					if !bytes.Contains(offer, []byte(", "+s.Name+"<")) {
-						t.Errorf("%s, campaign %s: %q does not greet by name", s.Name, c.ID, offer)
+						t.Errorf("%s, campaign %s: %q does not greet by name", s.Name, got, offer)
 					}
 				}
 			}

@@ -1,0 +1,208 @@
+package decide
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// MaxCatalogProducts bounds a catalog file.
+const MaxCatalogProducts = 1 << 20
+
+// Product is one entry of the catalog, as templates see it.
+type Product struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	URL        string   `json:"url"`
+	Image      string   `json:"image"`
+	Price      float64  `json:"price"`
+	Categories []string `json:"categories"`
+	Tags       []string `json:"tags"`
+	Popularity float64  `json:"popularity"`
+}
+
+// Catalog is the product list recommendations draw from. It is read-only
+// after loading.
+type Catalog struct {
+	products []Product // most popular first
+	maxPop   float64
+}
+
+// LoadCatalog reads a JSON array or NDJSON file of products.
+func LoadCatalog(path string) (*Catalog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadCatalog(f)
+}
+
+// ReadCatalog reads a JSON array or NDJSON stream of products. A product
+// without an id, or an id seen twice, is an error naming its position.
+func ReadCatalog(r io.Reader) (*Catalog, error) {
+	br := bufio.NewReader(r)
+	first, err := firstNonSpace(br)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return &Catalog{}, nil
+		}
+		return nil, err
+	}
+	var products []Product
+	dec := json.NewDecoder(br)
+	dec.DisallowUnknownFields()
+	if first == '[' {
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		for dec.More() {
+			var p Product
+			if err := dec.Decode(&p); err != nil {
+				return nil, fmt.Errorf("product %d: %w", len(products)+1, err)
+			}
+			products = append(products, p)
+			if len(products) > MaxCatalogProducts {
+				return nil, fmt.Errorf("more than %d products", MaxCatalogProducts)
+			}
+		}
+	} else {
+		for {
+			var p Product
+			err := dec.Decode(&p)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", len(products)+1, err)
+			}
+			products = append(products, p)
+			if len(products) > MaxCatalogProducts {
+				return nil, fmt.Errorf("more than %d products", MaxCatalogProducts)
+			}
+		}
+	}
+	seen := make(map[string]bool, len(products))
+	c := &Catalog{}
+	for i, p := range products {
+		if p.ID == "" {
+			return nil, fmt.Errorf("product %d: no id", i+1)
+		}
+		if seen[p.ID] {
+			return nil, fmt.Errorf("product %d: id %q appears twice", i+1, p.ID)
+		}
+		seen[p.ID] = true
+		if math.IsNaN(p.Popularity) || math.IsInf(p.Popularity, 0) {
+			products[i].Popularity = 0
+		}
+		c.maxPop = max(c.maxPop, products[i].Popularity)
+	}
+	sort.SliceStable(products, func(i, j int) bool { return products[i].Popularity > products[j].Popularity })
+	c.products = products
+	return c, nil
+}
+
+// firstNonSpace returns the first byte after whitespace and a UTF-8 byte
+// order mark, leaving it unread.
+func firstNonSpace(br *bufio.Reader) (byte, error) {
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
+		br.Discard(3)
+	}
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if b != ' ' && b != '\t' && b != '\r' && b != '\n' {
+			return b, br.UnreadByte()
+		}
+	}
+}
+
+// Len returns the number of products.
+func (c *Catalog) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.products)
+}
+
+// affinityHalfLife is how fast old category views fade from affinity.
+const affinityHalfLife = 7.0 // days
+
+// Recommend returns up to n products for p: ranked by the visitor's
+// category affinity (views in daily buckets, each day's weight halving every
+// week), plus imported model scores named "product:ID" in p.Scores, then
+// popularity; purchased and in-cart products are left out. A visitor with no
+// history gets the most popular products.
+func (c *Catalog) Recommend(p *msync.Profile, n int, today int32) []Product {
+	if c == nil || n <= 0 || len(c.products) == 0 {
+		return nil
+	}
+	n = min(n, 100)
+	affinity := map[string]float64{}
+	total := 0.0
+	for cat, buckets := range p.Views {
+		for _, b := range buckets {
+			age := float64(today - b.Day)
+			if age < 0 {
+				age = 0
+			}
+			w := float64(b.Count) * math.Exp2(-age/affinityHalfLife)
+			affinity[cat] += w
+			total += w
+		}
+	}
+	exclude := map[string]bool{}
+	for _, it := range p.Cart.Items {
+		exclude[it.Product] = true
+	}
+	for _, pu := range p.Purchases {
+		exclude[pu.Product] = true
+	}
+	type scored struct {
+		i     int
+		score float64
+	}
+	top := make([]scored, 0, n+1)
+	for i := range c.products {
+		pr := &c.products[i]
+		if exclude[pr.ID] {
+			continue
+		}
+		s := 0.0
+		if total > 0 {
+			for _, cat := range pr.Categories {
+				s += affinity[cat] / total
+			}
+		}
+		s += p.Scores["product:"+pr.ID]
+		if c.maxPop > 0 {
+			// Popularity only breaks ties between equal affinities.
+			s += 1e-3 * pr.Popularity / c.maxPop
+		}
+		if len(top) == n && s <= top[n-1].score {
+			continue
+		}
+		j := sort.Search(len(top), func(k int) bool { return top[k].score < s })
+		top = append(top, scored{})
+		copy(top[j+1:], top[j:])
+		top[j] = scored{i, s}
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	out := make([]Product, len(top))
+	for k, t := range top {
+		out[k] = c.products[t.i]
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package decide
+
+import (
+	"strings"
+	"time"
+
+	"github.com/marquee-proxy/marquee/config"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// conversions is the compiled conversions config.
+type conversions struct {
+	exact  map[string]bool
+	prefix []string
+	events map[string]bool
+	window time.Duration
+}
+
+func compileConversions(c config.Conversions) conversions {
+	out := conversions{exact: map[string]bool{}, events: map[string]bool{}, window: c.Window.D()}
+	for _, p := range c.Paths {
+		if rest, ok := strings.CutSuffix(p, "*"); ok {
+			out.prefix = append(out.prefix, rest)
+		} else {
+			out.exact[p] = true
+		}
+	}
+	for _, e := range c.Events {
+		out.events[e] = true
+	}
+	return out
+}
+
+// IsConversionPath reports whether a request for path is a conversion.
+func (e *Engine) IsConversionPath(path []byte) bool {
+	if len(e.conversions.exact) == 0 && len(e.conversions.prefix) == 0 {
+		return false
+	}
+	if e.conversions.exact[string(path)] {
+		return true
+	}
+	for _, p := range e.conversions.prefix {
+		if len(path) >= len(p) && string(path[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
+
+// IsConversionEvent reports whether an event of type typ is a conversion.
+func (e *Engine) IsConversionEvent(typ string) bool { return e.conversions.events[typ] }
+
+// Attribution is one conversion credited to a campaign's variant.
+type Attribution struct {
+	// Campaign is the campaign id.
+	Campaign string
+	// Variant is the variant name, "" without an experiment.
+	Variant string
+}
+
+// Attribute returns the exposures of p that a conversion at now is
+// credited to: each campaign seen within the attribution window and not
+// already credited with a conversion since that exposure. The caller
+// records them and marks them converted in the profile (MarkConverted).
+func (e *Engine) Attribute(p *msync.Profile, now time.Time) []Attribution {
+	var out []Attribution
+	for id, x := range p.Exposures {
+		if now.Sub(x.At) > e.conversions.window || now.Before(x.At) {
+			continue
+		}
+		if !x.Converted.IsZero() && !x.Converted.Before(x.At) {
+			continue
+		}
+		out = append(out, Attribution{Campaign: id, Variant: x.Variant})
+	}
+	return out
+}
+
+// MarkConverted records on p that its attributed exposures converted at
+// now, so that one exposure is credited once.
+func MarkConverted(p *msync.Profile, attrs []Attribution, now time.Time) {
+	for _, a := range attrs {
+		if x, ok := p.Exposures[a.Campaign]; ok {
+			x.Converted = now
+			p.Exposures[a.Campaign] = x
+		}
+	}
+}

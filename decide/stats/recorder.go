@@ -1,0 +1,264 @@
+package stats
+
+import (
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/axiomhq/hyperloglog"
+)
+
+// VariantSpec is one configured arm of a campaign's experiment, as the
+// decision engine assigns it.
+type VariantSpec struct {
+	// Name identifies the variant within its campaign.
+	Name string `json:"name"`
+	// Weight is the variant's configured share of the campaign's visitors,
+	// relative to the sum of every Weight of the campaign, holdout included:
+	// a 10% holdout with two equal variants is 0.45, 0.45 and 0.1. Zero
+	// leaves the variant out of the sample-ratio check.
+	Weight float64 `json:"weight"`
+	// Control marks the variant lift is measured against. When no variant is
+	// marked, lift is measured against the Holdout one.
+	Control bool `json:"control,omitempty"`
+	// Holdout marks the share of visitors that saw the slot's fallback. The
+	// decision engine records its exposures like any variant's, or there is
+	// nothing to compare against.
+	Holdout bool `json:"holdout,omitempty"`
+}
+
+// DefaultMaxSeries is the number of (campaign, variant) pairs a Recorder
+// tracks when Config.MaxSeries is zero.
+const DefaultMaxSeries = 10000
+
+// Config configures a Recorder. The zero value works.
+type Config struct {
+	// MaxSeries caps the number of (campaign, variant) pairs tracked. Each
+	// costs about 32 KiB of sketches, so the cap bounds memory if a bug or a
+	// stale config names pairs without end. Events for pairs beyond the cap
+	// are dropped and counted by Recorder.Dropped. Zero means
+	// DefaultMaxSeries.
+	MaxSeries int
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Recorder counts exposures and conversions of one node. It is safe for
+// concurrent use; Expose and Convert are meant for the request path.
+//
+// Counters are atomic; each pair's two sketches sit behind one mutex of that
+// pair, so contention is limited to requests for the same variant.
+type Recorder struct {
+	now       func() time.Time
+	started   time.Time
+	maxSeries int
+	dropped   atomic.Uint64
+
+	// index is an immutable snapshot, replaced whole under mu, so that the
+	// request path reads it with one atomic load and no lock.
+	index atomic.Pointer[index]
+
+	mu stdsync.Mutex // serialises writers of index
+}
+
+// index maps campaign names to their series. It is never modified after it
+// is published.
+type index struct {
+	campaigns map[string]*campaignSeries
+	n         int // number of series
+}
+
+// campaignSeries is one campaign's configuration and counters. It is
+// immutable after publication; the series it points to are shared between
+// successive snapshots so that counts survive re-registration.
+type campaignSeries struct {
+	name     string
+	order    []string // variant names: registered first, in config order
+	specs    map[string]VariantSpec
+	variants map[string]*series
+}
+
+// series holds the counters of one (campaign, variant) pair on this node.
+type series struct {
+	exposures   atomic.Uint64
+	conversions atomic.Uint64
+
+	mu         stdsync.Mutex // guards the fields below
+	visitors   *hyperloglog.Sketch
+	converters *hyperloglog.Sketch
+	seen       bool // a visitor was inserted into visitors
+	converted  bool // a visitor was inserted into converters
+}
+
+func newSeries() *series {
+	// Dense sketches: a sparse one allocates as it grows, and Insert runs
+	// on the request path. 16 KiB each is the price.
+	return &series{
+		visitors:   hyperloglog.NewNoSparse(),
+		converters: hyperloglog.NewNoSparse(),
+	}
+}
+
+// NewRecorder returns an empty Recorder whose G-counter entries are keyed by
+// the time it was created, so that a restarted node never overwrites the
+// counts of its previous run.
+func NewRecorder(cfg Config) *Recorder {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	limit := cfg.MaxSeries
+	if limit <= 0 {
+		limit = DefaultMaxSeries
+	}
+	r := &Recorder{now: now, started: now().UTC(), maxSeries: limit}
+	r.index.Store(&index{campaigns: map[string]*campaignSeries{}})
+	return r
+}
+
+// Register declares a campaign's variants and their configured split, so
+// that recording them never allocates and the report can compute lift and
+// the sample-ratio check. Registering a campaign again (on config reload)
+// replaces its specs and keeps every count; variants no longer configured
+// keep their counts with no weight. Empty variant names are ignored.
+func (r *Recorder) Register(campaign string, variants []VariantSpec) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.index.Load()
+	prev := old.campaigns[campaign]
+	cs := &campaignSeries{
+		name:     campaign,
+		specs:    make(map[string]VariantSpec, len(variants)),
+		variants: make(map[string]*series, len(variants)),
+	}
+	// Series of prev stay (counted in old.n); only new ones add to n.
+	n := old.n
+	for _, v := range variants {
+		if _, dup := cs.specs[v.Name]; dup || v.Name == "" {
+			continue
+		}
+		s := prev.lookup(v.Name)
+		if s == nil {
+			if n >= r.maxSeries {
+				continue
+			}
+			s = newSeries()
+			n++
+		}
+		cs.specs[v.Name] = v
+		cs.variants[v.Name] = s
+		cs.order = append(cs.order, v.Name)
+	}
+	if prev != nil {
+		for _, name := range prev.order {
+			if _, ok := cs.variants[name]; !ok {
+				cs.variants[name] = prev.variants[name]
+				cs.order = append(cs.order, name)
+			}
+		}
+	}
+	r.publishLocked(old, campaign, cs, n)
+}
+
+func (cs *campaignSeries) lookup(variant string) *series {
+	if cs == nil {
+		return nil
+	}
+	return cs.variants[variant]
+}
+
+// publishLocked stores a copy of old with campaign set to cs. r.mu must be
+// held.
+func (r *Recorder) publishLocked(old *index, campaign string, cs *campaignSeries, n int) {
+	next := &index{campaigns: make(map[string]*campaignSeries, len(old.campaigns)+1), n: n}
+	for k, v := range old.campaigns {
+		next.campaigns[k] = v
+	}
+	next.campaigns[campaign] = cs
+	r.index.Store(next)
+}
+
+// series returns the counters of (campaign, variant), creating them when the
+// pair was never registered, or nil when the series cap is reached.
+func (r *Recorder) series(campaign, variant string) *series {
+	if s := r.index.Load().campaigns[campaign].lookup(variant); s != nil {
+		return s
+	}
+	return r.addSeries(campaign, variant)
+}
+
+// addSeries is the slow path of series: an unregistered pair gets counters
+// and no spec, so it is counted but has no weight and is never the control.
+func (r *Recorder) addSeries(campaign, variant string) *series {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.index.Load()
+	prev := old.campaigns[campaign]
+	if s := prev.lookup(variant); s != nil {
+		return s // another goroutine added it first
+	}
+	if old.n >= r.maxSeries {
+		return nil
+	}
+	cs := &campaignSeries{name: campaign, specs: map[string]VariantSpec{}, variants: map[string]*series{}}
+	if prev != nil {
+		cs.order = append(cs.order, prev.order...)
+		cs.specs = prev.specs // never modified after publication
+		for k, v := range prev.variants {
+			cs.variants[k] = v
+		}
+	}
+	s := newSeries()
+	cs.variants[variant] = s
+	cs.order = append(cs.order, variant)
+	r.publishLocked(old, campaign, cs, old.n+1)
+	return s
+}
+
+// Expose records that visitor was shown campaign's variant. visitor is the
+// id the experiment assigned on (customer id when known, else visitor id);
+// it is hashed and not retained. An empty visitor counts an exposure but no
+// unique visitor. Expose does not allocate for a registered pair.
+func (r *Recorder) Expose(campaign, variant string, visitor []byte) {
+	s := r.series(campaign, variant)
+	if s == nil {
+		r.dropped.Add(1)
+		return
+	}
+	s.exposures.Add(1)
+	if len(visitor) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.visitors.Insert(visitor)
+	s.seen = true
+	s.mu.Unlock()
+}
+
+// Convert records a conversion attributed to campaign's variant for
+// visitor, the same id passed to Expose. Every call counts a conversion;
+// converters counts each visitor once. visitor is not retained. Convert
+// does not allocate for a registered pair.
+func (r *Recorder) Convert(campaign, variant string, visitor []byte) {
+	s := r.series(campaign, variant)
+	if s == nil {
+		r.dropped.Add(1)
+		return
+	}
+	s.conversions.Add(1)
+	if len(visitor) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.converters.Insert(visitor)
+	s.converted = true
+	s.mu.Unlock()
+}
+
+// Dropped returns the number of Expose and Convert calls ignored because
+// Config.MaxSeries was reached.
+func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
+
+// Started returns the creation time of r, the second half of its G-counter
+// key.
+func (r *Recorder) Started() time.Time { return r.started }

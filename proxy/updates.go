@@ -1,0 +1,168 @@
+package proxy
+
+import (
+	"context"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// Profile updates the proxy itself makes (exposures, caps, conversions) are
+// applied off the request path by a background worker. A visitor's next
+// request waits for that visitor's pending updates, briefly, so that it
+// reads its own writes: a capped offer shown three times is not shown a
+// fourth because the third count was still queued.
+const (
+	updateQueueLen    = 1 << 14
+	updateShards      = 64
+	readYourWritesMax = 100 * time.Millisecond
+)
+
+// ProfileFunc changes a profile copy inside a store update.
+type ProfileFunc func(p *msync.Profile) error
+
+type profileUpdate struct {
+	id string
+	fn ProfileFunc
+}
+
+// updater applies queued profile updates in order.
+type updater struct {
+	store   *msync.Store
+	log     *slog.Logger
+	queue   chan profileUpdate
+	seed    maphash.Seed
+	pending [updateShards]pendingShard
+	dropped prometheus.Counter
+	failed  prometheus.Counter
+	done    chan struct{}
+
+	mu     sync.RWMutex // guards closed against a send on the closed queue
+	closed bool
+}
+
+type pendingShard struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	n    map[string]int
+}
+
+func newUpdater(store *msync.Store, log *slog.Logger) *updater {
+	u := &updater{
+		store: store,
+		log:   log,
+		queue: make(chan profileUpdate, updateQueueLen),
+		seed:  maphash.MakeSeed(),
+		done:  make(chan struct{}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize",
+			Name: "profile_updates_dropped_total", Help: "Profile updates dropped because the update queue was full."}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize",
+			Name: "profile_updates_failed_total", Help: "Profile updates the store refused."}),
+	}
+	for i := range u.pending {
+		u.pending[i].n = map[string]int{}
+		u.pending[i].cond.L = &u.pending[i].mu
+	}
+	go u.run()
+	return u
+}
+
+func (u *updater) shard(id string) *pendingShard {
+	return &u.pending[maphash.String(u.seed, id)%updateShards]
+}
+
+// enqueue queues fn for profile id. A full queue drops the update and
+// counts it: the page was already served, and losing an exposure count is
+// better than slowing every visitor down.
+func (u *updater) enqueue(id string, fn ProfileFunc) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	if u.closed {
+		u.dropped.Inc()
+		return
+	}
+	sh := u.shard(id)
+	sh.mu.Lock()
+	sh.n[id]++
+	sh.mu.Unlock()
+	select {
+	case u.queue <- profileUpdate{id: id, fn: fn}:
+	default:
+		u.dropped.Inc()
+		u.finish(id)
+	}
+}
+
+func (u *updater) finish(id string) {
+	sh := u.shard(id)
+	sh.mu.Lock()
+	if sh.n[id]--; sh.n[id] <= 0 {
+		delete(sh.n, id)
+		sh.cond.Broadcast()
+	}
+	sh.mu.Unlock()
+}
+
+// wait blocks until id has no pending update, or readYourWritesMax has
+// passed. id is not retained.
+func (u *updater) wait(id []byte) {
+	sh := &u.pending[maphash.Bytes(u.seed, id)%updateShards]
+	sh.mu.Lock()
+	if sh.n[string(id)] == 0 {
+		sh.mu.Unlock()
+		return
+	}
+	deadline := time.Now().Add(readYourWritesMax)
+	timer := time.AfterFunc(readYourWritesMax, func() {
+		sh.mu.Lock()
+		sh.cond.Broadcast()
+		sh.mu.Unlock()
+	})
+	for sh.n[string(id)] > 0 && time.Now().Before(deadline) {
+		sh.cond.Wait()
+	}
+	sh.mu.Unlock()
+	timer.Stop()
+}
+
+func (u *updater) run() {
+	defer close(u.done)
+	for up := range u.queue {
+		u.apply(up)
+	}
+}
+
+func (u *updater) apply(up profileUpdate) {
+	defer u.finish(up.id)
+	defer func() {
+		if v := recover(); v != nil {
+			u.failed.Inc()
+			u.log.Error("profile update panicked", "id", up.id, "panic", v)
+		}
+	}()
+	if _, err := u.store.Update(up.id, up.fn); err != nil {
+		u.failed.Inc()
+		u.log.Warn("profile update failed", "id", up.id, "err", err)
+	}
+}
+
+// close stops accepting updates and applies those queued, until ctx ends.
+func (u *updater) close(ctx context.Context) error {
+	u.mu.Lock()
+	if !u.closed {
+		u.closed = true
+		close(u.queue)
+	}
+	u.mu.Unlock()
+	select {
+	case <-u.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
