@@ -52,3 +52,15 @@ func (s Segments) Names() []string {
 	}
 	return names
 }
+
+// MarshalYAML writes segments back as the mapping they are read from, in
+// order.
+func (s Segments) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for _, seg := range s {
+		n.Content = append(n.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Value: seg.Name},
+			&yaml.Node{Kind: yaml.ScalarNode, Value: seg.When, Style: yaml.SingleQuotedStyle})
+	}
+	return n, nil
+}

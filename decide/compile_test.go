@@ -113,3 +113,7 @@ campaigns:
 		t.Errorf("got %d campaigns, want 4", n)
 	}
 }
+
+func parseBench(yaml string) (*config.Config, error) {
+	return config.Parse("bench.yaml", []byte("origin: http://o:1\n"+yaml))
+}

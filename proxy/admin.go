@@ -38,6 +38,14 @@ type AdminOptions struct {
 	Gatherer prometheus.Gatherer
 	// Logger receives one line per failed call (5xx). Nil discards.
 	Logger *slog.Logger
+	// Segments evaluates the segments a profile is in now, for GET
+	// /v1/profiles/{id}. Nil: profiles are shown without segments.
+	Segments func(p *msync.Profile) []string
+	// Personalizer serves the decision endpoints: campaigns (read and
+	// replace), explain, preview and stats. Nil: they answer 404.
+	Personalizer *Personalizer
+	// Stats returns the experiment report for GET /v1/stats. Nil: 404.
+	Stats func() any
 }
 
 // admin serves the admin API.
@@ -65,6 +73,12 @@ func NewAdmin(opts AdminOptions) (http.Handler, error) {
 	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
 	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
 	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))
+	mux.Handle("PATCH /v1/profiles/{id}", a.auth(a.patchProfile))
+	mux.Handle("POST /v1/events", a.auth(a.postEvents))
+	mux.Handle("POST /v1/import", a.auth(a.postImport))
+	if opts.Personalizer != nil {
+		a.decisionRoutes(mux)
+	}
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", a.auth(func(w http.ResponseWriter, r *http.Request) error {
 			promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
@@ -169,7 +183,8 @@ func validProfileID(id string) bool {
 // string, since JavaScript numbers cannot hold 64 bits.
 type profileView struct {
 	*msync.Profile
-	Version string `json:"version"`
+	Version  string   `json:"version"`
+	Segments []string `json:"segments,omitzero"`
 }
 
 func (a *admin) getProfile(w http.ResponseWriter, r *http.Request) error {
@@ -184,7 +199,14 @@ func (a *admin) getProfile(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		return apiErrorf(http.StatusNotFound, CodeNotFound, "", "no profile %q", id)
 	}
-	writeJSON(w, http.StatusOK, view(p))
+	v := view(p)
+	if a.opts.Segments != nil {
+		v.Segments = a.opts.Segments(p)
+		if v.Segments == nil {
+			v.Segments = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -244,7 +266,9 @@ func (a *admin) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.opts.Store.Delete(id); err != nil {
+	// Erasure: the profile, its linked ids and counters go, and a
+	// tombstone keeps older writes from bringing them back.
+	if err := a.opts.Store.Erase(id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

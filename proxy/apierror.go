@@ -20,6 +20,9 @@ type APIError struct {
 	Field string `json:"field,omitempty"`
 	// Message says what is wrong, for people.
 	Message string `json:"message"`
+	// Details lists every problem when there are several, e.g. each
+	// located error of a rejected configuration.
+	Details []string `json:"details,omitempty"`
 }
 
 func (e *APIError) Error() string {
@@ -40,6 +43,7 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooLarge         = "too_large"
 	CodeInternal         = "internal"
+	CodeInvalidConfig    = "invalid_config"
 )
 
 func apiErrorf(status int, code, field, format string, args ...any) *APIError {

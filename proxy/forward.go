@@ -79,6 +79,10 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.metrics.outcome(outcomeClientError)
 		return
 	}
+	if s.opts.Local != nil && s.opts.Local.ServeLocal(ctx) {
+		s.metrics.outcome(outcomeLocal)
+		return
+	}
 	peer := peerAddr(ctx)
 	s.buildOriginRequest(ctx, x, peer)
 
@@ -223,6 +227,9 @@ func isHTML(ct []byte) bool {
 // copyHeader copies the origin's status and headers onto the client
 // response as mode says.
 func (s *Server) copyHeader(ctx *fasthttp.RequestCtx, x *exchange, mode respMode) {
+	for _, k := range s.opts.StripResponseHeaders {
+		x.resp.Header.Del(k)
+	}
 	x.scratch = copyResponseHeader(&ctx.Response.Header, &x.resp.Header, mode, x.scratch)
 }
 
@@ -298,6 +305,7 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 	}
 
 	rc := acquireRewriteContext(s, ctx, peer, body, x.resp.Header.ContentType())
+	rc.origin = &x.resp.Header
 	defer releaseRewriteContext(rc)
 	if err := s.runRewriter(rc); err != nil {
 		s.failOpen(ctx, x, err)

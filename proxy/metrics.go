@@ -20,6 +20,7 @@ const (
 	outcomeOriginError                  // 502 or 504
 	outcomeClientError                  // malformed request, 4xx
 	outcomeInternalError                // proxy panic, 500
+	outcomeLocal                        // answered by Options.Local
 	numOutcomes
 )
 
@@ -42,6 +43,8 @@ func (o outcome) String() string {
 		return "client_error"
 	case outcomeInternalError:
 		return "internal_error"
+	case outcomeLocal:
+		return "local"
 	default:
 		return "unknown"
 	}

@@ -132,6 +132,16 @@ type Options struct {
 	// the stage: every response is streamed through untouched.
 	Rewriter Rewriter
 
+	// Local answers some requests itself, before anything is sent to the
+	// origin, such as marquee's own /_marquee/ endpoints. Nil forwards
+	// everything.
+	Local LocalHandler
+
+	// StripResponseHeaders are origin response headers meant for the proxy
+	// alone (a customer id, an event annotation): the rewrite stage can
+	// read them, the client never sees them. Nil strips nothing.
+	StripResponseHeaders []string
+
 	// Logger receives one line per origin failure and per rewrite failure,
 	// nothing per request above Debug. Nil discards.
 	Logger *slog.Logger

@@ -40,6 +40,13 @@ type PersonalizerOptions struct {
 	Recorder Recorder
 	// Node names this node in the cap counts it writes. Default "local".
 	Node string
+	// Tracker records observed page views. Nil: nothing is tracked.
+	Tracker *Tracker
+	// Customer resolves logged-in visitors to their customer profile.
+	// Nil: visitors stay anonymous.
+	Customer *CustomerResolver
+	// Consent says when visitors are neither personalised nor tracked.
+	Consent ConsentPolicy
 }
 
 // Recorder counts exposures and conversions per campaign and variant, for
@@ -68,6 +75,7 @@ const exposureRefresh = 10 * time.Minute
 // request path. It is safe for concurrent use.
 type Personalizer struct {
 	snap     atomic.Pointer[Snapshot]
+	swapMu   sync.Mutex // orders Swaps, so versions increase
 	store    *msync.Store
 	signer   *Signer
 	cookie   string
@@ -78,6 +86,7 @@ type Personalizer struct {
 	recorder Recorder
 	updates  *updater
 	node     string
+	ingest   ingest
 	scratch  sync.Pool // *personalizeScratch
 
 	minted, filled, planErrors, renderErrors, exprErrors, bots, previews prometheus.Counter
@@ -90,6 +99,7 @@ type personalizeScratch struct {
 	spans   [][2]int
 	buf     []byte
 	choices []decide.Choice
+	cust    []byte
 }
 
 // emptyProfile stands for a visitor with no stored profile.
@@ -131,6 +141,7 @@ func NewPersonalizer(opts PersonalizerOptions) (*Personalizer, error) {
 		p.node = "local"
 	}
 	p.updates = newUpdater(opts.Store, p.log)
+	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize", Name: name, Help: help})
@@ -149,13 +160,25 @@ func NewPersonalizer(opts PersonalizerOptions) (*Personalizer, error) {
 			}
 		}
 	}
+	if p.recorder != nil {
+		registerCampaigns(p.recorder, opts.Snapshot)
+	}
 	p.snap.Store(opts.Snapshot)
 	return p, nil
 }
 
-// Swap replaces the compiled configuration; requests already running finish
-// with the one they started with.
-func (p *Personalizer) Swap(s *Snapshot) { p.snap.Store(s) }
+// Swap replaces the compiled configuration and numbers it one past the
+// one it replaces; requests already running finish with the one they
+// started with.
+func (p *Personalizer) Swap(s *Snapshot) {
+	p.swapMu.Lock()
+	defer p.swapMu.Unlock()
+	s.Version = p.snap.Load().Version + 1
+	if p.recorder != nil {
+		registerCampaigns(p.recorder, s)
+	}
+	p.snap.Store(s)
+}
 
 // Snapshot returns the compiled configuration in use.
 func (p *Personalizer) Snapshot() *Snapshot { return p.snap.Load() }
@@ -179,6 +202,7 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	slotted := plan.NumSlots() > 0
 	conversion := snap.Engine.IsConversionPath(rc.URI().Path())
 	if !slotted && !conversion {
+		p.observeUnslotted(snap, rc)
 		return nil
 	}
 	rc.Slotted = slotted
@@ -190,6 +214,9 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		}
 		return nil
 	}
+	if p.ingest.consent.optedOut(rc) {
+		return nil
+	}
 
 	sc := p.scratch.Get().(*personalizeScratch)
 	defer p.scratch.Put(sc)
@@ -199,6 +226,9 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		if !slotted {
 			return nil // a conversion by a visitor marquee never saw
 		}
+		if !p.ingest.consent.mayMint(rc) {
+			return nil
+		}
 		sc.cookie = p.signer.AppendMint(sc.cookie[:0])
 		id = sc.cookie[:VisitorIDLen]
 		p.setCookie(rc, sc.cookie)
@@ -207,12 +237,17 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		p.updates.wait(id)
 	}
 
+	vid := id
+	id, sc.cust = p.resolve(rc, vid, sc.cust)
 	prof, err := p.store.GetBytes(id)
 	if err != nil {
 		return err
 	}
 	if prof == nil {
 		prof = emptyProfile
+	}
+	if p.ingest.tracker != nil && prof.Consent.Allows() {
+		p.ingest.tracker.Observe(rc, vid, sc.cust)
 	}
 	now := p.now()
 	if conversion {
@@ -324,7 +359,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 	need := false
 	for _, ch := range choices {
 		if ch.Campaign != snap.global && p.recorder != nil {
-			p.recorder.Expose(ch.Campaign.ID, ch.VariantName(), id)
+			p.recorder.Expose(ch.Campaign.ID, statsVariant(ch.VariantName()), id)
 		}
 		if needsWrite(prof, ch, now) {
 			need = true
@@ -338,7 +373,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 	// The update runs later on another goroutine: it gets its own copies.
 	type exp struct {
 		campaign, variant, experiment string
-		capped, holdout              bool
+		capped, holdout               bool
 	}
 	list := make([]exp, 0, len(choices))
 	for _, ch := range choices {
@@ -409,7 +444,7 @@ func (p *Personalizer) convert(snap *Snapshot, id []byte, prof *msync.Profile, n
 	}
 	if p.recorder != nil {
 		for _, a := range attrs {
-			p.recorder.Convert(a.Campaign, a.Variant, id)
+			p.recorder.Convert(a.Campaign, statsVariant(a.Variant), id)
 		}
 	}
 	p.updates.enqueue(string(id), func(pr *msync.Profile) error {
@@ -421,14 +456,19 @@ func (p *Personalizer) convert(snap *Snapshot, id []byte, prof *msync.Profile, n
 func (p *Personalizer) setCookie(rc *RewriteContext, value []byte) {
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
+	p.fillCookie(c, value, rc.IsTLS())
+	rc.SetCookie(c)
+}
+
+// fillCookie sets c up as the visitor cookie holding value.
+func (p *Personalizer) fillCookie(c *fasthttp.Cookie, value []byte, tls bool) {
 	c.SetKey(p.cookie)
 	c.SetValueBytes(value)
 	c.SetPath("/")
 	c.SetMaxAge(p.maxAge)
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(p.secure || rc.IsTLS())
-	rc.SetCookie(c)
+	c.SetSecure(p.secure || tls)
 }
 
 // Interface guards.

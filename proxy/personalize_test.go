@@ -55,7 +55,7 @@ func startPersonalized(t testing.TB, yaml string, page string) *personalizeEnv {
 		ctx.Response.Header.Set("ETag", `"v1"`)
 		ctx.SetBodyString(page)
 	})
-	p := startProxy(t, origin, Options{Rewriter: pers})
+	p := startProxy(t, origin, Options{Rewriter: pers, Local: pers})
 	return &personalizeEnv{proxy: p, store: st, pers: pers}
 }
 

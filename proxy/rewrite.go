@@ -23,6 +23,13 @@ type Rewriter interface {
 	Rewrite(rc *RewriteContext) error
 }
 
+// LocalHandler answers requests the proxy must not forward. ServeLocal
+// reports whether it answered ctx; it is called concurrently for every
+// request, so it must decide quickly, and must not retain ctx.
+type LocalHandler interface {
+	ServeLocal(ctx *fasthttp.RequestCtx) bool
+}
+
 // RewriteContext is what the rewrite stage gets for one page. It is pooled
 // and reset per request; every slice it returns is valid only until Rewrite
 // returns.
@@ -47,6 +54,7 @@ type RewriteContext struct {
 	peer        netip.Addr
 	body        []byte
 	contentType []byte
+	origin      *fasthttp.ResponseHeader
 
 	clientIP    netip.Addr
 	clientIPSet bool
@@ -76,7 +84,7 @@ func (rc *RewriteContext) reset() {
 		rc.Dst = nil // one huge page must not pin memory in the pool
 	}
 	rc.Slotted, rc.Changed = false, false
-	rc.ctx, rc.srv, rc.body, rc.contentType = nil, nil, nil, nil
+	rc.ctx, rc.srv, rc.body, rc.contentType, rc.origin = nil, nil, nil, nil, nil
 	rc.peer, rc.clientIP, rc.clientIPSet = netip.Addr{}, netip.Addr{}, false
 	rc.nh = 0
 }
@@ -94,6 +102,16 @@ func (rc *RewriteContext) RequestHeader() *fasthttp.RequestHeader { return &rc.c
 
 // URI returns the request's URI. Read-only.
 func (rc *RewriteContext) URI() *fasthttp.URI { return rc.ctx.URI() }
+
+// OriginHeader returns the value of the origin's response header name, or
+// nil. Read-only; headers in Options.StripResponseHeaders are readable here
+// and never reach the client.
+func (rc *RewriteContext) OriginHeader(name string) []byte {
+	if rc.origin == nil {
+		return nil
+	}
+	return rc.origin.Peek(name)
+}
 
 // Cookie returns the value of the request cookie name, or nil.
 func (rc *RewriteContext) Cookie(name string) []byte { return rc.ctx.Request.Header.Cookie(name) }

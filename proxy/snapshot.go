@@ -19,6 +19,9 @@ type Snapshot struct {
 	Engine *decide.Engine
 	// Compiler turns pages into plans and caches them.
 	Compiler *inject.Compiler
+	// Version counts configuration replacements since start; 0 is the
+	// configuration marquee started with.
+	Version uint64
 
 	bots   *botMatcher
 	global *decide.Campaign // stands for the global holdout experiment

@@ -61,3 +61,10 @@ func (c *cache) put(id string, p *Profile) {
 	sh.m[id] = p
 	sh.mu.Unlock()
 }
+
+func (c *cache) remove(id string) {
+	sh := c.shard(maphash.String(c.seed, id))
+	sh.mu.Lock()
+	delete(sh.m, id)
+	sh.mu.Unlock()
+}

@@ -1,7 +1,16 @@
 // Package sync owns visitor profiles: the record, its version, merge rules,
 // tombstones, the buntdb-backed store and the digests used for anti-entropy.
 //
-// Lookups run on the request path and decode nothing; writes happen off it.
-// The package shares its name with the standard library's: inside it the
-// standard one is imported as stdsync, elsewhere this one as msync.
+// Profiles change through the Store: events (ApplyEvents, deduplicated by
+// id, each landing in the daily bucket of its own time), the proxy's own
+// page views (ApplyObserved), links between a visitor and a customer
+// (Link, which merges the anonymous profile in), erasure (Erase, which
+// leaves a tombstone that older writes cannot get past), bulk loads
+// (Import, many records per transaction) and copies from other nodes
+// (MergeRemote).
+//
+// Lookups run on the request path and decode nothing on a cache hit;
+// writes happen off it. The package shares its name with the standard
+// library's: inside it the standard one is imported as stdsync, elsewhere
+// this one as msync.
 package sync

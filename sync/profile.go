@@ -23,6 +23,8 @@ type Profile struct {
 	Purchases []Purchase `json:"purchases,omitempty"`
 	// Views counts page views per category in daily buckets.
 	Views map[string][]DayCount `json:"views,omitempty"`
+	// Custom counts custom events per name in daily buckets.
+	Custom map[string][]DayCount `json:"custom,omitempty"`
 	// Recent lists recently viewed product ids, newest first.
 	Recent []string `json:"recent,omitempty"`
 	// Sessions counts visits.
@@ -146,6 +148,12 @@ func (p *Profile) Clone() *Profile {
 		c.Views = make(map[string][]DayCount, len(p.Views))
 		for k, v := range p.Views {
 			c.Views[k] = append([]DayCount(nil), v...)
+		}
+	}
+	if p.Custom != nil {
+		c.Custom = make(map[string][]DayCount, len(p.Custom))
+		for k, v := range p.Custom {
+			c.Custom[k] = append([]DayCount(nil), v...)
 		}
 	}
 	c.Recent = append([]string(nil), p.Recent...)

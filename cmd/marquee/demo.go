@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -42,8 +43,19 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	go shop.Serve(shopLn)
 	defer shop.Close()
 
-	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\n%s",
-		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), demo.Config())
+	tmp, err := os.MkdirTemp("", "marquee-demo-")
+	if err != nil {
+		fmt.Fprintln(stderr, "marquee demo:", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	catalog := filepath.Join(tmp, "catalog.json")
+	if err := os.WriteFile(catalog, demo.CatalogJSON(), 0o600); err != nil {
+		fmt.Fprintln(stderr, "marquee demo:", err)
+		return 1
+	}
+	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog: %s\n%s",
+		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(catalog), demo.Config())
 	cfg, err := config.Parse("demo.yaml", []byte(cfgText))
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
@@ -62,7 +74,7 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	}
 	named := demo.NamedSeeds()
 	seeds := append(named, demo.GeneratedSeeds(*profiles, 1)...)
-	if err := loadSeeds(n.store, seeds); err != nil {
+	if err := loadSeeds(n.store, seeds, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
 		n.close(context.Background())
 		return 1
@@ -88,7 +100,13 @@ type seedBody struct {
 	Scores map[string]float64 `json:"scores"`
 }
 
-func loadSeeds(st *msync.Store, seeds []demo.Seed) error {
+// abandonedCarts are the named visitors who left something in their cart
+// two hours before the demo started, to show the cart reminder.
+var abandonedCarts = map[string][]msync.CartItem{
+	"Dev": {{Product: "nova-ereader", Qty: 1, Price: 129}, {Product: "trail-headlamp", Qty: 2, Price: 34}},
+}
+
+func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
 	for _, s := range seeds {
 		var b seedBody
 		if err := json.Unmarshal(s.Body, &b); err != nil {
@@ -96,6 +114,9 @@ func loadSeeds(st *msync.Store, seeds []demo.Seed) error {
 		}
 		if _, err := st.Update(s.ID, func(p *msync.Profile) error {
 			p.Attrs, p.Scores = b.Attrs, b.Scores
+			if items, ok := abandonedCarts[s.Name]; ok {
+				p.Cart = msync.Cart{Items: items, UpdatedAt: now.Add(-2 * time.Hour)}
+			}
 			return nil
 		}); err != nil {
 			return err

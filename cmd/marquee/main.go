@@ -25,8 +25,12 @@ type command struct {
 var commands = []command{
 	{"serve", "run the proxy and admin API from a config file", runServe},
 	{"demo", "run a demo shop behind marquee, with no setup", runDemo},
+	{"bench", "measure the proxy's cost against passthrough on this machine", runBench},
 	{"check", "validate a config file and print every problem", runCheck},
+	{"stats", "print experiment statistics from a running marquee", runStats},
+	{"preview", "mint a signed link that previews a campaign", runPreview},
 	{"keygen", "print a new base64 cookie-signing key", runKeygen},
+	{"import", "stream an NDJSON file of profiles or events into the store", runImport},
 	{"version", "print the version", runVersion},
 }
 

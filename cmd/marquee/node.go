@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -24,6 +26,7 @@ type node struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	store    *msync.Store
+	ingest   *ingestParts
 	pers     *proxy.Personalizer
 	proxy    *proxy.Server
 	admin    *http.Server
@@ -31,6 +34,7 @@ type node struct {
 	adminLn  net.Listener
 	errc     chan error
 	registry *prometheus.Registry
+	stats    *stats.Recorder
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -53,11 +57,19 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	}()
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	n.stats = stats.NewRecorder(stats.Config{})
 	keys, err := cfg.SigningKeys()
 	if err != nil {
 		return n, err
 	}
-	if n.store, err = msync.Open(msync.Options{Dir: cfg.DataDir}); err != nil {
+	sopts, err := storeOptions(cfg)
+	if err != nil {
+		return n, err
+	}
+	if n.store, err = msync.Open(sopts); err != nil {
+		return n, err
+	}
+	if n.ingest, err = newIngest(cfg, n.store, n.registry, log); err != nil {
 		return n, err
 	}
 	n.pers, err = proxy.NewPersonalizer(proxy.PersonalizerOptions{
@@ -69,6 +81,11 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 		SecureCookie: cfg.Identity.Secure,
 		Logger:       log,
 		Registry:     n.registry,
+		Tracker:      n.ingest.tracker,
+		Customer:     n.ingest.customer,
+		Consent:      n.ingest.consent,
+		Node:         nodeName(cfg),
+		Recorder:     n.stats,
 	})
 	if err != nil {
 		return n, err
@@ -82,8 +99,9 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 		trusted = append(trusted, p)
 	}
 	var rw proxy.Rewriter = n.pers
+	var local proxy.LocalHandler = n.pers
 	if opts.passthrough {
-		rw = nil
+		rw, local = nil, nil
 	}
 	l := cfg.Limits
 	n.proxy, err = proxy.New(proxy.Options{
@@ -101,8 +119,11 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 		MaxConns:        l.MaxConns,
 		MaxConnsPerIP:   l.MaxConnsPerIP,
 		Rewriter:        rw,
+		Local:           local,
 		Logger:          log,
 		Registry:        n.registry,
+
+		StripResponseHeaders: n.ingest.strip,
 	})
 	if err != nil {
 		return n, err
@@ -113,7 +134,8 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
 
 	if cfg.Admin.Listen != "off" {
-		h, err := proxy.NewAdmin(proxy.AdminOptions{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log})
+		h, err := proxy.NewAdmin(proxy.AdminOptions{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+			Stats: func() any { return n.stats.Report(nodeName(cfg)) }})
 		if err != nil {
 			return n, err
 		}
@@ -172,8 +194,26 @@ func (n *node) close(ctx context.Context) error {
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
 	}
+	if n.ingest != nil {
+		n.ingest.close()
+	}
+	if n.pers != nil {
+		errs = append(errs, n.pers.Close(ctx))
+	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// nodeName names this node in what it writes: the cluster node name when
+// configured, else the host name.
+func nodeName(cfg *config.Config) string {
+	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
+		return cfg.Cluster.NodeName
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "local"
 }

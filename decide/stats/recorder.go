@@ -43,8 +43,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Recorder counts exposures and conversions of one node. It is safe for
-// concurrent use; Expose and Convert are meant for the request path.
+// Recorder counts exposures and conversions of one node. Create one with
+// NewRecorder. It is safe for concurrent use; Expose and Convert are meant
+// for the request path: they never block on I/O and hold a lock only for a
+// sketch insert.
 //
 // Counters are atomic; each pair's two sketches sit behind one mutex of that
 // pair, so contention is limited to requests for the same variant.
@@ -72,7 +74,6 @@ type index struct {
 // immutable after publication; the series it points to are shared between
 // successive snapshots so that counts survive re-registration.
 type campaignSeries struct {
-	name     string
 	order    []string // variant names: registered first, in config order
 	specs    map[string]VariantSpec
 	variants map[string]*series
@@ -127,7 +128,6 @@ func (r *Recorder) Register(campaign string, variants []VariantSpec) {
 	old := r.index.Load()
 	prev := old.campaigns[campaign]
 	cs := &campaignSeries{
-		name:     campaign,
 		specs:    make(map[string]VariantSpec, len(variants)),
 		variants: make(map[string]*series, len(variants)),
 	}
@@ -181,8 +181,12 @@ func (r *Recorder) publishLocked(old *index, campaign string, cs *campaignSeries
 // series returns the counters of (campaign, variant), creating them when the
 // pair was never registered, or nil when the series cap is reached.
 func (r *Recorder) series(campaign, variant string) *series {
-	if s := r.index.Load().campaigns[campaign].lookup(variant); s != nil {
+	idx := r.index.Load()
+	if s := idx.campaigns[campaign].lookup(variant); s != nil {
 		return s
+	}
+	if idx.n >= r.maxSeries {
+		return nil // without taking r.mu: a flood of unknown pairs stays cheap
 	}
 	return r.addSeries(campaign, variant)
 }
@@ -200,7 +204,7 @@ func (r *Recorder) addSeries(campaign, variant string) *series {
 	if old.n >= r.maxSeries {
 		return nil
 	}
-	cs := &campaignSeries{name: campaign, specs: map[string]VariantSpec{}, variants: map[string]*series{}}
+	cs := &campaignSeries{specs: map[string]VariantSpec{}, variants: map[string]*series{}}
 	if prev != nil {
 		cs.order = append(cs.order, prev.order...)
 		cs.specs = prev.specs // never modified after publication

@@ -70,7 +70,7 @@ type VariantReport struct {
 	Variant string `json:"variant"`
 	// Weight is the configured weight; 0 for unregistered variants.
 	Weight float64 `json:"weight"`
-	// Control and Holdout are the configured flags.
+	// Control is true for the configured control.
 	Control bool `json:"control,omitempty"`
 	// Holdout is true for the share that saw the fallback.
 	Holdout bool `json:"holdout,omitempty"`
@@ -143,7 +143,8 @@ type mergedCampaign struct {
 func Merge(states ...NodeState) Report {
 	campaigns := map[string]*mergedCampaign{}
 	nodes := map[nodeKey]NodeInfo{}
-	var rep Report
+	// Empty slices, not nil, so the JSON says [] rather than null.
+	rep := Report{Nodes: []NodeInfo{}, Campaigns: []CampaignReport{}}
 	for _, st := range states {
 		key := nodeKey{st.Node, st.Started.UnixNano()}
 		if ni, ok := nodes[key]; !ok || st.At.After(ni.At) {

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,7 +60,7 @@ type VariantState struct {
 const sketchPrecision = 14
 
 // ErrInvalidState is wrapped by every error DecodeNodeState returns.
-var ErrInvalidState = errors.New("marquee/stats: invalid node state")
+var ErrInvalidState = errors.New("stats: invalid node state")
 
 // State returns a snapshot of r's counts for gossip, keyed by node. It
 // copies the sketches, so it costs about 44 KiB of JSON per variant that
@@ -162,4 +163,27 @@ func checkSketch(b []byte) error {
 	}
 	_, err := decodeSketch(b)
 	return err
+}
+
+// Compact returns the newest state of each (node, started) key, sorted by
+// node then start. Counters only grow and sketches only gain visitors, so a
+// newer state of a key contains its older ones: Merge(Compact(s)...) equals
+// Merge(s...). A node keeps what it heard from the cluster this way in
+// memory bounded by the number of node runs.
+func Compact(states []NodeState) []NodeState {
+	newest := map[nodeKey]int{}
+	for i, st := range states {
+		key := nodeKey{st.Node, st.Started.UnixNano()}
+		if j, ok := newest[key]; !ok || st.At.After(states[j].At) {
+			newest[key] = i
+		}
+	}
+	out := make([]NodeState, 0, len(newest))
+	for _, i := range newest {
+		out = append(out, states[i])
+	}
+	slices.SortFunc(out, func(a, b NodeState) int {
+		return cmp.Or(cmp.Compare(a.Node, b.Node), a.Started.Compare(b.Started))
+	})
+	return out
 }

@@ -1,12 +1,15 @@
 package stats
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/axiomhq/hyperloglog"
 )
 
 func validStateJSON(t testing.TB) []byte {
@@ -69,7 +72,22 @@ func TestStateJSONFields(t *testing.T) {
 // the network: it must never panic, and whatever it accepts must merge and
 // marshal.
 func FuzzDecodeNodeState(f *testing.F) {
-	f.Add(validStateJSON(f))
+	// Seeds carry small sparse sketches: a dense one is 16 KiB, and the
+	// fuzzer spends minutes minimising inputs that large.
+	sparse := func(ids ...int) string {
+		sk := hyperloglog.New()
+		for _, id := range ids {
+			sk.Insert(visitor(id))
+		}
+		b, err := sk.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	f.Add([]byte(`{"node":"n","started":"2026-11-23T12:00:00Z","at":"2026-11-23T12:01:00Z","campaigns":[{"campaign":"hero","configured":true,"variants":[` +
+		`{"name":"control","weight":0.5,"control":true,"exposures":40,"conversions":4,"visitors":"` + sparse(1, 2, 3) + `","converters":"` + sparse(1) + `"},` +
+		`{"name":"b","weight":0.5,"exposures":40,"conversions":7,"visitors":"` + sparse(4, 5, 6, 7) + `","converters":"` + sparse(4, 5) + `"}]}]}`))
 	f.Add([]byte(`{"node":"n","campaigns":[{"campaign":"c","configured":true,"variants":[{"name":"v","weight":1,"control":true,"exposures":3}]}]}`))
 	f.Add([]byte(`{"node":"n","campaigns":[{"campaign":"c","variants":[{"name":"v","visitors":"AQ4AAAAAAAA="}]}]}`))
 	f.Add([]byte(`null`))

@@ -9,59 +9,42 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
-// demoConfig is the part of the config schema demo.yaml uses.
-type demoConfig struct {
-	Segments  map[string]string `yaml:"segments"`
-	Campaigns []struct {
-		ID       string `yaml:"id"`
-		Slot     string `yaml:"slot"`
-		When     string `yaml:"when"`
-		Priority int    `yaml:"priority"`
-		Template string `yaml:"template"`
-	} `yaml:"campaigns"`
-}
-
-func parseDemoConfig(t *testing.T) demoConfig {
-	t.Helper()
-	var c demoConfig
-	dec := yaml.NewDecoder(bytes.NewReader(Config()))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		t.Fatalf("demo.yaml: %v", err)
-	}
-	return c
-}
-
 func TestConfigFragment(t *testing.T) {
-	c := parseDemoConfig(t)
-	for _, name := range []string{"gold", "silver", "electronics_fan", "likely_buyer"} {
-		if c.Segments[name] == "" {
+	cfg := parseDemo(t)
+	for _, name := range []string{"gold", "silver", "electronics_fan", "likely_buyer", "cart_abandoner"} {
+		if !slices.Contains(cfg.Segments.Names(), name) {
 			t.Errorf("segment %q missing", name)
 		}
 	}
 	slots := []string{"hero", "offer", "recs"}
-	links := regexp.MustCompile(`href="(/[^"]*)"`)
+	links := regexp.MustCompile(`href="(/[^"{]*)"`)
 	ids := map[string]bool{}
-	for _, cp := range c.Campaigns {
+	for _, cp := range cfg.Campaigns {
 		if !slices.Contains(slots, cp.Slot) {
 			t.Errorf("campaign %s: slot %q is not one of %q", cp.ID, cp.Slot, slots)
 		}
 		ids[cp.ID] = true
+		templates := []string{cp.Template}
+		if cp.Experiment != nil {
+			for _, v := range cp.Experiment.Variants {
+				templates = append(templates, v.Template)
+			}
+		}
 		// Offers link into the shop; a dead link would be a 404 in the demo.
-		for _, m := range links.FindAllStringSubmatch(cp.Template, -1) {
-			if !shopHasPage(m[1]) {
-				t.Errorf("campaign %s links to %s, which the shop does not have", cp.ID, m[1])
+		for _, tmpl := range templates {
+			for _, m := range links.FindAllStringSubmatch(tmpl, -1) {
+				if !shopHasPage(m[1]) {
+					t.Errorf("campaign %s links to %s, which the shop does not have", cp.ID, m[1])
+				}
 			}
 		}
 	}
-	for _, id := range []string{"gold-hero", "silver-hero", "electronics-offer", "free-shipping", "electronics-recs"} {
+	for _, id := range []string{"gold-hero", "silver-hero", "electronics-offer", "free-shipping", "electronics-recs", "cart-reminder", "picks", "welcome-test"} {
 		if !ids[id] {
 			t.Errorf("campaign %q missing", id)
 		}
@@ -87,16 +70,22 @@ func shopHasPage(path string) bool {
 	return false
 }
 
-// compileDemo runs the fragment through the same parsing and compilation
-// `marquee serve` does.
-func compileDemo(t *testing.T) *decide.Engine {
+// parseDemo parses the fragment as `marquee demo` does.
+func parseDemo(t *testing.T) *config.Config {
 	t.Helper()
 	src := append([]byte("origin: http://127.0.0.1:1\n"), Config()...)
 	cfg, err := config.Parse("demo.yaml", src)
 	if err != nil {
 		t.Fatalf("config.Parse: %v", err)
 	}
-	e, err := decide.Compile(cfg)
+	return cfg
+}
+
+// compileDemo runs the fragment through the same parsing and compilation
+// `marquee serve` does.
+func compileDemo(t *testing.T) *decide.Engine {
+	t.Helper()
+	e, err := decide.Compile(parseDemo(t))
 	if err != nil {
 		t.Fatalf("decide.Compile: %v", err)
 	}
@@ -112,10 +101,10 @@ func TestNamedSeedsSeeTheirCampaigns(t *testing.T) {
 	e := compileDemo(t)
 	want := map[string]map[string]string{ // seed → slot → campaign ("" = fallback)
 		"Ada":   {"hero": "gold-hero", "offer": "electronics-offer", "recs": "electronics-recs"},
-		"Bob":   {"hero": "", "offer": "", "recs": ""},
-		"Chloe": {"hero": "silver-hero", "offer": "", "recs": ""},
-		"Dev":   {"hero": "", "offer": "free-shipping", "recs": ""},
-		"Eve":   {"hero": "gold-hero", "offer": "free-shipping", "recs": ""},
+		"Bob":   {"hero": "welcome-test", "offer": "", "recs": "picks"},
+		"Chloe": {"hero": "silver-hero", "offer": "", "recs": "picks"},
+		"Dev":   {"hero": "welcome-test", "offer": "free-shipping", "recs": "picks"},
+		"Eve":   {"hero": "gold-hero", "offer": "free-shipping", "recs": "picks"},
 	}
 	for _, s := range NamedSeeds() {
 		var p msync.Profile

@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ,
+// which is 100 on every Linux architecture Go supports (sysconf(_SC_CLK_TCK)).
+const clockTick = 10 * time.Millisecond
+
+// ErrNoProc is returned where /proc is not available (not Linux).
+var ErrNoProc = errors.New("bench: /proc not available; CPU time is measured on Linux only")
+
+// ProcessCPU returns the user plus system CPU time the process pid has used
+// so far, all its threads together, from /proc/PID/stat. Its resolution is
+// one clock tick (10 ms); measure windows long enough for that to vanish.
+func ProcessCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat("/proc/self/stat"); serr != nil {
+				return 0, ErrNoProc
+			}
+		}
+		return 0, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
+	}
+	f, err := statFields(data)
+	if err != nil {
+		return 0, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
+	}
+	// After the command: state(3) ppid(4) … utime(14) stime(15).
+	ut, err1 := strconv.ParseUint(f[14-3], 10, 64)
+	st, err2 := strconv.ParseUint(f[15-3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bench: CPU time of %d: bad utime %q or stime %q", pid, f[14-3], f[15-3])
+	}
+	return time.Duration(ut+st) * clockTick, nil
+}
+
+// statFields splits /proc/PID/stat after the parenthesised command name,
+// which may hold spaces and parentheses itself: field 3 (state) comes first.
+func statFields(data []byte) ([]string, error) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, errors.New("malformed stat")
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 15-3+1 {
+		return nil, errors.New("short stat")
+	}
+	return f, nil
+}
+
+// TreeCPU returns the CPU time of pid and of its direct children, for
+// servers such as nginx whose master forks the workers that do the work.
+func TreeCPU(pid int) (time.Duration, error) {
+	total, err := ProcessCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, ErrNoProc
+	}
+	want := strconv.Itoa(pid)
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		f, err := statFields(data)
+		if err != nil || f[4-3] != want {
+			continue
+		}
+		if d, err := ProcessCPU(child); err == nil {
+			total += d
+		}
+	}
+	return total, nil
+}
+
+// Metrics are the counters of a marquee process's /metrics that the bench
+// reads before and after a measurement.
+type Metrics struct {
+	// Mallocs is go_memstats_mallocs_total: heap objects allocated so far.
+	Mallocs float64
+	// Outcomes is marquee_proxy_requests_total by outcome label.
+	Outcomes map[string]float64
+}
+
+// ScrapeMetrics reads the Prometheus text at url (the admin listener's
+// /metrics).
+func ScrapeMetrics(ctx context.Context, c *http.Client, url string) (Metrics, error) {
+	m := Metrics{Outcomes: map[string]float64{}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return m, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return m, fmt.Errorf("bench: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return m, fmt.Errorf("bench: metrics: %s", resp.Status)
+	}
+	return parseMetrics(resp.Body, m)
+}
+
+func parseMetrics(r io.Reader, m Metrics) (Metrics, error) {
+	const outcomePrefix = `marquee_proxy_requests_total{outcome="`
+	found := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case name == "go_memstats_mallocs_total":
+			m.Mallocs = v
+			found = true
+		case strings.HasPrefix(name, outcomePrefix):
+			label, _, _ := strings.Cut(name[len(outcomePrefix):], `"`)
+			m.Outcomes[label] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return m, fmt.Errorf("bench: metrics: %w", err)
+	}
+	if !found {
+		return m, errors.New("bench: metrics: no go_memstats_mallocs_total")
+	}
+	return m, nil
+}
+
+// SystemCPU returns the CPU time all processes on the machine have used
+// so far (every CPU's non-idle time in /proc/stat), to tell how much other
+// work shared the machine during a measurement.
+func SystemCPU() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, ErrNoProc
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, errors.New("bench: malformed /proc/stat")
+	}
+	var busy uint64
+	// user nice system idle iowait irq softirq (guest is in user; steal
+	// is the hypervisor's, not this machine's processes').
+	for i, v := range f[1:min(len(f), 8)] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: malformed /proc/stat: %q", v)
+		}
+		busy += n
+	}
+	return time.Duration(busy) * clockTick, nil
+}

@@ -1,0 +1,284 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of a bench run. Its JSON form is what
+// "marquee bench -json" prints.
+type Report struct {
+	// PassthroughRPS and PersonalizedRPS are the closed-loop maximum
+	// requests per second of the same proxy without and with its rewrite
+	// stage.
+	PassthroughRPS  float64 `json:"passthrough_rps"`
+	PersonalizedRPS float64 `json:"personalized_rps"`
+	// Ratio is PersonalizedRPS over PassthroughRPS.
+	Ratio float64 `json:"ratio"`
+	// CPURatio is the personalising proxy's CPU time per request over the
+	// passthrough proxy's, closed loop.
+	CPURatio float64 `json:"cpu_ratio"`
+	// P99AddedUS is personalised p99 latency minus passthrough p99 latency,
+	// in microseconds, both at the same fixed (open-loop) request rate.
+	P99AddedUS float64 `json:"p99_added_us"`
+	// SubFilterCPURatio is the personalising proxy's CPU per request over
+	// nginx sub_filter's, when nginx was compared.
+	SubFilterCPURatio float64 `json:"sub_filter_cpu_ratio,omitempty"`
+
+	// Machine and Settings say where and how the figures were taken.
+	Machine  Machine  `json:"machine"`
+	Settings Settings `json:"settings"`
+	// Results are the closed-loop (maximum throughput) measurements.
+	Results []Result `json:"results"`
+	// OpenLoop are the fixed-rate measurements behind P99AddedUS.
+	OpenLoop []Result `json:"open_loop,omitempty"`
+	// Notes are caveats a reader of the figures needs.
+	Notes []string `json:"notes"`
+}
+
+// Machine describes the machine and build the bench ran on.
+type Machine struct {
+	// GOOS and GOARCH are the bench binary's target.
+	GOOS   string `json:"goos"`
+	GOARCH string `json:"goarch"`
+	// CPUs is the number of logical CPUs, shared by every process.
+	CPUs int `json:"cpus"`
+	// GoVersion is the Go release the bench was built with.
+	GoVersion string `json:"go_version"`
+}
+
+// Settings are the bench's parameters as used.
+type Settings struct {
+	// Page describes the page served: name, size and slots.
+	Page string `json:"page"`
+	// GzipOrigin and Nonce are the origin simulator's options.
+	GzipOrigin bool `json:"gzip_origin"`
+	Nonce      bool `json:"nonce"`
+	// Duration is the measured time per server and mode, split into
+	// Rounds slices, each after a Warmup.
+	Duration string `json:"duration"`
+	Warmup   string `json:"warmup"`
+	Rounds   int    `json:"rounds"`
+	// Connections is the number of concurrent client connections.
+	Connections int `json:"connections"`
+	// Profiles is the number of visitors played and stored.
+	Profiles int `json:"profiles"`
+	// ZipfS is the Zipf exponent of visitor popularity.
+	ZipfS float64 `json:"zipf_s"`
+	// OpenLoopRate is the fixed rate of the open-loop phase, requests/s.
+	OpenLoopRate float64 `json:"open_loop_rps,omitempty"`
+	// Against is the URL of the already running proxy loaded, if any.
+	Against string `json:"against,omitempty"`
+	// Nginx is the version of the nginx compared, if any.
+	Nginx string `json:"nginx,omitempty"`
+}
+
+// Result is one measurement window against one server.
+type Result struct {
+	// Name is passthrough, personalized, nginx-proxy, nginx-sub_filter or
+	// target (-against).
+	Name string `json:"name"`
+	// Mode is "closed" (as fast as it answers) or "open N/s" (fixed rate).
+	Mode string `json:"mode"`
+	// Requests completed; Errors among them or without a response (not
+	// 200, connection errors).
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	// Seconds measured (warm-ups excluded) and completed requests per
+	// second over them.
+	Seconds float64 `json:"seconds"`
+	RPS     float64 `json:"rps"`
+	// Latencies in microseconds, from sending a request to having read
+	// the whole response.
+	P50US  float64 `json:"p50_us"`
+	P90US  float64 `json:"p90_us"`
+	P99US  float64 `json:"p99_us"`
+	P999US float64 `json:"p999_us"`
+	MaxUS  float64 `json:"max_us"`
+	// BytesPerSec is response body bytes received per second.
+	BytesPerSec float64 `json:"bytes_per_sec"`
+	// CPUPerReqUS is the server process's user+system CPU time per
+	// request in microseconds (nginx: master and workers), 0 when not
+	// measured.
+	CPUPerReqUS float64 `json:"cpu_us_per_req,omitempty"`
+	// CPUCores is that CPU time over the window's wall time.
+	CPUCores float64 `json:"cpu_cores,omitempty"`
+	// OtherCPUCores is the CPU time of every other process on the machine
+	// (neither the server nor the bench) over the window's wall time:
+	// background load that makes the figures noisier.
+	OtherCPUCores float64 `json:"other_cpu_cores,omitempty"`
+	// AllocsPerReq is heap allocations per request in a marquee process.
+	AllocsPerReq float64 `json:"allocs_per_req,omitempty"`
+	// RewrittenShare is the fraction of responses a marquee process
+	// personalised (the rest had no matching campaign).
+	RewrittenShare float64 `json:"rewritten_share,omitempty"`
+	// BenchCPUPerReqUS is the bench process's own CPU per request (load
+	// generator and origin simulator), which shared the machine.
+	BenchCPUPerReqUS float64 `json:"bench_cpu_us_per_req,omitempty"`
+	// Late counts open-loop requests sent over 1 ms behind schedule.
+	Late uint64 `json:"late,omitempty"`
+}
+
+func newReport(o Options) *Report {
+	return &Report{
+		Machine: machine(),
+		Settings: Settings{
+			GzipOrigin:  o.GzipOrigin,
+			Nonce:       o.Nonce,
+			Duration:    o.Duration.String(),
+			Warmup:      o.Warmup.String(),
+			Rounds:      o.Rounds,
+			Connections: o.Connections,
+			Profiles:    o.Profiles,
+			ZipfS:       o.ZipfS,
+			Against:     o.Against,
+		},
+		Notes: []string{
+			"the load generator and origin simulator run on the same machine as the proxy and compete with it for CPU, so requests/s understate what the proxy alone could do; proxy CPU per request (read from /proc of the proxy's own process) is the figure to compare",
+		},
+	}
+}
+
+func us(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)*10) / 10 }
+
+func newResult(name, mode string, lr *LoadResult) Result {
+	h := &lr.Latency
+	r := Result{
+		Name:     name,
+		Mode:     mode,
+		Requests: lr.Requests,
+		Errors:   lr.Errors,
+		Seconds:  math.Round(lr.Elapsed.Seconds()*1000) / 1000,
+		RPS:      math.Round(lr.RPS()*10) / 10,
+		P50US:    us(h.Quantile(0.50)),
+		P90US:    us(h.Quantile(0.90)),
+		P99US:    us(h.Quantile(0.99)),
+		P999US:   us(h.Quantile(0.999)),
+		MaxUS:    us(h.Max()),
+		Late:     lr.Late,
+	}
+	if lr.Elapsed > 0 {
+		r.BytesPerSec = math.Round(float64(lr.Bytes) / lr.Elapsed.Seconds())
+	}
+	return r
+}
+
+func find(rs []Result, name string) *Result {
+	for i := range rs {
+		if rs[i].Name == name {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return math.Round(a/b*1000) / 1000
+}
+
+// summarize fills the headline figures from the results.
+func (r *Report) summarize() {
+	pass, pers := find(r.Results, "passthrough"), find(r.Results, "personalized")
+	if pass != nil && pers != nil {
+		r.PassthroughRPS, r.PersonalizedRPS = pass.RPS, pers.RPS
+		r.Ratio = ratio(pers.RPS, pass.RPS)
+		r.CPURatio = ratio(pers.CPUPerReqUS, pass.CPUPerReqUS)
+		if sf := find(r.Results, "nginx-sub_filter"); sf != nil {
+			r.SubFilterCPURatio = ratio(pers.CPUPerReqUS, sf.CPUPerReqUS)
+		}
+	}
+	opass, opers := find(r.OpenLoop, "passthrough"), find(r.OpenLoop, "personalized")
+	if opass != nil && opers != nil {
+		r.P99AddedUS = math.Round((opers.P99US-opass.P99US)*10) / 10
+		for _, x := range []*Result{opass, opers} {
+			if x.RPS < 0.95*r.Settings.OpenLoopRate {
+				r.Notes = append(r.Notes, fmt.Sprintf("open loop: %s reached %.0f of %.0f req/s: it cannot sustain the rate, so its latency there is queueing and p99_added_us is not meaningful", x.Name, x.RPS, r.Settings.OpenLoopRate))
+			}
+		}
+		if opass.Late+opers.Late > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("open loop: %d requests left over 1 ms behind schedule; the generator could not hold the rate", opass.Late+opers.Late))
+		}
+	}
+	var other float64
+	for _, res := range append(append([]Result(nil), r.Results...), r.OpenLoop...) {
+		other = max(other, res.OtherCPUCores)
+		if res.Errors > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s (%s): %d errors", res.Name, res.Mode, res.Errors))
+		}
+	}
+	if other >= 0.2 {
+		r.Notes = append(r.Notes, fmt.Sprintf("other processes used up to %.2f CPUs during the windows (other_cpu_cores): the machine was not quiet, expect noise", other))
+	}
+}
+
+// WriteJSON writes r as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes r as a table for people.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	s := r.Settings
+	fmt.Fprintf(&b, "marquee bench: %s/%s, %d CPUs, %s\n", r.Machine.GOOS, r.Machine.GOARCH, r.Machine.CPUs, r.Machine.GoVersion)
+	fmt.Fprintf(&b, "page %s; gzip origin %v; nonce %v\n", s.Page, s.GzipOrigin, s.Nonce)
+	fmt.Fprintf(&b, "%d connections, %s per server in %d alternating rounds, %s warm-up before each, %d visitors (Zipf s=%g)", s.Connections, s.Duration, s.Rounds, s.Warmup, s.Profiles, s.ZipfS)
+	if s.Nginx != "" {
+		fmt.Fprintf(&b, ", nginx %s", s.Nginx)
+	}
+	b.WriteString("\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "server\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tMB/s\tCPU µs/req\tCPUs\tothers\tallocs/req\tpersonalised\terrors\t\n")
+	row := func(x Result) {
+		opt := func(v float64, f string) string {
+			if v == 0 {
+				return "-"
+			}
+			return fmt.Sprintf(f, v)
+		}
+		share := "-"
+		if x.RewrittenShare > 0 || x.Name == "personalized" {
+			share = fmt.Sprintf("%.0f%%", x.RewrittenShare*100)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+			x.Name, x.Mode, x.RPS, x.P50US, x.P90US, x.P99US, x.P999US, x.BytesPerSec/1e6,
+			opt(x.CPUPerReqUS, "%.1f"), opt(x.CPUCores, "%.2f"), opt(x.OtherCPUCores, "%.2f"), opt(x.AllocsPerReq, "%.1f"), share, x.Errors)
+	}
+	for _, x := range r.Results {
+		row(x)
+	}
+	for _, x := range r.OpenLoop {
+		row(x)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.PassthroughRPS > 0 {
+		fmt.Fprintf(&b, "\npersonalised / passthrough: %.3f× requests/s, %.3f× proxy CPU per request", r.Ratio, r.CPURatio)
+		if r.SubFilterCPURatio > 0 {
+			fmt.Fprintf(&b, ", %.3f× nginx sub_filter's CPU per request", r.SubFilterCPURatio)
+		}
+		b.WriteString("\n")
+		if len(r.OpenLoop) > 0 {
+			fmt.Fprintf(&b, "added p99 latency at a fixed %.0f req/s: %.0f µs\n", s.OpenLoopRate, r.P99AddedUS)
+		}
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "note: %s\n", n)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,606 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/proxy"
+)
+
+// Options configures a bench run. The zero value of each field but Binary
+// (or Against) has a usable default, named per field.
+type Options struct {
+	// Binary is the marquee executable run as the proxy under test
+	// ("serve -config" and "serve -passthrough -config"). Required unless
+	// Against is set.
+	Binary string
+	// Page is the HTML page the origin serves. Nil means ListingPage.
+	Page []byte
+	// PageName labels the page in the report. Empty means "listing-61k.html"
+	// for the default page, else "page".
+	PageName string
+	// GzipOrigin makes the origin answer gzip-encoded, and the load
+	// generator ask for gzip.
+	GzipOrigin bool
+	// Nonce makes the origin change a token in the page on every response.
+	Nonce bool
+	// Duration is each measurement window. Zero means 10 s.
+	Duration time.Duration
+	// Rounds splits each target's Duration into this many slices, taken in
+	// turn with the other targets' (ABBA order), so that drift in the
+	// machine's background load affects all alike. Zero means 3.
+	Rounds int
+	// Warmup precedes each slice, with the same load, and is not counted.
+	// Zero means a fifth of a slice, at most 1 s; negative means none.
+	Warmup time.Duration
+	// Connections is the number of concurrent client connections. Zero
+	// means 32.
+	Connections int
+	// Profiles is the number of generated visitor profiles stored in the
+	// proxy, and of visitors the load generator plays. Zero means 10,000.
+	Profiles int
+	// ZipfS is the exponent of the visitors' Zipf distribution. Zero means
+	// DefaultZipfS.
+	ZipfS float64
+	// RateFraction sets the open-loop phase's fixed rate as a fraction of
+	// passthrough's closed-loop maximum. Zero means 0.5; negative skips the
+	// open-loop phase.
+	RateFraction float64
+	// Against, when set, loads this already running proxy (a URL) instead
+	// of starting one; only throughput and latency are measured.
+	Against string
+	// CookieKey is the base64 cookie-signing key of the proxy named by
+	// Against, to send valid visitor cookies; empty sends none.
+	CookieKey string
+	// CookieName is the visitor cookie's name. Empty means "mq_vid".
+	CookieName string
+	// Compare names other proxies to measure in front of the same origin;
+	// only "nginx" is known.
+	Compare []string
+	// Progress receives progress lines while the bench runs. Nil discards.
+	Progress io.Writer
+}
+
+// ErrUnknownCompare is returned for a Compare entry other than "nginx".
+var ErrUnknownCompare = errors.New("bench: unknown comparison; only nginx is known")
+
+// requestPath is the path every request asks for; the origin serves the
+// page at any path.
+const requestPath = "/listing"
+
+func (o *Options) withDefaults() Options {
+	c := *o
+	if c.Page == nil {
+		c.Page = ListingPage
+		if c.PageName == "" {
+			c.PageName = "listing-61k.html"
+		}
+	}
+	if c.PageName == "" {
+		c.PageName = "page"
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 3
+	}
+	if c.Warmup == 0 {
+		c.Warmup = min(c.Duration/time.Duration(c.Rounds)/5, time.Second).Round(time.Millisecond)
+	}
+	c.Warmup = max(c.Warmup, 0)
+	if c.Connections <= 0 {
+		c.Connections = 32
+	}
+	if c.Profiles <= 0 {
+		c.Profiles = 10000
+	}
+	if c.ZipfS == 0 {
+		c.ZipfS = DefaultZipfS
+	}
+	if c.RateFraction == 0 {
+		c.RateFraction = 0.5
+	}
+	if c.CookieName == "" {
+		c.CookieName = "mq_vid"
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return c
+}
+
+// runner holds what one Run has started.
+type runner struct {
+	opts    Options
+	origin  *Origin
+	slots   []Slot
+	cookies []string
+	http    *http.Client
+	accept  string
+}
+
+// target is one server the bench loads.
+type target struct {
+	name    string
+	url     string
+	pid     int    // 0: CPU not measured
+	tree    bool   // add the CPU of pid's children (nginx workers)
+	metrics string // admin /metrics URL; "" when not a marquee child
+}
+
+// Run starts the origin, the proxy under test (twice: passthrough and
+// personalising) and any comparison, loads each in turn and returns the
+// report. It stops everything it started before returning.
+func Run(ctx context.Context, opts Options) (*Report, error) {
+	o := opts.withDefaults()
+	for _, c := range o.Compare {
+		if c != "nginx" {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownCompare, c)
+		}
+	}
+	if o.Against == "" && o.Binary == "" {
+		return nil, errors.New("bench: no marquee binary to run")
+	}
+	r := &runner{opts: o, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+	defer r.http.CloseIdleConnections()
+	if o.GzipOrigin {
+		r.accept = "gzip"
+	}
+	rep := newReport(o)
+	if o.Against != "" {
+		return r.runAgainst(ctx, rep)
+	}
+
+	slots, err := PageSlots(o.Page)
+	if err != nil {
+		return nil, err
+	}
+	r.slots = slots
+	rep.Settings.Page = pageLabel(o.PageName, o.Page, slots)
+	if r.origin, err = StartOrigin(OriginOptions{Page: o.Page, Gzip: o.GzipOrigin, Nonce: o.Nonce}); err != nil {
+		return nil, err
+	}
+	defer r.origin.Close()
+
+	key, err := config.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	cfgText := ProxyConfig(r.origin.URL(), key, SlotNames(slots))
+	cfg, err := config.Parse("bench.yaml", []byte(cfgText))
+	if err != nil {
+		return nil, fmt.Errorf("bench: generated config: %w", err)
+	}
+	keys, err := cfg.SigningKeys()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := proxy.NewSigner(keys)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "marquee-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+
+	r.progressf("starting the origin (%s) and two marquee processes", rep.Settings.Page)
+	pass, err := StartChild(ctx, o.Binary, dir, "passthrough", cfgText, true)
+	if err != nil {
+		return nil, err
+	}
+	defer pass.Close()
+	pers, err := StartChild(ctx, o.Binary, dir, "personalized", cfgText, false)
+	if err != nil {
+		return nil, err
+	}
+	defer pers.Close()
+
+	r.progressf("storing %d visitor profiles", o.Profiles)
+	ids := make([]string, o.Profiles)
+	r.cookies = make([]string, o.Profiles)
+	for i := range ids {
+		ids[i] = NewVisitorID()
+		if r.cookies[i], err = signer.Sign(ids[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.putProfiles(ctx, pers.AdminURL, ids); err != nil {
+		return nil, err
+	}
+	if err := r.checkPersonalized(ctx, pers.ProxyURL); err != nil {
+		return nil, err
+	}
+
+	targets := []target{
+		{name: "passthrough", url: pass.ProxyURL, pid: pass.PID(), metrics: pass.AdminURL + "/metrics"},
+		{name: "personalized", url: pers.ProxyURL, pid: pers.PID(), metrics: pers.AdminURL + "/metrics"},
+	}
+	var ngx []target
+	if len(o.Compare) > 0 {
+		if bin, err := exec.LookPath("nginx"); err != nil {
+			rep.Notes = append(rep.Notes, "nginx is not installed (not on PATH): its comparison was skipped")
+			r.progressf("nginx not found on PATH; skipping the nginx comparison")
+		} else {
+			ndir, err := os.MkdirTemp(dir, "nginx-")
+			if err != nil {
+				return nil, err
+			}
+			var fallbacks []string
+			for _, s := range slots {
+				fallbacks = append(fallbacks, s.Fallback)
+			}
+			n, err := StartNginx(ctx, bin, ndir, r.origin.Addr(), fallbacks)
+			if err != nil {
+				return nil, err
+			}
+			defer n.Close()
+			rep.Settings.Nginx = nginxVersion(bin)
+			ngx = []target{
+				{name: "nginx-proxy", url: n.ProxyURL, pid: n.PID(), tree: true},
+				{name: "nginx-sub_filter", url: n.SubFilterURL, pid: n.PID(), tree: true},
+			}
+			if got := r.countSubstitutions(n.SubFilterURL); got != len(slots) {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("nginx sub_filter substituted %d of %d slots", got, len(slots)))
+			}
+		}
+	}
+
+	rs, err := r.measureRounds(ctx, append(targets, ngx...), 0)
+	if err != nil {
+		return nil, err
+	}
+	rep.Results = rs
+	if o.RateFraction > 0 && rs[0].RPS > 0 {
+		rate := math.Round(rs[0].RPS * o.RateFraction)
+		rep.Settings.OpenLoopRate = rate
+		if rep.OpenLoop, err = r.measureRounds(ctx, targets, rate); err != nil {
+			return nil, err
+		}
+	}
+	rep.summarize()
+	return rep, nil
+}
+
+// runAgainst loads an already running proxy: throughput and latency only.
+func (r *runner) runAgainst(ctx context.Context, rep *Report) (*Report, error) {
+	o := r.opts
+	rep.Settings.Page = "served by " + o.Against
+	if o.CookieKey != "" {
+		key, err := config.DecodeKey(o.CookieKey)
+		if err != nil {
+			return nil, fmt.Errorf("bench: -cookie-key: %w", err)
+		}
+		signer, err := proxy.NewSigner([][]byte{key})
+		if err != nil {
+			return nil, err
+		}
+		r.cookies = make([]string, o.Profiles)
+		for i := range r.cookies {
+			if r.cookies[i], err = signer.Sign(NewVisitorID()); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		rep.Notes = append(rep.Notes, "no -cookie-key: requests carry no visitor cookie, so each is a first visit")
+	}
+	rep.Notes = append(rep.Notes, "-against: the proxy's CPU and allocations are not measured")
+	rs, err := r.measureRounds(ctx, []target{{name: "target", url: strings.TrimSuffix(o.Against, "/")}}, 0)
+	if err != nil {
+		return nil, err
+	}
+	rep.Results = rs
+	return rep, nil
+}
+
+// sample is what one measurement slice of one target measured.
+type sample struct {
+	load       LoadResult
+	cpu, self  time.Duration // server's and the bench process's CPU time
+	other      time.Duration // CPU time of every other process
+	cpuOK      bool
+	mallocs    float64
+	outcomes   map[string]float64
+	hasMetrics bool
+}
+
+// measureRounds loads every target in turn for Rounds slices of
+// Duration/Rounds each, in ABBA order (forward in even rounds, backward in
+// odd ones), so that a change in the machine's background load during the
+// run falls on all of them alike. rate > 0 loads at that fixed rate.
+func (r *runner) measureRounds(ctx context.Context, targets []target, rate float64) ([]Result, error) {
+	o := r.opts
+	slice := max(o.Duration/time.Duration(o.Rounds), 100*time.Millisecond)
+	samples := make([][]sample, len(targets))
+	for round := range o.Rounds {
+		for k := range targets {
+			i := k
+			if round%2 == 1 {
+				i = len(targets) - 1 - k
+			}
+			s, err := r.measure(ctx, targets[i], rate, slice, round)
+			if err != nil {
+				return nil, err
+			}
+			samples[i] = append(samples[i], s)
+		}
+	}
+	out := make([]Result, len(targets))
+	for i, t := range targets {
+		out[i] = combine(t, modeName(rate), samples[i])
+		x := &out[i]
+		r.progressf("%-17s %-12s %.0f req/s, p99 %.0f µs, %s µs proxy CPU/req, %d errors",
+			t.name, x.Mode, x.RPS, x.P99US, fmtOpt(x.CPUPerReqUS), x.Errors)
+	}
+	return out, nil
+}
+
+func modeName(rate float64) string {
+	if rate > 0 {
+		return fmt.Sprintf("open %.0f/s", rate)
+	}
+	return "closed"
+}
+
+func fmtOpt(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// measure warms t up, then loads it for one slice and reads its CPU time
+// and allocations around the slice.
+func (r *runner) measure(ctx context.Context, t target, rate float64, slice time.Duration, round int) (sample, error) {
+	o := r.opts
+	mode := modeName(rate)
+	lo := LoadOptions{
+		URL:            t.url + requestPath,
+		Connections:    o.Connections,
+		Rate:           rate,
+		CookieName:     o.CookieName,
+		Cookies:        r.cookies,
+		ZipfS:          o.ZipfS,
+		AcceptEncoding: r.accept,
+	}
+	label := fmt.Sprintf("%-17s %-12s round %d/%d", t.name, mode, round+1, o.Rounds)
+	if o.Warmup > 0 {
+		r.progressf("%s warm-up %v", label, o.Warmup)
+		lo.Duration = o.Warmup
+		if _, err := Load(ctx, lo); err != nil {
+			return sample{}, err
+		}
+	}
+	lo.Duration = slice
+	lo.Progress = func(done uint64, el time.Duration) {
+		r.progressf("%s %4.0fs/%.0fs %9.0f req/s", label, el.Seconds(), slice.Seconds(), float64(done)/el.Seconds())
+	}
+
+	var s sample
+	var before, after Metrics
+	var err error
+	if t.metrics != "" {
+		if before, err = ScrapeMetrics(ctx, r.http, t.metrics); err != nil {
+			return s, err
+		}
+	}
+	cpu0, cpuErr := r.cpu(t)
+	self0, selfErr := ProcessCPU(os.Getpid())
+	sys0, sysErr := SystemCPU()
+	lr, err := Load(ctx, lo)
+	if err != nil {
+		return s, err
+	}
+	cpu1, cpuErr1 := r.cpu(t)
+	self1, selfErr1 := ProcessCPU(os.Getpid())
+	sys1, sysErr1 := SystemCPU()
+	if t.metrics != "" {
+		if after, err = ScrapeMetrics(ctx, r.http, t.metrics); err != nil {
+			return s, err
+		}
+	}
+	s.load = *lr
+	s.cpuOK = t.pid != 0 && cpuErr == nil && cpuErr1 == nil && selfErr == nil && selfErr1 == nil
+	if s.cpuOK {
+		s.cpu, s.self = cpu1-cpu0, self1-self0
+		if sysErr == nil && sysErr1 == nil {
+			s.other = max(sys1-sys0-s.cpu-s.self, 0)
+		}
+	} else if selfErr == nil && selfErr1 == nil {
+		s.self = self1 - self0
+	}
+	if t.metrics != "" {
+		s.hasMetrics = true
+		s.mallocs = after.Mallocs - before.Mallocs
+		s.outcomes = map[string]float64{}
+		for k, v := range after.Outcomes {
+			s.outcomes[k] = v - before.Outcomes[k]
+		}
+	}
+	return s, nil
+}
+
+// combine adds up the slices of one target into its result.
+func combine(t target, mode string, ss []sample) Result {
+	var lr LoadResult
+	var cpu, self, other time.Duration
+	var mallocs float64
+	outcomes := map[string]float64{}
+	cpuOK, hasMetrics := true, false
+	for i := range ss {
+		s := &ss[i]
+		lr.Requests += s.load.Requests
+		lr.Errors += s.load.Errors
+		lr.Bytes += s.load.Bytes
+		lr.Late += s.load.Late
+		lr.Elapsed += s.load.Elapsed
+		lr.Latency.Merge(&s.load.Latency)
+		cpu += s.cpu
+		self += s.self
+		other += s.other
+		cpuOK = cpuOK && s.cpuOK
+		if s.hasMetrics {
+			hasMetrics = true
+			mallocs += s.mallocs
+			for k, v := range s.outcomes {
+				outcomes[k] += v
+			}
+		}
+	}
+	res := newResult(t.name, mode, &lr)
+	n := float64(lr.Requests)
+	if n == 0 {
+		return res
+	}
+	perReq := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)/n*100) / 100 }
+	res.BenchCPUPerReqUS = perReq(self)
+	if cpuOK {
+		res.CPUPerReqUS = perReq(cpu)
+		res.CPUCores = math.Round(cpu.Seconds()/lr.Elapsed.Seconds()*100) / 100
+		res.OtherCPUCores = math.Round(other.Seconds()/lr.Elapsed.Seconds()*100) / 100
+	}
+	if hasMetrics {
+		res.AllocsPerReq = math.Round(mallocs/n*10) / 10
+		var all float64
+		for _, v := range outcomes {
+			all += v
+		}
+		if all > 0 {
+			res.RewrittenShare = math.Round(outcomes["rewritten"]/all*1000) / 1000
+		}
+	}
+	return res
+}
+
+func (r *runner) cpu(t target) (time.Duration, error) {
+	if t.pid == 0 {
+		return 0, ErrNoProc
+	}
+	if t.tree {
+		return TreeCPU(t.pid)
+	}
+	return ProcessCPU(t.pid)
+}
+
+// putProfiles stores one generated profile per id through the admin API,
+// a few calls at a time.
+func (r *runner) putProfiles(ctx context.Context, adminURL string, ids []string) error {
+	var (
+		next     atomic.Int64
+		firstErr error
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) || ctx.Err() != nil {
+					return
+				}
+				if err := r.putProfile(ctx, adminURL, ids[i], ProfileBody(i)); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					next.Store(int64(len(ids)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func (r *runner) putProfile(ctx context.Context, adminURL, id, body string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, adminURL+"/v1/profiles/"+id, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: storing profile: %w", err)
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: storing profile %s: %s: %s", id, resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}
+
+// checkPersonalized asks for the page as the most frequent visitor (a gold
+// member) and fails unless an offer was spliced in: a bench of a proxy
+// that personalises nothing would measure the wrong thing.
+func (r *runner) checkPersonalized(ctx context.Context, proxyURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, proxyURL+requestPath, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Cookie", r.opts.CookieName+"="+r.cookies[0])
+	resp, err := r.http.Do(req) // net/http decodes gzip itself
+	if err != nil {
+		return fmt.Errorf("bench: checking personalisation: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("bench: checking personalisation: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Welcome back, Visitor 0")) {
+		return fmt.Errorf("bench: the personalising proxy did not fill a slot for a gold visitor (status %d, %d bytes)", resp.StatusCode, len(body))
+	}
+	return nil
+}
+
+// countSubstitutions returns how many of nginx's replacements a page
+// fetched from url carries.
+func (r *runner) countSubstitutions(url string) int {
+	resp, err := r.http.Get(url + requestPath)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return strings.Count(string(body), NginxReplacement)
+}
+
+func (r *runner) progressf(format string, args ...any) {
+	fmt.Fprintf(r.opts.Progress, "bench: "+format+"\n", args...)
+}
+
+func nginxVersion(bin string) string {
+	out, err := exec.Command(bin, "-v").CombinedOutput()
+	if err != nil {
+		return "nginx"
+	}
+	_, v, _ := strings.Cut(strings.TrimSpace(string(out)), "version: ")
+	return v
+}
+
+// machine describes where the bench ran.
+func machine() Machine {
+	return Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+}

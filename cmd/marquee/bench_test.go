@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestBenchSmoke runs "marquee bench -json" for about a second per window
+// and checks the headline figures are there and sensible.
+func TestBenchSmoke(t *testing.T) {
+	bin := buildMarquee(t)
+	cmd := exec.Command(bin, "bench", "-json", "-duration", "1s", "-rounds", "2", "-warmup", "100ms", "-connections", "2", "-profiles", "200")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("marquee bench: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "bench: personalized") {
+		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout.String())
+	}
+	for _, k := range []string{"passthrough_rps", "personalized_rps", "ratio", "cpu_ratio"} {
+		if v, ok := rep[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, rep[k])
+		}
+	}
+	// Personalisation may add nothing measurable: present, any sign.
+	if _, ok := rep["p99_added_us"].(float64); !ok {
+		t.Errorf("p99_added_us = %v, want a number", rep["p99_added_us"])
+	}
+	results, _ := rep["results"].([]any)
+	if len(results) != 2 {
+		t.Fatalf("%d closed-loop results, want 2", len(results))
+	}
+	for _, r := range results {
+		r := r.(map[string]any)
+		for _, k := range []string{"rps", "p50_us", "p99_us", "p999_us", "bytes_per_sec", "cpu_us_per_req", "allocs_per_req"} {
+			if v, ok := r[k].(float64); !ok || v <= 0 {
+				t.Errorf("%s: %s = %v, want a positive number", r["name"], k, r[k])
+			}
+		}
+		if r["errors"].(float64) != 0 {
+			t.Errorf("%s: %v errors", r["name"], r["errors"])
+		}
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bench", "-page", "x.html", "-size", "1000"}, 2, "exclude each other"},
+		{[]string{"bench", "-compare", "apache", "-against", "http://127.0.0.1:1"}, 1, "only nginx"},
+		{[]string{"bench", "-page", "/nonexistent/page.html"}, 1, "no such file"},
+		{[]string{"bench", "extra"}, 2, "unexpected argument"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/internal/kafka"
+	"github.com/marquee-proxy/marquee/proxy"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// storeOptions maps the config's store and events sections onto the
+// profile store's options.
+func storeOptions(cfg *config.Config) (msync.Options, error) {
+	policy, err := msync.ParseSyncPolicy(cfg.Store.Sync)
+	if err != nil {
+		return msync.Options{}, err
+	}
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return msync.Options{}, fmt.Errorf("time_zone: %w", err)
+	}
+	var products msync.ProductIndex
+	if cfg.Catalog != "" {
+		if products, err = msync.LoadProductIndex(cfg.Catalog); err != nil {
+			return msync.Options{}, err
+		}
+	}
+	node := "local"
+	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
+		node = cfg.Cluster.NodeName
+	}
+	return msync.Options{
+		Dir:      cfg.DataDir,
+		Node:     node,
+		Sync:     policy,
+		Products: products,
+		Shrink: msync.ShrinkOptions{
+			Ratio:   cfg.Store.ShrinkRatio,
+			MinSize: int64(cfg.Store.ShrinkMinSize),
+		},
+		Events: msync.EventRules{
+			DedupWindow:  cfg.Events.DedupWindow.D(),
+			MaxPast:      cfg.Events.MaxPast.D(),
+			MaxFuture:    cfg.Events.MaxFuture.D(),
+			KeepCase:     cfg.Events.KeepCase,
+			FoldCustomer: cfg.Identity.Customer != nil && cfg.Identity.Customer.FoldCase,
+			Location:     loc,
+		},
+	}, nil
+}
+
+// ingestParts are the personaliser's observers built from the config.
+type ingestParts struct {
+	tracker  *proxy.Tracker
+	customer *proxy.CustomerResolver
+	consent  proxy.ConsentPolicy
+	// strip lists origin response headers meant for the proxy alone.
+	strip []string
+	// kafka consumes the events topic, when configured.
+	kafka     *kafka.Consumer
+	stopKafka context.CancelFunc
+	kafkaDone chan struct{}
+}
+
+// close stops the Kafka consumer, then applies the tracker's queued
+// updates; the store must still be open.
+func (in *ingestParts) close() {
+	if in.kafka != nil {
+		in.stopKafka()
+		in.kafka.Close()
+		<-in.kafkaDone
+	}
+	in.tracker.Close()
+}
+
+// newIngest builds the tracker, customer resolver and consent policy.
+func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer, log *slog.Logger) (*ingestParts, error) {
+	in := &ingestParts{consent: proxy.ConsentPolicy{
+		OptOutCookie:  cfg.Consent.OptOutCookie,
+		IgnoreGPC:     cfg.Consent.IgnoreGPC,
+		Strict:        cfg.Consent.Strict,
+		ConsentCookie: cfg.Consent.ConsentCookie,
+	}}
+	t := cfg.Tracking
+	pages := make([]proxy.TrackPage, 0, len(t.Pages))
+	for _, pg := range t.Pages {
+		pages = append(pages, proxy.TrackPage{Path: pg.Path, Event: msync.ParseEventType(pg.Event), Category: pg.Category, CategoryHeader: pg.CategoryHeader})
+	}
+	evHdr := t.EventHeader
+	if evHdr == "off" {
+		evHdr = ""
+	} else {
+		in.strip = append(in.strip, evHdr)
+	}
+	var err error
+	in.tracker, err = proxy.NewTracker(proxy.TrackerOptions{
+		Store: store, Pages: pages, EventHeader: evHdr, Workers: t.Workers, Queue: t.Queue, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cu := cfg.Identity.Customer; cu != nil {
+		opts := proxy.CustomerOptions{Header: cu.Header, Cookie: cu.Cookie, FoldCase: cu.FoldCase}
+		if cu.CookieFormat == "jwt" {
+			opts.Format = proxy.CustomerJWT
+		}
+		for _, k := range cu.Keys {
+			b, err := config.DecodeKey(k)
+			if err != nil {
+				in.tracker.Close()
+				return nil, fmt.Errorf("identity.customer.keys: %w", err)
+			}
+			opts.Keys = append(opts.Keys, b)
+		}
+		if in.customer, err = proxy.NewCustomerResolver(opts); err != nil {
+			in.tracker.Close()
+			return nil, err
+		}
+		if cu.Header != "" {
+			in.strip = append(in.strip, cu.Header)
+		}
+	}
+	if reg != nil {
+		unknown := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "events", Name: "unknown_products_total",
+			Help: "Events applied about products the catalog does not have.",
+		}, func() float64 { return float64(store.UnknownProducts()) })
+		if err := reg.Register(unknown); err != nil {
+			in.tracker.Close()
+			return nil, err
+		}
+	}
+	if k := cfg.Kafka; len(k.Brokers) > 0 {
+		in.kafka, err = kafka.New(kafka.Options{Brokers: k.Brokers, Topic: k.Topic, Group: k.Group, Store: store, Logger: log, Registry: reg})
+		if err != nil {
+			in.tracker.Close()
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		in.stopKafka, in.kafkaDone = cancel, make(chan struct{})
+		go func() {
+			defer close(in.kafkaDone)
+			in.kafka.Run(ctx)
+		}()
+	}
+	return in, nil
+}
+
+// segmentsOf evaluates the current configuration's segments for a profile,
+// for the admin API's profile view.
+func segmentsOf(pers *proxy.Personalizer) func(p *msync.Profile) []string {
+	return func(p *msync.Profile) []string {
+		d := pers.Snapshot().Engine.Acquire(p, []byte(p.ID), time.Now())
+		defer d.Release()
+		return d.SegmentNames()
+	}
+}

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Decisions is the part of a configuration that can be replaced while
+// marquee runs (PUT /v1/campaigns, SIGHUP): what decides offers, not where
+// marquee listens or stores.
+type Decisions struct {
+	Slots         []Slot      `yaml:"slots" json:"slots"`
+	Segments      Segments    `yaml:"segments" json:"segments"`
+	Campaigns     []Campaign  `yaml:"campaigns" json:"campaigns"`
+	GlobalHoldout float64     `yaml:"global_holdout" json:"global_holdout"`
+	Salt          string      `yaml:"salt" json:"salt"`
+	Catalog       string      `yaml:"catalog" json:"catalog"`
+	Conversions   Conversions `yaml:"conversions" json:"conversions"`
+	Bots          Bots        `yaml:"bots" json:"bots"`
+}
+
+// Decisions returns the replaceable part of c.
+func (c *Config) Decisions() Decisions {
+	return Decisions{
+		Slots: c.Slots, Segments: c.Segments, Campaigns: c.Campaigns,
+		GlobalHoldout: c.GlobalHoldout, Salt: c.Salt, Catalog: c.Catalog,
+		Conversions: c.Conversions, Bots: c.Bots,
+	}
+}
+
+// WithDecisions decodes a YAML (or JSON) document holding the keys of
+// Decisions and returns a copy of base with them replaced; keys the
+// document leaves out are reset to their defaults, so the document is the
+// whole new set. Errors are located in the document, which is named name.
+func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
+	c := &Config{file: name, pos: map[string]int{}}
+	var d Decisions
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, Errors{yamlError(name, err)}
+	}
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		dd := &decoder{file: name, pos: c.pos}
+		dd.decode(root.Content[0], reflectValue(&d), "")
+		if len(dd.errs) > 0 {
+			return nil, dd.errs.Err()
+		}
+	}
+	out := *base
+	out.file, out.pos = name, c.pos
+	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
+	out.GlobalHoldout, out.Salt, out.Catalog = d.GlobalHoldout, d.Salt, d.Catalog
+	out.Conversions, out.Bots = d.Conversions, d.Bots
+	out.applyDefaults()
+	if errs := out.validate(); len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	return &out, nil
+}

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func TestWithDecisionsRoundTrip(t *testing.T) {
+	base, err := Load("testdata/issue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := yaml.Marshal(base.Decisions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := base.WithDecisions("put", out)
+	if err != nil {
+		t.Fatalf("WithDecisions of its own output:\n%s\n%v", out, err)
+	}
+	if len(again.Campaigns) != 1 || again.Campaigns[0].ID != "gold-hero" || again.Segments[0].When != `attrs.tier == "gold"` {
+		t.Errorf("round trip lost data: %+v", again.Decisions())
+	}
+	if again.Listen != base.Listen || again.Admin.Token != base.Admin.Token {
+		t.Error("WithDecisions changed fields outside the decisions")
+	}
+}
+
+func TestWithDecisionsErrors(t *testing.T) {
+	base, err := Load("testdata/issue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ doc, want string }{
+		{"listen: 127.0.0.1:1\n", `put:1: listen: unknown field "listen"`},
+		{"campaigns:\n  - id: x\n    slot: hero\n", `put:2: campaigns[0].template: required`},
+		{"global_holdout: 2\n", `put:1: global_holdout: 2: want a share`},
+		{"campaigns: [\n", `put:1: invalid YAML`},
+	} {
+		_, err := base.WithDecisions("put", []byte(tt.doc))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("WithDecisions(%q): got %v, want %q", tt.doc, err, tt.want)
+		}
+	}
+	empty, err := base.WithDecisions("put", nil)
+	if err != nil || len(empty.Campaigns) != 0 {
+		t.Errorf("empty document: %v, %d campaigns", err, len(empty.Campaigns))
+	}
+}

@@ -1,0 +1,94 @@
+package decide
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// benchEngineConfig is the reference load: 20 segments mixing
+// attributes, scores, purchases and behaviour, and 50 campaigns over 3
+// slots, some with caps, schedules and experiments.
+func benchEngineConfig() string {
+	var b strings.Builder
+	b.WriteString("segments:\n")
+	cats := []string{"electronics", "outdoor", "kitchen", "books", "fashion"}
+	for i := range 20 {
+		switch i % 5 {
+		case 0:
+			fmt.Fprintf(&b, "  s%d: 'attrs.tier == \"gold\" and score(\"propensity\") > 0.%d'\n", i, i%9+1)
+		case 1:
+			fmt.Fprintf(&b, "  s%d: 'views(\"%s\", \"7d\") >= %d'\n", i, cats[i%5], i%4+1)
+		case 2:
+			fmt.Fprintf(&b, "  s%d: 'purchases.total_30d > %d or cart.value > %d'\n", i, 100*i, 50*i)
+		case 3:
+			fmt.Fprintf(&b, "  s%d: 's%d and not s%d'\n", i, i-3, i-2)
+		case 4:
+			fmt.Fprintf(&b, "  s%d: 'attrs.city in [\"Lyon\", \"Paris\", \"Nantes\"] and viewed(\"p%d\")'\n", i, i)
+		}
+	}
+	b.WriteString("campaigns:\n")
+	slots := []string{"hero", "offer", "recs"}
+	for i := range 50 {
+		fmt.Fprintf(&b, "  - id: c%d\n    slot: %s\n    priority: %d\n    when: s%d\n    template: '<b>{{.Profile.Attrs.name}} %d</b>'\n", i, slots[i%3], i%7, (i*7)%20, i)
+		switch i % 5 {
+		case 1:
+			b.WriteString("    cap: {max: 5, window: 7d}\n")
+		case 2:
+			b.WriteString("    schedule: {days: [mon, tue, wed, thu, fri, sat, sun], hours: [\"00:00-24:00\"]}\n")
+		case 3:
+			b.WriteString("    experiment: {holdout: 0.1, variants: [{name: a}, {name: b}]}\n")
+		}
+	}
+	return b.String()
+}
+
+// benchProfile is a visitor with a realistic history.
+func benchProfile(today int32) *msync.Profile {
+	p := &msync.Profile{
+		Attrs:  map[string]any{"tier": "gold", "name": "Ada", "city": "Lyon", "age": 36.0},
+		Scores: map[string]float64{"propensity": 0.93},
+		Views:  map[string][]msync.DayCount{},
+		Cart:   msync.Cart{Items: []msync.CartItem{{Product: "p1", Qty: 1, Price: 80}}},
+	}
+	for i, c := range []string{"electronics", "outdoor", "kitchen", "books", "fashion"} {
+		for d := range int32(10) {
+			p.Views[c] = append(p.Views[c], msync.DayCount{Day: today - d, Count: int32(i + 1)})
+		}
+	}
+	for i := range 20 {
+		p.Recent = append(p.Recent, fmt.Sprintf("p%d", i*3))
+		p.Purchases = append(p.Purchases, msync.Purchase{Value: 40, At: testNow.Add(-time.Duration(i) * 24 * time.Hour)})
+	}
+	return p
+}
+
+// BenchmarkDecide3Slots is one request's decision: profile bound, 3 slots
+// chosen among 50 campaigns over 20 segments, offers rendered (cached).
+func BenchmarkDecide3Slots(b *testing.B) {
+	cfg, err := parseBench(benchEngineConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := benchProfile(DayIndex(testNow, time.UTC))
+	id := []byte("AVcCXIyPiPN6Pyb2tIp83w")
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		d := e.Acquire(p, id, testNow)
+		buf = buf[:0]
+		for _, s := range [...]string{"hero", "offer", "recs"} {
+			if ch, ok := d.Choose(s); ok {
+				buf, _ = d.AppendOffer(buf, ch)
+			}
+		}
+		d.Release()
+	}
+}

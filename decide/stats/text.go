@@ -1,0 +1,122 @@
+package stats
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes rep as one readable table per campaign, for terminals
+// (marquee stats). The layout is for people and may change; scripts read
+// the JSON.
+func WriteText(w io.Writer, rep Report) error {
+	ew := &errWriter{w: w}
+	if len(rep.Nodes) == 0 {
+		fmt.Fprintf(ew, "no statistics yet\n")
+		return ew.err
+	}
+	fmt.Fprintf(ew, "statistics at %s from %s\n", rep.GeneratedAt.UTC().Format(time.RFC3339), plural(len(rep.Nodes), "node"))
+	if len(rep.Campaigns) == 0 {
+		fmt.Fprintf(ew, "no campaigns recorded\n")
+	}
+	for _, c := range rep.Campaigns {
+		fmt.Fprintf(ew, "\ncampaign %s: %s\n", c.Campaign, srmText(c))
+		var total float64
+		for _, v := range c.Variants {
+			total += v.Weight
+		}
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "VARIANT\tSPLIT\tEXPOSURES\tVISITORS\tCONVERTERS\tCONVERSIONS\tRATE\tLIFT [95%% CI]\tP-VALUE\n")
+		for _, v := range c.Variants {
+			name := v.Variant
+			switch {
+			case v.Variant == c.Baseline:
+				name += " (baseline)"
+			case v.Holdout:
+				name += " (holdout)"
+			}
+			split := "-"
+			if v.Weight > 0 && total > 0 {
+				split = strconv.FormatFloat(100*v.Weight/total, 'f', 1, 64) + "%"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", name, split, v.Exposures, v.UniqueVisitors,
+				v.Converters, v.Conversions, percent(v.ConversionRate), liftText(v), pValueText(v.PValue))
+		}
+		if err := tw.Flush(); err != nil && ew.err == nil {
+			ew.err = err
+		}
+	}
+	return ew.err
+}
+
+// srmText is the campaign's sample-ratio verdict in words.
+func srmText(c CampaignReport) string {
+	t := c.SRMTest
+	switch {
+	case t == nil:
+		return "split not checked (too few visitors or weights)"
+	case c.SRM:
+		return fmt.Sprintf("SAMPLE RATIO MISMATCH (chi-square %.1f, df %d, p %s): assignment looks broken, do not trust lift", t.ChiSquare, t.DF, pText(t.PValue))
+	default:
+		return fmt.Sprintf("split ok (chi-square %.1f, df %d, p %s)", t.ChiSquare, t.DF, pText(t.PValue))
+	}
+}
+
+func liftText(v VariantReport) string {
+	if v.Lift == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%+.1f%%", 100**v.Lift)
+	if v.LiftCI95 != nil {
+		s += fmt.Sprintf(" [%+.1f%%, %+.1f%%]", 100*v.LiftCI95.Low, 100*v.LiftCI95.High)
+	}
+	return s
+}
+
+func percent(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%%", 100**p)
+}
+
+func pValueText(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return pText(*p)
+}
+
+// pText prints small p-values as a bound: digits beyond the fourth are noise
+// from the normal approximation.
+func pText(p float64) string {
+	if p < 0.0001 {
+		return "<0.0001"
+	}
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// errWriter keeps the first write error so the table code can print
+// without checking each call.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,83 @@
+package stats
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func ptr(f float64) *float64 { return &f }
+
+func TestWriteText(t *testing.T) {
+	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	rep := Report{
+		GeneratedAt: at,
+		Nodes:       []NodeInfo{{Node: "a", Started: at, At: at}, {Node: "b", Started: at, At: at}},
+		Campaigns: []CampaignReport{{
+			Campaign: "hero",
+			Baseline: "control",
+			Variants: []VariantReport{
+				{Variant: "control", Weight: 0.45, Control: true, Exposures: 1500, UniqueVisitors: 1000, Converters: 100, Conversions: 120, ConversionRate: ptr(0.1)},
+				{Variant: "sale", Weight: 0.45, Exposures: 1400, UniqueVisitors: 1000, Converters: 130, Conversions: 150, ConversionRate: ptr(0.13),
+					Lift: ptr(0.3), LiftCI95: &Interval{0.01698, 0.66178}, PValue: ptr(0.03549)},
+				{Variant: "holdout", Weight: 0.1, Holdout: true},
+			},
+			SRM:     true,
+			SRMTest: &SRMTest{ChiSquare: 75.2, DF: 2, PValue: 1e-17, Threshold: SRMThreshold},
+		}, {
+			Campaign: "quiet",
+			Variants: []VariantReport{{Variant: "only"}},
+		}},
+	}
+	var b strings.Builder
+	if err := WriteText(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"statistics at 2026-11-23T12:00:00Z from 2 nodes",
+		"campaign hero: SAMPLE RATIO MISMATCH (chi-square 75.2, df 2, p <0.0001)",
+		"control (baseline)  45.0%",
+		"+30.0% [+1.7%, +66.2%]",
+		"0.0355",
+		"13.00%",
+		"holdout (holdout)",
+		"campaign quiet: split not checked",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "NaN") || strings.Contains(out, "Inf") {
+		t.Errorf("output has a non-number:\n%s", out)
+	}
+}
+
+func TestWriteTextEmpty(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  Report
+		want string
+	}{
+		{"no states", Report{}, "no statistics yet"},
+		{"no campaigns", Report{GeneratedAt: time.Unix(0, 0), Nodes: []NodeInfo{{Node: "a"}}}, "no campaigns recorded"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if err := WriteText(&b, tt.rep); err != nil || !strings.Contains(b.String(), tt.want) {
+			t.Errorf("%s: got %q, %v; want %q", tt.name, b.String(), err, tt.want)
+		}
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteTextError(t *testing.T) {
+	rep := Report{GeneratedAt: time.Unix(0, 0), Nodes: []NodeInfo{{Node: "a"}}, Campaigns: []CampaignReport{{Campaign: "c", Variants: []VariantReport{{Variant: "v"}}}}}
+	if err := WriteText(failWriter{}, rep); err == nil {
+		t.Error("WriteText to a failing writer: nil error")
+	}
+}

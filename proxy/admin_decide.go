@@ -1,0 +1,167 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// maxPreviewTTL bounds how long a preview token stays valid.
+const maxPreviewTTL = 30 * 24 * time.Hour
+
+func (a *admin) decisionRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /v1/campaigns", a.auth(a.getCampaigns))
+	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
+	mux.Handle("GET /v1/explain", a.auth(a.explain))
+	mux.Handle("POST /v1/preview", a.auth(a.preview))
+	if a.opts.Stats != nil {
+		mux.Handle("GET /v1/stats", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			writeJSON(w, http.StatusOK, a.opts.Stats())
+			return nil
+		}))
+	}
+}
+
+// getCampaigns returns the running segments, campaigns and the rest of the
+// replaceable configuration as YAML, in the form PUT takes.
+func (a *admin) getCampaigns(w http.ResponseWriter, r *http.Request) error {
+	snap := a.opts.Personalizer.Snapshot()
+	out, err := yaml.Marshal(snap.Config.Decisions())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("X-Marquee-Config-Version", strconv.FormatUint(snap.Version, 10))
+	_, err = w.Write(out)
+	return err
+}
+
+// putCampaigns replaces segments, campaigns, slots, experiments and the
+// catalog atomically: requests see the old set or the new, never a mix. A
+// document with problems is refused with every problem located in it, and
+// the running set keeps serving.
+func (a *admin) putCampaigns(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	p := a.opts.Personalizer
+	old := p.Snapshot()
+	cfg, err := old.Config.WithDecisions("body", data)
+	if err == nil {
+		var snap *Snapshot
+		if snap, err = Compile(cfg); err == nil {
+			p.Swap(snap)
+			a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "campaigns", len(cfg.Campaigns))
+			writeJSON(w, http.StatusOK, map[string]any{"version": snap.Version, "segments": len(cfg.Segments), "campaigns": len(cfg.Campaigns)})
+			return nil
+		}
+	}
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		ae := apiErrorf(http.StatusBadRequest, CodeInvalidConfig, "", "%d problem(s); nothing was changed", len(errs))
+		for _, e := range errs {
+			ae.Details = append(ae.Details, e.Error())
+		}
+		return ae
+	}
+	return err
+}
+
+// explain answers GET /v1/explain?visitor=ID&url=PATH: every segment's value
+// and why each campaign fills its slot or not, for that visitor now.
+func (a *admin) explain(w http.ResponseWriter, r *http.Request) error {
+	id := r.URL.Query().Get("visitor")
+	if !validProfileID(id) {
+		return apiErrorf(http.StatusBadRequest, CodeInvalidID, "visitor", "want a visitor or customer id")
+	}
+	prof, err := a.opts.Store.Get(id)
+	if err != nil {
+		return err
+	}
+	found := prof != nil
+	if prof == nil {
+		prof = &msync.Profile{ID: id}
+	}
+	p := a.opts.Personalizer
+	snap := p.Snapshot()
+	x := snap.Engine.Explain(prof, []byte(id), p.now())
+	writeJSON(w, http.StatusOK, struct {
+		Visitor        string `json:"visitor"`
+		URL            string `json:"url,omitempty"`
+		ProfileFound   bool   `json:"profile_found"`
+		Consent        bool   `json:"consent"`
+		ConfigVersion  uint64 `json:"config_version"`
+		ConversionPage bool   `json:"conversion_page"`
+		decide.Explanation
+	}{id, r.URL.Query().Get("url"), found, prof.Consent.Allows(), snap.Version,
+		snap.Engine.IsConversionPath([]byte(r.URL.Query().Get("url"))), x})
+	return nil
+}
+
+// previewRequestBody is what POST /v1/preview takes.
+type previewRequestBody struct {
+	Campaign string `json:"campaign"`
+	Variant  string `json:"variant"`
+	TTL      string `json:"ttl"`
+}
+
+// preview mints a signed preview token for a campaign and variant.
+func (a *admin) preview(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var body previewRequestBody
+	if err := decodeStrict(data, &body); err != nil {
+		return err
+	}
+	ttl := time.Hour
+	if body.TTL != "" {
+		d, err := config.ParseDuration(body.TTL)
+		if err != nil || d <= 0 || d.D() > maxPreviewTTL {
+			return apiErrorf(http.StatusBadRequest, CodeInvalidField, "ttl", "want a duration up to 30d, e.g. \"1h\"")
+		}
+		ttl = d.D()
+	}
+	p := a.opts.Personalizer
+	if err := checkPreviewTarget(p.Snapshot(), body.Campaign, body.Variant); err != nil {
+		return err
+	}
+	expires := p.now().Add(ttl)
+	tok := p.Signer().SignPreview(body.Campaign, body.Variant, expires)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token":   tok,
+		"query":   PreviewParam + "=" + tok,
+		"header":  PreviewHeader + ": " + tok,
+		"expires": expires.UTC().Format(time.RFC3339),
+	})
+	return nil
+}
+
+// checkPreviewTarget makes sure the campaign and variant exist, so a typo
+// is caught when the link is made, not when QA opens it.
+func checkPreviewTarget(snap *Snapshot, campaign, variant string) error {
+	for _, c := range snap.Engine.Campaigns() {
+		if c.ID != campaign {
+			continue
+		}
+		if variant == "" {
+			return nil
+		}
+		for _, v := range c.Variants() {
+			if v.Name == variant {
+				return nil
+			}
+		}
+		return apiErrorf(http.StatusBadRequest, CodeInvalidField, "variant", "campaign %q has no variant %q", campaign, variant)
+	}
+	return apiErrorf(http.StatusBadRequest, CodeInvalidField, "campaign", "no campaign %q", campaign)
+}

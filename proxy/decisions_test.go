@@ -1,0 +1,231 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// countingRecorder records exposures and conversions for assertions.
+type countingRecorder struct {
+	mu          stdsync.Mutex
+	exposures   map[string]int
+	conversions map[string]int
+}
+
+func newCountingRecorder() *countingRecorder {
+	return &countingRecorder{exposures: map[string]int{}, conversions: map[string]int{}}
+}
+
+func (r *countingRecorder) Expose(c, v string, _ []byte) {
+	r.mu.Lock()
+	r.exposures[c+"/"+v]++
+	r.mu.Unlock()
+}
+
+func (r *countingRecorder) Convert(c, v string, _ []byte) {
+	r.mu.Lock()
+	r.conversions[c+"/"+v]++
+	r.mu.Unlock()
+}
+
+func (r *countingRecorder) get(m map[string]int, k string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return m[k]
+}
+
+const capConfig = `conversions: {paths: ["/checkout/complete"], window: 1d}
+campaigns:
+  - id: capped
+    slot: hero
+    priority: 10
+    template: '<b>CAPPED</b>'
+    cap: {max: 3, window: 1d}
+`
+
+// TestCapThroughProxy shows a capped offer three times, then the fallback:
+// each exposure is written after its response, and the next request of the
+// same visitor reads it.
+func TestCapThroughProxy(t *testing.T) {
+	env := startPersonalized(t, capConfig, slotPage)
+	vid := string(env.pers.Signer().AppendMint(nil))
+	var got []bool
+	for range 5 {
+		r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid)
+		got = append(got, strings.Contains(string(r.Body()), "CAPPED"))
+	}
+	want := []bool{true, true, true, false, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("offer shown per request: %v, want %v", got, want)
+		}
+	}
+}
+
+func TestBotsGetFallback(t *testing.T) {
+	env := startPersonalized(t, goldConfig, slotPage)
+	vid := string(env.pers.Signer().AppendMint(nil))
+	env.store.Update(vid[:VisitorIDLen], func(p *msync.Profile) error {
+		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}
+		return nil
+	})
+	r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, "User-Agent: Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+	if string(r.Body()) != slotPage {
+		t.Error("a crawler got a personalised page")
+	}
+	r = env.proxy.get(t, "GET", "/", "User-Agent: Googlebot/2.1")
+	if len(r.Header.Peek("Set-Cookie")) != 0 {
+		t.Error("a crawler was given a visitor cookie")
+	}
+	r = env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, "User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/120")
+	if !strings.Contains(string(r.Body()), "Hello Ada") {
+		t.Error("a browser did not get the offer")
+	}
+}
+
+const experimentProxyConfig = `conversions: {paths: ["/checkout/complete"], window: 1d}
+campaigns:
+  - id: exp
+    slot: hero
+    template: base
+    experiment:
+      variants:
+        - {name: a, template: '<b>VARIANT-A</b>', control: true}
+        - {name: b, template: '<b>VARIANT-B</b>'}
+`
+
+func TestPreviewAndConversions(t *testing.T) {
+	env := startPersonalized(t, experimentProxyConfig, slotPage)
+	rec := newCountingRecorder()
+	env.pers.recorder = rec
+	vid := string(env.pers.Signer().AppendMint(nil))
+
+	r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid)
+	body := string(r.Body())
+	variant := "a"
+	if strings.Contains(body, "VARIANT-B") {
+		variant = "b"
+	} else if !strings.Contains(body, "VARIANT-A") {
+		t.Fatalf("no variant shown: %s", body)
+	}
+	if n := rec.get(rec.exposures, "exp/"+variant); n != 1 {
+		t.Errorf("exposures of exp/%s: %d, want 1 (%v)", variant, n, rec.exposures)
+	}
+	other := map[string]string{"a": "b", "b": "a"}[variant]
+
+	// A preview forces the other variant and is not counted.
+	tok := env.pers.Signer().SignPreview("exp", other, time.Now().Add(time.Hour))
+	r = env.proxy.get(t, "GET", "/?"+PreviewParam+"="+tok, "Cookie: mq_vid="+vid)
+	if !strings.Contains(string(r.Body()), "VARIANT-"+strings.ToUpper(other)) {
+		t.Errorf("preview of variant %s not shown", other)
+	}
+	if rec.get(rec.exposures, "exp/"+other) != 0 || rec.get(rec.exposures, "exp/"+variant) != 1 {
+		t.Errorf("a preview was counted: %v", rec.exposures)
+	}
+	expired := env.pers.Signer().SignPreview("exp", other, time.Now().Add(-time.Second))
+	r = env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, PreviewHeader+": "+expired)
+	if strings.Contains(string(r.Body()), "VARIANT-"+strings.ToUpper(other)) {
+		t.Error("an expired preview token was honoured")
+	}
+
+	// Reaching the conversion page credits the variant seen, once.
+	for range 2 {
+		env.proxy.get(t, "GET", "/checkout/complete", "Cookie: mq_vid="+vid)
+	}
+	if n := rec.get(rec.conversions, "exp/"+variant); n != 1 {
+		t.Errorf("conversions of exp/%s: %d, want 1 (%v)", variant, n, rec.conversions)
+	}
+}
+
+func TestDecideEndpoint(t *testing.T) {
+	env := startPersonalized(t, goldConfig, slotPage)
+	vid := string(env.pers.Signer().AppendMint(nil))
+	env.store.Update(vid[:VisitorIDLen], func(p *msync.Profile) error {
+		p.Attrs = map[string]any{"tier": "gold", "name": "<i>Ada</i>"}
+		return nil
+	})
+	r := env.proxy.get(t, "GET", "/_marquee/decide?slots=hero,recs", "Cookie: mq_vid="+vid)
+	var out struct {
+		Visitor string                   `json:"visitor"`
+		Slots   map[string]*SlotDecision `json:"slots"`
+	}
+	if err := json.Unmarshal(r.Body(), &out); err != nil {
+		t.Fatalf("%v: %s", err, r.Body())
+	}
+	if out.Visitor != vid[:VisitorIDLen] || out.Slots["hero"] == nil || out.Slots["hero"].Campaign != "gold-hero" ||
+		out.Slots["hero"].HTML != "<b>Hello &lt;i&gt;Ada&lt;/i&gt;, gold offer</b>" {
+		t.Errorf("decide answer: %s", r.Body())
+	}
+	if _, ok := out.Slots["recs"]; !ok || out.Slots["recs"] != nil {
+		t.Errorf("recs: want null, got %s", r.Body())
+	}
+	if cc := string(r.Header.Peek("Cache-Control")); !strings.Contains(cc, "no-store") {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	for _, bad := range []string{"/_marquee/decide", "/_marquee/decide?slots=" + strings.Repeat("a,", 30), "/_marquee/nothing"} {
+		if r := env.proxy.get(t, "GET", bad); r.StatusCode() < 400 || r.StatusCode() >= 500 {
+			t.Errorf("%s: status %d", bad, r.StatusCode())
+		}
+	}
+	// A new visitor gets a cookie.
+	if r := env.proxy.get(t, "GET", "/_marquee/decide?slots=hero"); len(r.Header.Peek("Set-Cookie")) == 0 {
+		t.Error("no cookie minted for a new visitor")
+	}
+}
+
+func TestAdminCampaignsReplaceAndExplain(t *testing.T) {
+	env := startPersonalized(t, goldConfig, slotPage)
+	h, err := NewAdmin(AdminOptions{Store: env.store, Personalizer: env.pers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	code, body := call(t, srv, "PUT", "/v1/campaigns", "", "campaigns:\n  - id: x\n    slot: hero\n    when: nosuch\n    template: y\n")
+	if code != 400 || errField(body, "code") != CodeInvalidConfig || !strings.Contains(strings.Join(toStrings(body), " "), `body:4: campaigns[0].when: unknown segment "nosuch"`) {
+		t.Errorf("bad PUT: %d %v", code, body)
+	}
+	if env.pers.Snapshot().Version != 0 {
+		t.Error("a refused PUT changed the configuration")
+	}
+	code, body = call(t, srv, "PUT", "/v1/campaigns", "", "campaigns:\n  - {id: everyone, slot: hero, template: '<b>NEW</b>'}\n")
+	if code != 200 || env.pers.Snapshot().Version != 1 {
+		t.Fatalf("PUT: %d %v", code, body)
+	}
+	if r := env.proxy.get(t, "GET", "/"); !strings.Contains(string(r.Body()), "<b>NEW</b>") {
+		t.Error("the new campaign is not served")
+	}
+	code, body = call(t, srv, "GET", "/v1/explain?visitor=abc&url=/", "", "")
+	if code != 200 || body["visitor"] != "abc" {
+		t.Errorf("explain: %d %v", code, body)
+	}
+	cs, _ := body["campaigns"].([]any)
+	if len(cs) != 1 || cs[0].(map[string]any)["reason"] != "chosen" {
+		t.Errorf("explain campaigns: %v", body["campaigns"])
+	}
+	code, body = call(t, srv, "POST", "/v1/preview", "", `{"campaign":"everyone","ttl":"2h"}`)
+	if code != 200 || !strings.HasPrefix(body["query"].(string), PreviewParam+"=") {
+		t.Errorf("preview: %d %v", code, body)
+	}
+	if code, _ := call(t, srv, "POST", "/v1/preview", "", `{"campaign":"nope"}`); code != 400 {
+		t.Errorf("preview of an unknown campaign: %d", code)
+	}
+}
+
+func toStrings(body map[string]any) []string {
+	e, _ := body["error"].(map[string]any)
+	var out []string
+	d, _ := e["details"].([]any)
+	for _, x := range d {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package proxy
+
+// ingest is what the Personalizer needs to observe visitors: the tracker,
+// the customer id resolver and the consent policy.
+type ingest struct {
+	tracker  *Tracker
+	customer *CustomerResolver
+	consent  ConsentPolicy
+}
+
+// resolve returns the profile id a request reads: the customer's when the
+// request carries a verified customer id (cust, appended to buf), else the
+// visitor's. A first sight of the two together links them; when the
+// visitor has an anonymous profile, it is merged now, so this very page
+// sees one person. It waits for the visitor's pending observed updates.
+func (p *Personalizer) resolve(rc *RewriteContext, vid, buf []byte) (id, cust []byte) {
+	in := &p.ingest
+	if in.tracker != nil {
+		in.tracker.Wait(vid)
+	}
+	if in.customer == nil {
+		return vid, buf[:0]
+	}
+	cust = in.customer.Resolve(rc, buf)
+	if cust == nil {
+		return vid, buf[:0]
+	}
+	if vp, err := p.store.GetBytes(vid); err == nil && vp != nil {
+		if err := p.store.Link(string(vid), string(cust)); err != nil {
+			p.log.Warn("linking visitor to customer failed", "err", err)
+		}
+	} else if in.tracker != nil {
+		in.tracker.Link(vid, cust)
+	} else if err := p.store.Link(string(vid), string(cust)); err != nil {
+		p.log.Warn("linking visitor to customer failed", "err", err)
+	}
+	p.updates.wait(cust)
+	return cust, cust
+}
+
+// observeUnslotted tracks a page without slots for a visitor who already
+// has a valid cookie; no cookie is minted for such pages.
+func (p *Personalizer) observeUnslotted(snap *Snapshot, rc *RewriteContext) {
+	in := &p.ingest
+	if in.tracker == nil || in.consent.optedOut(rc) || snap.bots.isBot(rc.RequestHeader().UserAgent()) {
+		return
+	}
+	vid, ok := p.signer.Verify(rc.Cookie(p.cookie))
+	if !ok {
+		return
+	}
+	sc := p.scratch.Get().(*personalizeScratch)
+	defer p.scratch.Put(sc)
+	id, cust := p.resolve(rc, vid, sc.cust)
+	sc.cust = cust
+	if prof, err := p.store.GetBytes(id); err == nil && prof != nil && !prof.Consent.Allows() {
+		return
+	}
+	in.tracker.Observe(rc, vid, cust)
+}

@@ -1,0 +1,39 @@
+//go:build !race
+
+package proxy
+
+import (
+	"testing"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// The request path's share of tracking: matching a page and checking for a
+// pending update allocate nothing.
+func TestObserveRequestPathAllocs(t *testing.T) {
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr, err := NewTracker(TrackerOptions{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	pp := compilePattern(TrackPage{Path: "/p/{product}"})
+	vid := []byte("AAAAAAAAAAAAAAAAAAAAAA")
+	path := []byte("/p/aero-earbuds")
+	tests := []struct {
+		name string
+		fn   func()
+	}{
+		{"match", func() { pp.match(path) }},
+		{"wait with nothing pending", func() { tr.Wait(vid) }},
+	}
+	for _, tt := range tests {
+		if n := testing.AllocsPerRun(100, tt.fn); n != 0 {
+			t.Errorf("%s: %v allocations, want 0", tt.name, n)
+		}
+	}
+}

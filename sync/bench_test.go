@@ -1,0 +1,160 @@
+package sync
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func benchStore(b *testing.B, dir string) *Store {
+	b.Helper()
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkApplyEvent applies one event per transaction, as the events API
+// does for a one-event call, on disk.
+func BenchmarkApplyEvent(b *testing.B) {
+	s := benchStore(b, b.TempDir())
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := s.ApplyEvent(Event{ID: "e" + strconv.Itoa(i), Type: EventView, Visitor: "v" + strconv.Itoa(i%10000), Category: "electronics", TS: now})
+		if r.Status != EventAccepted {
+			b.Fatal(r.Status, r.Err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkApplyEventsBatched applies 100 events per transaction, as a
+// batch call or an import does.
+func BenchmarkApplyEventsBatched(b *testing.B) {
+	s := benchStore(b, b.TempDir())
+	now := time.Now()
+	const batch = 100
+	evs := make([]Event, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		for j := range evs {
+			evs[j] = Event{ID: "e" + strconv.Itoa(n), Type: EventView, Visitor: "v" + strconv.Itoa(n%10000), Category: "electronics", TS: now}
+			n++
+		}
+		s.ApplyEvents(evs)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkApplyObserved is the proxy's own page views: no dedup record.
+func BenchmarkApplyObserved(b *testing.B) {
+	s := benchStore(b, b.TempDir())
+	now := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.ApplyObserved([]Event{{Type: EventView, Visitor: "v" + strconv.Itoa(i%10000), Category: "electronics", TS: now}})
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func profileLines(n int) []byte {
+	var buf bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&buf, `{"id":"cust-%d","attrs":{"tier":"gold","name":"Customer %d","city":"Oslo"},"scores":{"propensity":0.%d}}`+"\n", i, i, i%100)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkImport streams NDJSON profiles into a store on disk.
+func BenchmarkImport(b *testing.B) {
+	data := profileLines(b.N)
+	s := benchStore(b, b.TempDir())
+	b.SetBytes(int64(len(data)) / int64(max(b.N, 1)))
+	b.ResetTimer()
+	st, err := s.Import(bytes.NewReader(data), ImportOptions{})
+	if err != nil || st.Imported != b.N {
+		b.Fatalf("import: %+v, %v", st, err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
+}
+
+// TestMillionProfiles measures import rate, resident memory and restart
+// time with 1 million profiles on disk. It takes about a minute:
+//
+//	MARQUEE_BIG=1 go test ./sync/ -run TestMillionProfiles -v
+func TestMillionProfiles(t *testing.T) {
+	if testing.Short() || os.Getenv("MARQUEE_BIG") == "" {
+		t.Skip("set MARQUEE_BIG=1 (and not -short) to run the 1M-profile measurement")
+	}
+	const n = 1_000_000
+	dir := t.TempDir()
+	data := profileLines(n)
+	s, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	st, err := s.Import(bytes.NewReader(data), ImportOptions{})
+	if err != nil || st.Imported != n {
+		t.Fatalf("import: %+v, %v", st, err)
+	}
+	el := time.Since(start)
+	t.Logf("import: %d profiles in %s = %.0f profiles/s", n, el.Round(time.Millisecond), n/el.Seconds())
+	data = nil
+	s.Close()
+	fi, _ := os.Stat(dir + "/profiles.db")
+	t.Logf("store file: %d MiB", fi.Size()>>20)
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	base := rss()
+	start = time.Now()
+	s, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t.Logf("restart: reopened %d profiles in %s", n, time.Since(start).Round(time.Millisecond))
+	runtime.GC()
+	debug.FreeOSMemory()
+	t.Logf("resident memory with 1M profiles loaded: %d MiB (process before open: %d MiB)", rss()>>20, base>>20)
+	// A lookup of every profile fills the decoded cache: the worst case.
+	start = time.Now()
+	for i := 0; i < n; i++ {
+		if p, _ := s.Get("cust-" + strconv.Itoa(i)); p == nil {
+			t.Fatalf("profile %d missing after restart", i)
+		}
+	}
+	t.Logf("first Get of every profile: %s", time.Since(start).Round(time.Millisecond))
+	runtime.GC()
+	debug.FreeOSMemory()
+	t.Logf("resident memory with 1M profiles loaded and decoded in the cache: %d MiB", rss()>>20)
+}
+
+// rss reads this process's resident set size from /proc.
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -1,0 +1,286 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tidwall/buntdb"
+)
+
+// EventStatus is what became of one event.
+type EventStatus uint8
+
+// Event statuses.
+const (
+	// EventAccepted: the event was applied.
+	EventAccepted EventStatus = iota
+	// EventDuplicate: an event with the same id was applied within the
+	// dedup window; this one changed nothing.
+	EventDuplicate
+	// EventRejected: the event failed validation, or is older than its
+	// profile's erasure; Err says which field and why.
+	EventRejected
+	// EventFailed: the store could not apply the event; Err says why.
+	EventFailed
+)
+
+// String returns the status's name in API answers.
+func (s EventStatus) String() string {
+	switch s {
+	case EventAccepted:
+		return "accepted"
+	case EventDuplicate:
+		return "duplicate"
+	case EventRejected:
+		return "rejected"
+	case EventFailed:
+		return "failed"
+	}
+	return "invalid"
+}
+
+// MarshalText encodes the status as its name.
+func (s EventStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// EventResult is the outcome of one event of a batch.
+type EventResult struct {
+	Status EventStatus
+	// Err is set for EventRejected (a *FieldError) and EventFailed.
+	Err error
+}
+
+// ApplyEvents validates, deduplicates and applies a batch of events in one
+// write transaction, and answers per event. Valid events are applied even
+// when others of the batch are rejected. An event naming both a visitor
+// and a customer links them first (see Link). Events are normalised in
+// place.
+func (s *Store) ApplyEvents(evs []Event) []EventResult { return s.applyEvents(evs, true) }
+
+// ApplyObserved applies events the proxy observed itself (page views): they
+// need no id and are not deduplicated, since nothing retries them.
+func (s *Store) ApplyObserved(evs []Event) []EventResult { return s.applyEvents(evs, false) }
+
+func (s *Store) applyEvents(evs []Event, dedup bool) []EventResult {
+	res := make([]EventResult, len(evs))
+	now := s.now()
+	ids := make([]string, 0, 2*len(evs))
+	valid := make([]int, 0, len(evs))
+	for i := range evs {
+		if !dedup && evs[i].ID == "" {
+			evs[i].ID = "-"
+		}
+		if ferr := s.rules.Normalize(&evs[i], now); ferr != nil {
+			res[i] = EventResult{Status: EventRejected, Err: ferr}
+			continue
+		}
+		if p := evs[i].Product; p != "" && evs[i].Category == "" && evs[i].Type == EventView {
+			evs[i].Category = s.products.Category(p)
+		}
+		valid = append(valid, i)
+		ids = append(ids, evs[i].Target())
+		if evs[i].Visitor != "" && evs[i].Customer != "" {
+			ids = append(ids, evs[i].Visitor)
+		}
+	}
+	if len(valid) == 0 {
+		return res
+	}
+	ttl := &buntdb.SetOptions{Expires: true, TTL: s.rules.DedupWindow}
+	err := s.inBatch(ids, false, func(b *batch) error {
+		for _, i := range valid {
+			ev := &evs[i]
+			key := dedupPrefix + ev.ID
+			if !dedup {
+				key = ""
+			} else if _, err := b.tx.Get(key); err == nil {
+				res[i] = EventResult{Status: EventDuplicate}
+				continue
+			}
+			target := ev.Target()
+			if tv := b.tombstone(target); tv != 0 && !ev.TS.After(tv.Time()) {
+				res[i] = EventResult{Status: EventRejected, Err: &FieldError{Field: "ts", Code: CodeStale, Reason: "older than the erasure of this profile; dropped"}}
+				continue
+			}
+			if ev.Visitor != "" && ev.Customer != "" && ev.Visitor != ev.Customer {
+				if err := b.link(ev.Visitor, ev.Customer); err != nil {
+					return err
+				}
+			}
+			p, err := b.edit(target)
+			if err != nil {
+				return err
+			}
+			ApplyEvent(p, ev, s.rules.Location)
+			if key != "" {
+				if _, _, err := b.tx.Set(key, "", ttl); err != nil {
+					return err
+				}
+			}
+			res[i] = EventResult{Status: EventAccepted}
+			if ev.Product != "" && !s.products.Has(ev.Product) {
+				s.unknown.Add(1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, i := range valid {
+			res[i] = EventResult{Status: EventFailed, Err: err}
+		}
+	}
+	return res
+}
+
+// ApplyEvent is ApplyEvents for one event.
+func (s *Store) ApplyEvent(ev Event) EventResult {
+	return s.ApplyEvents([]Event{ev})[0]
+}
+
+// Link records that visitor is the same person as customer and merges the
+// visitor's anonymous profile, if it has one, into the customer's; the
+// visitor's own profile is then gone, so the device starts afresh once the
+// customer logs out. Linking an already linked visitor with no new
+// anonymous activity writes nothing.
+func (s *Store) Link(visitor, customer string) error {
+	if !ValidID(visitor) || !ValidID(customer) {
+		return ErrInvalidID
+	}
+	if visitor == customer {
+		return nil
+	}
+	if s.linked(visitor, customer) {
+		if p, err := s.Get(visitor); err == nil && p == nil {
+			return nil
+		}
+	}
+	return s.inBatch([]string{visitor, customer}, false, func(b *batch) error {
+		return b.link(visitor, customer)
+	})
+}
+
+// linked reports whether visitor is stored as linked to customer.
+func (s *Store) linked(visitor, customer string) bool {
+	got, _ := s.AliasOf(visitor)
+	return got == customer
+}
+
+// AliasOf returns the customer id visitor was last linked to, or "".
+func (s *Store) AliasOf(visitor string) (string, error) {
+	var v string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		var err error
+		v, err = tx.Get(aliasPrefix + visitor)
+		return err
+	})
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sync: alias of %q: %w", visitor, err)
+	}
+	return v, nil
+}
+
+// link merges visitor's profile into customer's within the batch.
+func (b *batch) link(visitor, customer string) error {
+	vp, err := b.peek(visitor)
+	if err != nil {
+		return err
+	}
+	cur, err := b.tx.Get(aliasPrefix + visitor)
+	if vp == nil && err == nil && cur == customer {
+		return nil
+	}
+	cp, err := b.edit(customer)
+	if err != nil {
+		return err
+	}
+	if vp != nil {
+		MergeInto(cp, vp)
+		b.remove(visitor)
+	}
+	cp.Links = addLink(cp.Links, visitor)
+	_, _, err = b.tx.Set(aliasPrefix+visitor, customer, nil)
+	return err
+}
+
+// Erase forgets id: its profile, the profiles and aliases of the ids linked
+// to it, and their counters. A tombstone records when, for each of them,
+// so that a later replay of an older event or a stale copy from another
+// node cannot bring the data back; a new event after the erasure starts a
+// fresh profile.
+func (s *Store) Erase(id string) error {
+	if !ValidID(id) {
+		return ErrInvalidID
+	}
+	ids := []string{id}
+	if p, err := s.Get(id); err == nil && p != nil {
+		ids = append(ids, p.Links...)
+	}
+	v := s.clock.Now()
+	return s.inBatch(ids, false, func(b *batch) error {
+		for _, x := range ids {
+			b.remove(x)
+			if _, err := b.tx.Delete(aliasPrefix + x); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+				return err
+			}
+			if _, _, err := b.tx.Set(tombstonePrefix+x, strconv.FormatUint(uint64(v), 10), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ErasedAt returns when id was last erased, or the zero time.
+func (s *Store) ErasedAt(id string) time.Time {
+	var v string
+	_ = s.db.View(func(tx *buntdb.Tx) error {
+		var err error
+		v, err = tx.Get(tombstonePrefix + id)
+		return err
+	})
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return Version(n).Time()
+}
+
+// MergeRemote stores a copy of a profile written by another node unless
+// this node holds a newer version of it or an erasure newer than it. It
+// reports whether the copy was stored.
+func (s *Store) MergeRemote(p *Profile) (bool, error) {
+	if p == nil || !ValidID(p.ID) {
+		return false, ErrInvalidID
+	}
+	s.clock.Observe(p.Version)
+	stored := false
+	err := s.inBatch([]string{p.ID}, false, func(b *batch) error {
+		if tv := b.tombstone(p.ID); tv != 0 && p.Version <= tv {
+			return nil
+		}
+		cur, err := b.peek(p.ID)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.Version >= p.Version {
+			return nil
+		}
+		data, err := p.marshal()
+		if err != nil {
+			return err
+		}
+		if _, _, err := b.tx.Set(keyPrefix+p.ID, string(data), nil); err != nil {
+			return err
+		}
+		stored = true
+		return nil
+	})
+	if err == nil && stored {
+		s.cache.put(p.ID, p.Clone())
+	}
+	return stored, err
+}
