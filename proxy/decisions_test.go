@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	stdsync "sync"
@@ -228,4 +229,59 @@ func toStrings(body map[string]any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// TestReloadUnderLoad replaces the campaigns again and again while
+// visitors keep requesting: every response succeeds and carries the old
+// offer or the new one, never a mix or an error.
+func TestReloadUnderLoad(t *testing.T) {
+	env := startPersonalized(t, "campaigns:\n  - {id: v0, slot: hero, template: '<b>V0</b>'}\n", slotPage)
+	h, err := NewAdmin(AdminOptions{Store: env.store, Personalizer: env.pers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	stop := make(chan struct{})
+	var wg stdsync.WaitGroup
+	errs := make(chan string, 8)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r := env.proxy.get(t, "GET", "/")
+				b := string(r.Body())
+				if r.StatusCode() != 200 || (!strings.Contains(b, "<b>V") && b != slotPage) {
+					errs <- fmt.Sprintf("status %d body %q", r.StatusCode(), b)
+					return
+				}
+				if strings.Count(b, "<b>V") > 1 {
+					errs <- "two versions on one page: " + b
+					return
+				}
+			}
+		}()
+	}
+	for v := 1; v <= 20; v++ {
+		doc := fmt.Sprintf("campaigns:\n  - {id: v%d, slot: hero, template: '<b>V%d</b>'}\n", v, v)
+		if code, body := call(t, srv, "PUT", "/v1/campaigns", "", doc); code != 200 {
+			t.Fatalf("PUT %d: %d %v", v, code, body)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if r := env.proxy.get(t, "GET", "/"); !strings.Contains(string(r.Body()), "<b>V20</b>") {
+		t.Errorf("after the last reload: %s", r.Body())
+	}
 }
