@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	stdsync "sync"
@@ -45,6 +46,9 @@ type Engine struct {
 	globalHoldout float64
 	conversions   conversions
 	browsing      bool // some expression reads browsing_category
+	// viewKeys are the constant (category, window) pairs of views calls,
+	// compiled into calls of Env.ViewsK by index.
+	viewKeys []viewKey
 
 	pool stdsync.Pool // *Decision
 }
@@ -140,7 +144,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	e.segments = make([]*segment, len(cfg.Segments))
 	for i, s := range cfg.Segments {
 		path := "segments." + s.Name
-		c, err := compileExpr(s.When, index, "name")
+		c, err := e.compileExpr(s.When, index, "name")
 		if err != nil {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 		}
@@ -162,7 +166,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		path := fmt.Sprintf("campaigns[%d]", i)
 		cp := &Campaign{ID: c.ID, Slot: c.Slot, Priority: c.Priority, index: i, tmpl: -1}
 		if strings.TrimSpace(c.When) != "" {
-			cc, err := compileExpr(c.When, index, "segment")
+			cc, err := e.compileExpr(c.When, index, "segment")
 			if err != nil {
 				errs = append(errs, cfg.Errorf(path+".when", "%v", err))
 			}
@@ -269,7 +273,7 @@ var volatileNames = map[string]bool{
 	"views": true, "since": true, "purchases": true, "now": true, "date": true, "browsing_category": true,
 }
 
-func compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
+func (e *Engine) compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
 	var out compiledExpr
 	src = rewritePlain(src)
 	tree, err := parser.Parse(src)
@@ -295,6 +299,7 @@ func compileExpr(src string, segments map[string]int, unknown string) (compiledE
 		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
 			out.volatile = true
 		}
+
 		id, ok := (*n).(*ast.IdentifierNode)
 		if !ok {
 			return
@@ -322,12 +327,53 @@ func compileExpr(src string, segments map[string]int, unknown string) (compiledE
 		expr.AsBool(),
 		expr.MaxNodes(maxExprNodes),
 		expr.Patch(segmentPatcher(segments)),
+		expr.Patch(viewsPatcher{e}),
 	)
 	if err != nil {
 		return out, exprError(err)
 	}
 	out.prog = prog
 	return out, nil
+}
+
+// viewKey is a views call with constant arguments.
+type viewKey struct {
+	category string
+	days     int32
+}
+
+// viewsPatcher turns views("category", "7d") with constant arguments into
+// a call of Env.ViewsK with the pair's index: the window is parsed once,
+// here, and expr calls a func(int) int without reflection.
+type viewsPatcher struct{ e *Engine }
+
+func (p viewsPatcher) Visit(n *ast.Node) {
+	call, ok := (*n).(*ast.CallNode)
+	if !ok || len(call.Arguments) != 2 {
+		return
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != "views" {
+		return
+	}
+	cat, ok1 := call.Arguments[0].(*ast.StringNode)
+	win, ok2 := call.Arguments[1].(*ast.StringNode)
+	if !ok1 || !ok2 {
+		return
+	}
+	d, err := config.ParseDuration(win.Value)
+	if err != nil || d <= 0 {
+		return // left to the runtime call, which counts nothing
+	}
+	k := viewKey{cat.Value, int32((d.D() + 24*time.Hour - 1) / (24 * time.Hour))}
+	i := slices.Index(p.e.viewKeys, k)
+	if i < 0 {
+		i = len(p.e.viewKeys)
+		p.e.viewKeys = append(p.e.viewKeys, k)
+	}
+	ast.Patch(n, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "__views"},
+		Arguments: []ast.Node{&ast.IntegerNode{Value: i}},
+	})
 }
 
 // segmentPatcher turns a segment name into a call of the memoised Env.Seg.

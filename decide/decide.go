@@ -146,6 +146,12 @@ func (d *Decision) bind() {
 		return false
 	}
 	d.env.Views = d.views
+	d.env.ViewsK = func(k int) int {
+		if k < 0 || k >= len(d.e.viewKeys) {
+			return 0
+		}
+		return d.viewsDays(d.e.viewKeys[k].category, d.e.viewKeys[k].days)
+	}
 	d.env.Viewed = func(product string) bool { return slices.Contains(d.p.Recent, product) }
 	d.env.Score = func(name string) float64 { return d.p.Scores[name] }
 	d.env.Since = func(t time.Time) time.Duration { return d.now.Sub(t) }
@@ -207,7 +213,11 @@ func (d *Decision) views(category, window string) int {
 	if err != nil || w <= 0 {
 		return 0
 	}
-	days := int32((w.D() + 24*time.Hour - 1) / (24 * time.Hour))
+	return d.viewsDays(category, int32((w.D()+24*time.Hour-1)/(24*time.Hour)))
+}
+
+// viewsDays counts views of category in the last days daily buckets.
+func (d *Decision) viewsDays(category string, days int32) int {
 	n := 0
 	for _, b := range d.p.Views[category] {
 		if b.Day > d.today-days && b.Day <= d.today {

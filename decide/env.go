@@ -32,6 +32,8 @@ type Env struct {
 	// Seg evaluates segment number i; compiled expressions call it wherever a
 	// segment name is used as a boolean.
 	Seg func(i int) bool `expr:"__seg"`
+	// ViewsK is views for the engine's constant (category, window) pair k.
+	ViewsK func(k int) int `expr:"__views"`
 }
 
 // Purchases summarises a visitor's orders.

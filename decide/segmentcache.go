@@ -50,15 +50,21 @@ func (c *segmentCache) load(p *msync.Profile, dst []uint8) bool {
 	return ok
 }
 
-// store remembers the stable states of src for p.
+// store remembers the stable states of src for p, once per snapshot.
 func (c *segmentCache) store(p *msync.Profile, src []uint8, segs []*segment) {
+	sh := &c.shards[c.shard(p)]
+	sh.mu.RLock()
+	_, known := sh.m[p]
+	sh.mu.RUnlock()
+	if known {
+		return
+	}
 	keep := make([]uint8, len(src))
 	for i, s := range segs {
 		if s.stable && (src[i] == segTrue || src[i] == segFalse) {
 			keep[i] = src[i]
 		}
 	}
-	sh := &c.shards[c.shard(p)]
 	sh.mu.Lock()
 	if _, ok := sh.m[p]; !ok && len(sh.m) >= c.max {
 		for k := range sh.m {
