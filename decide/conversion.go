@@ -47,6 +47,13 @@ func (e *Engine) IsConversionPath(path []byte) bool {
 	return false
 }
 
+// TracksConversions reports whether any conversion is configured: without
+// one, exposures need not be remembered in profiles for attribution.
+func (e *Engine) TracksConversions() bool {
+	c := &e.conversions
+	return len(c.exact) > 0 || len(c.prefix) > 0 || len(c.events) > 0
+}
+
 // IsConversionEvent reports whether an event of type typ is a conversion.
 func (e *Engine) IsConversionEvent(typ string) bool { return e.conversions.events[typ] }
 

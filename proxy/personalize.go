@@ -356,12 +356,13 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 		p.recorder.Expose(GlobalCampaign, group, id)
 		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: &decide.Variant{Name: group}})
 	}
+	attribute := snap.Engine.TracksConversions()
 	need := false
 	for _, ch := range choices {
 		if ch.Campaign != snap.global && p.recorder != nil {
 			p.recorder.Expose(ch.Campaign.ID, statsVariant(ch.VariantName()), id)
 		}
-		if needsWrite(prof, ch, now) {
+		if needsWrite(prof, ch, now, attribute) {
 			need = true
 		}
 	}
@@ -391,6 +392,9 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 				}
 				pr.Variants[x.experiment] = x.variant
 			}
+			if !attribute {
+				continue
+			}
 			if pr.Exposures == nil {
 				pr.Exposures = map[string]msync.Exposure{}
 			}
@@ -401,13 +405,18 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 	})
 }
 
-// needsWrite reports whether showing ch changes what the profile records.
-func needsWrite(prof *msync.Profile, ch decide.Choice, now time.Time) bool {
+// needsWrite reports whether showing ch changes what the profile records:
+// a cap count, a variant not yet remembered, or (when conversions are
+// attributed) a missing or stale exposure time.
+func needsWrite(prof *msync.Profile, ch decide.Choice, now time.Time, attribute bool) bool {
 	if _, capMax := ch.Campaign.CapDays(); capMax > 0 && !ch.Holdout() {
 		return true
 	}
 	if exp := ch.Campaign.Experiment(); exp != "" && prof.Variants[exp] != ch.VariantName() {
 		return true
+	}
+	if !attribute {
+		return false
 	}
 	x, ok := prof.Exposures[ch.Campaign.ID]
 	return !ok || x.Variant != ch.VariantName() || now.Sub(x.At) > exposureRefresh

@@ -10,6 +10,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide"
+	"github.com/marquee-proxy/marquee/decide/stats"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -51,7 +52,7 @@ func benchPersonalizer(b *testing.B) (*Personalizer, []string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	p, err := NewPersonalizer(PersonalizerOptions{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("bench-key-0123456789abcdef")}})
+	p, err := NewPersonalizer(PersonalizerOptions{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("bench-key-0123456789abcdef")}, Recorder: stats.NewRecorder(stats.Config{})})
 	if err != nil {
 		b.Fatal(err)
 	}
