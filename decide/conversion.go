@@ -57,6 +57,11 @@ func (e *Engine) TracksConversions() bool {
 // IsConversionEvent reports whether an event of type typ is a conversion.
 func (e *Engine) IsConversionEvent(typ string) bool { return e.conversions.events[typ] }
 
+// clockSkew is how far before an exposure a conversion's time may lie and
+// still be credited to it: event timestamps come from the shop's backend,
+// whose clock and second-precision timestamps need not match the edge's.
+const clockSkew = 5 * time.Minute
+
 // Attribution is one conversion credited to a campaign's variant.
 type Attribution struct {
 	// Campaign is the campaign id.
@@ -72,7 +77,7 @@ type Attribution struct {
 func (e *Engine) Attribute(p *msync.Profile, now time.Time) []Attribution {
 	var out []Attribution
 	for id, x := range p.Exposures {
-		if now.Sub(x.At) > e.conversions.window || now.Before(x.At) {
+		if now.Sub(x.At) > e.conversions.window || now.Before(x.At.Add(-clockSkew)) {
 			continue
 		}
 		if !x.Converted.IsZero() && !x.Converted.Before(x.At) {
@@ -88,7 +93,12 @@ func (e *Engine) Attribute(p *msync.Profile, now time.Time) []Attribution {
 func MarkConverted(p *msync.Profile, attrs []Attribution, now time.Time) {
 	for _, a := range attrs {
 		if x, ok := p.Exposures[a.Campaign]; ok {
+			// Never before the exposure, or the same exposure would be
+			// credited again.
 			x.Converted = now
+			if x.Converted.Before(x.At) {
+				x.Converted = x.At
+			}
 			p.Exposures[a.Campaign] = x
 		}
 	}

@@ -285,3 +285,49 @@ func TestReloadUnderLoad(t *testing.T) {
 		t.Errorf("after the last reload: %s", r.Body())
 	}
 }
+
+func TestConversionByEvent(t *testing.T) {
+	env := startPersonalized(t, `conversions: {events: [purchase], window: 1d}
+campaigns:
+  - {id: promo, slot: hero, template: '<b>PROMO</b>'}
+`, slotPage)
+	rec := newCountingRecorder()
+	env.pers.recorder = rec
+	vid := string(env.pers.Signer().AppendMint(nil))
+	if r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid); !strings.Contains(string(r.Body()), "PROMO") {
+		t.Fatal("no offer shown")
+	}
+	env.pers.updates.wait([]byte(vid[:VisitorIDLen]))
+	h, err := NewAdmin(AdminOptions{Store: env.store, Personalizer: env.pers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ev := fmt.Sprintf(`[{"id":"e1","type":"purchase","visitor":%q,"ts":%q,"value":42}]`, vid[:VisitorIDLen], time.Now().UTC().Format(time.RFC3339))
+	if code, body := call(t, srv, "POST", "/v1/events", "", ev); code != 200 {
+		t.Fatalf("events: %d %v", code, body)
+	}
+	if n := rec.get(rec.conversions, "promo/"+DefaultVariant); n != 1 {
+		t.Errorf("conversions: %v, want promo/default once", rec.conversions)
+	}
+}
+
+func TestConversionByEventCountsOnce(t *testing.T) {
+	env := startPersonalized(t, "conversions: {events: [purchase], window: 1d}\ncampaigns:\n  - {id: promo, slot: hero, template: '<b>PROMO</b>'}\n", slotPage)
+	rec := newCountingRecorder()
+	env.pers.recorder = rec
+	vid := string(env.pers.Signer().AppendMint(nil))
+	env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid)
+	id := vid[:VisitorIDLen]
+	env.pers.updates.wait([]byte(id))
+	at := time.Now().Add(-time.Minute) // a backend clock a minute behind
+	for range 3 {
+		env.pers.ConvertEvent(id, "purchase", at)
+		env.pers.updates.wait([]byte(id))
+	}
+	env.pers.ConvertEvent(id, "view", at)
+	if n := rec.get(rec.conversions, "promo/"+DefaultVariant); n != 1 {
+		t.Errorf("conversions: %v, want promo/default once", rec.conversions)
+	}
+}

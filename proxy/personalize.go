@@ -445,6 +445,20 @@ func addCap(caps map[string][]msync.NodeDayCount, campaign string, today int32, 
 	return caps
 }
 
+// ConvertEvent credits a conversion to the profile id when an event of type
+// typ at time at is a configured conversion event (conversions.events).
+func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
+	snap := p.snap.Load()
+	if !snap.Engine.IsConversionEvent(typ) {
+		return
+	}
+	prof, err := p.store.Get(id)
+	if err != nil || prof == nil {
+		return
+	}
+	p.convert(snap, []byte(id), prof, at)
+}
+
 // convert credits a conversion to the exposures it follows and marks them.
 func (p *Personalizer) convert(snap *Snapshot, id []byte, prof *msync.Profile, now time.Time) {
 	attrs := snap.Engine.Attribute(prof, now)
