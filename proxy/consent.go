@@ -1,6 +1,10 @@
 package proxy
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+)
 
 // ConsentPolicy says when a visitor is neither personalised nor tracked,
 // beyond a profile whose consent.personalization is false. The zero value
@@ -24,11 +28,15 @@ var strSecGPC = []byte("Sec-GPC")
 // optedOut reports whether the request itself refuses personalisation and
 // tracking.
 func (c *ConsentPolicy) optedOut(rc *RewriteContext) bool {
-	if !c.IgnoreGPC && bytes.Equal(bytes.TrimSpace(rc.RequestHeader().PeekBytes(strSecGPC)), []byte("1")) {
+	return c.optedOutHeader(rc.RequestHeader())
+}
+
+func (c *ConsentPolicy) optedOutHeader(h *fasthttp.RequestHeader) bool {
+	if !c.IgnoreGPC && bytes.Equal(bytes.TrimSpace(h.PeekBytes(strSecGPC)), []byte("1")) {
 		return true
 	}
 	if c.OptOutCookie != "" {
-		if v := rc.Cookie(c.OptOutCookie); len(v) > 0 && string(v) != "0" && string(v) != "false" {
+		if v := h.Cookie(c.OptOutCookie); len(v) > 0 && string(v) != "0" && string(v) != "false" {
 			return true
 		}
 	}

@@ -236,6 +236,9 @@ func (s *Server) copyHeader(ctx *fasthttp.RequestCtx, x *exchange, mode respMode
 // serveStream relays the origin response untouched, its body streamed after
 // the handler returns.
 func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, headAsGet bool) {
+	if s.opts.ObserveResponse != nil {
+		s.opts.ObserveResponse(&ctx.Request.Header, &x.resp.Header)
+	}
 	s.copyHeader(ctx, x, modeExact)
 	cl := x.resp.Header.ContentLength()
 	if x.resp.BodyStream() == nil || headAsGet || ctx.IsHead() {

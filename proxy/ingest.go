@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/valyala/fasthttp"
+
 // ingest is what the Personalizer needs to observe visitors: the tracker,
 // the customer id resolver and the consent policy.
 type ingest struct {
@@ -57,4 +59,35 @@ func (p *Personalizer) observeUnslotted(snap *Snapshot, rc *RewriteContext) {
 		return
 	}
 	in.tracker.Observe(rc, vid, cust)
+}
+
+// ObserveResponse records the event an origin annotated a response with
+// when that response bypasses the rewrite stage (an add-to-cart redirect, a
+// JSON answer): see Options.ObserveResponse. Only a visitor with a valid
+// cookie who has not opted out is tracked; nothing is minted.
+func (p *Personalizer) ObserveResponse(req *fasthttp.RequestHeader, resp *fasthttp.ResponseHeader) {
+	in := &p.ingest
+	if in.tracker == nil || in.tracker.evHdr == "" {
+		return
+	}
+	ev := resp.Peek(in.tracker.evHdr)
+	if len(ev) == 0 || in.consent.optedOutHeader(req) || p.snap.Load().bots.isBot(req.UserAgent()) {
+		return
+	}
+	vid, ok := p.signer.Verify(req.Cookie(p.cookie))
+	if !ok {
+		return
+	}
+	sc := p.scratch.Get().(*personalizeScratch)
+	defer p.scratch.Put(sc)
+	id := vid
+	if in.customer != nil {
+		if sc.cust = in.customer.resolve(req, resp, sc.cust); sc.cust != nil {
+			id = sc.cust
+		}
+	}
+	if prof, err := p.store.GetBytes(id); err == nil && prof != nil && !prof.Consent.Allows() {
+		return
+	}
+	in.tracker.enqueue(&jobFields{visitor: vid, customer: sc.cust, header: ev})
 }

@@ -68,13 +68,20 @@ type Tracker struct {
 	// slots hold, per hash of a visitor id, the sequence number of the
 	// last update enqueued for it on its worker.
 	slots [trackSlots]atomic.Uint64
-	wg    sync.WaitGroup
-	once  sync.Once
+	// linked remembers, lossily, hashes of visitor-customer pairs already
+	// linked, so that a logged-in visitor's requests do not queue a link
+	// each.
+	linked [linkSlots]atomic.Uint64
+	wg     sync.WaitGroup
+	once   sync.Once
 
 	applied, dropped, failed, waited prometheus.Counter
 }
 
-const trackSlots = 4096
+const (
+	trackSlots = 4096
+	linkSlots  = 1 << 16
+)
 
 type trackWorker struct {
 	mu     sync.Mutex // guards seq and sends on ch, so ch is in seq order
@@ -104,7 +111,7 @@ type pagePattern struct {
 	catIdx    int      // index of {category}, -1 when absent
 	prodIdx   int
 	ev        msync.EventType
-	category  string
+	catBytes  []byte // the fixed category, if any
 	catHeader string
 }
 
@@ -172,7 +179,7 @@ func (t *Tracker) Close() {
 }
 
 func compilePattern(p TrackPage) pagePattern {
-	pp := pagePattern{catIdx: -1, prodIdx: -1, ev: p.Event, category: p.Category, catHeader: p.CategoryHeader}
+	pp := pagePattern{catIdx: -1, prodIdx: -1, ev: p.Event, catBytes: []byte(p.Category), catHeader: p.CategoryHeader}
 	if pp.ev == msync.EventInvalid {
 		pp.ev = msync.EventView
 	}
@@ -235,7 +242,7 @@ func (t *Tracker) Observe(rc *RewriteContext, visitor, customer []byte) {
 	if rc.RequestHeader().IsHead() {
 		return // a HEAD request is not a page view
 	}
-	job := trackJob{}
+	var f jobFields
 	path := rc.URI().Path()
 	for i := range t.pages {
 		pp := &t.pages[i]
@@ -243,41 +250,71 @@ func (t *Tracker) Observe(rc *RewriteContext, visitor, customer []byte) {
 		if !ok {
 			continue
 		}
-		job.hasEvent = true
-		job.ev = msync.Event{Type: pp.ev, Category: pp.category}
-		if len(cat) > 0 {
-			job.ev.Category = string(cat)
-		}
-		if len(prod) > 0 {
-			job.ev.Product = string(prod)
+		f.event, f.typ, f.category, f.product = true, pp.ev, cat, prod
+		if len(cat) == 0 {
+			f.category = pp.catBytes
 		}
 		if pp.catHeader != "" {
 			if h := rc.OriginHeader(pp.catHeader); len(h) > 0 {
-				job.ev.Category = string(h)
+				f.category = h
 			}
 		}
 		break
 	}
 	if t.evHdr != "" {
-		if h := rc.OriginHeader(t.evHdr); len(h) > 0 {
-			job.header = string(h)
-		}
+		f.header = rc.OriginHeader(t.evHdr)
 	}
-	if !job.hasEvent && job.header == "" && len(customer) == 0 {
+	if !f.event && len(f.header) == 0 && len(customer) == 0 {
 		return
 	}
-	t.enqueue(visitor, customer, job)
+	f.visitor, f.customer = visitor, customer
+	t.enqueue(&f)
+}
+
+// jobFields are the borrowed parts of an update, copied into one string by
+// enqueue.
+type jobFields struct {
+	visitor, customer, category, product, header []byte
+	typ                                          msync.EventType
+	event                                        bool
 }
 
 // Link records, off the request path, that visitor belongs to customer.
-func (t *Tracker) Link(visitor, customer []byte) { t.enqueue(visitor, customer, trackJob{}) }
+// A pair linked recently is not queued again.
+func (t *Tracker) Link(visitor, customer []byte) {
+	h := t.pairHash(visitor, customer)
+	if t.linked[h%linkSlots].Load() == h {
+		return
+	}
+	t.enqueue(&jobFields{visitor: visitor, customer: customer})
+}
 
-func (t *Tracker) enqueue(visitor, customer []byte, job trackJob) {
-	slot := maphash.Bytes(t.seed, visitor) % trackSlots
+func (t *Tracker) pairHash(visitor, customer []byte) uint64 {
+	var mh maphash.Hash
+	mh.SetSeed(t.seed)
+	mh.Write(visitor)
+	mh.WriteByte(0)
+	mh.Write(customer)
+	return mh.Sum64() | 1 // never 0, the empty slot
+}
+
+func (t *Tracker) enqueue(f *jobFields) {
+	slot := maphash.Bytes(t.seed, f.visitor) % trackSlots
 	w := t.workers[slot%uint64(len(t.workers))]
-	job.visitor = string(visitor)
-	job.customer = string(customer)
-	job.ev.TS = time.Now()
+	// One allocation holds every string the job keeps.
+	var arr [256]byte
+	b := append(arr[:0], f.visitor...)
+	b = append(b, f.customer...)
+	b = append(b, f.category...)
+	b = append(b, f.product...)
+	b = append(b, f.header...)
+	all := string(b)
+	cut := func(n int) string { s := all[:n]; all = all[n:]; return s }
+	job := trackJob{hasEvent: f.event}
+	job.visitor = cut(len(f.visitor))
+	job.customer = cut(len(f.customer))
+	job.ev = msync.Event{Type: f.typ, Category: cut(len(f.category)), Product: cut(len(f.product)), TS: time.Now()}
+	job.header = cut(len(f.header))
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -353,6 +390,9 @@ func (t *Tracker) run(w *trackWorker) {
 				if err := t.store.Link(j.visitor, j.customer); err != nil {
 					t.failed.Inc()
 					t.log.Warn("tracking: link failed", "err", err)
+				} else {
+					h := t.pairHash([]byte(j.visitor), []byte(j.customer))
+					t.linked[h%linkSlots].Store(h)
 				}
 			}
 			if j.hasEvent {

@@ -37,3 +37,25 @@ func TestObserveRequestPathAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkAgainAllocs(t *testing.T) {
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tr, err := NewTracker(TrackerOptions{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	vid, cust := []byte("AAAAAAAAAAAAAAAAAAAAAA"), []byte("cust-1")
+	tr.Link(vid, cust)
+	tr.Wait(vid)
+	if a, _ := st.AliasOf(string(vid)); a != "cust-1" {
+		t.Fatalf("alias: got %q", a)
+	}
+	if n := testing.AllocsPerRun(100, func() { tr.Link(vid, cust) }); n != 0 {
+		t.Errorf("linking a linked pair again: %v allocations, want 0", n)
+	}
+}

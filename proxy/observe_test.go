@@ -82,7 +82,7 @@ func TestTrackerReadYourWrites(t *testing.T) {
 	defer tr.Close()
 	vid := []byte("AAAAAAAAAAAAAAAAAAAAAA")
 	for i := range 50 {
-		tr.enqueue(vid, nil, trackJob{hasEvent: true, ev: msync.Event{Type: msync.EventView, Category: "x"}})
+		tr.enqueue(&jobFields{visitor: vid, event: true, typ: msync.EventView, category: []byte("x")})
 		tr.Wait(vid)
 		p, _ := st.GetBytes(vid)
 		if p == nil || p.Views["x"][0].Count != int32(i+1) {

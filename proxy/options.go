@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 )
 
 // Defaults applied by New to zero fields of Options. fasthttp's own defaults
@@ -136,6 +137,14 @@ type Options struct {
 	// origin, such as marquee's own /_marquee/ endpoints. Nil forwards
 	// everything.
 	Local LocalHandler
+
+	// ObserveResponse, when set, sees the request and origin response
+	// headers of every response that bypasses the rewrite stage (redirects,
+	// JSON, other statuses), before StripResponseHeaders are removed: an
+	// origin may annotate an add-to-cart redirect with an event. It is
+	// called on the request path, concurrently: it must not block and must
+	// not retain either header.
+	ObserveResponse func(req *fasthttp.RequestHeader, resp *fasthttp.ResponseHeader)
 
 	// StripResponseHeaders are origin response headers meant for the proxy
 	// alone (a customer id, an event annotation): the rewrite stage can

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -81,14 +83,20 @@ func NewCustomerResolver(opts CustomerOptions) (*CustomerResolver, error) {
 // folded when configured), or nil when there is none or its signature
 // fails. It looks at the login cookie first, then the origin's header.
 func (c *CustomerResolver) Resolve(rc *RewriteContext, dst []byte) []byte {
+	return c.resolve(rc.RequestHeader(), rc.origin, dst)
+}
+
+// resolve is Resolve from the request's and the origin response's headers;
+// origin may be nil.
+func (c *CustomerResolver) resolve(req *fasthttp.RequestHeader, origin *fasthttp.ResponseHeader, dst []byte) []byte {
 	var id []byte
 	if c.opts.Cookie != "" {
-		if v := rc.Cookie(c.opts.Cookie); len(v) > 0 {
+		if v := req.Cookie(c.opts.Cookie); len(v) > 0 {
 			id = c.verifyCookie(v)
 		}
 	}
-	if id == nil && c.opts.Header != "" {
-		id = bytes.TrimSpace(rc.OriginHeader(c.opts.Header))
+	if id == nil && c.opts.Header != "" && origin != nil {
+		id = bytes.TrimSpace(origin.Peek(c.opts.Header))
 	}
 	if len(id) == 0 || !msync.ValidID(b2s(id)) {
 		return nil

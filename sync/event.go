@@ -101,6 +101,7 @@ const (
 	CodeStale = "stale"
 )
 
+// Error returns the field and the reason.
 func (e *FieldError) Error() string {
 	if e.Field == "" {
 		return "sync: " + e.Reason

@@ -215,24 +215,44 @@ func (s *Store) Erase(id string) error {
 	if !ValidID(id) {
 		return ErrInvalidID
 	}
-	ids := []string{id}
-	if p, err := s.Get(id); err == nil && p != nil {
-		ids = append(ids, p.Links...)
-	}
-	v := s.clock.Now()
-	return s.inBatch(ids, false, func(b *batch) error {
-		for _, x := range ids {
-			b.remove(x)
-			if _, err := b.tx.Delete(aliasPrefix + x); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
-				return err
-			}
-			if _, _, err := b.tx.Set(tombstonePrefix+x, strconv.FormatUint(uint64(v), 10), nil); err != nil {
-				return err
-			}
+	// The ids to lock are read before locking; a link added in between
+	// makes the batch start over with it.
+	for range 8 {
+		ids := []string{id}
+		if p, err := s.Get(id); err == nil && p != nil {
+			ids = append(ids, p.Links...)
 		}
-		return nil
-	})
+		v := s.clock.Now()
+		err := s.inBatch(ids, false, func(b *batch) error {
+			if p, err := b.peek(id); err != nil {
+				return err
+			} else if p != nil {
+				for _, l := range p.Links {
+					if !contains(ids, l) {
+						return errRelock
+					}
+				}
+			}
+			for _, x := range ids {
+				b.remove(x)
+				if _, err := b.tx.Delete(aliasPrefix + x); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+					return err
+				}
+				if _, _, err := b.tx.Set(tombstonePrefix+x, strconv.FormatUint(uint64(v), 10), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !errors.Is(err, errRelock) {
+			return err
+		}
+	}
+	return fmt.Errorf("sync: erase %q: links kept changing", id)
 }
+
+// errRelock makes a batch that found more ids to lock start over.
+var errRelock = errors.New("sync: relock")
 
 // ErasedAt returns when id was last erased, or the zero time.
 func (s *Store) ErasedAt(id string) time.Time {

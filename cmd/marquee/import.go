@@ -76,6 +76,10 @@ a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr
 		st, err = importOnline(cr, *server, *token, kind, rw, prog)
 	}
 	prog.done()
+	if err != nil && st.Imported+st.Rejected+st.Duplicates == 0 {
+		fmt.Fprintln(stderr, "marquee import:", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, "imported %d, duplicates %d, rejected %d in %s (%.0f/s)\n",
 		st.Imported, st.Duplicates, st.Rejected, st.Elapsed.Round(time.Millisecond), float64(st.Imported+st.Rejected+st.Duplicates)/max(st.Elapsed.Seconds(), 1e-9))
 	if st.Rejected > 0 {

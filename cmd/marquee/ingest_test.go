@@ -322,3 +322,36 @@ campaigns:
 		})
 	}
 }
+
+// An add-to-cart form answered with a redirect carries its event in a
+// header; the proxy records it and the client never sees the header.
+func TestEventHeaderOnRedirect(t *testing.T) {
+	origin := http.NewServeMux()
+	origin.HandleFunc("POST /cart/add", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Marquee-Event", "add_to_cart; product=earbuds; value=79")
+		http.Redirect(w, r, "/cart", http.StatusSeeOther)
+	})
+	origin.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<div data-marquee-slot="offer">x</div>`)
+	})
+	n := startTestNode(t, origin, "")
+	b := newBrowser(t)
+	b.get(n.proxyURL() + "/") // the visitor cookie
+	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("POST", n.proxyURL()+"/cart/add", strings.NewReader("product=earbuds"))
+	req.AddCookie(&http.Cookie{Name: "mq_vid", Value: b.cookies["mq_vid"]})
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("X-Marquee-Event") != "" {
+		t.Fatalf("redirect: %d, event header %q", resp.StatusCode, resp.Header.Get("X-Marquee-Event"))
+	}
+	vid := b.cookies["mq_vid"][:proxy.VisitorIDLen]
+	n.ingest.tracker.Wait([]byte(vid))
+	if p, _ := n.store.Get(vid); p == nil || p.Cart.Count() != 1 {
+		t.Fatalf("cart after the annotated redirect: %+v", p)
+	}
+}

@@ -100,8 +100,9 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	}
 	var rw proxy.Rewriter = n.pers
 	var local proxy.LocalHandler = n.pers
+	observe := n.pers.ObserveResponse
 	if opts.passthrough {
-		rw, local = nil, nil
+		rw, local, observe = nil, nil, nil
 	}
 	l := cfg.Limits
 	n.proxy, err = proxy.New(proxy.Options{
@@ -120,6 +121,7 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 		MaxConnsPerIP:   l.MaxConnsPerIP,
 		Rewriter:        rw,
 		Local:           local,
+		ObserveResponse: observe,
 		Logger:          log,
 		Registry:        n.registry,
 
