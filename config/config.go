@@ -91,6 +91,7 @@ type Config struct {
 	Cluster *Cluster `yaml:"cluster"`
 
 	file string
+	dir  string // directory relative paths are read against; "" for the working directory
 	pos  map[string]int
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -22,10 +23,26 @@ type Decisions struct {
 	Bots          Bots        `yaml:"bots" json:"bots"`
 }
 
-// Decisions returns the replaceable part of c.
+// Decisions returns the replaceable part of c. Experiment ids and salts
+// that only repeat their defaults are left out, so that a document read,
+// edited and written back still follows a change of the top-level salt.
 func (c *Config) Decisions() Decisions {
+	campaigns := make([]Campaign, len(c.Campaigns))
+	for i, cp := range c.Campaigns {
+		if ex := cp.Experiment; ex != nil {
+			e := *ex
+			if e.ID == cp.ID {
+				e.ID = ""
+			}
+			if e.Salt == c.Salt {
+				e.Salt = ""
+			}
+			cp.Experiment = &e
+		}
+		campaigns[i] = cp
+	}
 	return Decisions{
-		Slots: c.Slots, Segments: c.Segments, Campaigns: c.Campaigns,
+		Slots: c.Slots, Segments: c.Segments, Campaigns: campaigns,
 		GlobalHoldout: c.GlobalHoldout, Salt: c.Salt, Catalog: c.Catalog,
 		Conversions: c.Conversions, Bots: c.Bots,
 	}
@@ -43,21 +60,35 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, Errors{yamlError(name, err)}
 	}
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		dd := &decoder{file: name, pos: c.pos}
-		dd.decode(root.Content[0], reflectValue(&d), "")
-		if len(dd.errs) > 0 {
-			return nil, dd.errs.Err()
-		}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		// An empty body would silently remove every campaign: refuse it.
+		return nil, Errors{{File: name, Line: root.Line, Msg: "want a mapping with segments, campaigns and the rest; to remove every campaign send {\"campaigns\": []}"}}
+	}
+	dd := &decoder{file: name, pos: c.pos}
+	dd.decode(root.Content[0], reflectValue(&d), "")
+	if len(dd.errs) > 0 {
+		return nil, dd.errs.Err()
 	}
 	out := *base
 	out.file, out.pos = name, c.pos
 	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
 	out.GlobalHoldout, out.Salt, out.Catalog = d.GlobalHoldout, d.Salt, d.Catalog
 	out.Conversions, out.Bots = d.Conversions, d.Bots
+	out.Catalog = base.resolvePath(out.Catalog)
 	out.applyDefaults()
 	if errs := out.validate(); len(errs) > 0 {
 		return nil, errs.Err()
 	}
 	return &out, nil
+}
+
+// resolvePath makes a relative path from the configuration relative to the
+// directory of the file it was read from, as an operator reading the file
+// expects; paths in documents sent over the API resolve the same way,
+// against the running configuration's file.
+func (c *Config) resolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
 }

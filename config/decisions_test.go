@@ -44,8 +44,13 @@ func TestWithDecisionsErrors(t *testing.T) {
 			t.Errorf("WithDecisions(%q): got %v, want %q", tt.doc, err, tt.want)
 		}
 	}
-	empty, err := base.WithDecisions("put", nil)
-	if err != nil || len(empty.Campaigns) != 0 {
-		t.Errorf("empty document: %v, %d campaigns", err, len(empty.Campaigns))
+	for _, doc := range []string{"", "null", "[]", "# nothing\n"} {
+		if _, err := base.WithDecisions("put", []byte(doc)); err == nil {
+			t.Errorf("document %q accepted; it would remove every campaign", doc)
+		}
+	}
+	none, err := base.WithDecisions("put", []byte("campaigns: []\n"))
+	if err != nil || len(none.Campaigns) != 0 {
+		t.Errorf("explicit empty list: %v, %d campaigns", err, len(none.Campaigns))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 
@@ -35,7 +36,13 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
 	}
-	return Parse(path, data)
+	c, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	c.dir = filepath.Dir(path)
+	c.Catalog = c.resolvePath(c.Catalog)
+	return c, nil
 }
 
 // Parse decodes and validates configuration text; name is used in error

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	stdsync "sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -38,7 +37,9 @@ type Engine struct {
 	// templates are the offer templates, parsed but never executed:
 	// every Decision works on its own clones, bound to it.
 	templates []*template.Template
+	dated     []bool // templates calling recommend, whose output changes daily
 	offers    *offerCache
+	hasStable bool // some segment's result is cached per profile snapshot
 	stable    *segmentCache
 	catalog   *Catalog
 
@@ -50,8 +51,14 @@ type Engine struct {
 	// compiled into calls of Env.ViewsK by index.
 	viewKeys []viewKey
 
-	pool stdsync.Pool // *Decision
+	// free holds idle Decisions. A bounded channel, not a sync.Pool: a
+	// Decision carries clones of every offer template, costly to rebuild,
+	// and a sync.Pool would drop them all at each garbage collection.
+	free chan *Decision
 }
+
+// maxIdleDecisions bounds the Decisions an Engine keeps for reuse.
+const maxIdleDecisions = 256
 
 type segment struct {
 	name string
@@ -144,6 +151,9 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	e.segments = make([]*segment, len(cfg.Segments))
 	for i, s := range cfg.Segments {
 		path := "segments." + s.Name
+		if envNames[s.Name] || isBuiltin(s.Name) || strings.HasPrefix(s.Name, "__") {
+			errs = append(errs, cfg.Errorf(path, "segment name %q is already a name expressions use", s.Name))
+		}
 		c, err := e.compileExpr(s.When, index, "name")
 		if err != nil {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
@@ -160,6 +170,9 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		errs = append(errs, cfg.Errorf("segments."+names[0], "segments refer to each other in a cycle: %s", strings.Join(names, " → ")))
 	} else {
 		markUnstable(e.segments, deps)
+	}
+	for _, sg := range e.segments {
+		e.hasStable = e.hasStable || sg.stable
 	}
 
 	for i, c := range cfg.Campaigns {
@@ -205,7 +218,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
-	e.pool.New = func() any { return e.newDecision() }
+	e.free = make(chan *Decision, maxIdleDecisions)
 	return e, nil
 }
 
@@ -225,6 +238,7 @@ func (e *Engine) addTemplate(cfg *config.Config, errs *config.Errors, name, path
 		*errs = append(*errs, cfg.Errorf(path, "%s", templateError(err)))
 	}
 	e.templates = append(e.templates, t)
+	e.dated = append(e.dated, strings.Contains(src, "recommend"))
 	return len(e.templates) - 1
 }
 
@@ -299,6 +313,14 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
 			out.volatile = true
 		}
+		if call, ok := (*n).(*ast.CallNode); ok {
+			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "in_segment" {
+				if _, constant := inSegmentArg(*n); !constant {
+					// It may reach any segment, time-dependent ones too.
+					out.volatile = true
+				}
+			}
+		}
 
 		id, ok := (*n).(*ast.IdentifierNode)
 		if !ok {
@@ -326,7 +348,7 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		expr.Env(Env{}),
 		expr.AsBool(),
 		expr.MaxNodes(maxExprNodes),
-		expr.Patch(segmentPatcher(segments)),
+		expr.Patch(segmentPatcher{segments: segments, declared: declared}),
 		expr.Patch(viewsPatcher{e}),
 	)
 	if err != nil {
@@ -376,25 +398,30 @@ func (p viewsPatcher) Visit(n *ast.Node) {
 	})
 }
 
-// segmentPatcher turns a segment name into a call of the memoised Env.Seg.
-type segmentPatcher map[string]int
+// segmentPatcher turns a segment name into a call of the memoised Env.Seg;
+// a name the expression declares with let is the variable, not the
+// segment.
+type segmentPatcher struct {
+	segments map[string]int
+	declared map[string]bool
+}
 
 // A call in_segment("name") with a constant name is patched the same way.
 func (p segmentPatcher) Visit(n *ast.Node) {
 	name, ok := inSegmentArg(*n)
 	if !ok {
 		id, isID := (*n).(*ast.IdentifierNode)
-		if !isID {
+		if !isID || p.declared[id.Value] {
 			return
 		}
 		name = id.Value
 	}
-	if !hasKey(p, name) {
+	if !hasKey(p.segments, name) {
 		return
 	}
 	ast.Patch(n, &ast.CallNode{
 		Callee:    &ast.IdentifierNode{Value: "__seg"},
-		Arguments: []ast.Node{&ast.IntegerNode{Value: p[name]}},
+		Arguments: []ast.Node{&ast.IntegerNode{Value: p.segments[name]}},
 	})
 }
 

@@ -102,7 +102,12 @@ func (e *Engine) newDecision() *Decision {
 // visitor id; it is copied. p may be an empty profile for a visitor marquee
 // has not seen before, never nil.
 func (e *Engine) Acquire(p *msync.Profile, id []byte, now time.Time) *Decision {
-	d := e.pool.Get().(*Decision)
+	var d *Decision
+	select {
+	case d = <-e.free:
+	default:
+		d = e.newDecision()
+	}
 	d.p, d.now, d.Errors = p, now, 0
 	d.today = DayIndex(now, e.loc)
 	d.id = append(d.id[:0], id...)
@@ -120,7 +125,9 @@ func (e *Engine) Acquire(p *msync.Profile, id []byte, now time.Time) *Decision {
 	}
 	clear(d.seg)
 	clear(d.used)
-	e.stable.load(p, d.seg)
+	if e.hasStable {
+		e.stable.load(p, d.seg)
+	}
 	d.data.Profile = p
 	d.GlobalHoldout = inShare(e.salt, "global", d.id, e.globalHoldout)
 	return d
@@ -129,9 +136,14 @@ func (e *Engine) Acquire(p *msync.Profile, id []byte, now time.Time) *Decision {
 // Release returns d to its engine's pool; d must not be used afterwards.
 func (d *Decision) Release() {
 	e := d.e
-	e.stable.store(d.p, d.seg, e.segments)
+	if e.hasStable {
+		e.stable.store(d.p, d.seg, e.segments)
+	}
 	d.p, d.env.Attrs, d.env.Scores, d.data.Profile = nil, nil, nil, nil
-	e.pool.Put(d)
+	select {
+	case e.free <- d:
+	default:
+	}
 }
 
 // bind points the environment's helper functions at d once.
@@ -370,6 +382,9 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 		return dst, nil
 	}
 	k := offerKey{tmpl: t, p: d.p}
+	if d.e.dated[t] {
+		k.day = d.today // recommendations fade with the days
+	}
 	if b, ok := d.e.offers.get(k); ok {
 		return append(dst, b...), nil
 	}

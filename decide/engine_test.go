@@ -344,3 +344,69 @@ campaigns:
 		t.Errorf("segments %+v, errors %d", x.Segments, x.Errors)
 	}
 }
+
+func TestReviewedEdgeCases(t *testing.T) {
+	t.Run("overnight range belongs to the night it starts", func(t *testing.T) {
+		e, err := Compile(parse(t, "campaigns:\n  - {id: fri-night, slot: hero, template: x, schedule: {days: [fri], hours: [\"22:00-02:00\"]}}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			at   string
+			want bool
+		}{
+			{"2026-11-27T23:00:00Z", true},  // Friday 23:00
+			{"2026-11-28T01:00:00Z", true},  // Saturday 01:00, still Friday night
+			{"2026-11-27T01:00:00Z", false}, // Friday 01:00 is Thursday night
+			{"2026-11-28T22:30:00Z", false}, // Saturday night
+		} {
+			now, _ := time.Parse(time.RFC3339, tt.at)
+			d := e.Acquire(&msync.Profile{}, []byte("v"), now)
+			_, ok := d.Choose("hero")
+			d.Release()
+			if ok != tt.want {
+				t.Errorf("%s: shown %v, want %v", tt.at, ok, tt.want)
+			}
+		}
+	})
+	t.Run("let variable shadows a segment name", func(t *testing.T) {
+		e, err := Compile(parse(t, "segments:\n  vip: 'false'\n  uses_let: 'let vip = attrs.x == \"1\"; vip'\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := e.Explain(&msync.Profile{Attrs: map[string]any{"x": "1"}}, []byte("v"), testNow)
+		if !x.Segments[1].Value {
+			t.Errorf("let vip evaluated as the segment vip: %+v", x.Segments)
+		}
+	})
+	t.Run("segment names cannot hide expression names", func(t *testing.T) {
+		for _, name := range []string{"cart", "views", "len", "now"} {
+			_, err := Compile(parse(t, "segments:\n  "+name+": 'true'\n"))
+			if err == nil || !strings.Contains(err.Error(), "already a name") {
+				t.Errorf("segment %q: got %v", name, err)
+			}
+		}
+	})
+	t.Run("dynamic in_segment is never cached", func(t *testing.T) {
+		e, err := Compile(parse(t, `segments:
+  recent: 'views("shoes", "1d") >= 1'
+  dyn: 'in_segment(attrs.which)'
+campaigns:
+  - {id: c, slot: hero, when: dyn, template: x}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := DayIndex(testNow, time.UTC)
+		p := &msync.Profile{Attrs: map[string]any{"which": "recent"}, Views: map[string][]msync.DayCount{"shoes": {{Day: day, Count: 1}}}}
+		d := e.Acquire(p, []byte("v"), testNow)
+		_, first := d.Choose("hero")
+		d.Release()
+		d = e.Acquire(p, []byte("v"), testNow.Add(72*time.Hour))
+		_, later := d.Choose("hero")
+		d.Release()
+		if !first || later {
+			t.Errorf("chosen on day 0: %v, on day 3: %v; want true, false", first, later)
+		}
+	})
+}

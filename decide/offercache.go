@@ -23,6 +23,7 @@ type offerCache struct {
 type offerKey struct {
 	tmpl int // index into Engine.templates
 	p    *msync.Profile
+	day  int32 // for templates whose output depends on the date
 }
 
 type offerShard struct {

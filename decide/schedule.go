@@ -40,9 +40,10 @@ func compileSchedule(s *config.Schedule, loc *time.Location) *schedule {
 	return out
 }
 
-// active reports whether the schedule allows now. Days and hours are read
-// on the local clock of the schedule's zone, independently: a range that
-// crosses midnight covers the early hours of every allowed day.
+// active reports whether the schedule allows now, on the local clock of
+// the schedule's zone. An hours range that crosses midnight belongs to the
+// day it starts on. Around a DST change the local clock decides: a skipped
+// hour never runs, a repeated one runs twice.
 func (s *schedule) active(now time.Time) bool {
 	if s == nil {
 		return true
@@ -57,20 +58,32 @@ func (s *schedule) active(now time.Time) bool {
 		return true
 	}
 	local := now.In(s.loc)
-	if s.days != 0 && s.days&(1<<local.Weekday()) == 0 {
-		return false
-	}
+	today := local.Weekday()
+	yesterday := (today + 6) % 7
 	if len(s.hours) == 0 {
-		return true
+		return s.onDay(today)
 	}
 	m := local.Hour()*60 + local.Minute()
 	for _, h := range s.hours {
-		if h[0] < h[1] && m >= h[0] && m < h[1] {
-			return true
-		}
-		if h[0] > h[1] && (m >= h[0] || m < h[1]) {
-			return true
+		switch {
+		case h[0] < h[1]:
+			if m >= h[0] && m < h[1] && s.onDay(today) {
+				return true
+			}
+		case m >= h[0]:
+			if s.onDay(today) {
+				return true
+			}
+		case m < h[1]:
+			// The early hours of a range that crosses midnight belong to
+			// the night it started: Friday 22:00-02:00 runs into Saturday.
+			if s.onDay(yesterday) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// onDay reports whether the schedule runs on weekday d.
+func (s *schedule) onDay(d time.Weekday) bool { return s.days == 0 || s.days&(1<<d) != 0 }

@@ -18,8 +18,9 @@ var DefaultBotUserAgents = []string{
 }
 
 const (
-	botCacheShards  = 16
-	botCacheEntries = 4096
+	botCacheShards     = 16
+	botCacheEntries    = 4096
+	maxCachedUserAgent = 256
 )
 
 // botMatcher recognises crawlers by user agent. User agents repeat across
@@ -54,6 +55,11 @@ func newBotMatcher(patterns []string) *botMatcher {
 func (b *botMatcher) isBot(ua []byte) bool {
 	if len(ua) == 0 {
 		return false
+	}
+	if len(ua) > maxCachedUserAgent {
+		// Real user agents are short; long ones are matched each time
+		// rather than let them crowd the cache.
+		return b.match(ua)
 	}
 	sh := &b.shards[maphash.Bytes(b.seed, ua)%botCacheShards]
 	sh.mu.RLock()

@@ -44,6 +44,8 @@ func (c *ConsentPolicy) optedOutHeader(h *fasthttp.RequestHeader) bool {
 }
 
 // mayMint reports whether a visitor cookie may be set on this request.
-func (c *ConsentPolicy) mayMint(rc *RewriteContext) bool {
-	return !c.Strict || len(rc.Cookie(c.ConsentCookie)) > 0
+func (c *ConsentPolicy) mayMint(rc *RewriteContext) bool { return c.mayMintHeader(rc.RequestHeader()) }
+
+func (c *ConsentPolicy) mayMintHeader(h *fasthttp.RequestHeader) bool {
+	return !c.Strict || len(h.Cookie(c.ConsentCookie)) > 0
 }

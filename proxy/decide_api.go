@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -58,7 +59,9 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 	raw := string(ctx.QueryArgs().Peek("slots"))
 	var slots []string
 	for _, s := range strings.Split(raw, ",") {
-		if s = strings.TrimSpace(s); s != "" {
+		// A slot named twice is decided once: deciding it again would take
+		// the next campaign and count exposures nobody saw.
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(slots, s) {
 			slots = append(slots, s)
 		}
 	}
@@ -80,9 +83,12 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 		out.Slots[s] = nil
 	}
 	snap := p.snap.Load()
-	if !snap.bots.isBot(ctx.Request.Header.UserAgent()) {
-		id, ok := p.signer.Verify(ctx.Request.Header.Cookie(p.cookie))
-		if !ok {
+	h := &ctx.Request.Header
+	if !snap.bots.isBot(h.UserAgent()) && !p.ingest.consent.optedOutHeader(h) {
+		id, ok := p.signer.Verify(h.Cookie(p.cookie))
+		if !ok && !p.ingest.consent.mayMintHeader(h) {
+			id = nil // strict consent: no cookie, no decisions
+		} else if !ok {
 			v := p.signer.AppendMint(nil)
 			id = v[:VisitorIDLen]
 			c := fasthttp.AcquireCookie()
@@ -93,10 +99,13 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 		} else {
 			p.updates.wait(id)
 		}
-		out.Visitor = string(id)
-		if err := p.decideSlots(ctx, snap, id, slots, out.Slots); err != nil {
-			writeLocalError(ctx, err)
-			return
+		if id != nil {
+			out.Visitor = string(id)
+			pid, _ := p.resolveHeaders(h, nil, id, nil)
+			if err := p.decideSlots(ctx, snap, pid, slots, out.Slots); err != nil {
+				writeLocalError(ctx, err)
+				return
+			}
 		}
 	}
 	body, _ := json.Marshal(out)
@@ -138,7 +147,9 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 		}
 		res[s] = &SlotDecision{Campaign: ch.Campaign.ID, Variant: ch.VariantName(), HTML: string(buf)}
 	}
-	p.expose(snap, id, prof, d, choices, now)
+	if !ctx.IsHead() {
+		p.expose(snap, id, prof, d, choices, now)
+	}
 	return nil
 }
 

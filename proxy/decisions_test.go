@@ -169,10 +169,24 @@ func TestDecideEndpoint(t *testing.T) {
 	if cc := string(r.Header.Peek("Cache-Control")); !strings.Contains(cc, "no-store") {
 		t.Errorf("Cache-Control %q", cc)
 	}
-	for _, bad := range []string{"/_marquee/decide", "/_marquee/decide?slots=" + strings.Repeat("a,", 30), "/_marquee/nothing"} {
+	var many []string
+	for i := range 30 {
+		many = append(many, fmt.Sprintf("s%d", i))
+	}
+	for _, bad := range []string{"/_marquee/decide", "/_marquee/decide?slots=" + strings.Join(many, ","), "/_marquee/nothing"} {
 		if r := env.proxy.get(t, "GET", bad); r.StatusCode() < 400 || r.StatusCode() >= 500 {
 			t.Errorf("%s: status %d", bad, r.StatusCode())
 		}
+	}
+	// A slot named twice is decided once.
+	r = env.proxy.get(t, "GET", "/_marquee/decide?slots=hero,hero,hero", "Cookie: mq_vid="+vid)
+	if !strings.Contains(string(r.Body()), "gold-hero") || r.StatusCode() != 200 {
+		t.Errorf("repeated slot: %d %s", r.StatusCode(), r.Body())
+	}
+	// A visitor who opted out with Global Privacy Control gets nothing.
+	r = env.proxy.get(t, "GET", "/_marquee/decide?slots=hero", "Cookie: mq_vid="+vid, "Sec-GPC: 1")
+	if strings.Contains(string(r.Body()), "gold-hero") {
+		t.Errorf("Sec-GPC: 1 still personalised: %s", r.Body())
 	}
 	// A new visitor gets a cookie.
 	if r := env.proxy.get(t, "GET", "/_marquee/decide?slots=hero"); len(r.Header.Peek("Set-Cookie")) == 0 {

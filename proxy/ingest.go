@@ -16,6 +16,12 @@ type ingest struct {
 // visitor has an anonymous profile, it is merged now, so this very page
 // sees one person. It waits for the visitor's pending observed updates.
 func (p *Personalizer) resolve(rc *RewriteContext, vid, buf []byte) (id, cust []byte) {
+	return p.resolveHeaders(rc.RequestHeader(), rc.origin, vid, buf)
+}
+
+// resolveHeaders is resolve from the request's and the origin response's
+// headers; origin may be nil (requests marquee answers itself).
+func (p *Personalizer) resolveHeaders(req *fasthttp.RequestHeader, origin *fasthttp.ResponseHeader, vid, buf []byte) (id, cust []byte) {
 	in := &p.ingest
 	if in.tracker != nil {
 		in.tracker.Wait(vid)
@@ -23,7 +29,7 @@ func (p *Personalizer) resolve(rc *RewriteContext, vid, buf []byte) (id, cust []
 	if in.customer == nil {
 		return vid, buf[:0]
 	}
-	cust = in.customer.Resolve(rc, buf)
+	cust = in.customer.resolve(req, origin, buf)
 	if cust == nil {
 		return vid, buf[:0]
 	}

@@ -62,6 +62,12 @@ type Recorder interface {
 // "personalized" for everyone else.
 const GlobalCampaign = "_global"
 
+// The two arms of the global holdout experiment.
+var (
+	globalTreated = &decide.Variant{Name: "personalized"}
+	globalHeldOut = &decide.Variant{Name: decide.HoldoutVariant}
+)
+
 // exposureRefresh is how stale a recorded exposure may get before a page
 // view rewrites it: attribution windows are days long, so refreshing every
 // page view would only multiply profile writes.
@@ -250,14 +256,14 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		p.ingest.tracker.Observe(rc, vid, sc.cust)
 	}
 	now := p.now()
-	if conversion {
-		p.convert(snap, id, prof, now)
+	if conversion && prof.Consent.Allows() {
+		p.convert(snap, append([]byte(nil), id...), now)
 	}
 	if !slotted || !prof.Consent.Allows() {
 		return nil
 	}
 
-	preview, previewing := p.preview(rc, now)
+	preview, previewing := p.preview(snap, rc, now)
 	d := snap.Engine.Acquire(prof, id, now)
 	defer d.Release()
 	n := plan.NumSlots()
@@ -294,9 +300,12 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 	if d.Errors > 0 {
 		p.exprErrors.Add(float64(d.Errors))
 	}
-	if preview.Campaign != "" {
+	switch {
+	case preview.Campaign != "":
 		p.previews.Inc()
-	} else {
+	case rc.RequestHeader().IsHead():
+		// Nobody saw a HEAD response's body.
+	default:
 		p.expose(snap, id, prof, d, sc.choices, now)
 	}
 	if !filled {
@@ -324,7 +333,7 @@ type previewRequest struct {
 }
 
 // preview reads a preview token from the query or a header.
-func (p *Personalizer) preview(rc *RewriteContext, now time.Time) (previewRequest, bool) {
+func (p *Personalizer) preview(snap *Snapshot, rc *RewriteContext, now time.Time) (previewRequest, bool) {
 	tok := rc.URI().QueryArgs().Peek(PreviewParam)
 	if len(tok) == 0 {
 		tok = rc.RequestHeader().Peek(PreviewHeader)
@@ -336,7 +345,7 @@ func (p *Personalizer) preview(rc *RewriteContext, now time.Time) (previewReques
 	if err != nil {
 		return previewRequest{}, false
 	}
-	for _, c := range p.snap.Load().Engine.Campaigns() {
+	for _, c := range snap.Engine.Campaigns() {
 		if c.ID == pv.Campaign {
 			return previewRequest{Preview: pv, slot: c.Slot}, true
 		}
@@ -349,12 +358,12 @@ func (p *Personalizer) preview(rc *RewriteContext, now time.Time) (previewReques
 // written when nothing changed.
 func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
 	if p.recorder != nil && snap.Engine.GlobalHoldoutShare() > 0 {
-		group := "personalized"
+		group := globalTreated
 		if d.GlobalHoldout {
-			group = decide.HoldoutVariant
+			group = globalHeldOut
 		}
-		p.recorder.Expose(GlobalCampaign, group, id)
-		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: &decide.Variant{Name: group}})
+		p.recorder.Expose(GlobalCampaign, group.Name, id)
+		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: group})
 	}
 	attribute := snap.Engine.TracksConversions()
 	need := false
@@ -449,30 +458,36 @@ func addCap(caps map[string][]msync.NodeDayCount, campaign string, today int32, 
 // typ at time at is a configured conversion event (conversions.events).
 func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
 	snap := p.snap.Load()
-	if !snap.Engine.IsConversionEvent(typ) {
+	if !snap.Engine.IsConversionEvent(typ) || !msync.ValidID(id) {
 		return
 	}
-	prof, err := p.store.Get(id)
-	if err != nil || prof == nil {
-		return
-	}
-	p.convert(snap, []byte(id), prof, at)
+	p.convert(snap, []byte(id), at)
 }
 
-// convert credits a conversion to the exposures it follows and marks them.
-func (p *Personalizer) convert(snap *Snapshot, id []byte, prof *msync.Profile, now time.Time) {
-	attrs := snap.Engine.Attribute(prof, now)
-	if len(attrs) == 0 {
-		return
-	}
-	if p.recorder != nil {
-		for _, a := range attrs {
+// convert credits a conversion to the exposures it follows. Attribution
+// and marking happen in one profile update, under the store's lock for
+// that id, and are counted only once stored: two conversions at once (a
+// purchase event and the thank-you page) cannot both credit the same
+// exposure.
+func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
+	var credited []decide.Attribution
+	p.updates.enqueueThen(string(id), func(pr *msync.Profile) error {
+		if !pr.Consent.Allows() {
+			return msync.ErrNoChange
+		}
+		credited = snap.Engine.Attribute(pr, now)
+		if len(credited) == 0 {
+			return msync.ErrNoChange
+		}
+		decide.MarkConverted(pr, credited, now)
+		return nil
+	}, func() {
+		if p.recorder == nil {
+			return
+		}
+		for _, a := range credited {
 			p.recorder.Convert(a.Campaign, statsVariant(a.Variant), id)
 		}
-	}
-	p.updates.enqueue(string(id), func(pr *msync.Profile) error {
-		decide.MarkConverted(pr, attrs, now)
-		return nil
 	})
 }
 

@@ -18,7 +18,8 @@ import (
 // reads its own writes: a capped offer shown three times is not shown a
 // fourth because the third count was still queued.
 const (
-	updateQueueLen    = 1 << 14
+	updateQueueLen    = 1 << 12 // per worker
+	updateWorkers     = 4
 	updateShards      = 64
 	readYourWritesMax = 100 * time.Millisecond
 )
@@ -27,15 +28,17 @@ const (
 type ProfileFunc func(p *msync.Profile) error
 
 type profileUpdate struct {
-	id string
-	fn ProfileFunc
+	id    string
+	fn    ProfileFunc
+	after func() // runs once fn's change is stored; may be nil
 }
 
-// updater applies queued profile updates in order.
+// updater applies queued profile updates, each visitor's in order: a
+// visitor's updates always go to the same worker.
 type updater struct {
 	store   *msync.Store
 	log     *slog.Logger
-	queue   chan profileUpdate
+	queues  [updateWorkers]chan profileUpdate
 	seed    maphash.Seed
 	pending [updateShards]pendingShard
 	dropped prometheus.Counter
@@ -56,7 +59,6 @@ func newUpdater(store *msync.Store, log *slog.Logger) *updater {
 	u := &updater{
 		store: store,
 		log:   log,
-		queue: make(chan profileUpdate, updateQueueLen),
 		seed:  maphash.MakeSeed(),
 		done:  make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize",
@@ -68,18 +70,35 @@ func newUpdater(store *msync.Store, log *slog.Logger) *updater {
 		u.pending[i].n = map[string]int{}
 		u.pending[i].cond.L = &u.pending[i].mu
 	}
-	go u.run()
+	var wg sync.WaitGroup
+	for i := range u.queues {
+		u.queues[i] = make(chan profileUpdate, updateQueueLen)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for up := range u.queues[i] {
+				u.apply(up)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(u.done)
+	}()
 	return u
 }
 
 func (u *updater) shard(id string) *pendingShard {
-	return &u.pending[maphash.String(u.seed, id)%updateShards]
+	return &u.pending[maphash.String(u.seed, id)/updateWorkers%updateShards]
 }
 
 // enqueue queues fn for profile id. A full queue drops the update and
 // counts it: the page was already served, and losing an exposure count is
 // better than slowing every visitor down.
-func (u *updater) enqueue(id string, fn ProfileFunc) {
+func (u *updater) enqueue(id string, fn ProfileFunc) { u.enqueueThen(id, fn, nil) }
+
+// enqueueThen is enqueue with after run once the change is stored.
+func (u *updater) enqueueThen(id string, fn ProfileFunc, after func()) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	if u.closed {
@@ -90,8 +109,9 @@ func (u *updater) enqueue(id string, fn ProfileFunc) {
 	sh.mu.Lock()
 	sh.n[id]++
 	sh.mu.Unlock()
+	h := maphash.String(u.seed, id)
 	select {
-	case u.queue <- profileUpdate{id: id, fn: fn}:
+	case u.queues[h%updateWorkers] <- profileUpdate{id: id, fn: fn, after: after}:
 	default:
 		u.dropped.Inc()
 		u.finish(id)
@@ -111,7 +131,7 @@ func (u *updater) finish(id string) {
 // wait blocks until id has no pending update, or readYourWritesMax has
 // passed. id is not retained.
 func (u *updater) wait(id []byte) {
-	sh := &u.pending[maphash.Bytes(u.seed, id)%updateShards]
+	sh := &u.pending[maphash.Bytes(u.seed, id)/updateWorkers%updateShards]
 	sh.mu.Lock()
 	if sh.n[string(id)] == 0 {
 		sh.mu.Unlock()
@@ -130,13 +150,6 @@ func (u *updater) wait(id []byte) {
 	timer.Stop()
 }
 
-func (u *updater) run() {
-	defer close(u.done)
-	for up := range u.queue {
-		u.apply(up)
-	}
-}
-
 func (u *updater) apply(up profileUpdate) {
 	defer u.finish(up.id)
 	defer func() {
@@ -148,6 +161,10 @@ func (u *updater) apply(up profileUpdate) {
 	if _, err := u.store.Update(up.id, up.fn); err != nil {
 		u.failed.Inc()
 		u.log.Warn("profile update failed", "id", up.id, "err", err)
+		return
+	}
+	if up.after != nil {
+		up.after()
 	}
 }
 
@@ -156,7 +173,9 @@ func (u *updater) close(ctx context.Context) error {
 	u.mu.Lock()
 	if !u.closed {
 		u.closed = true
-		close(u.queue)
+		for _, q := range u.queues {
+			close(q)
+		}
 	}
 	u.mu.Unlock()
 	select {

@@ -21,6 +21,10 @@ var (
 	ErrClosed = errors.New("sync: store closed")
 	// ErrInvalidID is returned for an empty or oversized id.
 	ErrInvalidID = errors.New("sync: invalid profile id")
+	// ErrNoChange, returned by an Update function, ends the update without
+	// writing: the profile stays as it was, and Update returns it with no
+	// error.
+	ErrNoChange = errors.New("sync: no change")
 )
 
 // MaxIDLen bounds a profile id.
@@ -244,6 +248,9 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 		p = &Profile{ID: id}
 	}
 	if err := fn(p); err != nil {
+		if errors.Is(err, ErrNoChange) {
+			return old, nil
+		}
 		return nil, err
 	}
 	p.ID = id
