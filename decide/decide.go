@@ -385,7 +385,7 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 	if d.e.dated[t] {
 		k.day = d.today // recommendations fade with the days
 	}
-	if b, ok := d.e.offers.get(k); ok {
+	if b, ok := d.e.offers.Get(k); ok {
 		return append(dst, b...), nil
 	}
 	start := len(dst)
@@ -395,7 +395,7 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 	if err != nil {
 		return dst[:start], err
 	}
-	d.e.offers.put(k, append([]byte(nil), dst[start:]...))
+	d.e.offers.Put(k, append([]byte(nil), dst[start:]...))
 	return dst, nil
 }
 

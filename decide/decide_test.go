@@ -140,17 +140,3 @@ func TestOfferCacheFollowsSnapshots(t *testing.T) {
 		t.Errorf("after an update: got %q, want the new name", got)
 	}
 }
-
-func TestOfferCacheBound(t *testing.T) {
-	c := newOfferCache(offerShards * 4)
-	for range 10000 {
-		c.put(offerKey{tmpl: 1, p: &msync.Profile{}}, []byte("x"))
-	}
-	n := 0
-	for i := range c.shards {
-		n += len(c.shards[i].m)
-	}
-	if n > offerShards*4 {
-		t.Errorf("cache holds %d entries, bound %d", n, offerShards*4)
-	}
-}

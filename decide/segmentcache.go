@@ -1,16 +1,11 @@
 package decide
 
 import (
-	"hash/maphash"
-	stdsync "sync"
-
+	"github.com/marquee-proxy/marquee/internal/boundedmap"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
-const (
-	segmentShards       = 32
-	segmentCacheEntries = 1 << 16
-)
+const segmentCacheEntries = 1 << 16
 
 // segmentCache remembers the results of stable segments (those that read
 // nothing time-dependent) per profile snapshot, so a page view does not
@@ -18,45 +13,25 @@ const (
 // Engine is one configuration version, so the pair (engine, snapshot) fixes
 // the answer. Results are the segment states of a Decision.
 type segmentCache struct {
-	seed   maphash.Seed
-	max    int
-	shards [segmentShards]struct {
-		mu stdsync.RWMutex
-		m  map[*msync.Profile][]uint8
-	}
+	m *boundedmap.Map[*msync.Profile, []uint8]
 }
 
 func newSegmentCache(entries int) *segmentCache {
-	c := &segmentCache{seed: maphash.MakeSeed(), max: max(1, entries/segmentShards)}
-	for i := range c.shards {
-		c.shards[i].m = make(map[*msync.Profile][]uint8)
-	}
-	return c
-}
-
-func (c *segmentCache) shard(p *msync.Profile) int {
-	return int(maphash.Comparable(c.seed, p) % segmentShards)
+	return &segmentCache{boundedmap.New[*msync.Profile, []uint8](entries)}
 }
 
 // load copies the remembered states for p into dst.
 func (c *segmentCache) load(p *msync.Profile, dst []uint8) bool {
-	sh := &c.shards[c.shard(p)]
-	sh.mu.RLock()
-	src, ok := sh.m[p]
+	src, ok := c.m.Get(p)
 	if ok {
 		copy(dst, src)
 	}
-	sh.mu.RUnlock()
 	return ok
 }
 
 // store remembers the stable states of src for p, once per snapshot.
 func (c *segmentCache) store(p *msync.Profile, src []uint8, segs []*segment) {
-	sh := &c.shards[c.shard(p)]
-	sh.mu.RLock()
-	_, known := sh.m[p]
-	sh.mu.RUnlock()
-	if known {
+	if _, known := c.m.Get(p); known {
 		return
 	}
 	keep := make([]uint8, len(src))
@@ -65,13 +40,5 @@ func (c *segmentCache) store(p *msync.Profile, src []uint8, segs []*segment) {
 			keep[i] = src[i]
 		}
 	}
-	sh.mu.Lock()
-	if _, ok := sh.m[p]; !ok && len(sh.m) >= c.max {
-		for k := range sh.m {
-			delete(sh.m, k)
-			break
-		}
-	}
-	sh.m[p] = keep
-	sh.mu.Unlock()
+	c.m.PutIfAbsent(p, keep)
 }

@@ -2,9 +2,9 @@ package proxy
 
 import (
 	"bytes"
-	"hash/maphash"
 	"strings"
-	"sync"
+
+	"github.com/marquee-proxy/marquee/internal/boundedmap"
 )
 
 // DefaultBotUserAgents are case-insensitive substrings of the user agents
@@ -18,7 +18,6 @@ var DefaultBotUserAgents = []string{
 }
 
 const (
-	botCacheShards     = 16
 	botCacheEntries    = 4096
 	maxCachedUserAgent = 256
 )
@@ -28,25 +27,18 @@ const (
 // lookup instead of a scan of every pattern.
 type botMatcher struct {
 	patterns [][]byte // lower case
-	seed     maphash.Seed
-	shards   [botCacheShards]struct {
-		mu sync.RWMutex
-		m  map[string]bool
-	}
+	cache    *boundedmap.Map[string, bool]
 }
 
 func newBotMatcher(patterns []string) *botMatcher {
 	if len(patterns) == 0 {
 		patterns = DefaultBotUserAgents
 	}
-	b := &botMatcher{seed: maphash.MakeSeed()}
+	b := &botMatcher{cache: boundedmap.NewString[bool](botCacheEntries)}
 	for _, p := range patterns {
 		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
 			b.patterns = append(b.patterns, []byte(p))
 		}
-	}
-	for i := range b.shards {
-		b.shards[i].m = map[string]bool{}
 	}
 	return b
 }
@@ -61,20 +53,11 @@ func (b *botMatcher) isBot(ua []byte) bool {
 		// rather than let them crowd the cache.
 		return b.match(ua)
 	}
-	sh := &b.shards[maphash.Bytes(b.seed, ua)%botCacheShards]
-	sh.mu.RLock()
-	v, ok := sh.m[string(ua)]
-	sh.mu.RUnlock()
-	if ok {
+	if v, ok := boundedmap.GetBytes(b.cache, ua); ok {
 		return v
 	}
-	v = b.match(ua)
-	sh.mu.Lock()
-	if len(sh.m) >= botCacheEntries/botCacheShards {
-		clear(sh.m)
-	}
-	sh.m[string(ua)] = v
-	sh.mu.Unlock()
+	v := b.match(ua)
+	b.cache.Put(string(ua), v)
 	return v
 }
 

@@ -140,20 +140,6 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 	}
 }
 
-func TestCacheBound(t *testing.T) {
-	c := newCache(cacheShards * 2)
-	for i := range 10000 {
-		c.put(fmt.Sprint(i), nil)
-	}
-	n := 0
-	for i := range c.shards {
-		n += len(c.shards[i].m)
-	}
-	if n > cacheShards*2 {
-		t.Errorf("cache holds %d entries, bound is %d", n, cacheShards*2)
-	}
-}
-
 func TestClockMonotonic(t *testing.T) {
 	fixed := time.Unix(1700000000, 0)
 	c := NewClock(func() time.Time { return fixed })
