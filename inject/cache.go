@@ -214,6 +214,10 @@ func (c *cache) add(k cacheKeys, body []byte, ctype string, p *Plan, err error) 
 	if e.size > c.maxBytes {
 		return
 	}
+	if p != nil {
+		// p is not shared yet: PlanHint returns it only after add.
+		p.src = e.body
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var last *entry

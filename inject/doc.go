@@ -11,6 +11,12 @@
 // into a caller's buffer and allocates nothing. Everything else (selector
 // parsing, tree building) happens once per distinct page.
 //
+// For gzip clients GzipSplicer.AppendSplice writes the same output as a gzip
+// member instead, stitched from the plan's static parts, compressed once on
+// the plan's second use, and the offers, compressed per request (the
+// mechanics are in package inject/gzsplice): about 0.3 µs on the 61 KB
+// listing page against 65 µs for compressing the spliced page.
+//
 // # Slots
 //
 // A slot is an element marked data-marquee-slot="NAME" (mode from an optional

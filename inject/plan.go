@@ -35,6 +35,18 @@ type Plan struct {
 	// checkpoints are resume points for the changed-page path; only plans
 	// compiled from scratch carry them.
 	checkpoints []int
+
+	// src is the body the plan was compiled for, shared with its cache
+	// entry and set before the plan is published; nil for plans not cached
+	// (the changed-page path's, pages without markers). The changed-page
+	// path may return a cached plan for another body whose slots did not
+	// move, so GzipSplicer compares bodies against src before reusing
+	// parts compressed from it.
+	src []byte
+
+	// gz is the plan's precompressed form for GzipSplicer, built on demand
+	// (gzip.go). It is a cache, not part of what the plan means.
+	gz gzipState
 }
 
 // NumSlots returns the number of slots.

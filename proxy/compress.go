@@ -8,6 +8,8 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/marquee-proxy/marquee/inject"
 )
 
 // coding is a content coding the proxy can decode and produce
@@ -225,6 +227,25 @@ type encoders struct {
 	brotliQuality int
 	gzip          sync.Pool // *gzip.Writer
 	brotli        sync.Pool // *brotli.Writer
+
+	// stitch writes spliced pages as gzip from parts of the page compressed
+	// once (RewriteContext.Splice); built on first use, nil if it cannot be.
+	stitchOnce sync.Once
+	stitch     *inject.GzipSplicer
+}
+
+// splicer returns the gzip splicer at the server's gzip level, or nil. There
+// is no brotli counterpart: brotli parts cannot be compressed apart and
+// concatenated (package inject/gzsplice says why), so brotli is compressed
+// per request.
+func (e *encoders) splicer() *inject.GzipSplicer {
+	e.stitchOnce.Do(func() {
+		// Static parts are compressed once, so at a better level than the
+		// per-request one: the stitched page comes out smaller than the
+		// whole page at the per-request level.
+		e.stitch, _ = inject.NewGzipSplicer(inject.GzipOptions{Level: e.gzipLevel, StaticLevel: max(e.gzipLevel, 6)})
+	})
+	return e.stitch
 }
 
 // encode writes src to w compressed with enc.

@@ -350,8 +350,6 @@ func (s *Server) runRewriter(rc *RewriteContext) (err error) {
 	return nil
 }
 
-// writeRewritten answers with the stage's body, compressed as the client
-// accepts, with private caching headers.
 // swapBody hands b to the response as its body without copying it, and
 // returns the response's previous buffer, emptied, for the caller to reuse
 // in b's place. b must not be used afterwards.
@@ -359,11 +357,20 @@ func swapBody(ctx *fasthttp.RequestCtx, b []byte) []byte {
 	return ctx.Response.SwapBody(b)[:0]
 }
 
+// writeRewritten answers with the stage's body, compressed as the client
+// accepts (or as RewriteContext.Splice already encoded it), with private
+// caching headers.
 func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
 	s.copyHeader(ctx, x, modeRewritten)
 	h := &ctx.Response.Header
 	rc.applyHeaders(h)
 
+	if rc.encoded != codingIdentity {
+		// Encoded by RewriteContext.Splice for this client's Accept-Encoding.
+		rc.Dst = swapBody(ctx, rc.Dst)
+		h.SetContentEncoding(rc.encoded.String())
+		return
+	}
 	enc := negotiate(ctx.Request.Header.PeekBytes(strAcceptEncoding))
 	ctx.Response.ResetBody()
 	if enc != codingIdentity {

@@ -321,8 +321,8 @@ func (p *Personalizer) Rewrite(rc *RewriteContext) error {
 		sc.offers = append(sc.offers, sc.buf[sp[0]:sp[1]])
 		p.filled.Inc()
 	}
-	rc.Dst = plan.AppendSplice(rc.Dst, body, sc.offers)
-	rc.Changed = true
+	// Splice may write the page already gzip-encoded for a gzip client.
+	rc.Splice(plan, sc.offers)
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/inject"
 )
 
 // Rewriter is the rewrite stage: it sees every eligible page (GET or HEAD,
@@ -35,7 +37,8 @@ type LocalHandler interface {
 // returns.
 type RewriteContext struct {
 	// Dst is an empty buffer, reused across requests, to append the new body
-	// into. It is read only when Changed is set.
+	// into. It is read only when Changed is set. After Splice it may hold
+	// the body already gzip-encoded.
 	Dst []byte
 
 	// Slotted is set by the stage when the page has slots: the response then
@@ -48,6 +51,10 @@ type RewriteContext struct {
 	// the origin's. Unset, the origin's bytes are served exactly. Changed
 	// implies Slotted: a changed body is never served cacheable.
 	Changed bool
+
+	// encoded is the coding Dst is already in, set by Splice; identity
+	// means Dst holds the page itself and the proxy compresses it.
+	encoded coding
 
 	ctx         *fasthttp.RequestCtx
 	srv         *Server
@@ -83,7 +90,7 @@ func (rc *RewriteContext) reset() {
 	if cap(rc.Dst) > maxPooledBuffer {
 		rc.Dst = nil // one huge page must not pin memory in the pool
 	}
-	rc.Slotted, rc.Changed = false, false
+	rc.Slotted, rc.Changed, rc.encoded = false, false, codingIdentity
 	rc.ctx, rc.srv, rc.body, rc.contentType, rc.origin = nil, nil, nil, nil, nil
 	rc.peer, rc.clientIP, rc.clientIPSet = netip.Addr{}, netip.Addr{}, false
 	rc.nh = 0
@@ -91,6 +98,36 @@ func (rc *RewriteContext) reset() {
 
 // Body returns the page as the origin sent it, decoded. Read-only.
 func (rc *RewriteContext) Body() []byte { return rc.body }
+
+// Splice appends to Dst the page with offers[i] in place of slot i, exactly
+// as plan.AppendSplice(rc.Dst, rc.Body(), offers) would, and sets Changed.
+// plan must be the plan of Body(). Offers are read before Splice returns and
+// not retained.
+//
+// When Dst is empty and the client takes gzip, Splice may instead write the
+// page already gzip-encoded, stitched from plan's static parts compressed
+// once and the offers compressed now (inject.GzipSplicer): a page served
+// from the plan cache then costs no per-request compression of its 60 KB.
+// Dst then holds a gzip member, not HTML: a stage that needs to read or
+// extend the HTML must use plan.AppendSplice itself. Splice falls back to
+// the plain splice on any doubt (a plan seen for the first time; a page
+// with a nonce, whose plan is never one compiled for this very body; a full
+// budget), and the proxy then compresses as usual. Brotli clients always get the plain splice: brotli
+// parts cannot be stitched (see package inject/gzsplice).
+func (rc *RewriteContext) Splice(plan *inject.Plan, offers [][]byte) {
+	rc.Changed = true
+	if len(rc.Dst) == 0 && rc.srv != nil && rc.ctx != nil &&
+		negotiate(rc.ctx.Request.Header.PeekBytes(strAcceptEncoding)) == codingGzip {
+		if g := rc.srv.enc.splicer(); g != nil {
+			var ok bool
+			if rc.Dst, ok = g.AppendSplice(rc.Dst, plan, rc.body, offers); ok {
+				rc.encoded = codingGzip
+				return
+			}
+		}
+	}
+	rc.Dst = plan.AppendSplice(rc.Dst, rc.body, offers)
+}
 
 // ContentType returns the origin's Content-Type, e.g. "text/html;
 // charset=utf-8". Read-only.

@@ -1,0 +1,5 @@
+//go:build race
+
+package gzsplice
+
+const raceEnabled = true

@@ -1,0 +1,109 @@
+package proxy
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// noStitch wraps a rewrite stage and turns stitching off for its server,
+// for the per-request compression baseline.
+type noStitch struct{ Rewriter }
+
+func (n noStitch) Rewrite(rc *RewriteContext) error {
+	rc.srv.enc.stitchOnce.Do(func() {})
+	return n.Rewriter.Rewrite(rc)
+}
+
+// BenchmarkPersonalizeListing61kGzip compares, in one run, the listing page
+// from a gzip origin personalised for gzip clients, compressed per request
+// (the baseline) and stitched from parts compressed once. The in-process
+// client, proxy and origin share the CPU, so ns/op is whole-system cost.
+func BenchmarkPersonalizeListing61kGzip(b *testing.B) {
+	page := benchPage(b)
+	gz := gzipBytes(b, page)
+	p, cookies := benchPersonalizer(b)
+	for _, bc := range []struct {
+		name string
+		rw   Rewriter
+	}{{"per-request", noStitch{p}}, {"stitched", p}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newBenchEnv(b, gz, "gzip", bc.rw)
+			var next atomic.Uint64
+			var out atomic.Int64
+			b.ReportAllocs()
+			b.SetBytes(int64(len(page)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				req.SetRequestURI("http://shop.test/listing")
+				req.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip")
+				for pb.Next() {
+					req.Header.SetCookie("mq_vid", cookies[next.Add(1)%benchVisitors])
+					if err := e.client.Do(req, resp); err != nil {
+						b.Error(err)
+						return
+					}
+					if resp.StatusCode() != 200 || string(resp.Header.ContentEncoding()) != "gzip" {
+						b.Errorf("status %d, Content-Encoding %q", resp.StatusCode(), resp.Header.ContentEncoding())
+						return
+					}
+					out.Store(int64(len(resp.Body())))
+				}
+			})
+			b.ReportMetric(float64(out.Load()), "out-bytes")
+		})
+	}
+}
+
+// BenchmarkSpliceGzip times the rewrite's output stage alone on the listing
+// page with three offers: splice then compress (the baseline) against
+// RewriteContext.Splice stitching.
+func BenchmarkSpliceGzip(b *testing.B) {
+	page := benchPage(b)
+	p, _ := benchPersonalizer(b)
+	plan, err := p.Snapshot().Compiler.Plan(page, "text/html; charset=utf-8")
+	if err != nil || plan.NumSlots() != 3 {
+		b.Fatalf("plan: %v, %d slots", err, plan.NumSlots())
+	}
+	offers := [][]byte{
+		[]byte(`<div class="banner"><h2>Welcome back, Visitor 1</h2></div>`),
+		[]byte(`<p class="offer">Free shipping for you, Visitor 1</p>`),
+		[]byte(`<ul><li>Lyon picks</li></ul>`),
+	}
+	s := &Server{enc: encoders{gzipLevel: DefaultGzipLevel}}
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Request.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip")
+	b.Run("per-request", func(b *testing.B) {
+		w := &countWriter{}
+		dst := make([]byte, 0, 2*len(page))
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = plan.AppendSplice(dst[:0], page, offers)
+			w.n = 0
+			if err := s.enc.encode(w, codingGzip, dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(w.n), "out-bytes")
+	})
+	b.Run("stitched", func(b *testing.B) {
+		rc := &RewriteContext{srv: s, ctx: ctx, body: page, Dst: make([]byte, 0, 2*len(page))}
+		for range 2 {
+			rc.Dst = rc.Dst[:0]
+			rc.Splice(plan, offers)
+		}
+		if rc.encoded != codingGzip {
+			b.Fatal("not stitched")
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			rc.Dst = rc.Dst[:0]
+			rc.Splice(plan, offers)
+		}
+		b.ReportMetric(float64(len(rc.Dst)), "out-bytes")
+	})
+}
