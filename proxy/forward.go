@@ -292,19 +292,19 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 
 	body := x.raw.b
 	if enc := parseContentEncoding(x.resp.Header.ContentEncoding()); enc != codingIdentity {
-		x.dec = acquireBuffer()
-		x.dec.b, err = appendDecoded(x.dec.b[:0], enc, x.raw.b, s.opts.MaxRewriteBody)
-		if errors.Is(err, errDecodedTooLarge) {
-			s.copyHeader(ctx, x, modeExact)
-			ctx.Response.SetBody(x.raw.b)
-			s.metrics.outcome(outcomePassthrough)
-			return
-		}
-		if err != nil {
+		cached, k, hit := s.decoded.get(enc, x.raw.b)
+		if hit {
+			body = cached
+		} else if body, err = s.decode(x, enc, k); err != nil {
+			if errors.Is(err, errDecodedTooLarge) {
+				s.copyHeader(ctx, x, modeExact)
+				ctx.Response.SetBody(x.raw.b)
+				s.metrics.outcome(outcomePassthrough)
+				return
+			}
 			s.failOpen(ctx, x, fmt.Errorf("%w: decode %s body: %w", ErrRewrite, enc, err))
 			return
 		}
-		body = x.dec.b
 	}
 
 	rc := acquireRewriteContext(s, ctx, peer, body, x.resp.Header.ContentType())
@@ -360,6 +360,19 @@ func swapBody(ctx *fasthttp.RequestCtx, b []byte) []byte {
 // writeRewritten answers with the stage's body, compressed as the client
 // accepts (or as RewriteContext.Splice already encoded it), with private
 // caching headers.
+// decode decodes the origin's body into the exchange's buffer and keeps
+// it in the decoded-page cache under k.
+func (s *Server) decode(x *exchange, enc coding, k decodeKey) ([]byte, error) {
+	x.dec = acquireBuffer()
+	var err error
+	x.dec.b, err = appendDecoded(x.dec.b[:0], enc, x.raw.b, s.opts.MaxRewriteBody)
+	if err != nil {
+		return nil, err
+	}
+	s.decoded.put(k, x.raw.b, x.dec.b)
+	return x.dec.b, nil
+}
+
 func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
 	s.copyHeader(ctx, x, modeRewritten)
 	h := &ctx.Response.Header

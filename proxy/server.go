@@ -36,6 +36,7 @@ type Server struct {
 	metrics        *metrics
 	srv            *fasthttp.Server
 	handler        fasthttp.RequestHandler
+	decoded        *decodeCache
 
 	mu       sync.Mutex // guards the fields below
 	ln       net.Listener
@@ -70,6 +71,7 @@ func New(opts Options) (*Server, error) {
 		enc:            encoders{gzipLevel: o.GzipLevel, brotliQuality: o.BrotliQuality},
 		log:            o.Logger,
 		metrics:        m,
+		decoded:        newDecodeCache(),
 	}
 	for i := range s.trustedProxies {
 		s.trustedProxies[i] = s.trustedProxies[i].Masked()
