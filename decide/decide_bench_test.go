@@ -12,7 +12,10 @@ import (
 // benchEngineConfig is the reference load: 20 segments mixing
 // attributes, scores, purchases and behaviour, and 50 campaigns over 3
 // slots, some with caps, schedules and experiments.
-func benchEngineConfig() string {
+func benchEngineConfig() string { return benchEngineConfigN(50) }
+
+// benchEngineConfigN is benchEngineConfig with n campaigns.
+func benchEngineConfigN(n int) string {
 	var b strings.Builder
 	b.WriteString("segments:\n")
 	cats := []string{"electronics", "outdoor", "kitchen", "books", "fashion"}
@@ -32,7 +35,7 @@ func benchEngineConfig() string {
 	}
 	b.WriteString("campaigns:\n")
 	slots := []string{"hero", "offer", "recs"}
-	for i := range 50 {
+	for i := range n {
 		fmt.Fprintf(&b, "  - id: c%d\n    slot: %s\n    priority: %d\n    when: s%d\n    template: '<b>{{.Profile.Attrs.name}} %d</b>'\n", i, slots[i%3], i%7, (i*7)%20, i)
 		switch i % 5 {
 		case 1:
@@ -90,5 +93,36 @@ func BenchmarkDecide3Slots(b *testing.B) {
 			}
 		}
 		d.Release()
+	}
+}
+
+// BenchmarkDecideCampaigns is the decision of BenchmarkDecide3Slots with
+// 1 to 1,000 campaigns, for the scale curve.
+func BenchmarkDecideCampaigns(b *testing.B) {
+	p := benchProfile(DayIndex(testNow, time.UTC))
+	id := []byte("AVcCXIyPiPN6Pyb2tIp83w")
+	for _, n := range []int{1, 10, 100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cfg, err := parseBench(benchEngineConfigN(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := Compile(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				d := e.Acquire(p, id, testNow)
+				buf = buf[:0]
+				for _, s := range [...]string{"hero", "offer", "recs"} {
+					if ch, ok := d.Choose(s); ok {
+						buf, _ = d.AppendOffer(buf, ch)
+					}
+				}
+				d.Release()
+			}
+		})
 	}
 }
