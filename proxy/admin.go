@@ -79,6 +79,15 @@ func NewAdmin(opts AdminOptions) (http.Handler, error) {
 	if opts.Personalizer != nil {
 		a.decisionRoutes(mux)
 	}
+	// Go's profiler, behind the same token, for finding what a node spends
+	// its CPU on under real traffic.
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/profile", "/debug/pprof/symbol", "/debug/pprof/trace"} {
+		h := pprofHandler(p)
+		mux.Handle("GET "+p, a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			h.ServeHTTP(w, r)
+			return nil
+		}))
+	}
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", a.auth(func(w http.ResponseWriter, r *http.Request) error {
 			promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)

@@ -131,3 +131,25 @@ func errField(body map[string]any, key string) string {
 	s, _ := e[key].(string)
 	return s
 }
+
+func TestAdminPprofNeedsToken(t *testing.T) {
+	srv, _ := newAdminTest(t, "s3cret")
+	req, _ := http.NewRequest("GET", srv.URL+"/debug/pprof/", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("pprof without token: %d, want 401", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err = srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("pprof with token: %d, want 200", resp.StatusCode)
+	}
+}
