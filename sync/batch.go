@@ -31,6 +31,12 @@ type batch struct {
 	// invalidate makes the commit drop changed ids from the cache instead
 	// of filling it, for bulk loads that would otherwise evict everything.
 	invalidate bool
+	// quiet keeps the commit from calling Options.OnChange: for copies
+	// merged from other nodes.
+	quiet bool
+	// erased holds, for each removed id, the version of its erasure (0:
+	// removed without one), read when the batch is written.
+	erased map[string]Version
 }
 
 // inBatch locks the stripes of ids (in a fixed order, so batches never
@@ -71,6 +77,11 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 			s.cache.remove(id)
 		} else {
 			s.cache.put(id, b.staged[id])
+		}
+	}
+	if !invalidate && !b.quiet {
+		for _, id := range b.order {
+			s.notify(Change{ID: id, Profile: b.staged[id], Erased: b.erased[id]})
 		}
 	}
 	return nil
@@ -188,9 +199,16 @@ func (b *batch) write() error {
 			if _, err := b.tx.Delete(keyPrefix + id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 				return err
 			}
+			if v := b.tombstone(id); v != 0 {
+				if b.erased == nil {
+					b.erased = make(map[string]Version)
+				}
+				b.erased[id] = v
+			}
 			continue
 		}
 		p.ID = id
+		p.Born = bornOf(p, b.s.clock.Now())
 		p.Version = b.s.clock.Now()
 		p.Node = b.s.node
 		p.Updated = p.Version.Time().UTC()

@@ -279,14 +279,15 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 	s.clock.Observe(p.Version)
 	stored := false
 	err := s.inBatch([]string{p.ID}, false, func(b *batch) error {
-		if tv := b.tombstone(p.ID); tv != 0 && p.Version <= tv {
+		b.quiet = true
+		if tv := b.tombstone(p.ID); tv != 0 && p.born() <= tv {
 			return nil
 		}
 		cur, err := b.peek(p.ID)
 		if err != nil {
 			return err
 		}
-		if cur != nil && cur.Version >= p.Version {
+		if cur != nil && !Newer(p.Version, p.Node, cur.Version, cur.Node) {
 			return nil
 		}
 		data, err := p.marshal()

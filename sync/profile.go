@@ -44,6 +44,12 @@ type Profile struct {
 	Exposures map[string]Exposure `json:"exposures,omitempty"`
 	// Version orders writes of this profile across the cluster.
 	Version Version `json:"version"`
+	// Born is the version of the first write of this profile since it was
+	// created (or last erased): an erasure newer than Born removes the
+	// profile on every node, even one written since by a node that had
+	// not heard of the erasure, because such a write still holds the
+	// erased data. 0 in records written before it existed: Version counts.
+	Born Version `json:"born,string,omitempty"`
 	// Node is the node that wrote this version.
 	Node string `json:"node,omitempty"`
 	// Updated is the wall-clock time of the last write.

@@ -64,6 +64,14 @@ type Options struct {
 	// NoLock skips the exclusive lock on Dir. Only for tests that open one
 	// directory twice on purpose.
 	NoLock bool
+	// OnChange, when set, is called once per profile after a local change
+	// (Update, Delete, events, Link, Erase) commits; not for MergeRemote,
+	// MergeTombstone or bulk imports, which reach other nodes by
+	// anti-entropy. It runs on the writer's goroutine with the profile's
+	// lock held, so changes of one id arrive in commit order: it must not
+	// block and must not call back into the Store. The Change's Profile is
+	// a shared snapshot: do not modify it.
+	OnChange func(c Change)
 }
 
 // Store holds profiles in buntdb, with a cache of decoded snapshots in
@@ -86,6 +94,7 @@ type Store struct {
 
 	products ProductIndex
 	unknown  atomic.Uint64
+	onChange atomic.Pointer[func(c Change)]
 }
 
 // Open opens the store described by opts.
@@ -133,6 +142,7 @@ func Open(opts Options) (*Store, error) {
 		rules: opts.Events.withDefaults(), now: now, path: path, flock: fl, products: opts.Products,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	s.SetOnChange(opts.OnChange)
 	if opts.Dir != "" {
 		go s.shrinkLoop(opts.Shrink.withDefaults())
 	} else {
@@ -254,6 +264,7 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 		return nil, err
 	}
 	p.ID = id
+	p.Born = bornOf(p, s.clock.Now())
 	p.Version = s.clock.Now()
 	p.Node = s.node
 	p.Updated = p.Version.Time().UTC()
@@ -272,6 +283,7 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 		return nil, fmt.Errorf("sync: write %q: %w", id, err)
 	}
 	s.cache.put(id, p)
+	s.notify(Change{ID: id, Profile: p})
 	return p, nil
 }
 
@@ -295,6 +307,7 @@ func (s *Store) Delete(id string) error {
 		return fmt.Errorf("sync: delete %q: %w", id, err)
 	}
 	s.cache.put(id, nil)
+	s.notify(Change{ID: id})
 	return nil
 }
 

@@ -30,6 +30,7 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	adminAddr := fs.String("admin", "127.0.0.1:9000", "admin API `address`")
 	shopAddr := fs.String("shop", "127.0.0.1:8080", "demo shop (origin) `address`")
 	profiles := fs.Int("profiles", 5000, "generated profiles to load besides the named ones")
+	nodes := fs.Int("nodes", 1, "`N` nodes clustered on loopback, each with its own proxy and admin port (the next ones up), so a profile changed on one shows on the others")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -53,6 +54,9 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	if err := os.WriteFile(catalog, demo.CatalogJSON(), 0o600); err != nil {
 		fmt.Fprintln(stderr, "marquee demo:", err)
 		return 1
+	}
+	if *nodes > 1 {
+		return runDemoCluster(stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
 	}
 	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog: %s\n%s",
 		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(catalog), demo.Config())

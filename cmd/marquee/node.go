@@ -35,6 +35,7 @@ type node struct {
 	errc     chan error
 	registry *prometheus.Registry
 	stats    *stats.Recorder
+	clu      *clusterParts
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -90,6 +91,9 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	if err != nil {
 		return n, err
 	}
+	if err := n.startCluster(); err != nil {
+		return n, err
+	}
 	var trusted []netip.Prefix
 	for _, s := range cfg.TrustedProxies {
 		p, err := config.ParsePrefix(s)
@@ -137,12 +141,12 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 
 	if cfg.Admin.Listen != "off" {
 		h, err := proxy.NewAdmin(proxy.AdminOptions{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
-			Stats: func() any { return n.stats.Report(nodeName(cfg)) }})
+			Stats: func() any { return n.report() }})
 		if err != nil {
 			return n, err
 		}
 		n.admin = &http.Server{
-			Handler:           h,
+			Handler:           n.wrapAdmin(h),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      time.Minute,
@@ -196,6 +200,7 @@ func (n *node) close(ctx context.Context) error {
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
 	}
+	errs = append(errs, n.stopCluster(ctx))
 	if n.ingest != nil {
 		n.ingest.close()
 	}

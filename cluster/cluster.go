@@ -1,0 +1,427 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// Replicator is what the cluster replicates beside profiles: one config
+// document ordered by version, and per-node counters. Its methods are
+// called from memberlist's and the cluster's goroutines, concurrently with
+// each other: they must be safe for that and must not block for long.
+// Byte slices passed in belong to the callee only until it returns (copy
+// to keep them); slices returned are not modified by the cluster.
+type Replicator interface {
+	// LocalConfig returns this node's config version (0: none) and its
+	// document.
+	LocalConfig() (version uint64, data []byte)
+	// MergeConfig is given a config version newer than LocalConfig's, read
+	// from another node. An error refuses it (it is logged and counted).
+	MergeConfig(version uint64, data []byte) error
+	// LocalStats returns this node's counters, encoded; nil when none.
+	LocalStats() []byte
+	// MergeStats is given the latest counters of another node.
+	MergeStats(node string, data []byte)
+}
+
+// Member is one node as this node sees it.
+type Member struct {
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+	// State is alive, suspect, dead or left.
+	State string `json:"state"`
+	// Meta is what the node announces about itself (its build version).
+	Meta string `json:"version,omitempty"`
+	// Lag is how far behind this node the member's writes arrive: the
+	// age of its latest delta on receipt. Zero for this node, or before
+	// any delta arrived.
+	Lag time.Duration `json:"lag_ns"`
+	// Self marks this node.
+	Self bool `json:"self,omitempty"`
+}
+
+// Cluster is this node's membership in the fleet. Create it with New and
+// stop it with Shutdown; its methods are safe for concurrent use.
+type Cluster struct {
+	cfg     Config
+	store   *msync.Store
+	log     *slog.Logger
+	rep     Replicator
+	meta    []byte
+	ml      *memberlist.Memberlist
+	queue   *memberlist.TransmitLimitedQueue
+	metrics *Metrics
+
+	inbox  chan []byte // deltas, records, config, stats
+	fanout chan []byte // encoded records of local changes
+	pulls  chan []byte // pull requests from peers
+	jobs   chan pullJob
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	shutdown sync.Once
+	closed   atomic.Bool
+	// ready is set once ml is: memberlist calls the delegate from inside
+	// Create, before New has stored it.
+	ready atomic.Bool
+
+	// mu guards the fields below it.
+	mu       sync.Mutex
+	lag      map[string]time.Duration
+	inFlight map[string]bool   // peers with a pull job queued or running
+	gone     map[string]string // departed nodes' addresses, by name
+	digest   []uint64
+	digestAt time.Time
+	seeds    []string
+}
+
+// pullJob reconciles buckets with one peer.
+type pullJob struct {
+	peer string
+	want []bool
+}
+
+// New starts memberlist for cfg, hooks into store so that every local
+// change is broadcast, and joins cfg.Join in the background: a node that
+// reaches no seed serves alone and keeps trying. rep may be nil; meta is
+// announced to other nodes (at most 512 bytes, e.g. the build version).
+// On error nothing is left running.
+func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.Logger) (*Cluster, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: no store", ErrConfig)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if len(meta) > 512 {
+		return nil, fmt.Errorf("%w: meta over 512 bytes", ErrConfig)
+	}
+	cfg = cfg.withDefaults()
+	c := &Cluster{
+		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: []byte(meta),
+		metrics:  newMetrics(),
+		inbox:    make(chan []byte, cfg.InboxSize),
+		pulls:    make(chan []byte, 64),
+		fanout:   make(chan []byte, 8192),
+		jobs:     make(chan pullJob, 64),
+		stop:     make(chan struct{}),
+		lag:      make(map[string]time.Duration),
+		inFlight: make(map[string]bool),
+		gone:     make(map[string]string),
+		seeds:    cfg.Join,
+	}
+	d := &delegate{c: c}
+	mc, err := cfg.memberlistConfig(d)
+	if err != nil {
+		return nil, err
+	}
+	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: c.numMembers, RetransmitMult: mc.RetransmitMult}
+	if c.ml, err = memberlist.Create(mc); err != nil {
+		return nil, fmt.Errorf("cluster: start memberlist: %w", err)
+	}
+	c.ready.Store(true)
+	c.metrics.members = c.ml.NumMembers
+	store.SetOnChange(c.onChange)
+	for range 4 {
+		c.goLoop(c.inboxLoop)
+	}
+	c.goLoop(c.pullLoop)
+	c.goLoop(c.fanoutLoop)
+	c.goLoop(c.jobLoop)
+	c.goLoop(c.joinLoop)
+	c.goLoop(c.housekeepLoop)
+	return c, nil
+}
+
+func (c *Cluster) goLoop(f func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}
+
+// Shutdown leaves the fleet (telling the others, for up to ctx's
+// deadline or 5s), stops broadcasting store changes and stops every
+// goroutine. It is safe to call more than once.
+func (c *Cluster) Shutdown(ctx context.Context) error {
+	var err error
+	c.shutdown.Do(func() {
+		c.closed.Store(true)
+		c.store.SetOnChange(nil)
+		timeout := 5 * time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = time.Until(dl)
+		}
+		if timeout > 0 {
+			if lerr := c.ml.Leave(timeout); lerr != nil {
+				c.log.Debug("leave", "err", lerr)
+			}
+		}
+		err = c.ml.Shutdown()
+		close(c.stop)
+		c.wg.Wait()
+	})
+	return err
+}
+
+// Addr returns the address other nodes reach this one at.
+func (c *Cluster) Addr() string {
+	n := c.ml.LocalNode()
+	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+// Name returns this node's name.
+func (c *Cluster) Name() string { return c.cfg.NodeName }
+
+// Metrics returns the cluster's counters.
+func (c *Cluster) Metrics() *Metrics { return c.metrics }
+
+// Join joins the given nodes (host:port) now and returns how many it
+// reached. The background loop keeps joining cfg.Join anyway.
+func (c *Cluster) Join(addrs []string) (int, error) {
+	if c.closed.Load() {
+		return 0, ErrShutdown
+	}
+	return c.ml.Join(addrs)
+}
+
+// SetJoin replaces the seeds the background loop joins.
+func (c *Cluster) SetJoin(seeds []string) {
+	c.mu.Lock()
+	c.seeds = slices.Clone(seeds)
+	c.mu.Unlock()
+}
+
+// Members lists the nodes this node knows of, alive or not, by name.
+func (c *Cluster) Members() []Member {
+	self := c.ml.LocalNode().Name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Member
+	for _, n := range c.ml.Members() {
+		out = append(out, c.member(n, self))
+	}
+	// Members only lists live nodes; the dead and the departed are in
+	// the node states, which memberlist does not export, so they are
+	// tracked by NotifyLeave (see delegate).
+	for name, st := range c.deadLocked() {
+		out = append(out, Member{Name: name, Addr: st, State: "dead"})
+	}
+	slices.SortFunc(out, func(a, b Member) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (c *Cluster) member(n *memberlist.Node, self string) Member {
+	state := "alive"
+	switch n.State {
+	case memberlist.StateSuspect:
+		state = "suspect"
+	case memberlist.StateDead:
+		state = "dead"
+	case memberlist.StateLeft:
+		state = "left"
+	}
+	return Member{
+		Name: n.Name, Addr: n.Address(), State: state, Meta: string(n.Meta),
+		Lag: c.lag[n.Name], Self: n.Name == self,
+	}
+}
+
+// deadLocked returns the departed nodes not listed as members.
+func (c *Cluster) deadLocked() map[string]string {
+	out := make(map[string]string)
+	live := make(map[string]bool)
+	for _, n := range c.ml.Members() {
+		live[n.Name] = true
+	}
+	for name, addr := range c.gone {
+		if !live[name] {
+			out[name] = addr
+		}
+	}
+	return out
+}
+
+// NumMembers returns how many nodes are alive, this one included.
+func (c *Cluster) NumMembers() int { return c.ml.NumMembers() }
+
+func (c *Cluster) numMembers() int {
+	if !c.ready.Load() {
+		return 1
+	}
+	return c.ml.NumMembers()
+}
+
+// node returns the live member called name, or nil.
+func (c *Cluster) node(name string) *memberlist.Node {
+	for _, n := range c.ml.Members() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// sendTo sends msg to the member called name over a reliable stream.
+func (c *Cluster) sendTo(name string, msg []byte) error {
+	n := c.node(name)
+	if n == nil {
+		return fmt.Errorf("cluster: no member %q", name)
+	}
+	if err := c.ml.SendReliable(n, msg); err != nil {
+		return fmt.Errorf("cluster: send to %s: %w", name, err)
+	}
+	c.metrics.BytesSent.Add(uint64(len(msg)))
+	return nil
+}
+
+// sendAll sends msg to every other live member over reliable streams.
+func (c *Cluster) sendAll(msg []byte) {
+	self := c.ml.LocalNode().Name
+	for _, n := range c.ml.Members() {
+		if n.Name == self {
+			continue
+		}
+		if err := c.ml.SendReliable(n, msg); err != nil {
+			c.log.Debug("send", "to", n.Name, "err", err)
+			continue
+		}
+		c.metrics.BytesSent.Add(uint64(len(msg)))
+	}
+}
+
+// joinLoop joins the seeds at once and then every RejoinInterval, so a
+// node that started alone, or was forgotten by the others during a long
+// partition, finds them again.
+func (c *Cluster) joinLoop() {
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-time.After(wait):
+		}
+		c.mu.Lock()
+		seeds := c.seeds
+		c.mu.Unlock()
+		n := 0
+		if len(seeds) > 0 {
+			var err error
+			if n, err = c.ml.Join(seeds); err != nil && n == 0 {
+				c.log.Debug("join", "seeds", seeds, "err", err)
+			}
+		}
+		c.metrics.Joins.Add(1)
+		wait = c.cfg.RejoinInterval
+		if wait < 0 {
+			return
+		}
+		if n == 0 && wait > time.Second {
+			// Not in a fleet yet: try again sooner, up to the interval.
+			wait = min(wait, 2*time.Second)
+		}
+	}
+}
+
+// housekeepLoop collects old tombstones and gossips this node's counters.
+func (c *Cluster) housekeepLoop() {
+	statsEvery := c.cfg.StatsInterval
+	if statsEvery <= 0 {
+		statsEvery = 10 * time.Second
+	}
+	gc := time.NewTicker(time.Hour)
+	defer gc.Stop()
+	st := time.NewTicker(statsEvery)
+	defer st.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-gc.C:
+			n, err := c.store.CollectTombstones(c.tombstoneCutoff())
+			if err != nil {
+				c.log.Warn("collect tombstones", "err", err)
+			} else if n > 0 {
+				c.log.Info("collected tombstones", "n", n)
+			}
+		case <-st.C:
+			c.PublishStats()
+		}
+	}
+}
+
+// tombstoneCutoff is the version before which tombstones are collected.
+func (c *Cluster) tombstoneCutoff() msync.Version {
+	return msync.VersionAt(time.Now().Add(-c.cfg.TombstoneRetention))
+}
+
+// PublishConfig sends this node's replicated config to every node at
+// once; nodes that miss it catch up by version on anti-entropy. It does
+// not block on the network.
+func (c *Cluster) PublishConfig() {
+	if c.rep == nil || c.closed.Load() {
+		return
+	}
+	v, data := c.rep.LocalConfig()
+	if v == 0 {
+		return
+	}
+	msg := encodeConfig(v, data)
+	if len(msg) <= c.cfg.MaxPacketDelta {
+		c.queue.QueueBroadcast(&broadcast{name: "config", msg: msg})
+		return
+	}
+	c.goSend(func() { c.sendAll(msg) })
+}
+
+// PublishStats sends this node's counters to every node. It does not
+// block on the network.
+func (c *Cluster) PublishStats() {
+	if c.rep == nil || c.closed.Load() {
+		return
+	}
+	data := c.rep.LocalStats()
+	if data == nil {
+		return
+	}
+	msg := encodeStats(c.cfg.NodeName, data)
+	if len(msg) <= c.cfg.MaxPacketDelta {
+		c.queue.QueueBroadcast(&broadcast{name: "stats", msg: msg})
+		return
+	}
+	c.goSend(func() { c.sendAll(msg) })
+}
+
+// goSend runs a send in the background unless shut down.
+func (c *Cluster) goSend(f func()) {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+}

@@ -1,0 +1,270 @@
+package cluster
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Preset picks the memberlist timing a Config starts from.
+type Preset uint8
+
+// Presets.
+const (
+	// LAN is memberlist's DefaultLANConfig: one data centre.
+	LAN Preset = iota
+	// WAN is memberlist's DefaultWANConfig: points of presence across the
+	// internet, slower probes and gossip, more tolerance.
+	WAN
+	// Local is memberlist's DefaultLocalConfig: one host, for tests.
+	Local
+)
+
+// String returns the preset's name in config.
+func (p Preset) String() string {
+	switch p {
+	case LAN:
+		return "lan"
+	case WAN:
+		return "wan"
+	case Local:
+		return "local"
+	}
+	return "invalid"
+}
+
+// ParsePreset parses "lan", "wan" or "local"; "" is LAN.
+func ParsePreset(s string) (Preset, error) {
+	switch s {
+	case "", "lan":
+		return LAN, nil
+	case "wan":
+		return WAN, nil
+	case "local":
+		return Local, nil
+	}
+	return 0, fmt.Errorf("%w: unknown preset %q", ErrConfig, s)
+}
+
+// Config configures a node of the cluster. Build it with DefaultConfig and
+// change what differs; each field's doc gives its default there.
+type Config struct {
+	// Name labels the fleet: it becomes memberlist's Label, so nodes of
+	// two fleets on one network never merge. Default "marquee".
+	Name string
+	// NodeName identifies this node; unique within the fleet. Default:
+	// the host name.
+	NodeName string
+	// BindAddr and BindPort are where gossip (UDP and TCP) listens.
+	// Default 0.0.0.0:7946; port 0 picks a free port (see Cluster.Addr).
+	BindAddr string
+	BindPort int
+	// AdvertiseAddr and AdvertisePort are what other nodes dial. Empty /
+	// 0: the bind address, or the first private address when bound to
+	// all interfaces.
+	AdvertiseAddr string
+	AdvertisePort int
+	// Join lists seed nodes as host:port. DNS names are resolved at every
+	// attempt. A node that reaches none keeps serving alone.
+	Join []string
+	// RejoinInterval is how often the seeds are joined again in the
+	// background. memberlist forgets dead nodes after GossipToTheDeadTime
+	// and never calls them again, so without this a long partition would
+	// never heal; it bounds how long a healed partition stays split.
+	// Default 10s; 0 keeps the default, negative disables.
+	RejoinInterval time.Duration
+	// SecretKeys are AES keys (16, 24 or 32 bytes): the first encrypts,
+	// all decrypt, so a key is rotated by adding the new one second,
+	// moving it first, then removing the old one, one rollout each. Empty:
+	// gossip is not encrypted.
+	SecretKeys [][]byte
+	// Preset picks memberlist's timing. Default LAN.
+	Preset Preset
+	// DeadNodeReclaimTime is after how long the name of a dead node may be
+	// taken by a node at a new address (a restart elsewhere). Default 30s.
+	DeadNodeReclaimTime time.Duration
+	// PushPullInterval is how often a random peer's digest is compared
+	// with ours (anti-entropy); each round costs a scan of the store's
+	// keys and a digest of 8 bytes per bucket each way. Default 15s; 0
+	// keeps the preset's (30s LAN and WAN, 15s local).
+	PushPullInterval time.Duration
+	// GossipInterval overrides the preset's gossip interval when set.
+	GossipInterval time.Duration
+	// Buckets is the number of key-range buckets in a digest: more
+	// buckets send a larger digest (8 bytes each) but repair less per
+	// differing bucket. Default 1024.
+	Buckets int
+	// MaxQueue bounds the deltas waiting to be gossiped; past it the
+	// oldest are dropped (counted; anti-entropy repairs them), so a node
+	// cut off under load keeps flat memory. Default 4096.
+	MaxQueue int
+	// MaxPacketDelta is the largest encoded delta sent by UDP gossip;
+	// larger ones go to every member over a reliable stream. Default 1200
+	// bytes, inside memberlist's 1,400-byte packets with its overhead.
+	MaxPacketDelta int
+	// PageBytes bounds one page of records sent by anti-entropy. Default
+	// 512 KiB.
+	PageBytes int
+	// TombstoneRetention is how long an erasure's tombstone is kept;
+	// longer than any plausible partition and than the oldest event
+	// timestamp the events API accepts. Default 30 days.
+	TombstoneRetention time.Duration
+	// StatsInterval is how often this node's counters are sent to the
+	// others. Default 10s.
+	StatsInterval time.Duration
+	// InboxSize bounds the messages received and not yet applied; past it
+	// they are dropped and counted. Default 4096.
+	InboxSize int
+	// LogOutput receives memberlist's own log lines. Default: discarded.
+	LogOutput io.Writer
+
+	// wrapTransport, when set, wraps memberlist's network transport: tests
+	// use it to cut links and count bytes.
+	wrapTransport func(memberlist.Transport) memberlist.Transport
+	// tune, when set, changes memberlist's config last: tests use it to
+	// detect failures faster.
+	tune func(*memberlist.Config)
+}
+
+// DefaultConfig returns a Config with every default filled in for preset.
+func DefaultConfig(preset Preset) Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "marquee"
+	}
+	return Config{
+		Name:                "marquee",
+		NodeName:            host,
+		BindAddr:            "0.0.0.0",
+		BindPort:            7946,
+		RejoinInterval:      10 * time.Second,
+		PushPullInterval:    15 * time.Second,
+		Preset:              preset,
+		DeadNodeReclaimTime: 30 * time.Second,
+		Buckets:             1024,
+		MaxQueue:            4096,
+		MaxPacketDelta:      1200,
+		PageBytes:           512 << 10,
+		TombstoneRetention:  30 * 24 * time.Hour,
+		InboxSize:           4096,
+	}
+}
+
+// ParseKey decodes one base64 secret key and checks its length.
+func ParseKey(s string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: secret key: %w", ErrConfig, err)
+	}
+	switch len(k) {
+	case 16, 24, 32:
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: secret key of %d bytes, want 16, 24 or 32", ErrConfig, len(k))
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig(c.Preset)
+	if c.Name == "" {
+		c.Name = d.Name
+	}
+	if c.NodeName == "" {
+		c.NodeName = d.NodeName
+	}
+	if c.BindAddr == "" {
+		c.BindAddr = d.BindAddr
+	}
+	if c.RejoinInterval == 0 {
+		c.RejoinInterval = d.RejoinInterval
+	}
+	if c.DeadNodeReclaimTime == 0 {
+		c.DeadNodeReclaimTime = d.DeadNodeReclaimTime
+	}
+	if c.Buckets <= 0 {
+		c.Buckets = d.Buckets
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = d.MaxQueue
+	}
+	if c.MaxPacketDelta <= 0 {
+		c.MaxPacketDelta = d.MaxPacketDelta
+	}
+	if c.PageBytes <= 0 {
+		c.PageBytes = d.PageBytes
+	}
+	if c.TombstoneRetention <= 0 {
+		c.TombstoneRetention = d.TombstoneRetention
+	}
+	if c.InboxSize <= 0 {
+		c.InboxSize = d.InboxSize
+	}
+	if c.LogOutput == nil {
+		c.LogOutput = io.Discard
+	}
+	return c
+}
+
+// memberlistConfig maps c onto memberlist's config for its preset.
+func (c Config) memberlistConfig(d *delegate) (*memberlist.Config, error) {
+	var mc *memberlist.Config
+	switch c.Preset {
+	case WAN:
+		mc = memberlist.DefaultWANConfig()
+	case Local:
+		mc = memberlist.DefaultLocalConfig()
+	default:
+		mc = memberlist.DefaultLANConfig()
+	}
+	mc.Name = c.NodeName
+	mc.Label = c.Name
+	mc.BindAddr = c.BindAddr
+	mc.BindPort = c.BindPort
+	mc.AdvertiseAddr = c.AdvertiseAddr
+	mc.AdvertisePort = c.AdvertisePort
+	if c.AdvertisePort == 0 {
+		mc.AdvertisePort = c.BindPort
+	}
+	mc.DeadNodeReclaimTime = c.DeadNodeReclaimTime
+	if c.PushPullInterval > 0 {
+		mc.PushPullInterval = c.PushPullInterval
+	}
+	if c.GossipInterval > 0 {
+		mc.GossipInterval = c.GossipInterval
+	}
+	if c.wrapTransport != nil {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{c.BindAddr}, BindPort: c.BindPort, Logger: log.New(c.LogOutput, "", log.LstdFlags),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: listen: %w", err)
+		}
+		port := nt.GetAutoBindPort()
+		mc.BindPort = port
+		if c.AdvertisePort == 0 {
+			mc.AdvertisePort = port
+		}
+		mc.Transport = c.wrapTransport(nt)
+	}
+	if c.tune != nil {
+		c.tune(mc)
+	}
+	mc.Delegate = d
+	mc.Events = d
+	mc.LogOutput = c.LogOutput
+	if len(c.SecretKeys) > 0 {
+		kr, err := memberlist.NewKeyring(c.SecretKeys, c.SecretKeys[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: keyring: %w", ErrConfig, err)
+		}
+		mc.Keyring = kr
+		mc.GossipVerifyIncoming = true
+		mc.GossipVerifyOutgoing = true
+	}
+	return mc, nil
+}

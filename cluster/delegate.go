@@ -1,0 +1,361 @@
+package cluster
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// delegate adapts the Cluster to memberlist's Delegate and EventDelegate.
+// memberlist calls these from its own goroutines, several at once; none
+// may block, so anything that touches the store or the network is handed
+// to the cluster's loops through bounded channels.
+type delegate struct{ c *Cluster }
+
+// NodeMeta returns the meta announced with this node.
+func (d *delegate) NodeMeta(limit int) []byte {
+	if len(d.c.meta) > limit {
+		return d.c.meta[:limit]
+	}
+	return d.c.meta
+}
+
+// NotifyMsg receives a user message, from UDP gossip or a reliable
+// stream. buf is memberlist's: it is copied before it is queued. When the
+// queue is full the message is dropped and counted; anti-entropy repairs
+// whatever it carried.
+func (d *delegate) NotifyMsg(buf []byte) {
+	c := d.c
+	if len(buf) == 0 || c.closed.Load() || !c.ready.Load() {
+		return
+	}
+	c.metrics.BytesReceived.Add(uint64(len(buf)))
+	msg := append([]byte(nil), buf...)
+	ch := c.inbox
+	if kind(msg[0]) == kindPull {
+		ch = c.pulls
+	}
+	select {
+	case ch <- msg:
+	default:
+		c.metrics.InboxDropped.Add(1)
+	}
+}
+
+// GetBroadcasts hands queued deltas to memberlist's gossip.
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.c.queue.GetBroadcasts(overhead, limit)
+}
+
+// LocalState is this node's half of a push/pull: its name, config
+// version and digest, never the store.
+func (d *delegate) LocalState(join bool) []byte {
+	c := d.c
+	st := state{From: c.cfg.NodeName}
+	if c.rep != nil {
+		st.ConfigVersion, _ = c.rep.LocalConfig()
+	}
+	dg, err := c.localDigest()
+	if err != nil {
+		c.log.Warn("digest", "err", err)
+		dg = make([]uint64, c.cfg.Buckets)
+	}
+	st.Digest = dg
+	return encodeState(&st)
+}
+
+// MergeRemoteState compares a peer's digest with ours and, when buckets
+// differ, queues a pull of them from that peer; when its config is newer,
+// asks for it. buf is memberlist's and is not retained.
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	c := d.c
+	if c.closed.Load() || !c.ready.Load() {
+		return
+	}
+	st, err := decodeState(buf)
+	if err != nil {
+		c.log.Debug("push/pull state", "err", err)
+		c.metrics.Malformed.Add(1)
+		return
+	}
+	if st.From == c.cfg.NodeName {
+		return
+	}
+	c.metrics.AntiEntropyRounds.Add(1)
+	if c.rep != nil {
+		if v, _ := c.rep.LocalConfig(); st.ConfigVersion > v {
+			from := st.From
+			c.goSend(func() { _ = c.sendTo(from, encodeName(kindConfigPull, c.cfg.NodeName)) })
+		}
+	}
+	c.comparePeer(st.From, st.Digest)
+}
+
+// NotifyJoin, NotifyLeave and NotifyUpdate track departed nodes for
+// Members. memberlist calls them one at a time.
+func (d *delegate) NotifyJoin(n *memberlist.Node) {
+	d.c.mu.Lock()
+	delete(d.c.gone, n.Name)
+	d.c.mu.Unlock()
+}
+
+// NotifyLeave records a node that left or died.
+func (d *delegate) NotifyLeave(n *memberlist.Node) {
+	d.c.mu.Lock()
+	d.c.gone[n.Name] = n.Address()
+	d.c.mu.Unlock()
+}
+
+// NotifyUpdate is called when a node's meta changes.
+func (d *delegate) NotifyUpdate(*memberlist.Node) {}
+
+// broadcast is one queued message. Deltas are named by profile id, so a
+// newer change of a profile replaces an older one still queued.
+type broadcast struct {
+	name string
+	msg  []byte
+}
+
+// Invalidates reports whether b replaces o: both name the same thing.
+func (b *broadcast) Invalidates(o memberlist.Broadcast) bool {
+	ob, ok := o.(*broadcast)
+	return ok && ob.name == b.name
+}
+
+// Name identifies what the broadcast is about.
+func (b *broadcast) Name() string { return b.name }
+
+// Message returns the encoded message; memberlist does not modify it.
+func (b *broadcast) Message() []byte { return b.msg }
+
+// Finished is called when the broadcast is sent enough times or replaced.
+func (b *broadcast) Finished() {}
+
+// onChange is the store's OnChange hook: it runs on the writer's
+// goroutine with the profile locked, so it only encodes and queues.
+func (c *Cluster) onChange(ch msync.Change) {
+	var rec record
+	switch {
+	case ch.Profile != nil:
+		data, err := json.Marshal(ch.Profile)
+		if err != nil {
+			c.log.Warn("encode delta", "id", ch.ID, "err", err)
+			return
+		}
+		rec = record{ID: ch.ID, Profile: data}
+	case ch.Erased != 0:
+		rec = record{ID: ch.ID, Erased: ch.Erased}
+	default:
+		return // removed without an erasure: nothing another node can apply
+	}
+	msg := encodeDelta(&rec)
+	if len(msg) <= c.cfg.MaxPacketDelta {
+		// Straight to every member now; the gossip queue below is the
+		// second chance for members this packet misses.
+		select {
+		case c.fanout <- appendRecord(nil, &rec):
+		default:
+			c.metrics.FanoutDropped.Add(1)
+		}
+	}
+	c.queueDelta(ch.ID, msg)
+}
+
+// fanoutLoop packs fresh local changes into packets, for at most
+// fanoutDelay, and sends each packet to every live member by UDP. Memberlist
+// gossip alone carries about 20 KB/s per node and each broadcast reaches
+// only a few peers per round; sending to everyone at once costs one packet
+// per member per batch and reaches all of them in one hop.
+func (c *Cluster) fanoutLoop() {
+	var page []byte
+	n := 0
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		msg := seal(kindBatch, appendCount(n, page))
+		page, n = page[:0], 0
+		self := c.cfg.NodeName
+		for _, m := range c.ml.Members() {
+			if m.Name == self {
+				continue
+			}
+			if err := c.ml.SendBestEffort(m, msg); err == nil {
+				c.metrics.BytesSent.Add(uint64(len(msg)))
+			}
+		}
+	}
+	for {
+		select {
+		case <-c.stop:
+			return
+		case rec := <-c.fanout:
+			// A record that would overflow the packet goes in the next.
+			if n > 0 && len(page)+len(rec)+8 > c.cfg.MaxPacketDelta {
+				flush()
+			}
+			if n == 0 {
+				timer.Reset(fanoutDelay)
+			}
+			page = append(page, rec...)
+			n++
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+// fanoutDelay is how long a change waits for others to share its packet.
+const fanoutDelay = 5 * time.Millisecond
+
+// queueDelta gossips msg, or sends it over reliable streams when it would
+// not fit a packet, and keeps the queue within MaxQueue.
+func (c *Cluster) queueDelta(id string, msg []byte) {
+	if c.closed.Load() {
+		return
+	}
+	c.metrics.DeltasSent.Add(1)
+	if len(msg) > c.cfg.MaxPacketDelta {
+		c.metrics.DeltasReliable.Add(1)
+		c.goSend(func() { c.sendAll(msg) })
+		return
+	}
+	c.queue.QueueBroadcast(&broadcast{name: "p:" + id, msg: msg})
+	if n := c.queue.NumQueued(); n > c.cfg.MaxQueue {
+		c.queue.Prune(c.cfg.MaxQueue)
+		if d := n - c.queue.NumQueued(); d > 0 {
+			c.metrics.DeltasDropped.Add(uint64(d))
+		}
+	}
+}
+
+// inboxLoop applies deltas, record pages, config and counters.
+func (c *Cluster) inboxLoop() {
+	for {
+		select {
+		case <-c.stop:
+			return
+		case msg := <-c.inbox:
+			c.handle(msg)
+		}
+	}
+}
+
+// handle applies one message; a malformed one is counted and dropped.
+func (c *Cluster) handle(msg []byte) {
+	k, body, err := open(msg)
+	if err != nil {
+		c.malformed(err)
+		return
+	}
+	switch k {
+	case kindDelta, kindRecords, kindBatch:
+		recs, err := decodeRecords(k, body)
+		if err != nil {
+			c.malformed(err)
+			return
+		}
+		for i := range recs {
+			stored := c.apply(&recs[i], k != kindRecords)
+			if k == kindBatch {
+				c.metrics.DeltasReceived.Add(1)
+			} else if k == kindDelta {
+				c.metrics.DeltasReceived.Add(1)
+				if stored {
+					// Receivers do not forward memberlist broadcasts:
+					// pass a newer version on once, so deltas reach the
+					// nodes the writer's gossip missed.
+					c.queueDelta(recs[i].ID, msg)
+				}
+			} else if stored {
+				c.metrics.ProfilesTransferred.Add(1)
+			}
+		}
+	case kindConfigPull:
+		from, err := decodeName(body)
+		if err != nil || c.rep == nil {
+			c.malformed(err)
+			return
+		}
+		if v, data := c.rep.LocalConfig(); v != 0 {
+			_ = c.sendTo(from, encodeConfig(v, data))
+		}
+	case kindConfig:
+		v, data, err := decodeConfig(body)
+		if err != nil || c.rep == nil {
+			c.malformed(err)
+			return
+		}
+		if cur, _ := c.rep.LocalConfig(); v <= cur {
+			return
+		}
+		if err := c.rep.MergeConfig(v, data); err != nil {
+			c.log.Warn("replicated config refused", "version", v, "err", err)
+			c.metrics.ConfigRefused.Add(1)
+			return
+		}
+		c.metrics.ConfigApplied.Add(1)
+		c.PublishConfig()
+	case kindStats:
+		node, data, err := decodeStats(body)
+		if err != nil || c.rep == nil {
+			c.malformed(err)
+			return
+		}
+		if node != c.cfg.NodeName {
+			c.rep.MergeStats(node, data)
+		}
+	}
+}
+
+func (c *Cluster) malformed(err error) {
+	if err != nil {
+		c.log.Debug("message", "err", err)
+	}
+	c.metrics.Malformed.Add(1)
+}
+
+// apply merges one record into the store and reports whether it was
+// newer than what the store held.
+func (c *Cluster) apply(r *record, delta bool) bool {
+	if r.Erased != 0 {
+		if r.Erased < c.tombstoneCutoff() {
+			return false
+		}
+		ok, err := c.store.MergeTombstone(r.ID, r.Erased)
+		if err != nil {
+			c.log.Debug("merge tombstone", "id", r.ID, "err", err)
+		}
+		return ok
+	}
+	p := new(msync.Profile)
+	if err := json.Unmarshal(r.Profile, p); err != nil || p.ID != r.ID {
+		c.malformed(err)
+		return false
+	}
+	ok, err := c.store.MergeRemote(p)
+	if err != nil {
+		c.log.Debug("merge", "id", r.ID, "err", err)
+		return false
+	}
+	if delta && p.Node != "" && p.Node != c.cfg.NodeName {
+		lag := max(time.Since(p.Version.Time()), 0)
+		c.metrics.observeLag(lag)
+		c.mu.Lock()
+		c.lag[p.Node] = lag
+		c.mu.Unlock()
+	}
+	return ok
+}
+
+// Interface guards.
+var (
+	_ memberlist.Delegate       = (*delegate)(nil)
+	_ memberlist.EventDelegate  = (*delegate)(nil)
+	_ memberlist.NamedBroadcast = (*broadcast)(nil)
+)

@@ -1,0 +1,159 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tidwall/buntdb"
+)
+
+// Change is one committed local change of a profile, as passed to
+// Options.OnChange.
+type Change struct {
+	// ID is the profile's id.
+	ID string
+	// Profile is the profile as committed, a shared read-only snapshot;
+	// nil when the change removed it.
+	Profile *Profile
+	// Erased is the version of the erasure that removed the profile; 0
+	// when the profile was written, or removed without an erasure (Delete,
+	// or an anonymous profile merged into a customer's by Link).
+	Erased Version
+}
+
+// SetOnChange replaces Options.OnChange; nil stops the calls. Calls
+// already running may finish after it returns.
+func (s *Store) SetOnChange(fn func(c Change)) {
+	if fn == nil {
+		s.onChange.Store(nil)
+		return
+	}
+	s.onChange.Store(&fn)
+}
+
+// notify passes c to the OnChange function.
+func (s *Store) notify(c Change) {
+	if fn := s.onChange.Load(); fn != nil {
+		(*fn)(c)
+	}
+}
+
+// MergeTombstone records an erasure of id at version v made by another
+// node: a stored profile no newer than v is removed with its alias, and
+// later copies no newer than v are refused by MergeRemote. It reports
+// whether anything changed, and does not call Options.OnChange.
+func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
+	if !ValidID(id) || v == 0 {
+		return false, ErrInvalidID
+	}
+	s.clock.Observe(v)
+	changed := false
+	err := s.inBatch([]string{id}, false, func(b *batch) error {
+		b.quiet = true
+		if b.tombstone(id) >= v {
+			return nil
+		}
+		changed = true
+		if _, _, err := b.tx.Set(tombstonePrefix+id, strconv.FormatUint(uint64(v), 10), nil); err != nil {
+			return err
+		}
+		cur, err := b.peek(id)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.born() <= v {
+			b.remove(id)
+			if _, err := b.tx.Delete(aliasPrefix + id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// Tombstone returns the version of id's latest erasure, 0 when it was
+// never erased (or its tombstone was collected).
+func (s *Store) Tombstone(id string) Version {
+	var v Version
+	_ = s.db.View(func(tx *buntdb.Tx) error {
+		raw, err := tx.Get(tombstonePrefix + id)
+		if err == nil {
+			n, _ := strconv.ParseUint(raw, 10, 64)
+			v = Version(n)
+		}
+		return nil
+	})
+	return v
+}
+
+// CollectTombstones deletes the tombstones of erasures older than before
+// and returns how many it deleted. Retention must outlast any partition
+// and the oldest event timestamp the events API accepts, or an old copy or
+// event could bring erased data back.
+func (s *Store) CollectTombstones(before Version) (int, error) {
+	var old []string
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendKeys(tombstonePrefix+"*", func(k, v string) bool {
+			if n, _ := strconv.ParseUint(v, 10, 64); Version(n) < before {
+				old = append(old, k)
+			}
+			return true
+		})
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.db.Update(func(tx *buntdb.Tx) error {
+		for _, k := range old {
+			raw, err := tx.Get(k)
+			if err != nil {
+				continue
+			}
+			if v, _ := strconv.ParseUint(raw, 10, 64); Version(v) >= before {
+				continue // erased again meanwhile
+			}
+			if _, err := tx.Delete(k); err == nil {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("sync: collect tombstones: %w", err)
+	}
+	return n, nil
+}
+
+// VersionAt returns the smallest Version of wall-clock time t, for
+// comparing versions with a point in time.
+func VersionAt(t time.Time) Version {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		return 0
+	}
+	return Version(ms) << logicalBits
+}
+
+// born returns when this incarnation of the profile was first written.
+func (p *Profile) born() Version {
+	if p.Born != 0 {
+		return p.Born
+	}
+	return p.Version
+}
+
+// bornOf is the Born of p about to be written at now: kept, else the
+// version it was read at, else now for a new profile.
+func bornOf(p *Profile, now Version) Version {
+	switch {
+	case p.Born != 0:
+		return p.Born
+	case p.Version != 0:
+		return p.Version
+	}
+	return now
+}
