@@ -199,6 +199,13 @@ func (b *batch) link(visitor, customer string) error {
 	}
 	if vp != nil {
 		MergeInto(cp, vp)
+		// The anonymous profile is gone for good: a tombstone, replicated
+		// like an erasure, keeps other nodes' copies from bringing it back
+		// by anti-entropy, so that after logout the device starts afresh
+		// on every node.
+		if _, _, err := b.tx.Set(tombstonePrefix+visitor, strconv.FormatUint(uint64(b.s.clock.Now()), 10), nil); err != nil {
+			return err
+		}
 		b.remove(visitor)
 	}
 	cp.Links = addLink(cp.Links, visitor)

@@ -177,6 +177,15 @@ func TestLinkMergesDevices(t *testing.T) {
 	if p, _ := s.Get("dev1"); p != nil {
 		t.Error("device profile kept after merge: the device would show the customer's data after logout")
 	}
+	// The merged-away profile leaves a tombstone, so that a stale copy from
+	// another node cannot bring it back.
+	if s.ErasedAt("dev1").IsZero() {
+		t.Error("no tombstone for the merged device profile")
+	}
+	stale := &Profile{ID: "dev1", Attrs: map[string]any{"tier": "gold"}, Version: VersionAt(t0.Add(-time.Hour)), Node: "other"}
+	if ok, _ := s.MergeRemote(stale); ok {
+		t.Error("a stale remote copy of the merged device profile was accepted")
+	}
 	s.Close()
 	s = openAt(t, dir, &now)
 	if a, _ := s.AliasOf("dev2"); a != "cust" {
