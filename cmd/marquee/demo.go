@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -60,18 +61,8 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	}
 	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog: %s\n%s",
 		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(catalog), demo.Config())
-	cfg, err := config.Parse("demo.yaml", []byte(cfgText))
-	if err != nil {
-		fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
-		return 1
-	}
-	snap, err := proxy.Compile(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
-		return 1
-	}
 	log := newLogger(config.Log{Level: "warn"}, stderr)
-	n, err := startNode(cfg, snap, log, nodeOptions{})
+	n, err := startDemoNode(cfgText, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee demo:", err, "(pick other addresses with -listen and -admin)")
 		return 1
@@ -159,4 +150,17 @@ first dot):
 `, n.adminURL(), named[0].ID, n.adminURL(), named[0].ID)
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// startDemoNode starts a node from one of the demo's built-in configs.
+func startDemoNode(cfgText string, log *slog.Logger) (*node, error) {
+	cfg, err := config.Parse("demo.yaml", []byte(cfgText))
+	if err != nil {
+		return nil, fmt.Errorf("built-in config: %w", err)
+	}
+	snap, err := proxy.Compile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("built-in config: %w", err)
+	}
+	return startNode(cfg, snap, log, nodeOptions{})
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/demo"
-	"github.com/marquee-proxy/marquee/proxy"
 )
 
 // runDemoCluster is `marquee demo -nodes N` for N > 1: N nodes in this
@@ -46,17 +45,7 @@ func runDemoCluster(stdout, stderr io.Writer, count int, listen, admin, shop, ca
 		cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog: %s\n%s\nidentity:\n  keys: [%q]\ncluster:\n  name: marquee-demo\n  node_name: node%d\n  bind: 127.0.0.1:0\n  join: %s\n  preset: local\n  secret_keys: [%q]\n",
 			strconv.Quote(shiftPort(listen, i)), shop, strconv.Quote(shiftPort(admin, i)), strconv.Quote(catalog), demo.Config(),
 			signKey, i+1, seed, gossipKey)
-		cfg, err := config.Parse("demo.yaml", []byte(cfgText))
-		if err != nil {
-			fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
-			return 1
-		}
-		snap, err := proxy.Compile(cfg)
-		if err != nil {
-			fmt.Fprintln(stderr, "marquee demo: built-in config:", err)
-			return 1
-		}
-		n, err := startNode(cfg, snap, log, nodeOptions{})
+		n, err := startDemoNode(cfgText, log)
 		if err != nil {
 			fmt.Fprintln(stderr, "marquee demo:", err, "(pick other addresses with -listen and -admin)")
 			return 1
