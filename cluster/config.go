@@ -76,7 +76,8 @@ type Config struct {
 	// background. memberlist forgets dead nodes after GossipToTheDeadTime
 	// and never calls them again, so without this a long partition would
 	// never heal; it bounds how long a healed partition stays split.
-	// Default 10s; 0 keeps the default, negative disables.
+	// Default 10s (3s with the local preset); 0 keeps the default,
+	// negative disables.
 	RejoinInterval time.Duration
 	// SecretKeys are AES keys (16, 24 or 32 bytes): the first encrypts,
 	// all decrypt, so a key is rotated by adding the new one second,
@@ -90,8 +91,8 @@ type Config struct {
 	DeadNodeReclaimTime time.Duration
 	// PushPullInterval is how often a random peer's digest is compared
 	// with ours (anti-entropy); each round costs a scan of the store's
-	// keys and a digest of 8 bytes per bucket each way. Default 15s; 0
-	// keeps the preset's (30s LAN and WAN, 15s local).
+	// keys and a digest of 8 bytes per bucket each way. Default 15s (5s
+	// with the local preset).
 	PushPullInterval time.Duration
 	// GossipInterval overrides the preset's gossip interval when set.
 	GossipInterval time.Duration
@@ -115,7 +116,7 @@ type Config struct {
 	// timestamp the events API accepts. Default 30 days.
 	TombstoneRetention time.Duration
 	// StatsInterval is how often this node's counters are sent to the
-	// others. Default 10s.
+	// others. Default 10s (2s with the local preset).
 	StatsInterval time.Duration
 	// InboxSize bounds the messages received and not yet applied; past it
 	// they are dropped and counted. Default 4096.
@@ -137,7 +138,7 @@ func DefaultConfig(preset Preset) Config {
 	if host == "" {
 		host = "marquee"
 	}
-	return Config{
+	c := Config{
 		Name:                "marquee",
 		NodeName:            host,
 		BindAddr:            "0.0.0.0",
@@ -152,7 +153,16 @@ func DefaultConfig(preset Preset) Config {
 		PageBytes:           512 << 10,
 		TombstoneRetention:  30 * 24 * time.Hour,
 		InboxSize:           4096,
+		StatsInterval:       10 * time.Second,
 	}
+	if preset == Local {
+		// One machine (tests, demos): round trips are cheap, so repair
+		// and report sooner.
+		c.RejoinInterval = 3 * time.Second
+		c.PushPullInterval = 5 * time.Second
+		c.StatsInterval = 2 * time.Second
+	}
+	return c
 }
 
 // ParseKey decodes one base64 secret key and checks its length.
