@@ -17,16 +17,27 @@ import (
 // MaxCatalogProducts bounds a catalog file.
 const MaxCatalogProducts = 1 << 20
 
-// Product is one entry of the catalog, as templates see it.
+// Product is one entry of the catalog, as templates see it. Its JSON form
+// is the shape of a catalog file.
 type Product struct {
-	ID         string   `json:"id"`
-	Title      string   `json:"title"`
-	URL        string   `json:"url"`
-	Image      string   `json:"image"`
-	Price      float64  `json:"price"`
+	// ID identifies the product; unique in the catalog.
+	ID string `json:"id"`
+	// Title is the name shown to shoppers.
+	Title string `json:"title"`
+	// URL is the product page.
+	URL string `json:"url"`
+	// Image is the product image's URL.
+	Image string `json:"image"`
+	// Price is in the shop's currency.
+	Price float64 `json:"price"`
+	// Categories are category names; views of them raise the product's
+	// rank for a visitor.
 	Categories []string `json:"categories"`
-	Tags       []string `json:"tags"`
-	Popularity float64  `json:"popularity"`
+	// Tags are free-form keywords.
+	Tags []string `json:"tags"`
+	// Popularity ranks products when a visitor's history says nothing;
+	// higher first.
+	Popularity float64 `json:"popularity"`
 }
 
 // Catalog is the product list recommendations draw from. It is read-only

@@ -3,33 +3,18 @@ package demo
 import (
 	"cmp"
 	"encoding/json"
+	"github.com/marquee-proxy/marquee/decide"
 	"slices"
 	"sync"
 )
 
-// Product is one item of the demo catalog. Its JSON form is the shape of a
-// catalog file (id, title, url, image, price, categories, tags, popularity),
-// so the same records can feed recommendations later.
-type Product struct {
-	// ID is the product's slug, unique in the catalog; its page is /p/{ID}.
-	ID string `json:"id"`
-	// Title is the name shown to shoppers.
-	Title string `json:"title"`
-	// URL is the product page's path on the demo shop.
-	URL string `json:"url"`
-	// Image is a data: URI holding a generated SVG, so the shop needs no
-	// files and no network.
-	Image string `json:"image"`
-	// Price is in US dollars.
-	Price float64 `json:"price"`
-	// Categories are category slugs; the first is the product's home
-	// category, used for breadcrumbs and X-Demo-Category.
-	Categories []string `json:"categories"`
-	// Tags are free-form keywords.
-	Tags []string `json:"tags"`
-	// Popularity ranks products for "Popular now" lists; higher sells more.
-	Popularity int `json:"popularity"`
-}
+// Product is one item of the demo catalog: the catalog entry type of the
+// decision engine, so the demo's catalog feeds recommendations as it is.
+// URL is the product page's path on the demo shop, Image a data: URI of a
+// generated SVG (the shop needs no files and no network), Price in US
+// dollars, and the first category the product's home, used for
+// breadcrumbs and X-Demo-Category.
+type Product = decide.Product
 
 // category is one department of the shop.
 type category struct {
@@ -116,7 +101,7 @@ var catalog = sync.OnceValue(func() *catalogIndex {
 			Price:      it.price,
 			Categories: it.categories,
 			Tags:       it.tags,
-			Popularity: it.popularity,
+			Popularity: float64(it.popularity),
 		})
 		c.byID[it.id] = i
 	}

@@ -51,14 +51,14 @@ func TestCatalogIsConsistent(t *testing.T) {
 	}
 	perCat := map[string]int{}
 	ids := map[string]bool{}
-	pops := map[int]string{}
+	pops := map[float64]string{}
 	for _, p := range Products() {
 		if ids[p.ID] {
 			t.Errorf("duplicate id %q", p.ID)
 		}
 		ids[p.ID] = true
 		if other, dup := pops[p.Popularity]; dup {
-			t.Errorf("%s and %s share popularity %d: rankings would not be total", p.ID, other, p.Popularity)
+			t.Errorf("%s and %s share popularity %v: rankings would not be total", p.ID, other, p.Popularity)
 		}
 		pops[p.Popularity] = p.ID
 		if p.URL != "/p/"+p.ID {
