@@ -276,9 +276,10 @@ func (s *Store) ErasedAt(id string) time.Time {
 	return Version(n).Time()
 }
 
-// MergeRemote stores a copy of a profile written by another node unless
-// this node holds a newer version of it or an erasure newer than it. It
-// reports whether the copy was stored.
+// MergeRemote merges a copy of a profile written by another node into
+// this node's (MergeRecords), unless an erasure newer than the copy's birth
+// is recorded. It reports whether anything was stored: the copy, or the
+// merge of both when each held counts the other lacked.
 func (s *Store) MergeRemote(p *Profile) (bool, error) {
 	if p == nil || !ValidID(p.ID) {
 		return false, ErrInvalidID
@@ -294,8 +295,12 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if cur != nil && !Newer(p.Version, p.Node, cur.Version, cur.Node) {
-			return nil
+		if cur != nil {
+			m := MergeRecords(cur, p)
+			if m == cur {
+				return nil // this node's copy already holds everything
+			}
+			p = m
 		}
 		data, err := p.marshal()
 		if err != nil {

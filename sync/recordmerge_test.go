@@ -1,0 +1,79 @@
+package sync
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestMergeRecordsCountersAddUp(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	base := &Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: VersionAt(t0), Node: "n1",
+		Caps: map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 1}}}}
+	// Two nodes count an impression each, at the same moment.
+	a := base.Clone()
+	a.Caps["promo"][0].Count = 2
+	a.Version, a.Node = VersionAt(t0.Add(time.Second)), "n1"
+	b := base.Clone()
+	b.Caps["promo"] = append(b.Caps["promo"], NodeDayCount{Day: 100, Node: "n2", Count: 1})
+	b.Exposures = map[string]Exposure{"promo": {Variant: "x", At: t0.Add(time.Second)}}
+	b.Variants = map[string]string{"exp": "x"}
+	b.Version, b.Node = VersionAt(t0.Add(time.Second)), "n2"
+
+	ab, ba := MergeRecords(a, b), MergeRecords(b, a)
+	ja, _ := json.Marshal(ab)
+	jb, _ := json.Marshal(ba)
+	if string(ja) != string(jb) {
+		t.Fatalf("merge depends on order:\n%s\n%s", ja, jb)
+	}
+	total := 0
+	for _, c := range ab.Caps["promo"] {
+		total += int(c.Count)
+	}
+	if total != 3 {
+		t.Errorf("cap counts after merge: %+v, want 3 impressions (2 on n1, 1 on n2)", ab.Caps["promo"])
+	}
+	if ab.Variants["exp"] != "x" || ab.Exposures["promo"].Variant != "x" {
+		t.Errorf("variants %v, exposures %v lost in the merge", ab.Variants, ab.Exposures)
+	}
+	if ab.Version <= max(a.Version, b.Version) {
+		t.Errorf("merged version %d does not replace both (%d, %d)", ab.Version, a.Version, b.Version)
+	}
+	// Idempotent: merging the result with either input changes nothing.
+	if MergeRecords(ab, a) != ab || MergeRecords(b, ab) != ab {
+		t.Error("merging a merged record with one of its inputs made a new record")
+	}
+	// A copy that adds nothing is not replaced.
+	older := base.Clone()
+	if got := MergeRecords(a, older); got != a {
+		t.Errorf("an older copy with nothing new replaced the newer: %+v", got)
+	}
+}
+
+func TestMergeRemoteKeepsBothNodesCounts(t *testing.T) {
+	s, err := Open(Options{Node: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Update("v", func(p *Profile) error {
+		p.Caps = map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 2}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	local, _ := s.Get("v")
+	remote := &Profile{ID: "v", Version: local.Version + 5, Node: "n2", Born: local.Born,
+		Caps: map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n2", Count: 1}}}}
+	if ok, err := s.MergeRemote(remote); err != nil || !ok {
+		t.Fatalf("MergeRemote: %v %v", ok, err)
+	}
+	got, _ := s.Get("v")
+	n := 0
+	for _, c := range got.Caps["promo"] {
+		n += int(c.Count)
+	}
+	if n != 3 {
+		t.Errorf("after merging a newer remote copy: caps %+v, want both nodes' counts (3)", got.Caps["promo"])
+	}
+}
