@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,23 +18,14 @@ import (
 // each joining the first, in front of one origin.
 func startClusterNodes(t *testing.T, n int) []*node {
 	t.Helper()
-	originLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, originPage)
-	})}
-	go origin.Serve(originLn)
-	t.Cleanup(func() { origin.Close() })
+	originURL := serveOrigin(t, nil, pageOrigin())
 
 	var nodes []*node
 	seed := "[]"
 	for i := range n {
 		path := filepath.Join(t.TempDir(), "marquee.yaml")
 		os.WriteFile(path, []byte(fmt.Sprintf(`listen: 127.0.0.1:0
-origin: http://%s
+origin: %s
 admin:
   listen: 127.0.0.1:0
   token: s3cret
@@ -57,7 +47,7 @@ campaigns:
     when: gold
     priority: 10
     template: '<b>gold offer</b>'
-`, originLn.Addr(), i+1, seed)), 0o600)
+`, originURL, i+1, seed)), 0o600)
 		cfg, snap, err := loadConfig(path)
 		if err != nil {
 			t.Fatal(err)

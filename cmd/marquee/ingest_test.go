@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,14 +26,7 @@ import (
 // config text appended.
 func startTestNode(t *testing.T, origin http.Handler, extra string) *node {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: origin, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	text := fmt.Sprintf("listen: 127.0.0.1:0\norigin: http://%s\nadmin:\n  listen: 127.0.0.1:0\n%s", ln.Addr(), extra)
+	text := fmt.Sprintf("listen: 127.0.0.1:0\norigin: %s\nadmin:\n  listen: 127.0.0.1:0\n%s", serveOrigin(t, nil, origin), extra)
 	cfg, err := config.Parse("test.yaml", []byte(text))
 	if err != nil {
 		t.Fatalf("config: %v", err)

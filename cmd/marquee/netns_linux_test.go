@@ -239,13 +239,7 @@ func TestFaultsInNetworkNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, originPage)
-	})}
-	go origin.Serve(ln)
-	t.Cleanup(func() { origin.Close() })
-	originURL := "http://" + ln.Addr().String()
+	originURL := serveOrigin(t, ln, pageOrigin())
 
 	nodes := make([]*labNode, 5)
 	for i := range nodes {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,22 +41,11 @@ const originPage = `<!doctype html>
 func TestServeBlackBox(t *testing.T) {
 	bin := buildMarquee(t)
 
-	originLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Header().Set("ETag", `"page-v1"`)
-		io.WriteString(w, originPage)
-	})}
-	go origin.Serve(originLn)
-	t.Cleanup(func() { origin.Close() })
+	originURL := serveOrigin(t, nil, pageOrigin("Cache-Control", "public, max-age=300", "ETag", `"page-v1"`))
 
 	cfg := filepath.Join(t.TempDir(), "marquee.yaml")
 	os.WriteFile(cfg, []byte(`listen: 127.0.0.1:0
-origin: http://`+originLn.Addr().String()+`
+origin: `+originURL+`
 admin:
   listen: 127.0.0.1:0
   token: s3cret
