@@ -232,17 +232,24 @@ type profileBody struct {
 	Consent *msync.Consent `json:"consent"`
 }
 
-func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
+// decodeProfileRequest reads the profile id from the path and the JSON
+// body into v, strictly.
+func decodeProfileRequest(r *http.Request, v any) (string, error) {
 	id, err := profileID(r)
 	if err != nil {
-		return err
+		return "", err
 	}
 	data, err := readBody(r)
 	if err != nil {
-		return err
+		return "", err
 	}
+	return id, decodeStrict(data, v)
+}
+
+func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
 	var body profileBody
-	if err := decodeStrict(data, &body); err != nil {
+	id, err := decodeProfileRequest(r, &body)
+	if err != nil {
 		return err
 	}
 	attrs, err := normaliseAttrs(body.Attrs)

@@ -21,16 +21,9 @@ var jsonNull = []byte("null")
 func isNull(raw json.RawMessage) bool { return string(raw) == string(jsonNull) }
 
 func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
-	id, err := profileID(r)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var body patchBody
-	if err := decodeStrict(data, &body); err != nil {
+	id, err := decodeProfileRequest(r, &body)
+	if err != nil {
 		return err
 	}
 	var (
