@@ -169,23 +169,10 @@ func (a *admin) auth(h func(http.ResponseWriter, *http.Request) error) http.Hand
 
 func profileID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if !validProfileID(id) {
+	if !msync.ValidID(id) {
 		return "", apiErrorf(http.StatusBadRequest, CodeInvalidID, "id", "profile id must be 1 to %d characters of letters, digits and -_.:@", msync.MaxIDLen)
 	}
 	return id, nil
-}
-
-func validProfileID(id string) bool {
-	if id == "" || len(id) > msync.MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:@", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // profileView is a profile as the admin API shows it: the version as a

@@ -79,7 +79,7 @@ func (a *admin) putCampaigns(w http.ResponseWriter, r *http.Request) error {
 // and why each campaign fills its slot or not, for that visitor now.
 func (a *admin) explain(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("visitor")
-	if !validProfileID(id) {
+	if !msync.ValidID(id) {
 		return apiErrorf(http.StatusBadRequest, CodeInvalidID, "visitor", "want a visitor or customer id")
 	}
 	prof, err := a.opts.Store.Get(id)
