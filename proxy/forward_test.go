@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -655,5 +656,80 @@ func TestCookieHeaderVerbatim(t *testing.T) {
 	p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nCookie: "+cookie+"\r\nConnection: close\r\n\r\n")
 	if got := headerValue(tap.wire(), "Cookie"); got != cookie {
 		t.Fatalf("origin got Cookie %q, want %q", got, cookie)
+	}
+}
+
+// startRawOrigin answers every request on a connection with resp, written
+// as given, then closes the connection, or, with hold, keeps it open
+// without a word more until the test ends.
+func startRawOrigin(t *testing.T, resp string, hold bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				_, _ = io.WriteString(c, resp)
+				if hold {
+					<-done
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+func TestPassthroughBodyFraming(t *testing.T) {
+	small := strings.Repeat("a", 1000)
+	large := strings.Repeat("b", maxBufferedBody+1)
+	head := func(cl int) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", cl)
+	}
+	tests := []struct {
+		name     string
+		resp     string
+		hold     bool
+		status   int
+		wantBody string
+	}{
+		{"known length, read in full", head(len(small)) + small, false, fasthttp.StatusOK, small},
+		{"known length above the buffered size, streamed", head(len(large)) + large, false, fasthttp.StatusOK, large},
+		{"empty body", head(0), false, fasthttp.StatusOK, ""},
+		// Read in full before answering, so a short body is an origin
+		// failure the client can tell, not a cut page.
+		{"origin closes short of its length", head(2000) + small, false, fasthttp.StatusBadGateway, ""},
+		{"origin stalls short of its length", head(2000) + small, true, fasthttp.StatusGatewayTimeout, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			origin := startRawOrigin(t, tt.resp, tt.hold)
+			p := startProxy(t, origin, Options{OriginTimeout: 300 * time.Millisecond})
+			r := p.get(t, "GET", "/")
+			if r.StatusCode() != tt.status {
+				t.Fatalf("got %d, want %d", r.StatusCode(), tt.status)
+			}
+			if tt.status == fasthttp.StatusOK && string(r.Body()) != tt.wantBody {
+				t.Fatalf("got %d body bytes, want the origin's %d", len(r.Body()), len(tt.wantBody))
+			}
+		})
 	}
 }
