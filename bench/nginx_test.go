@@ -64,7 +64,7 @@ func TestNginxSubFilter(t *testing.T) {
 			t.Errorf("%s: plain proxy changed the page", tc.url)
 		}
 	}
-	if cpu, err := TreeCPU(n.PID()); err != nil || cpu < 0 {
+	if cpu, err := TreeCPU(n.PID()); err != nil || cpu.User < 0 || cpu.Sys < 0 {
 		t.Errorf("nginx CPU: %v, %v", cpu, err)
 	}
 }

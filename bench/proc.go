@@ -21,30 +21,46 @@ const clockTick = 10 * time.Millisecond
 // ErrNoProc is returned where /proc is not available (not Linux).
 var ErrNoProc = errors.New("bench: /proc not available; CPU time is measured on Linux only")
 
-// ProcessCPU returns the user plus system CPU time the process pid has used
+// CPUTime is CPU time used by a process, split between its own code (User)
+// and the kernel working for it (Sys): for a proxy, Sys is mostly moving
+// bytes through sockets, a cost every proxy pays alike.
+type CPUTime struct {
+	User, Sys time.Duration
+}
+
+// Total is User plus Sys.
+func (c CPUTime) Total() time.Duration { return c.User + c.Sys }
+
+// Sub returns c minus d, field by field.
+func (c CPUTime) Sub(d CPUTime) CPUTime { return CPUTime{c.User - d.User, c.Sys - d.Sys} }
+
+// Add returns c plus d, field by field.
+func (c CPUTime) Add(d CPUTime) CPUTime { return CPUTime{c.User + d.User, c.Sys + d.Sys} }
+
+// ProcessCPU returns the user and system CPU time the process pid has used
 // so far, all its threads together, from /proc/PID/stat. Its resolution is
 // one clock tick (10 ms); measure windows long enough for that to vanish.
-func ProcessCPU(pid int) (time.Duration, error) {
+func ProcessCPU(pid int) (CPUTime, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			if _, serr := os.Stat("/proc/self/stat"); serr != nil {
-				return 0, ErrNoProc
+				return CPUTime{}, ErrNoProc
 			}
 		}
-		return 0, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
+		return CPUTime{}, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
 	}
 	f, err := statFields(data)
 	if err != nil {
-		return 0, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
+		return CPUTime{}, fmt.Errorf("bench: CPU time of %d: %w", pid, err)
 	}
 	// After the command: state(3) ppid(4) … utime(14) stime(15).
 	ut, err1 := strconv.ParseUint(f[14-3], 10, 64)
 	st, err2 := strconv.ParseUint(f[15-3], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bench: CPU time of %d: bad utime %q or stime %q", pid, f[14-3], f[15-3])
+		return CPUTime{}, fmt.Errorf("bench: CPU time of %d: bad utime %q or stime %q", pid, f[14-3], f[15-3])
 	}
-	return time.Duration(ut+st) * clockTick, nil
+	return CPUTime{User: time.Duration(ut) * clockTick, Sys: time.Duration(st) * clockTick}, nil
 }
 
 // statFields splits /proc/PID/stat after the parenthesised command name,
@@ -63,14 +79,14 @@ func statFields(data []byte) ([]string, error) {
 
 // TreeCPU returns the CPU time of pid and of its direct children, for
 // servers such as nginx whose master forks the workers that do the work.
-func TreeCPU(pid int) (time.Duration, error) {
+func TreeCPU(pid int) (CPUTime, error) {
 	total, err := ProcessCPU(pid)
 	if err != nil {
-		return 0, err
+		return CPUTime{}, err
 	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, ErrNoProc
+		return CPUTime{}, ErrNoProc
 	}
 	want := strconv.Itoa(pid)
 	for _, e := range entries {
@@ -87,7 +103,7 @@ func TreeCPU(pid int) (time.Duration, error) {
 			continue
 		}
 		if d, err := ProcessCPU(child); err == nil {
-			total += d
+			total = total.Add(d)
 		}
 	}
 	return total, nil

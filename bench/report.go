@@ -106,6 +106,10 @@ type Result struct {
 	// request in microseconds (nginx: master and workers), 0 when not
 	// measured.
 	CPUPerReqUS float64 `json:"cpu_us_per_req,omitempty"`
+	// SysPerReqUS is the part of CPUPerReqUS spent in the kernel on the
+	// server's behalf: socket reads and writes, wake-ups. It is the floor
+	// below which no proxy moving the same bytes can go.
+	SysPerReqUS float64 `json:"sys_us_per_req,omitempty"`
 	// CPUCores is that CPU time over the window's wall time.
 	CPUCores float64 `json:"cpu_cores,omitempty"`
 	// OtherCPUCores is the CPU time of every other process on the machine
@@ -238,7 +242,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "server\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tMB/s\tCPU µs/req\tCPUs\tothers\tallocs/req\tpersonalised\terrors\t\n")
+	fmt.Fprint(tw, "server\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tMB/s\tCPU µs/req\tof it sys\tCPUs\tothers\tallocs/req\tpersonalised\terrors\t\n")
 	row := func(x Result) {
 		opt := func(v float64, f string) string {
 			if v == 0 {
@@ -250,9 +254,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		if x.RewrittenShare > 0 || x.Name == "personalized" {
 			share = fmt.Sprintf("%.0f%%", x.RewrittenShare*100)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
 			x.Name, x.Mode, x.RPS, x.P50US, x.P90US, x.P99US, x.P999US, x.BytesPerSec/1e6,
-			opt(x.CPUPerReqUS, "%.1f"), opt(x.CPUCores, "%.2f"), opt(x.OtherCPUCores, "%.2f"), opt(x.AllocsPerReq, "%.1f"), share, x.Errors)
+			opt(x.CPUPerReqUS, "%.1f"), opt(x.SysPerReqUS, "%.1f"), opt(x.CPUCores, "%.2f"), opt(x.OtherCPUCores, "%.2f"), opt(x.AllocsPerReq, "%.1f"), share, x.Errors)
 	}
 	for _, x := range r.Results {
 		row(x)

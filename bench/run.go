@@ -311,7 +311,7 @@ func (r *runner) runAgainst(ctx context.Context, rep *Report) (*Report, error) {
 // sample is what one measurement slice of one target measured.
 type sample struct {
 	load       LoadResult
-	cpu, self  time.Duration // server's and the bench process's CPU time
+	cpu, self  CPUTime       // server's and the bench process's CPU time
 	other      time.Duration // CPU time of every other process
 	cpuOK      bool
 	mallocs    float64
@@ -417,12 +417,12 @@ func (r *runner) measure(ctx context.Context, t target, rate float64, slice time
 	s.load = *lr
 	s.cpuOK = t.pid != 0 && cpuErr == nil && cpuErr1 == nil && selfErr == nil && selfErr1 == nil
 	if s.cpuOK {
-		s.cpu, s.self = cpu1-cpu0, self1-self0
+		s.cpu, s.self = cpu1.Sub(cpu0), self1.Sub(self0)
 		if sysErr == nil && sysErr1 == nil {
-			s.other = max(sys1-sys0-s.cpu-s.self, 0)
+			s.other = max(sys1-sys0-s.cpu.Total()-s.self.Total(), 0)
 		}
 	} else if selfErr == nil && selfErr1 == nil {
-		s.self = self1 - self0
+		s.self = self1.Sub(self0)
 	}
 	if t.metrics != "" {
 		s.hasMetrics = true
@@ -438,7 +438,8 @@ func (r *runner) measure(ctx context.Context, t target, rate float64, slice time
 // combine adds up the slices of one target into its result.
 func combine(t target, mode string, ss []sample) Result {
 	var lr LoadResult
-	var cpu, self, other time.Duration
+	var cpu, self CPUTime
+	var other time.Duration
 	var mallocs float64
 	outcomes := map[string]float64{}
 	cpuOK, hasMetrics := true, false
@@ -450,8 +451,8 @@ func combine(t target, mode string, ss []sample) Result {
 		lr.Late += s.load.Late
 		lr.Elapsed += s.load.Elapsed
 		lr.Latency.Merge(&s.load.Latency)
-		cpu += s.cpu
-		self += s.self
+		cpu = cpu.Add(s.cpu)
+		self = self.Add(s.self)
 		other += s.other
 		cpuOK = cpuOK && s.cpuOK
 		if s.hasMetrics {
@@ -468,10 +469,11 @@ func combine(t target, mode string, ss []sample) Result {
 		return res
 	}
 	perReq := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)/n*100) / 100 }
-	res.BenchCPUPerReqUS = perReq(self)
+	res.BenchCPUPerReqUS = perReq(self.Total())
 	if cpuOK {
-		res.CPUPerReqUS = perReq(cpu)
-		res.CPUCores = math.Round(cpu.Seconds()/lr.Elapsed.Seconds()*100) / 100
+		res.CPUPerReqUS = perReq(cpu.Total())
+		res.SysPerReqUS = perReq(cpu.Sys)
+		res.CPUCores = math.Round(cpu.Total().Seconds()/lr.Elapsed.Seconds()*100) / 100
 		res.OtherCPUCores = math.Round(other.Seconds()/lr.Elapsed.Seconds()*100) / 100
 	}
 	if hasMetrics {
@@ -487,9 +489,9 @@ func combine(t target, mode string, ss []sample) Result {
 	return res
 }
 
-func (r *runner) cpu(t target) (time.Duration, error) {
+func (r *runner) cpu(t target) (CPUTime, error) {
 	if t.pid == 0 {
-		return 0, ErrNoProc
+		return CPUTime{}, ErrNoProc
 	}
 	if t.tree {
 		return TreeCPU(t.pid)
