@@ -8,7 +8,8 @@ import (
 )
 
 // DefaultBotUserAgents are case-insensitive substrings of the user agents
-// of common crawlers and link-preview fetchers. Headless browsers and
+// of common crawlers and link-preview fetchers (see notBots for the
+// exceptions). Headless browsers and
 // command-line clients (curl, wget) are not on the list: they are how
 // people test their own sites.
 var DefaultBotUserAgents = []string{
@@ -16,6 +17,12 @@ var DefaultBotUserAgents = []string{
 	"quora link preview", "outbrain", "pinterest", "vkshare", "w3c_validator",
 	"whatsapp", "ia_archiver", "mediapartners-google", "lighthouse",
 }
+
+// notBots are user-agent words that contain a crawler pattern but name
+// devices: "bot" is in every "…bot" crawler and also in CUBOT, a phone maker
+// whose models put the brand in their user agent. An occurrence of a pattern
+// inside one of these words does not count.
+var notBots = [][]byte{[]byte("cubot")}
 
 const (
 	botCacheEntries    = 4096
@@ -64,7 +71,30 @@ func (b *botMatcher) isBot(ua []byte) bool {
 func (b *botMatcher) match(ua []byte) bool {
 	lower := bytes.ToLower(ua)
 	for _, p := range b.patterns {
-		if bytes.Contains(lower, p) {
+		for off := 0; ; {
+			i := bytes.Index(lower[off:], p)
+			if i < 0 {
+				break
+			}
+			i += off
+			if !insideNotBot(lower, i, p) {
+				return true
+			}
+			off = i + 1
+		}
+	}
+	return false
+}
+
+// insideNotBot reports whether the occurrence of p at lower[i:] lies within
+// one of notBots.
+func insideNotBot(lower []byte, i int, p []byte) bool {
+	for _, w := range notBots {
+		k := bytes.Index(w, p)
+		if k < 0 || i < k {
+			continue
+		}
+		if start := i - k; start+len(w) <= len(lower) && bytes.Equal(lower[start:start+len(w)], w) {
 			return true
 		}
 	}
