@@ -21,8 +21,8 @@
 // distribution ([Picker]). Each server's Duration is split into rounds taken
 // in ABBA order, each slice after a warm-up, so that changes in the
 // machine's background load fall on every server alike. Around each slice
-// the bench reads the server process's CPU time from /proc ([ProcessCPU],
-// [TreeCPU]) and, for marquee, its allocation and outcome counters from
+// the bench reads the server process's user and system CPU time from /proc
+// ([ProcessCPU], [TreeCPU]) and, for marquee, its allocation and outcome counters from
 // /metrics ([ScrapeMetrics]), so that CPU and allocations per request belong
 // to the proxy alone, not to the load generator sharing the machine.
 // Latencies go into log-linear histograms ([Histogram]).

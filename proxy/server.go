@@ -20,8 +20,10 @@ import (
 // Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding,
 // Upgrade) in both directions, sets X-Forwarded-For, -Proto and -Host, and
 // sends it to one of Options.Origins, never to any host the request names.
-// Responses are streamed back untouched unless they are eligible HTML pages,
-// which go through the rewrite stage (see Rewriter). Origin failures become
+// Responses pass back untouched unless they are eligible HTML pages, which
+// go through the rewrite stage (see Rewriter): bodies of a declared length up
+// to 256 KiB are read in full and sent with the head in one write, larger or
+// undeclared ones are streamed as they arrive. Origin failures become
 // 502 or 504 with a short HTML body.
 //
 // A Server is safe for concurrent use. Create it with New.
