@@ -70,6 +70,8 @@ func NewAdmin(opts AdminOptions) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	// Exactly "/", without a token: see serveDashboard.
+	mux.HandleFunc("GET /{$}", serveDashboard)
 	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
 	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
 	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))

@@ -1,0 +1,190 @@
+//go:build unix
+
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// findBrowser returns a Chromium-family browser on PATH, or skips the test.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no chromium, chromium-browser or google-chrome on PATH: the dashboard browser test needs one (CI installs chromium)"
+	if os.Getenv("MARQUEE_REQUIRE_BROWSER") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// dumpDOM loads url in a headless browser and returns the DOM once the
+// page's timers and fetches have run for ten seconds of virtual time,
+// which is two refreshes of the dashboard.
+func dumpDOM(t *testing.T, browser, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
+		"--disable-background-networking", "--disable-component-update", "--no-first-run",
+		"--disable-dev-shm-usage", "--user-data-dir="+dir, "--virtual-time-budget=10000", "--dump-dom", url)
+	// Its own home, so the browser writes nothing outside the test's
+	// directory, and its own process group, so a hung browser goes with
+	// every helper process it started.
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if cmd.Process != nil {
+		// Helpers outlive the browser at times and would keep writing
+		// into dir while it is removed.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish within 60 s; stderr:\n%s", browser, stderr.Bytes())
+	}
+	if err != nil || stdout.Len() == 0 {
+		t.Fatalf("%s: %v, %d bytes of DOM; stderr:\n%s", browser, err, stdout.Len(), stderr.Bytes())
+	}
+	return stdout.String()
+}
+
+// section returns the outer HTML of the element with the given id.
+func section(dom, id string) string {
+	start := strings.Index(dom, `id="`+id+`"`)
+	if start < 0 {
+		return ""
+	}
+	start = strings.LastIndex(dom[:start], "<")
+	end := strings.Index(dom[start:], "</section>")
+	if end < 0 {
+		return dom[start:]
+	}
+	return dom[start : start+end]
+}
+
+func TestDashboardInBrowser(t *testing.T) {
+	browser := findBrowser(t)
+	const token = "brw-s3cret-token"
+	const pageViews = 12
+	env := newDashboardEnv(t, token)
+	env.browse(t, pageViews)
+	env.recordExperiments()
+	escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(xssPayload)
+
+	tests := []struct {
+		name string
+		// fragment follows "/#"; empty loads the page bare.
+		fragment string
+		// want are regexps each section (by id) must match; absent must
+		// not match anywhere in the DOM.
+		want   map[string][]string
+		absent []string
+	}{
+		{
+			name:     "token and profile from the fragment",
+			fragment: "token=" + token + "&profile=xss-visitor",
+			want: map[string][]string{
+				"auth": {`^<section id="auth" class="card auth" hidden`},
+				"node": {`Single node`},
+				"traffic": {
+					`<tr class="total"><th>all</th><th class="num">` + strconv.Itoa(pageViews) + `</th>`,
+					`<tr data-outcome="passthrough"><td>passthrough</td><td class="num">0</td>`,
+					`data-outcome="rewritten"><td>rewritten</td><td class="num">[1-9]`,
+					`data-outcome="origin_error"`,
+					`requests/s`,
+					`p50</dt><dd>[0-9.]+ (µs|ms)</dd>`,
+					`Origin timeouts \(504\)</dt><dd>0`,
+					`Rewrite failures`,
+				},
+				"campaigns": {
+					`config version 0`,
+					`<code>gold-hero</code>`, `<code>spring-sale</code>`, `<code>exit-offer</code>`,
+					`Slot <code>hero</code>`,
+					`from 2020-01-01T00:00:00Z · mon, tue, wed, thu, fri, sat, sun`,
+					`5 per 1d`,
+					`banner-a 40% \(control\) · banner-b 40% · holdout 20%`,
+					// Markup in a condition is shown as text.
+					`attrs.name != "&lt;img src=x onerror=alert\(3\)&gt;"`,
+				},
+				"experiments": {
+					`<code>spring-sale</code>`, `lift against banner-a`, `banner-b`, `holdout`,
+					`<td class="num">baseline</td>`,
+					`\+[0-9.]+% \[[−+]?[0-9.]+%, \+[0-9.]+%\]`,
+					`Sample ratio mismatch`,
+				},
+				"profile": {
+					`<code>xss-visitor</code>`,
+					`<span class="chip">gold</span>`,
+					`"name": "` + regexp.QuoteMeta(escaped) + `"`,
+					`"` + regexp.QuoteMeta(escaped) + `": "as a key too"`,
+				},
+			},
+			absent: []string{`<img`, token},
+		},
+		{
+			name: "no token",
+			want: map[string][]string{
+				"auth":      {`^<section id="auth" class="card auth">`, `needs a bearer token`},
+				"campaigns": {`Needs the admin token`},
+				"traffic":   {`Needs the admin token`},
+			},
+			absent: []string{`gold-hero`, `spring-sale`, `data-outcome`, `<img`},
+		},
+		{
+			name:     "wrong token",
+			fragment: "token=wrong&profile=xss-visitor",
+			want: map[string][]string{
+				"auth":    {`^<section id="auth" class="card auth">`, `refused the token`},
+				"profile": {`<p class="muted">Needs the admin token.</p>`},
+			},
+			absent: []string{`gold-hero`, `as a key too`, `<img`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := env.admin.URL + "/"
+			if tt.fragment != "" {
+				url += "#" + tt.fragment
+			}
+			dom := dumpDOM(t, browser, url)
+			failed := false
+			for id, res := range tt.want {
+				sec := section(dom, id)
+				for _, re := range res {
+					if !regexp.MustCompile(re).MatchString(sec) {
+						t.Errorf("section %s does not match %q", id, re)
+						failed = true
+					}
+				}
+			}
+			for _, s := range tt.absent {
+				if strings.Contains(dom, s) {
+					t.Errorf("DOM contains %q", s)
+					failed = true
+				}
+			}
+			if failed {
+				// The script is the embedded one; what it built is the rest.
+				t.Logf("DOM without the script:\n%s", regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(dom, ""))
+			}
+		})
+	}
+}
