@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -16,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
-	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -73,34 +69,9 @@ type dashboardEnv struct {
 
 func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	t.Helper()
-	cfg, err := config.Parse("dashboard.yaml", []byte("origin: http://127.0.0.1:1\n"+dashboardConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := msync.Open(msync.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	rec := stats.NewRecorder(stats.Config{})
-	pers, err := NewPersonalizer(PersonalizerOptions{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("test-key-0123456789abcdef")}, Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = pers.Close(ctx)
-	})
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("text/html; charset=utf-8")
-		ctx.SetBodyString(slotPage)
-	})
-	p := startProxy(t, origin, Options{Rewriter: pers, Local: pers})
+	env := startPersonalizedWith(t, dashboardConfig, slotPage, PersonalizerOptions{Recorder: rec})
+	p, st, pers := env.proxy, env.store, env.pers
 	h, err := NewAdmin(AdminOptions{
 		Token:        token,
 		Store:        st,

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	stdsync "sync"
@@ -32,6 +33,13 @@ type personalizeEnv struct {
 
 func startPersonalized(t testing.TB, yaml string, page string) *personalizeEnv {
 	t.Helper()
+	return startPersonalizedWith(t, yaml, page, PersonalizerOptions{})
+}
+
+// startPersonalizedWith is startPersonalized with more of the
+// Personalizer's options; the snapshot, store and keys are filled in.
+func startPersonalizedWith(t testing.TB, yaml string, page string, opts PersonalizerOptions) *personalizeEnv {
+	t.Helper()
 	cfg, err := config.Parse("t.yaml", []byte("origin: http://127.0.0.1:1\n"+yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -45,10 +53,16 @@ func startPersonalized(t testing.TB, yaml string, page string) *personalizeEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	pers, err := NewPersonalizer(PersonalizerOptions{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("test-key-0123456789abcdef")}})
+	opts.Snapshot, opts.Store, opts.Keys = snap, st, [][]byte{[]byte("test-key-0123456789abcdef")}
+	pers, err := NewPersonalizer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = pers.Close(ctx)
+	})
 	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
