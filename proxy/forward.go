@@ -287,7 +287,8 @@ func (s *Server) serveBuffered(ctx *fasthttp.RequestCtx, x *exchange, cl int) {
 	}
 	// The whole body is in hand: give the origin connection back now.
 	_ = x.resp.CloseBodyStream()
-	x.raw.b = swapBody(ctx, x.raw.b)
+	sendBuffer(ctx, x.raw)
+	x.raw = nil
 	s.metrics.outcome(outcomePassthrough)
 }
 
@@ -355,14 +356,16 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 	case !rc.Slotted && !rc.Changed:
 		// No slots: the origin's response exactly, body and caching headers.
 		s.copyHeader(ctx, x, modeExact)
-		x.raw.b = swapBody(ctx, x.raw.b)
+		sendBuffer(ctx, x.raw)
+		x.raw = nil
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Changed:
 		// Slots, none filled: the origin's bytes, but the answer still
 		// depends on who asks.
 		s.copyHeader(ctx, x, modePrivate)
-		x.raw.b = swapBody(ctx, x.raw.b)
+		sendBuffer(ctx, x.raw)
+		x.raw = nil
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnchanged)
 	default:
@@ -386,11 +389,26 @@ func (s *Server) runRewriter(rc *RewriteContext) (err error) {
 	return nil
 }
 
-// swapBody hands b to the response as its body without copying it, and
-// returns the response's previous buffer, emptied, for the caller to reuse
-// in b's place. b must not be used afterwards.
-func swapBody(ctx *fasthttp.RequestCtx, b []byte) []byte {
-	return ctx.Response.SwapBody(b)[:0]
+// sendBuffer makes b the response body without copying it. The response
+// only borrows it: fasthttp keeps a connection's body buffer between
+// requests, which would pin a page-sized buffer to every idle keep-alive
+// connection. b goes back to the pool instead once the response is written,
+// when fasthttp closes the request's io.Closer user values. The caller must
+// not use b afterwards.
+func sendBuffer(ctx *fasthttp.RequestCtx, b *buffer) {
+	ctx.Response.SetBodyRaw(b.b)
+	ctx.SetUserValue(sentBodyKey{}, b)
+}
+
+// sentBodyKey is the user-value key of the buffer a response borrows.
+type sentBodyKey struct{}
+
+// sendDst sends the rewrite stage's output with sendBuffer; rc keeps a
+// fresh buffer from the pool in its place.
+func sendDst(ctx *fasthttp.RequestCtx, rc *RewriteContext) {
+	b := acquireBuffer()
+	b.b, rc.Dst = rc.Dst, b.b[:0]
+	sendBuffer(ctx, b)
 }
 
 // writeRewritten answers with the stage's body, compressed as the client
@@ -416,7 +434,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 
 	if rc.encoded != codingIdentity {
 		// Encoded by RewriteContext.Splice for this client's Accept-Encoding.
-		rc.Dst = swapBody(ctx, rc.Dst)
+		sendDst(ctx, rc)
 		h.SetContentEncoding(rc.encoded.String())
 		return
 	}
@@ -430,7 +448,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 		}
 	}
 	if enc == codingIdentity {
-		rc.Dst = swapBody(ctx, rc.Dst)
+		sendDst(ctx, rc)
 		return
 	}
 	h.SetContentEncoding(enc.String())

@@ -18,6 +18,12 @@ var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 64<<
 
 func acquireBuffer() *buffer { return buffers.Get().(*buffer) }
 
+// Close returns b to the pool; it lets a response borrow b (see sendBuffer).
+func (b *buffer) Close() error {
+	releaseBuffer(b)
+	return nil
+}
+
 func releaseBuffer(b *buffer) {
 	if b == nil || cap(b.b) > maxPooledBuffer {
 		return
