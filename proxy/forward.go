@@ -219,10 +219,15 @@ func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) boo
 
 // isHTML reports whether a Content-Type's media type is text/html.
 func isHTML(ct []byte) bool {
+	return bytes.EqualFold(mediaType(ct), strTextHTML)
+}
+
+// mediaType returns a Content-Type without its parameters.
+func mediaType(ct []byte) []byte {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return bytes.EqualFold(trimOWS(ct), strTextHTML)
+	return trimOWS(ct)
 }
 
 // copyHeader copies the origin's status and headers onto the client
@@ -252,7 +257,13 @@ func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, headAsGet bo
 		s.originError(ctx, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrOriginResponse, cl, s.opts.MaxResponseBody))
 		return
 	}
-	if cl >= 0 && cl <= maxBufferedBody {
+	switch {
+	case mustStream(&x.resp.Header):
+		// Chunked to the client, whatever the origin declared: fasthttp
+		// flushes every chunk, where a body of declared length would wait
+		// in the connection's write buffer.
+		cl = -1
+	case cl >= 0 && cl <= maxBufferedBody:
 		s.serveBuffered(ctx, x, cl)
 		return
 	}
@@ -268,6 +279,23 @@ func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, headAsGet bo
 // Larger bodies, and bodies of unknown length (events, long polls, slow
 // downloads), are streamed as they arrive.
 const maxBufferedBody = 256 << 10
+
+var (
+	strEventStream    = []byte("text/event-stream")
+	strMixedReplace   = []byte("multipart/x-mixed-replace")
+	strAccelBuffering = []byte("X-Accel-Buffering")
+	strNo             = []byte("no")
+)
+
+// mustStream reports whether a response asks to reach the client as it is
+// produced whatever its length: server-sent events, multipart replace
+// streams (camera feeds), or an origin that says "X-Accel-Buffering: no", the
+// convention nginx set for turning its own buffering off.
+func mustStream(h *fasthttp.ResponseHeader) bool {
+	ct := mediaType(h.ContentType())
+	return bytes.EqualFold(ct, strEventStream) || bytes.EqualFold(ct, strMixedReplace) ||
+		bytes.EqualFold(trimOWS(h.PeekBytes(strAccelBuffering)), strNo)
+}
 
 // serveBuffered reads a body of declared length cl in full and answers
 // with it; the head is already copied.

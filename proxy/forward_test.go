@@ -733,3 +733,68 @@ func TestPassthroughBodyFraming(t *testing.T) {
 		})
 	}
 }
+
+func TestDeclaredLengthStreamsWhenAsked(t *testing.T) {
+	// Responses that are produced over time reach the client as they come,
+	// even with a length small enough to be read in full first.
+	tests := []struct{ name, header string }{
+		{"server-sent events", "Content-Type: text/event-stream; charset=utf-8"},
+		{"multipart replace", "Content-Type: multipart/x-mixed-replace; boundary=frame"},
+		{"X-Accel-Buffering: no", "Content-Type: application/json\r\nX-Accel-Buffering: no"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s\r\nContent-Length: 22\r\n\r\ndata: first\n\n", tt.header)
+				select {
+				case <-release:
+				case <-time.After(5 * time.Second):
+				}
+				_, _ = io.WriteString(c, "data: 2\n\n")
+			}()
+			p := startProxy(t, "http://"+ln.Addr().String(), Options{})
+			c, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: shop\r\n\r\n")
+			var got []byte
+			buf := make([]byte, 4096)
+			for !bytes.Contains(got, []byte("data: first")) {
+				n, err := c.Read(buf)
+				if err != nil {
+					t.Fatalf("before the origin finished: %v (got %q)", err, got)
+				}
+				got = append(got, buf[:n]...)
+			}
+			close(release)
+			for !bytes.Contains(got, []byte("data: 2")) {
+				n, err := c.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					t.Fatalf("rest of the body: %v (got %q)", err, got)
+				}
+			}
+		})
+	}
+}
