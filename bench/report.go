@@ -107,8 +107,9 @@ type Result struct {
 	// measured.
 	CPUPerReqUS float64 `json:"cpu_us_per_req,omitempty"`
 	// SysPerReqUS is the part of CPUPerReqUS spent in the kernel on the
-	// server's behalf: socket reads and writes, wake-ups. It is the floor
-	// below which no proxy moving the same bytes can go.
+	// server's behalf: socket reads and writes, wake-ups. It grows with the
+	// bytes moved and with the number of system calls a server makes to
+	// move them, so it shows how much of a server's cost is its own code.
 	SysPerReqUS float64 `json:"sys_us_per_req,omitempty"`
 	// CPUCores is that CPU time over the window's wall time.
 	CPUCores float64 `json:"cpu_cores,omitempty"`

@@ -74,8 +74,10 @@ type Options struct {
 
 	// OriginTimeout bounds one origin exchange: sending the request and
 	// receiving the full response, streamed body included. Exceeding it
-	// before the response starts yields 504. Zero means
-	// DefaultOriginTimeout (30 s).
+	// before the response starts, which for a body read in full (one of
+	// declared length up to 256 KiB, or a page for the rewrite stage) means
+	// before the whole body has arrived, yields 504; a streamed body is cut.
+	// Zero means DefaultOriginTimeout (30 s).
 	OriginTimeout time.Duration
 
 	// MaxHeaderBytes is the largest request head (request line plus
