@@ -18,10 +18,11 @@ var DefaultBotUserAgents = []string{
 	"whatsapp", "ia_archiver", "mediapartners-google", "lighthouse",
 }
 
-// notBots are user-agent words that contain a crawler pattern but name
-// devices: "bot" is in every "…bot" crawler and also in CUBOT, a phone maker
-// whose models put the brand in their user agent. An occurrence of a pattern
-// inside one of these words does not count.
+// notBots are user-agent words that contain a default crawler pattern but
+// name devices: "bot" is in every "…bot" crawler and also in CUBOT, a phone
+// maker whose models put the brand in their user agent. An occurrence of a
+// default pattern inside one of these words does not count; configured
+// patterns mean exactly what they say.
 var notBots = [][]byte{[]byte("cubot")}
 
 const (
@@ -33,15 +34,16 @@ const (
 // requests, so answers are cached per distinct string: a hit costs a map
 // lookup instead of a scan of every pattern.
 type botMatcher struct {
-	patterns [][]byte // lower case
-	cache    *boundedmap.Map[string, bool]
+	patterns   [][]byte // lower case
+	exceptions [][]byte // notBots with the default patterns, else none
+	cache      *boundedmap.Map[string, bool]
 }
 
 func newBotMatcher(patterns []string) *botMatcher {
-	if len(patterns) == 0 {
-		patterns = DefaultBotUserAgents
-	}
 	b := &botMatcher{cache: boundedmap.NewString[bool](botCacheEntries)}
+	if len(patterns) == 0 {
+		patterns, b.exceptions = DefaultBotUserAgents, notBots
+	}
 	for _, p := range patterns {
 		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
 			b.patterns = append(b.patterns, []byte(p))
@@ -77,7 +79,7 @@ func (b *botMatcher) match(ua []byte) bool {
 				break
 			}
 			i += off
-			if !insideNotBot(lower, i, p) {
+			if !inside(lower, i, p, b.exceptions) {
 				return true
 			}
 			off = i + 1
@@ -86,16 +88,19 @@ func (b *botMatcher) match(ua []byte) bool {
 	return false
 }
 
-// insideNotBot reports whether the occurrence of p at lower[i:] lies within
-// one of notBots.
-func insideNotBot(lower []byte, i int, p []byte) bool {
-	for _, w := range notBots {
-		k := bytes.Index(w, p)
-		if k < 0 || i < k {
-			continue
-		}
-		if start := i - k; start+len(w) <= len(lower) && bytes.Equal(lower[start:start+len(w)], w) {
-			return true
+// inside reports whether the occurrence of p at lower[i:] lies within one
+// of words, wherever p occurs in that word.
+func inside(lower []byte, i int, p []byte, words [][]byte) bool {
+	for _, w := range words {
+		for k := bytes.Index(w, p); k >= 0; {
+			if start := i - k; start >= 0 && start+len(w) <= len(lower) && bytes.Equal(lower[start:start+len(w)], w) {
+				return true
+			}
+			next := bytes.Index(w[k+1:], p)
+			if next < 0 {
+				break
+			}
+			k += 1 + next
 		}
 	}
 	return false

@@ -34,4 +34,8 @@ func TestBotMatcher(t *testing.T) {
 	if !custom.isBot([]byte("MyROBOT/1.0")) || custom.isBot([]byte("Googlebot")) {
 		t.Error("configured patterns replace the defaults, trimmed and case-insensitive")
 	}
+	// The device exceptions belong to the default list only.
+	if !newBotMatcher([]string{"cubot"}).isBot([]byte("CUBOT X30")) || !newBotMatcher([]string{"bot"}).isBot([]byte("CUBOT X30")) {
+		t.Error("a configured pattern is matched as configured, CUBOT included")
+	}
 }
