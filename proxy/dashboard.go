@@ -70,6 +70,8 @@ func serveDashboard(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", dashboardCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	// frame-ancestors in the policy says the same to current browsers.
+	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(dashboardPage)

@@ -41,7 +41,7 @@ func dumpDOM(t *testing.T, browser, url string) string {
 	dir := t.TempDir()
 	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--no-first-run",
-		"--disable-dev-shm-usage", "--user-data-dir="+dir, "--virtual-time-budget=10000", "--dump-dom", url)
+		"--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir="+dir, "--virtual-time-budget=10000", "--dump-dom", url)
 	// Its own home, so the browser writes nothing outside the test's
 	// directory, and its own process group, so a hung browser goes with
 	// every helper process it started.

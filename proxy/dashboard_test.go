@@ -187,6 +187,7 @@ func TestDashboardServing(t *testing.T) {
 				"Cache-Control":           "no-store",
 				"X-Content-Type-Options":  "nosniff",
 				"Referrer-Policy":         "no-referrer",
+				"X-Frame-Options":         "DENY",
 				"Content-Security-Policy": dashboardCSP,
 				"Content-Length":          strconv.Itoa(len(dashboardPage)),
 			}
