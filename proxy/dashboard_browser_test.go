@@ -166,6 +166,12 @@ func TestDashboardInBrowser(t *testing.T) {
 			}
 			dom := dumpDOM(t, browser, url)
 			failed := false
+			// Set by the page's script when its style applies: both inline
+			// parts passed the Content-Security-Policy.
+			if !strings.Contains(dom, `<html lang="en" data-styled="">`) {
+				t.Errorf("the page's script did not run or its style sheet was refused")
+				failed = true
+			}
 			for id, res := range tt.want {
 				sec := section(dom, id)
 				for _, re := range res {
