@@ -9,9 +9,8 @@ import (
 
 // DefaultBotUserAgents are case-insensitive substrings of the user agents
 // of common crawlers and link-preview fetchers (see notBots for the
-// exceptions). Headless browsers and
-// command-line clients (curl, wget) are not on the list: they are how
-// people test their own sites.
+// exceptions). Headless browsers and command-line clients (curl, wget) are
+// not on the list: they are how people test their own sites.
 var DefaultBotUserAgents = []string{
 	"bot", "crawler", "spider", "slurp", "facebookexternalhit", "embedly",
 	"quora link preview", "outbrain", "pinterest", "vkshare", "w3c_validator",
