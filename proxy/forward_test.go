@@ -798,3 +798,29 @@ func TestDeclaredLengthStreamsWhenAsked(t *testing.T) {
 		})
 	}
 }
+
+func TestBufferedBodyReusesOriginConnection(t *testing.T) {
+	// A body read in full leaves the origin connection at a clean message
+	// boundary, so the next request goes over the same connection.
+	body := bytes.Repeat([]byte("b"), 100<<10)
+	var mu sync.Mutex
+	conns := map[uint64]bool{}
+	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		conns[ctx.ConnID()] = true
+		mu.Unlock()
+		ctx.SetContentType("application/octet-stream")
+		ctx.SetBody(body)
+	})
+	p := startProxy(t, origin, Options{})
+	for i := range 5 {
+		if r := p.get(t, "GET", "/"); r.StatusCode() != fasthttp.StatusOK || !bytes.Equal(r.Body(), body) {
+			t.Fatalf("request %d: status %d, %d bytes", i, r.StatusCode(), len(r.Body()))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(conns) != 1 {
+		t.Fatalf("5 sequential requests used %d origin connections, want 1", len(conns))
+	}
+}
