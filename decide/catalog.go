@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -45,6 +48,13 @@ type Product struct {
 type Catalog struct {
 	products []Product // most popular first
 	maxPop   float64
+
+	// Indexes built at load, so that a recommendation scores the products
+	// that can rank instead of the whole catalog.
+	cats     map[string]int32 // category name → category number
+	prodCats [][]int32        // per product, its category numbers in order
+	byCat    [][]int32        // per category number, its products, ascending
+	byID     map[string]int32 // product id → position
 }
 
 // LoadCatalog reads a JSON array or NDJSON file of products.
@@ -118,7 +128,33 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 	}
 	sort.SliceStable(products, func(i, j int) bool { return products[i].Popularity > products[j].Popularity })
 	c.products = products
+	c.index()
 	return c, nil
+}
+
+// index builds the lookup tables of a sorted catalog.
+func (c *Catalog) index() {
+	c.cats = map[string]int32{}
+	c.byID = make(map[string]int32, len(c.products))
+	c.prodCats = make([][]int32, len(c.products))
+	for i := range c.products {
+		pr := &c.products[i]
+		c.byID[pr.ID] = int32(i)
+		cs := make([]int32, len(pr.Categories))
+		for k, name := range pr.Categories {
+			n, ok := c.cats[name]
+			if !ok {
+				n = int32(len(c.byCat))
+				c.cats[name] = n
+				c.byCat = append(c.byCat, nil)
+			}
+			cs[k] = n
+			if l := c.byCat[n]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				c.byCat[n] = append(l, int32(i))
+			}
+		}
+		c.prodCats[i] = cs
+	}
 }
 
 // firstNonSpace returns the first byte after whitespace and a UTF-8 byte
@@ -155,21 +191,41 @@ const affinityHalfLife = 7.0 // days
 // popularity; purchased and in-cart products are left out. A visitor with no
 // history gets the most popular products.
 func (c *Catalog) Recommend(p *msync.Profile, n int, today int32) []Product {
+	return c.recommend(p, n, today, false)
+}
+
+// recommend is Recommend, scoring every product when scanAll is set
+// instead of only those that can rank.
+func (c *Catalog) recommend(p *msync.Profile, n int, today int32, scanAll bool) []Product {
 	if c == nil || n <= 0 || len(c.products) == 0 {
 		return nil
 	}
 	n = min(n, 100)
-	affinity := map[string]float64{}
+	// Affinity per category the catalog has; total also counts views of
+	// categories it lacks, which dilute the others.
+	type catWeight struct {
+		cat int32
+		w   float64
+	}
+	var affinity []catWeight
 	total := 0.0
-	for cat, buckets := range p.Views {
+	negative := false
+	// In name order: sums in map order would differ in their last bits
+	// from call to call and flip ties between nodes or renders.
+	for _, cat := range slices.Sorted(maps.Keys(p.Views)) {
+		buckets := p.Views[cat]
+		w := 0.0
 		for _, b := range buckets {
 			age := float64(today - b.Day)
 			if age < 0 {
 				age = 0
 			}
-			w := float64(b.Count) * math.Exp2(-age/affinityHalfLife)
-			affinity[cat] += w
-			total += w
+			w += float64(b.Count) * math.Exp2(-age/affinityHalfLife)
+		}
+		total += w
+		negative = negative || w < 0
+		if k, ok := c.cats[cat]; ok && w != 0 {
+			affinity = append(affinity, catWeight{k, w})
 		}
 	}
 	exclude := map[string]bool{}
@@ -179,23 +235,73 @@ func (c *Catalog) Recommend(p *msync.Profile, n int, today int32) []Product {
 	for _, pu := range p.Purchases {
 		exclude[pu.Product] = true
 	}
+	modelScore := func(pr *Product) (float64, bool) {
+		v, ok := p.Scores["product:"+pr.ID]
+		return v, ok
+	}
+
+	// Candidates: products in the visitor's categories, products with a
+	// model score, and the most popular of the rest. A product outside all
+	// three scores its popularity term alone, and the first n popular
+	// products without a model score score at least theirs and come
+	// earlier on ties, so it cannot make the top n.
+	var cand []int32
+	if scanAll || negative {
+		// Malformed negative counts break that argument: score everything.
+		cand = make([]int32, len(c.products))
+		for i := range cand {
+			cand[i] = int32(i)
+		}
+	} else {
+		for _, a := range affinity {
+			cand = append(cand, c.byCat[a.cat]...)
+		}
+		for k := range p.Scores {
+			if id, ok := strings.CutPrefix(k, "product:"); ok {
+				if i, ok := c.byID[id]; ok {
+					cand = append(cand, i)
+				}
+			}
+		}
+		for i, found := 0, 0; i < len(c.products) && found < n; i++ {
+			pr := &c.products[i]
+			if exclude[pr.ID] {
+				continue
+			}
+			cand = append(cand, int32(i))
+			if _, scored := modelScore(pr); !scored {
+				found++
+			}
+		}
+		slices.Sort(cand)
+		cand = slices.Compact(cand)
+	}
+
 	type scored struct {
-		i     int
+		i     int32
 		score float64
 	}
 	top := make([]scored, 0, n+1)
-	for i := range c.products {
+	for _, i := range cand {
 		pr := &c.products[i]
 		if exclude[pr.ID] {
 			continue
 		}
 		s := 0.0
 		if total > 0 {
-			for _, cat := range pr.Categories {
-				s += affinity[cat] / total
+			for _, cat := range c.prodCats[i] {
+				w := 0.0
+				for _, a := range affinity {
+					if a.cat == cat {
+						w = a.w
+						break
+					}
+				}
+				s += w / total
 			}
 		}
-		s += p.Scores["product:"+pr.ID]
+		ms, _ := modelScore(pr)
+		s += ms
 		if c.maxPop > 0 {
 			// Popularity only breaks ties between equal affinities.
 			s += 1e-3 * pr.Popularity / c.maxPop
