@@ -3,68 +3,13 @@
 package proxy
 
 import (
-	"bytes"
-	"context"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/marquee-proxy/marquee/internal/browsertest"
 )
-
-// findBrowser returns a Chromium-family browser on PATH, or skips the test.
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no chromium, chromium-browser or google-chrome on PATH: the dashboard browser test needs one (CI installs chromium)"
-	if os.Getenv("MARQUEE_REQUIRE_BROWSER") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// dumpDOM loads url in a headless browser and returns the DOM once the
-// page's timers and fetches have run for ten seconds of virtual time,
-// which is two refreshes of the dashboard.
-func dumpDOM(t *testing.T, browser, url string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
-		"--disable-background-networking", "--disable-component-update", "--no-first-run",
-		"--disable-dev-shm-usage", "--disable-breakpad", "--disable-crash-reporter", "--user-data-dir="+dir, "--virtual-time-budget=10000", "--dump-dom", url)
-	// Its own home, so the browser writes nothing outside the test's
-	// directory, and its own process group, so a hung browser goes with
-	// every helper process it started.
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if cmd.Process != nil {
-		// Helpers outlive the browser at times and would keep writing
-		// into dir while it is removed.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within 60 s; stderr:\n%s", browser, stderr.Bytes())
-	}
-	if err != nil || stdout.Len() == 0 {
-		t.Fatalf("%s: %v, %d bytes of DOM; stderr:\n%s", browser, err, stdout.Len(), stderr.Bytes())
-	}
-	return stdout.String()
-}
 
 // section returns the outer HTML of the element with the given id.
 func section(dom, id string) string {
@@ -81,7 +26,7 @@ func section(dom, id string) string {
 }
 
 func TestDashboardInBrowser(t *testing.T) {
-	browser := findBrowser(t)
+	browser := browsertest.Find(t)
 	const token = "brw-s3cret-token"
 	const pageViews = 12
 	env := newDashboardEnv(t, token)
@@ -164,7 +109,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			if tt.fragment != "" {
 				url += "#" + tt.fragment
 			}
-			dom := dumpDOM(t, browser, url)
+			dom := browsertest.DumpDOM(t, browser, url)
 			failed := false
 			// Set by the page's script when its style applies: both inline
 			// parts passed the Content-Security-Policy.

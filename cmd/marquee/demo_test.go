@@ -1,0 +1,182 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marquee-proxy/marquee/internal/browsertest"
+)
+
+// demoRun is what "marquee demo" printed: where it serves, and the named
+// visitors' cookies.
+type demoRun struct {
+	proxy, shop, admin string
+	cookies            map[string]string // visitor name → mq_vid cookie
+}
+
+var (
+	demoProxyLine  = regexp.MustCompile(`shop through marquee\s+(http://\S+?)/?\s`)
+	demoShopLine   = regexp.MustCompile(`shop without marquee\s+(http://\S+?)/?\s`)
+	demoAdminLine  = regexp.MustCompile(`admin API\s+(http://[^/\s]+)`)
+	demoNameLine   = regexp.MustCompile(`^\s*# (\w+)\s*$`)
+	demoCookieLine = regexp.MustCompile(`-b '(mq_vid=[^']+)'`)
+)
+
+// startDemo runs "marquee demo" on free loopback ports, as the README's
+// first command does on fixed ones, and reads what it prints.
+func startDemo(t *testing.T) demoRun {
+	t.Helper()
+	bin := buildMarquee(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, bin, "demo", "-listen", "127.0.0.1:0", "-shop", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-profiles", "50")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	run := demoRun{cookies: map[string]string{}}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	name := ""
+	deadline := time.After(time.Minute)
+	for len(run.cookies) < 5 {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo exited before printing its visitors; got %+v", run)
+			}
+			if m := demoProxyLine.FindStringSubmatch(line + " "); m != nil {
+				run.proxy = m[1]
+			} else if m := demoShopLine.FindStringSubmatch(line + " "); m != nil {
+				run.shop = m[1]
+			} else if m := demoAdminLine.FindStringSubmatch(line); m != nil {
+				run.admin = m[1]
+			} else if m := demoNameLine.FindStringSubmatch(line); m != nil {
+				name = m[1]
+			} else if m := demoCookieLine.FindStringSubmatch(line); m != nil && name != "" {
+				run.cookies[name] = m[1]
+			}
+		case <-deadline:
+			t.Fatalf("demo printed no visitors within a minute; got %+v", run)
+		}
+	}
+	// The rest of its output is not needed, but must not block it.
+	go func() {
+		for range lines {
+		}
+	}()
+	if run.proxy == "" || run.shop == "" || run.admin == "" {
+		t.Fatalf("demo addresses not found in its output: %+v", run)
+	}
+	return run
+}
+
+// heroOf returns the hero slot's element from a page.
+func heroOf(page string) string {
+	i := strings.Index(page, `data-marquee-slot="hero"`)
+	if i < 0 {
+		return ""
+	}
+	end := strings.Index(page[i:], "</section>")
+	if end < 0 {
+		return page[i:]
+	}
+	return page[i : i+end]
+}
+
+func demoGet(t *testing.T, url, cookie string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return resp, string(body)
+}
+
+// TestDemoBlackBox runs "marquee demo" as a first-time user would and
+// checks what the README promises: the named visitors get their own pages,
+// a profile edited through the admin API changes the next page, and the
+// shop and the dashboard work in a real browser.
+func TestDemoBlackBox(t *testing.T) {
+	demo := startDemo(t)
+
+	_, origin := demoGet(t, demo.shop+"/", "")
+	_, ada := demoGet(t, demo.proxy+"/", demo.cookies["Ada"])
+	if !strings.Contains(heroOf(ada), "Welcome back, Ada") {
+		t.Errorf("Ada's hero: %q", heroOf(ada))
+	}
+	if heroOf(origin) == "" || heroOf(origin) == heroOf(ada) {
+		t.Errorf("the shop's own hero %q should differ from Ada's", heroOf(origin))
+	}
+	resp, _ := demoGet(t, demo.proxy+"/", "")
+	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "mq_vid=") {
+		t.Errorf("a new visitor got no visitor cookie: %q", resp.Header.Get("Set-Cookie"))
+	}
+
+	// Ada is no longer a gold member: her next page says so.
+	id := strings.TrimPrefix(strings.SplitN(demo.cookies["Ada"], ".", 2)[0], "mq_vid=")
+	req, err := http.NewRequest(http.MethodPatch, demo.admin+"/v1/profiles/"+id, strings.NewReader(`{"attrs":{"tier":"basic"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	pr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Body.Close()
+	if pr.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH Ada's profile: %d", pr.StatusCode)
+	}
+	if _, after := demoGet(t, demo.proxy+"/", demo.cookies["Ada"]); strings.Contains(heroOf(after), "Welcome back, Ada") {
+		t.Errorf("Ada's hero after her tier changed: %q", heroOf(after))
+	}
+
+	browser := browsertest.Find(t)
+	shop := browsertest.DumpDOM(t, browser, demo.proxy+"/")
+	for _, want := range []string{"Northwind", `data-marquee-slot="hero"`, `data-marquee-slot="offer"`, `href="/c/`} {
+		if !strings.Contains(shop, want) {
+			t.Errorf("the shop through marquee, in a browser, lacks %q", want)
+		}
+	}
+	dash := browsertest.DumpDOM(t, browser, demo.admin+"/")
+	for _, want := range []string{"gold-hero", "welcome-test", `data-outcome="rewritten"`} {
+		if !strings.Contains(dash, want) {
+			t.Errorf("the dashboard, in a browser, lacks %q", want)
+		}
+	}
+}
