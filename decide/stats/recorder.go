@@ -224,19 +224,7 @@ func (r *Recorder) addSeries(campaign, variant string) *series {
 // it is hashed and not retained. An empty visitor counts an exposure but no
 // unique visitor. Expose does not allocate for a registered pair.
 func (r *Recorder) Expose(campaign, variant string, visitor []byte) {
-	s := r.series(campaign, variant)
-	if s == nil {
-		r.dropped.Add(1)
-		return
-	}
-	s.exposures.Add(1)
-	if len(visitor) == 0 {
-		return
-	}
-	s.mu.Lock()
-	s.visitors.Insert(visitor)
-	s.seen = true
-	s.mu.Unlock()
+	r.record(campaign, variant, visitor, false)
 }
 
 // Convert records a conversion attributed to campaign's variant for
@@ -244,18 +232,32 @@ func (r *Recorder) Expose(campaign, variant string, visitor []byte) {
 // converters counts each visitor once. visitor is not retained. Convert
 // does not allocate for a registered pair.
 func (r *Recorder) Convert(campaign, variant string, visitor []byte) {
+	r.record(campaign, variant, visitor, true)
+}
+
+// record counts an exposure or, with conversion, a conversion.
+func (r *Recorder) record(campaign, variant string, visitor []byte, conversion bool) {
 	s := r.series(campaign, variant)
 	if s == nil {
 		r.dropped.Add(1)
 		return
 	}
-	s.conversions.Add(1)
+	if conversion {
+		s.conversions.Add(1)
+	} else {
+		s.exposures.Add(1)
+	}
 	if len(visitor) == 0 {
 		return
 	}
 	s.mu.Lock()
-	s.converters.Insert(visitor)
-	s.converted = true
+	if conversion {
+		s.converters.Insert(visitor)
+		s.converted = true
+	} else {
+		s.visitors.Insert(visitor)
+		s.seen = true
+	}
 	s.mu.Unlock()
 }
 
