@@ -363,7 +363,8 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 		} else if body, err = s.decode(x, enc, k); err != nil {
 			if errors.Is(err, errDecodedTooLarge) {
 				s.copyHeader(ctx, x, modeExact)
-				ctx.Response.SetBody(x.raw.b)
+				sendBuffer(ctx, x.raw)
+				x.raw = nil
 				s.metrics.outcome(outcomePassthrough)
 				return
 			}
@@ -466,27 +467,26 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 		h.SetContentEncoding(rc.encoded.String())
 		return
 	}
-	enc := negotiate(ctx.Request.Header.PeekBytes(strAcceptEncoding))
-	ctx.Response.ResetBody()
-	if enc != codingIdentity {
-		if err := s.enc.encode(ctx.Response.BodyWriter(), enc, rc.Dst); err != nil {
-			s.log.Warn("proxy: compress failed, sending identity", "coding", enc.String(), "err", err)
-			ctx.Response.ResetBody()
-			enc = codingIdentity
+	if enc := negotiate(ctx.Request.Header.PeekBytes(strAcceptEncoding)); enc != codingIdentity {
+		out := acquireBuffer()
+		err := s.enc.encode(out, enc, rc.Dst)
+		if err == nil {
+			sendBuffer(ctx, out)
+			h.SetContentEncoding(enc.String())
+			return
 		}
+		releaseBuffer(out)
+		s.log.Warn("proxy: compress failed, sending identity", "coding", enc.String(), "err", err)
 	}
-	if enc == codingIdentity {
-		sendDst(ctx, rc)
-		return
-	}
-	h.SetContentEncoding(enc.String())
+	sendDst(ctx, rc)
 }
 
 // failOpen serves the origin's bytes and headers exactly as received after
 // the rewrite stage failed, and counts and logs the failure.
 func (s *Server) failOpen(ctx *fasthttp.RequestCtx, x *exchange, err error) {
 	s.copyHeader(ctx, x, modeExact)
-	ctx.Response.SetBody(x.raw.b)
+	sendBuffer(ctx, x.raw)
+	x.raw = nil
 	s.metrics.rewriteFailures.Inc()
 	s.metrics.outcome(outcomeFailOpen)
 	s.log.Warn("proxy: rewrite failed, serving origin page", "path", string(ctx.Path()), "err", err)

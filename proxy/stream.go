@@ -18,6 +18,12 @@ var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 64<<
 
 func acquireBuffer() *buffer { return buffers.Get().(*buffer) }
 
+// Write appends p to b, so that encoders can write into a pooled buffer.
+func (b *buffer) Write(p []byte) (int, error) {
+	b.b = append(b.b, p...)
+	return len(p), nil
+}
+
 // Close returns b to the pool; it lets a response borrow b (see sendBuffer).
 func (b *buffer) Close() error {
 	releaseBuffer(b)
