@@ -16,5 +16,5 @@ echo "| setting | passthrough req/s | personalised req/s | passthrough CPU µs/r
 echo "|---|---|---|---|---|---|---|"
 for size in 10000 100000 1000000; do run "page ${size} B, 3 slots, 16 conns" -size $size -slots 3 -connections 16; done
 for slots in 1 5 20; do run "page 61 KB generated, ${slots} slots, 16 conns" -size 61000 -slots $slots -connections 16; done
-for c in 1 16 256; do run "listing page, ${c} connections" -connections $c; done
-for n in 10000 100000; do run "listing page, ${n} profiles, 16 conns" -profiles $n -connections 16; done
+for c in 1 16 256 1000; do run "listing page, ${c} connections" -connections $c; done
+for n in 10000 100000 1000000; do run "listing page, ${n} profiles, 16 conns" -profiles $n -connections 16; done
