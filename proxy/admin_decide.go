@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -30,17 +31,52 @@ func (a *admin) decisionRoutes(mux *http.ServeMux) {
 }
 
 // getCampaigns returns the running segments, campaigns and the rest of the
-// replaceable configuration as YAML, in the form PUT takes.
+// replaceable configuration in the form PUT takes: YAML, or JSON of the
+// same shape when the client accepts application/json (scripts and the
+// dashboard read it without a YAML parser).
 func (a *admin) getCampaigns(w http.ResponseWriter, r *http.Request) error {
 	snap := a.opts.Personalizer.Snapshot()
 	out, err := yaml.Marshal(snap.Config.Decisions())
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/yaml")
-	w.Header().Set("X-Marquee-Config-Version", strconv.FormatUint(snap.Version, 10))
+	h := w.Header()
+	h.Set("Vary", "Accept")
+	h.Set("X-Marquee-Config-Version", strconv.FormatUint(snap.Version, 10))
+	if acceptsJSON(r.Header.Values("Accept")) {
+		// Through the YAML document, so that the JSON has its keys and
+		// shapes exactly (the config types carry no JSON forms of their own).
+		var doc any
+		if err := yaml.Unmarshal(out, &doc); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, doc)
+		return nil
+	}
+	h.Set("Content-Type", "application/yaml")
 	_, err = w.Write(out)
 	return err
+}
+
+// acceptsJSON reports whether an Accept header names application/json
+// with a quality above zero.
+func acceptsJSON(accept []string) bool {
+	for _, line := range accept {
+		for _, item := range strings.Split(line, ",") {
+			mt, params, _ := strings.Cut(item, ";")
+			if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+				continue
+			}
+			for _, p := range strings.Split(params, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if q, err := strconv.ParseFloat(v, 64); strings.EqualFold(k, "q") && err == nil && q <= 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // putCampaigns replaces segments, campaigns, slots, experiments and the

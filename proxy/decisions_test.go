@@ -3,11 +3,16 @@ package proxy
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -344,4 +349,93 @@ func TestConversionByEventCountsOnce(t *testing.T) {
 	if n := rec.get(rec.conversions, "promo/"+DefaultVariant); n != 1 {
 		t.Errorf("conversions: %v, want promo/default once", rec.conversions)
 	}
+}
+
+func TestAdminCampaignsAsJSON(t *testing.T) {
+	env := startPersonalized(t, goldConfig+"global_holdout: 0.1\n", slotPage)
+	h, err := NewAdmin(AdminOptions{Store: env.store, Personalizer: env.pers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get := func(accept string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/v1/campaigns", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	tests := []struct {
+		accept string
+		json   bool
+	}{
+		{"", false},
+		{"*/*", false},
+		{"application/yaml", false},
+		{"application/json", true},
+		{"text/html, application/json;q=0.9", true},
+		{"APPLICATION/JSON", true},
+		{"application/json;q=0", false},
+		{"application/json; q=0.0, application/yaml", false},
+	}
+	for _, tt := range tests {
+		resp, body := get(tt.accept)
+		ct := resp.Header.Get("Content-Type")
+		if tt.json != (ct == "application/json") || resp.StatusCode != 200 || resp.Header.Get("Vary") != "Accept" {
+			t.Errorf("Accept %q: %d, Content-Type %q, Vary %q", tt.accept, resp.StatusCode, ct, resp.Header.Get("Vary"))
+		}
+		if resp.Header.Get("X-Marquee-Config-Version") != "0" {
+			t.Errorf("Accept %q: no config version", tt.accept)
+		}
+		if !tt.json {
+			continue
+		}
+		// The same document as the YAML form, key for key.
+		var fromJSON, fromYAML any
+		if err := json.Unmarshal(body, &fromJSON); err != nil {
+			t.Fatal(err)
+		}
+		_, y := get("")
+		if err := yaml.Unmarshal(y, &fromYAML); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(normalizeJSON(t, fromJSON), normalizeJSON(t, fromYAML)) {
+			t.Errorf("JSON %s\nis not the YAML document\n%s", body, y)
+		}
+		cs, _ := fromJSON.(map[string]any)["campaigns"].([]any)
+		if len(cs) != 1 || cs[0].(map[string]any)["id"] != "gold-hero" || fromJSON.(map[string]any)["global_holdout"] != 0.1 {
+			t.Errorf("JSON document: %s", body)
+		}
+	}
+	// What GET gives as JSON, PUT takes back.
+	_, body := get("application/json")
+	if code, out := call(t, srv, "PUT", "/v1/campaigns", "", string(body)); code != 200 || env.pers.Snapshot().Version != 1 {
+		t.Fatalf("PUT of the JSON document: %d %v", code, out)
+	}
+	if r := env.proxy.get(t, "GET", "/"); r.StatusCode() != 200 {
+		t.Fatalf("page after the round trip: %d", r.StatusCode())
+	}
+}
+
+// normalizeJSON passes v through JSON, so that numbers and maps of a YAML
+// and a JSON decoding compare alike.
+func normalizeJSON(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
