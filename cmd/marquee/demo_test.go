@@ -20,7 +20,7 @@ import (
 // visitors' cookies.
 type demoRun struct {
 	proxy, shop, admin string
-	cookies            map[string]string // visitor name → mq_vid cookie
+	cookies            map[string]string // visitor name → mq_vid cookie value
 }
 
 var (
@@ -28,7 +28,7 @@ var (
 	demoShopLine   = regexp.MustCompile(`shop without marquee\s+(http://\S+?)/?\s`)
 	demoAdminLine  = regexp.MustCompile(`admin API\s+(http://[^/\s]+)`)
 	demoNameLine   = regexp.MustCompile(`^\s*# (\w+)\s*$`)
-	demoCookieLine = regexp.MustCompile(`-b '(mq_vid=[^']+)'`)
+	demoCookieLine = regexp.MustCompile(`-b 'mq_vid=([^']+)'`)
 )
 
 // startDemo runs "marquee demo" on free loopback ports, as the README's
@@ -106,25 +106,19 @@ func heroOf(page string) string {
 	return page[i : i+end]
 }
 
-func demoGet(t *testing.T, url, cookie string) (*http.Response, string) {
+// visit gets url as a browser holding the named demo visitor's cookie
+// (none for ""), and fails the test unless the page is served.
+func (d demoRun) visit(t *testing.T, name, url string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
+	b := newBrowser(t)
+	if name != "" {
+		b.cookies["mq_vid"] = d.cookies[name]
 	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
+	resp, body := b.get(url)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s as %q: %d", url, name, resp.StatusCode)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
-	}
-	return resp, string(body)
+	return resp, body
 }
 
 // TestDemoBlackBox runs "marquee demo" as a first-time user would and
@@ -134,35 +128,25 @@ func demoGet(t *testing.T, url, cookie string) (*http.Response, string) {
 func TestDemoBlackBox(t *testing.T) {
 	demo := startDemo(t)
 
-	_, origin := demoGet(t, demo.shop+"/", "")
-	_, ada := demoGet(t, demo.proxy+"/", demo.cookies["Ada"])
+	_, origin := demo.visit(t, "", demo.shop+"/")
+	_, ada := demo.visit(t, "Ada", demo.proxy+"/")
 	if !strings.Contains(heroOf(ada), "Welcome back, Ada") {
 		t.Errorf("Ada's hero: %q", heroOf(ada))
 	}
 	if heroOf(origin) == "" || heroOf(origin) == heroOf(ada) {
 		t.Errorf("the shop's own hero %q should differ from Ada's", heroOf(origin))
 	}
-	resp, _ := demoGet(t, demo.proxy+"/", "")
+	resp, _ := demo.visit(t, "", demo.proxy+"/")
 	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "mq_vid=") {
 		t.Errorf("a new visitor got no visitor cookie: %q", resp.Header.Get("Set-Cookie"))
 	}
 
 	// Ada is no longer a gold member: her next page says so.
-	id := strings.TrimPrefix(strings.SplitN(demo.cookies["Ada"], ".", 2)[0], "mq_vid=")
-	req, err := http.NewRequest(http.MethodPatch, demo.admin+"/v1/profiles/"+id, strings.NewReader(`{"attrs":{"tier":"basic"}}`))
-	if err != nil {
-		t.Fatal(err)
+	id, _, _ := strings.Cut(demo.cookies["Ada"], ".")
+	if code, body := adminDo(t, http.MethodPatch, demo.admin+"/v1/profiles/"+id, `{"attrs":{"tier":"basic"}}`); code != http.StatusOK {
+		t.Fatalf("PATCH Ada's profile: %d %s", code, body)
 	}
-	req.Header.Set("Content-Type", "application/merge-patch+json")
-	pr, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr.Body.Close()
-	if pr.StatusCode != http.StatusOK {
-		t.Fatalf("PATCH Ada's profile: %d", pr.StatusCode)
-	}
-	if _, after := demoGet(t, demo.proxy+"/", demo.cookies["Ada"]); strings.Contains(heroOf(after), "Welcome back, Ada") {
+	if _, after := demo.visit(t, "Ada", demo.proxy+"/"); strings.Contains(heroOf(after), "Welcome back, Ada") {
 		t.Errorf("Ada's hero after her tier changed: %q", heroOf(after))
 	}
 
