@@ -659,10 +659,11 @@ func TestCookieHeaderVerbatim(t *testing.T) {
 	}
 }
 
-// startRawOrigin answers every request on a connection with resp, written
-// as given, then closes the connection, or, with hold, keeps it open
-// without a word more until the test ends.
-func startRawOrigin(t *testing.T, resp string, hold bool) string {
+// startRawOrigin reads one request head on each connection, then hands the
+// connection to serve, which writes whatever bytes it likes; the
+// connection is closed when serve returns. done is closed when the test
+// ends, for serve to wait on.
+func startRawOrigin(t *testing.T, serve func(c net.Conn, done <-chan struct{})) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -688,10 +689,7 @@ func startRawOrigin(t *testing.T, resp string, hold bool) string {
 						break
 					}
 				}
-				_, _ = io.WriteString(c, resp)
-				if hold {
-					<-done
-				}
+				serve(c, done)
 			}()
 		}
 	}()
@@ -721,7 +719,12 @@ func TestPassthroughBodyFraming(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			origin := startRawOrigin(t, tt.resp, tt.hold)
+			origin := startRawOrigin(t, func(c net.Conn, done <-chan struct{}) {
+				_, _ = io.WriteString(c, tt.resp)
+				if tt.hold {
+					<-done
+				}
+			})
 			p := startProxy(t, origin, Options{OriginTimeout: 300 * time.Millisecond})
 			r := p.get(t, "GET", "/")
 			if r.StatusCode() != tt.status {
@@ -745,32 +748,15 @@ func TestDeclaredLengthStreamsWhenAsked(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			release := make(chan struct{})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { ln.Close() })
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
+			origin := startRawOrigin(t, func(c net.Conn, done <-chan struct{}) {
 				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%s\r\nContent-Length: 22\r\n\r\ndata: first\n\n", tt.header)
 				select {
 				case <-release:
-				case <-time.After(5 * time.Second):
+				case <-done:
 				}
 				_, _ = io.WriteString(c, "data: 2\n\n")
-			}()
-			p := startProxy(t, "http://"+ln.Addr().String(), Options{})
+			})
+			p := startProxy(t, origin, Options{})
 			c, err := net.Dial("tcp", p.addr)
 			if err != nil {
 				t.Fatal(err)
