@@ -139,6 +139,8 @@ func (s *Store) maybeShrink(size int64) (int64, error) {
 	if s.path == ":memory:" {
 		return 0, nil
 	}
+	s.shrinkMu.Lock()
+	defer s.shrinkMu.Unlock()
 	if free, err := freeBytes(s.path); err == nil && free < uint64(size) {
 		// The compacted copy is written beside the file before it replaces
 		// it; at worst it is as large as the file.

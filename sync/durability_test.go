@@ -155,6 +155,31 @@ func TestBackgroundShrink(t *testing.T) {
 	}
 }
 
+// A Shrink asked for while another compaction runs waits for it instead
+// of failing with buntdb's "shrink is in-process".
+func TestConcurrentShrink(t *testing.T) {
+	s, err := Open(Options{Dir: t.TempDir(), Shrink: ShrinkOptions{Ratio: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 5000 {
+		s.Update("p"+strconv.Itoa(i%500), func(p *Profile) error { p.Sessions = i; return nil })
+	}
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			_, err := s.Shrink()
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestShouldShrink(t *testing.T) {
 	o := ShrinkOptions{Ratio: 2, MinSize: 100}
 	tests := []struct {

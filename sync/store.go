@@ -91,6 +91,10 @@ type Store struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  stdsync.Once
+	// shrinkMu serialises compactions: buntdb refuses a second one while
+	// one runs, and a Shrink asked for during a background compaction
+	// should wait for it rather than fail.
+	shrinkMu stdsync.Mutex
 
 	products ProductIndex
 	unknown  atomic.Uint64
