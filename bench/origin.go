@@ -92,7 +92,12 @@ func (o *Origin) Page() []byte { return o.page }
 func (o *Origin) Requests() uint64 { return o.count.Load() }
 
 // Close stops the origin.
-func (o *Origin) Close() error { return o.srv.Shutdown() }
+func (o *Origin) Close() error {
+	err := o.srv.Shutdown()
+	// fasthttp's Shutdown closes only a listener Serve has already taken.
+	_ = o.ln.Close()
+	return err
+}
 
 var strGzip = []byte("gzip")
 

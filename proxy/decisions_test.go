@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -38,6 +39,14 @@ func (r *countingRecorder) Convert(c, v string, _ []byte) {
 	r.mu.Lock()
 	r.conversions[c+"/"+v]++
 	r.mu.Unlock()
+}
+
+// snapshot copies m for a failure message, which may be printed while
+// an update still records.
+func (r *countingRecorder) snapshot(m map[string]int) map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(m)
 }
 
 func (r *countingRecorder) get(m map[string]int, k string) int {
@@ -121,7 +130,7 @@ func TestPreviewAndConversions(t *testing.T) {
 		t.Fatalf("no variant shown: %s", body)
 	}
 	if n := rec.get(rec.exposures, "exp/"+variant); n != 1 {
-		t.Errorf("exposures of exp/%s: %d, want 1 (%v)", variant, n, rec.exposures)
+		t.Errorf("exposures of exp/%s: %d, want 1 (%v)", variant, n, rec.snapshot(rec.exposures))
 	}
 	other := map[string]string{"a": "b", "b": "a"}[variant]
 
@@ -132,7 +141,7 @@ func TestPreviewAndConversions(t *testing.T) {
 		t.Errorf("preview of variant %s not shown", other)
 	}
 	if rec.get(rec.exposures, "exp/"+other) != 0 || rec.get(rec.exposures, "exp/"+variant) != 1 {
-		t.Errorf("a preview was counted: %v", rec.exposures)
+		t.Errorf("a preview was counted: %v", rec.snapshot(rec.exposures))
 	}
 	expired := env.pers.Signer().SignPreview("exp", other, time.Now().Add(-time.Second))
 	r = env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, PreviewHeader+": "+expired)
@@ -144,8 +153,9 @@ func TestPreviewAndConversions(t *testing.T) {
 	for range 2 {
 		env.proxy.get(t, "GET", "/checkout/complete", "Cookie: mq_vid="+vid)
 	}
+	env.pers.updates.wait([]byte(vid[:VisitorIDLen]))
 	if n := rec.get(rec.conversions, "exp/"+variant); n != 1 {
-		t.Errorf("conversions of exp/%s: %d, want 1 (%v)", variant, n, rec.conversions)
+		t.Errorf("conversions of exp/%s: %d, want 1 (%v)", variant, n, rec.snapshot(rec.conversions))
 	}
 }
 
@@ -327,8 +337,9 @@ campaigns:
 	if code, body := call(t, srv, "POST", "/v1/events", "", ev); code != 200 {
 		t.Fatalf("events: %d %v", code, body)
 	}
+	env.pers.updates.wait([]byte(vid[:VisitorIDLen])) // the conversion is credited after the profile update
 	if n := rec.get(rec.conversions, "promo/"+DefaultVariant); n != 1 {
-		t.Errorf("conversions: %v, want promo/default once", rec.conversions)
+		t.Errorf("conversions: %v, want promo/default once", rec.snapshot(rec.conversions))
 	}
 }
 
@@ -347,7 +358,7 @@ func TestConversionByEventCountsOnce(t *testing.T) {
 	}
 	env.pers.ConvertEvent(id, "view", at)
 	if n := rec.get(rec.conversions, "promo/"+DefaultVariant); n != 1 {
-		t.Errorf("conversions: %v, want promo/default once", rec.conversions)
+		t.Errorf("conversions: %v, want promo/default once", rec.snapshot(rec.conversions))
 	}
 }
 

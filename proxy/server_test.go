@@ -34,6 +34,9 @@ func startOrigin(t testing.TB, h fasthttp.RequestHandler) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.ShutdownWithContext(ctx)
+		// A Shutdown before Serve has taken ln closes nothing, and Serve
+		// would then accept forever; closing ln ends it either way.
+		_ = ln.Close()
 		<-done
 	})
 	return "http://" + ln.Addr().String()

@@ -56,7 +56,7 @@ func startTapOrigin(t testing.TB) (string, *tapListener) {
 	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(tap) }()
-	t.Cleanup(func() { _ = srv.Shutdown(); <-done })
+	t.Cleanup(func() { _ = srv.Shutdown(); _ = ln.Close(); <-done }) // see startOrigin
 	return "http://" + ln.Addr().String(), tap
 }
 
