@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // Preset picks the memberlist timing a Config starts from.
@@ -98,7 +100,10 @@ type Config struct {
 	GossipInterval time.Duration
 	// Buckets is the number of key-range buckets in a digest: more
 	// buckets send a larger digest (8 bytes each) but repair less per
-	// differing bucket. Default 1024.
+	// differing bucket. Default msync.DefaultDigestBuckets (1024), the
+	// count a store keeps up to date by default: with any other, every
+	// digest reads the whole store, unless the store is opened with the
+	// same sync.Options.DigestBuckets.
 	Buckets int
 	// MaxQueue bounds the deltas waiting to be gossiped; past it the
 	// oldest are dropped (counted; anti-entropy repairs them), so a node
@@ -147,7 +152,7 @@ func DefaultConfig(preset Preset) Config {
 		PushPullInterval:    15 * time.Second,
 		Preset:              preset,
 		DeadNodeReclaimTime: 30 * time.Second,
-		Buckets:             1024,
+		Buckets:             msync.DefaultDigestBuckets,
 		MaxQueue:            4096,
 		MaxPacketDelta:      1200,
 		PageBytes:           512 << 10,

@@ -37,6 +37,10 @@ type batch struct {
 	// erased holds, for each removed id, the version of its erasure (0:
 	// removed without one), read when the batch is written.
 	erased map[string]Version
+	// delta is the change to the live digest, applied on commit; most
+	// batches write one profile, two entries, held in deltaBuf.
+	delta    digestDelta
+	deltaBuf [2]deltaEntry
 }
 
 // inBatch locks the stripes of ids (in a fixed order, so batches never
@@ -59,6 +63,7 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 		}
 	}()
 	b := &batch{s: s, staged: make(map[string]*Profile), invalidate: invalidate}
+	b.delta = b.deltaBuf[:0]
 	err := s.db.Update(func(tx *buntdb.Tx) error {
 		b.tx = tx
 		if err := fn(b); err != nil {
@@ -72,6 +77,7 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 		}
 		return err
 	}
+	s.live.apply(b.delta)
 	for _, id := range b.order {
 		if invalidate {
 			s.cache.remove(id)
@@ -163,8 +169,7 @@ func (b *batch) setRaw(id string, data []byte) error {
 			b.order = append(b.order, id)
 		}
 	}
-	_, _, err := b.tx.Set(keyPrefix+id, string(data), nil)
-	return err
+	return b.s.setProfile(b.tx, &b.delta, id, string(data))
 }
 
 // remove stages the deletion of id's profile.
@@ -196,7 +201,7 @@ func (b *batch) write() error {
 			continue // written raw
 		}
 		if p == nil {
-			if _, err := b.tx.Delete(keyPrefix + id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+			if err := b.s.deleteProfile(b.tx, &b.delta, id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 				return err
 			}
 			if v := b.tombstone(id); v != 0 {
@@ -216,7 +221,7 @@ func (b *batch) write() error {
 		if err != nil {
 			return fmt.Errorf("sync: encode %q: %w", id, err)
 		}
-		if _, _, err := b.tx.Set(keyPrefix+id, string(data), nil); err != nil {
+		if err := b.s.setProfile(b.tx, &b.delta, id, string(data)); err != nil {
 			return err
 		}
 	}

@@ -90,6 +90,40 @@ func BenchmarkImport(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
 }
 
+// BenchmarkDigest compares what a push/pull costs a node with 100k
+// profiles: the digest kept up to date by writes, the digest read from the
+// whole store, and the entries of one differing bucket.
+func BenchmarkDigest(b *testing.B) {
+	const n = 100_000
+	s, err := Open(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Import(bytes.NewReader(profileLines(n)), ImportOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	one := make([]bool, DefaultDigestBuckets)
+	one[7] = true
+	for _, bc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"live", func() error { _, err := s.Digest(DefaultDigestBuckets, 0); return err }},
+		{"scan", func() error { _, err := s.Digest(DefaultDigestBuckets+1, 0); return err }},
+		{"entries-1-bucket", func() error { _, err := s.Entries(one, 0); return err }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := bc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/profile")
+		})
+	}
+}
+
 // TestMillionProfiles measures import rate, resident memory and restart
 // time with 1 million profiles on disk. It takes about a minute:
 //
@@ -117,6 +151,17 @@ func TestMillionProfiles(t *testing.T) {
 	fi, _ := os.Stat(dir + "/profiles.db")
 	t.Logf("store file: %d MiB", fi.Size()>>20)
 
+	start = time.Now()
+	s, err = Open(Options{Dir: dir, DigestBuckets: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restart without a live digest: reopened %d profiles in %s", n, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	s.Digest(DefaultDigestBuckets, 0)
+	t.Logf("digest read from the store: %s", time.Since(start).Round(time.Millisecond))
+	s.Close()
+
 	runtime.GC()
 	debug.FreeOSMemory()
 	base := rss()
@@ -127,6 +172,9 @@ func TestMillionProfiles(t *testing.T) {
 	}
 	defer s.Close()
 	t.Logf("restart: reopened %d profiles in %s", n, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	s.Digest(DefaultDigestBuckets, 0)
+	t.Logf("digest kept up to date: %s", time.Since(start))
 	runtime.GC()
 	debug.FreeOSMemory()
 	t.Logf("resident memory with 1M profiles loaded: %d MiB (process before open: %d MiB)", rss()>>20, base>>20)

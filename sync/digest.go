@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	stdsync "sync"
 
 	"github.com/tidwall/buntdb"
 )
@@ -60,22 +61,122 @@ func entryHash(id string, v Version, node string, tomb bool) uint64 {
 	return mix64(h)
 }
 
+// DefaultDigestBuckets is the digest bucket count a Store keeps up to date
+// unless Options.DigestBuckets says otherwise, and the cluster's default.
+const DefaultDigestBuckets = 1024
+
 // Digest summarises the store in n buckets: bucket i is the XOR of the
 // hashes of (id, version) of every profile and every tombstone whose id
 // falls in it, so two stores with equal buckets hold the same versions.
 // Tombstones older than since are left out: they are due for collection
-// on every node and must not be copied back. It reads the whole store
-// (no decoding) and may take a while for millions of profiles; it does not
-// block writers for longer than buntdb's read lock does.
+// on every node and must not be copied back.
+//
+// For n equal to Options.DigestBuckets the profiles' part is kept up to
+// date by every write, and Digest reads only the tombstones. For any other
+// n it reads the whole store without decoding, in chunks, so writers wait
+// for at most one chunk.
 func (s *Store) Digest(n int, since Version) ([]uint64, error) {
+	if s.live != nil && s.live.n == n {
+		d := s.live.snapshot()
+		err := s.scanTombstones(nil, since, func(id string, v Version) {
+			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	return s.scanDigest(n, since, true)
+}
+
+// scanDigest computes Digest by reading every profile and, when
+// tombstones is set, every tombstone.
+func (s *Store) scanDigest(n int, since Version, tombstones bool) ([]uint64, error) {
 	d := make([]uint64, n)
-	err := s.scan(nil, since, func(id string, v Version, node string, tomb bool) {
-		d[Bucket(id, n)] ^= entryHash(id, v, node, tomb)
+	err := s.scanProfiles(nil, func(id string, v Version, node string) {
+		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
 	})
+	if err == nil && tombstones {
+		err = s.scanTombstones(nil, since, func(id string, v Version) {
+			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// liveDigest is the profiles' part of a digest of n buckets, kept equal to
+// what scanDigest would compute: every write transaction collects the
+// change of its profiles in a digestDelta and applies it once committed.
+// XOR commutes, so transactions may apply their deltas in any order.
+type liveDigest struct {
+	n  int
+	mu stdsync.Mutex
+	b  []uint64
+}
+
+func (l *liveDigest) snapshot() []uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.b)
+}
+
+// apply adds a committed transaction's delta; l may be nil.
+func (l *liveDigest) apply(d digestDelta) {
+	if l == nil || len(d) == 0 {
+		return
+	}
+	l.mu.Lock()
+	for _, e := range d {
+		l.b[Bucket(e.id, l.n)] ^= e.hash
+	}
+	l.mu.Unlock()
+}
+
+// digestDelta is what one write transaction changes in the live digest:
+// the entry hash of every profile value it wrote and every one it
+// replaced or deleted. Rolled back, it is dropped.
+type digestDelta []deltaEntry
+
+type deltaEntry struct {
+	id   string
+	hash uint64
+}
+
+func (d *digestDelta) add(id, raw string) {
+	v, node := rawVersion(raw)
+	*d = append(*d, deltaEntry{id, entryHash(id, v, node, false)})
+}
+
+// setProfile stores the encoded profile of id in tx and notes the change
+// in d. Every write of a profile key goes through it or deleteProfile.
+func (s *Store) setProfile(tx *buntdb.Tx, d *digestDelta, id, data string) error {
+	prev, replaced, err := tx.Set(keyPrefix+id, data, nil)
+	if err != nil {
+		return err
+	}
+	if s.live != nil {
+		d.add(id, data)
+		if replaced {
+			d.add(id, prev)
+		}
+	}
+	return nil
+}
+
+// deleteProfile deletes id's profile in tx and notes the change in d. A
+// missing profile is buntdb.ErrNotFound.
+func (s *Store) deleteProfile(tx *buntdb.Tx, d *digestDelta, id string) error {
+	prev, err := tx.Delete(keyPrefix + id)
+	if err != nil {
+		return err
+	}
+	if s.live != nil {
+		d.add(id, prev)
+	}
+	return nil
 }
 
 // Entries returns the entries of every id whose bucket among n is set in
@@ -84,19 +185,22 @@ func (s *Store) Digest(n int, since Version) ([]uint64, error) {
 func (s *Store) Entries(want []bool, since Version) ([]Entry, error) {
 	idx := make(map[string]int)
 	var out []Entry
-	err := s.scan(want, since, func(id string, v Version, node string, tomb bool) {
+	entry := func(id string) *Entry {
 		i, ok := idx[id]
 		if !ok {
 			i = len(out)
 			idx[id] = i
 			out = append(out, Entry{ID: id})
 		}
-		if tomb {
-			out[i].Erased = v
-		} else {
-			out[i].Version, out[i].Node = v, node
-		}
+		return &out[i]
+	}
+	err := s.scanProfiles(want, func(id string, v Version, node string) {
+		e := entry(id)
+		e.Version, e.Node = v, node
 	})
+	if err == nil {
+		err = s.scanTombstones(want, since, func(id string, v Version) { entry(id).Erased = v })
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,36 +208,72 @@ func (s *Store) Entries(want []bool, since Version) ([]Entry, error) {
 	return out, nil
 }
 
-// scan calls fn for every profile and tombstone whose bucket is set in
-// want (all when want is nil), under one read transaction.
-func (s *Store) scan(want []bool, since Version, fn func(id string, v Version, node string, tomb bool)) error {
-	n := len(want)
-	in := func(id string) bool { return want == nil || want[Bucket(id, n)] }
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		err := tx.AscendKeys(keyPrefix+"*", func(k, raw string) bool {
-			id := k[len(keyPrefix):]
-			if in(id) {
-				v, node := rawVersion(raw)
-				fn(id, v, node, false)
-			}
-			return true
+// scanProfiles calls fn for every profile whose bucket is set in want (all
+// when want is nil), and scanTombstones for every tombstone of since or
+// later. They read in chunks (see ascendPrefix), so what they see is not
+// one point in time: a write made meanwhile may or may not be seen, which
+// anti-entropy tolerates, since a difference it misses is found on the
+// next round and one it reports is compared entry by entry before anything
+// is sent.
+func (s *Store) scanProfiles(want []bool, fn func(id string, v Version, node string)) error {
+	return s.ascendPrefix(keyPrefix, func(k, raw string) {
+		if id := k[len(keyPrefix):]; want == nil || want[Bucket(id, len(want))] {
+			v, node := rawVersion(raw)
+			fn(id, v, node)
+		}
+	})
+}
+
+func (s *Store) scanTombstones(want []bool, since Version, fn func(id string, v Version)) error {
+	return s.ascendPrefix(tombstonePrefix, func(k, raw string) {
+		id := k[len(tombstonePrefix):]
+		v, _ := strconv.ParseUint(raw, 10, 64)
+		if Version(v) >= since && (want == nil || want[Bucket(id, len(want))]) {
+			fn(id, Version(v))
+		}
+	})
+}
+
+// scanChunk is how many keys one read transaction of ascendPrefix visits.
+// buntdb's read lock keeps writers out, and a waiting writer keeps new
+// readers out, so a scan of a million profiles under one lock (about half
+// a second) would stall every request that needs the store. A chunk holds
+// it for well under a millisecond.
+const scanChunk = 1024
+
+// ascendPrefix calls fn for every key with prefix, in key order, reading
+// s.chunk keys per read transaction and resuming after the last key
+// seen. Keys written between chunks may or may not be visited; none is
+// visited twice.
+func (s *Store) ascendPrefix(prefix string, fn func(k, v string)) error {
+	from, skip := prefix, ""
+	for {
+		n, done := 0, true
+		err := s.db.View(func(tx *buntdb.Tx) error {
+			return tx.AscendGreaterOrEqual("", from, func(k, v string) bool {
+				if !strings.HasPrefix(k, prefix) {
+					return false
+				}
+				if k == skip {
+					return true
+				}
+				if n == s.chunk {
+					done = false
+					return false
+				}
+				fn(k, v)
+				from, skip = k, k
+				n++
+				return true
+			})
 		})
 		if err != nil {
-			return err
+			return ErrClosed
 		}
-		return tx.AscendKeys(tombstonePrefix+"*", func(k, raw string) bool {
-			id := k[len(tombstonePrefix):]
-			v, _ := strconv.ParseUint(raw, 10, 64)
-			if Version(v) >= since && in(id) {
-				fn(id, Version(v), "", true)
-			}
-			return true
-		})
-	})
-	if err != nil {
-		return ErrClosed
+		if done {
+			return nil
+		}
 	}
-	return nil
 }
 
 // rawVersion reads the version and node of an encoded profile without

@@ -1,7 +1,11 @@
 package sync
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,5 +128,132 @@ func TestOnChange(t *testing.T) {
 	s.MergeRemote(p)
 	if len(got) != 2 || got[0].Profile == nil || got[1].Erased == 0 {
 		t.Errorf("got changes %+v, want a write then an erasure (and nothing for the merge)", got)
+	}
+}
+
+// A scan visits every key once, in order, across chunk boundaries, and
+// sees the same digest whatever the chunk size.
+func TestScanInChunks(t *testing.T) {
+	s, _ := Open(Options{Node: "a"})
+	defer s.Close()
+	const n = 100
+	for i := range n {
+		s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { p.Sessions = i; return nil })
+	}
+	if err := s.Erase("v007"); err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := s.Digest(16, 0)
+	for _, chunk := range []int{1, 3, 99, 100, 1000} {
+		s.chunk = chunk
+		var ids []string
+		s.ascendPrefix(keyPrefix, func(k, _ string) { ids = append(ids, k[len(keyPrefix):]) })
+		if len(ids) != n-1 || !slices.IsSorted(ids) || slices.Contains(ids, "v007") {
+			t.Errorf("chunk %d: visited %d ids: %v", chunk, len(ids), ids)
+		}
+		if got, _ := s.Digest(16, 0); !slices.Equal(got, whole) {
+			t.Errorf("chunk %d: digest differs from the one read whole", chunk)
+		}
+		if got, _ := s.Len(); got != n-1 {
+			t.Errorf("chunk %d: Len %d", chunk, got)
+		}
+	}
+}
+
+// A write waits for one chunk of a scan, not for the whole scan: the
+// read lock is let go between chunks.
+func TestScanLetsWritersIn(t *testing.T) {
+	s, _ := Open(Options{Node: "a"})
+	defer s.Close()
+	for i := range 200 {
+		s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { return nil })
+	}
+	s.chunk = 2
+	var wrote atomic.Bool
+	started, seen := false, 0
+	s.ascendPrefix(keyPrefix, func(string, string) {
+		if !started {
+			started = true
+			go func() {
+				s.Update("new", func(p *Profile) error { return nil })
+				wrote.Store(true)
+			}()
+		}
+		for i := 0; i < 10 && !wrote.Load(); i++ {
+			time.Sleep(time.Millisecond) // give the writer its chance at the next chunk boundary
+		}
+		if wrote.Load() {
+			seen++
+		}
+	})
+	if seen == 0 {
+		t.Fatal("the write waited for the whole scan")
+	}
+}
+
+// The digest kept up to date by writes equals the one read from the whole
+// store after any mix of the operations that write profiles, run from
+// several goroutines at once.
+func TestLiveDigestMatchesScan(t *testing.T) {
+	for seed := range int64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			const n = 32
+			s, err := Open(Options{Node: "a", DigestBuckets: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			other, _ := Open(Options{Node: "b", DigestBuckets: -1})
+			defer other.Close()
+			if other.live != nil {
+				t.Fatal("DigestBuckets -1 keeps a live digest")
+			}
+			now := time.Now()
+			var wg stdsync.WaitGroup
+			for g := range 3 {
+				wg.Go(func() {
+					r := rand.New(rand.NewPCG(uint64(seed), uint64(g)))
+					id := func() string { return fmt.Sprintf("v%d", r.IntN(40)) }
+					for i := range 300 {
+						switch r.IntN(9) {
+						case 0:
+							s.Update(id(), func(p *Profile) error { p.Sessions = i; return nil })
+						case 1:
+							s.Delete(id())
+						case 2:
+							s.Erase(id())
+						case 3:
+							if p, _ := other.Update(id(), func(p *Profile) error { p.Sessions = -i; return nil }); p != nil {
+								s.MergeRemote(p)
+							}
+						case 4:
+							s.MergeTombstone(id(), s.Clock().Now())
+						case 5:
+							s.Link(id(), "cust"+id())
+						case 6:
+							s.ApplyEvents([]Event{{ID: fmt.Sprint(seed, g, i), Type: EventView, Visitor: id(), Category: "shoes", TS: now}})
+						case 7:
+							s.ImportProfiles([]ProfileRecord{{ID: id(), Attrs: map[string]any{"i": float64(i)}}})
+						case 8:
+							s.CollectTombstones(s.Clock().Now())
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for _, since := range []Version{0, s.Clock().Now()} {
+				live, err := s.Digest(n, since)
+				if err != nil {
+					t.Fatal(err)
+				}
+				scanned, _ := s.scanDigest(n, since, true)
+				if !slices.Equal(live, scanned) {
+					t.Fatalf("since %d: live digest differs from the scan", since)
+				}
+			}
+			if st, _ := s.Len(); st == 0 {
+				t.Fatal("no profile left to compare")
+			}
+		})
 	}
 }

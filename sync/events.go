@@ -306,7 +306,7 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if _, _, err := b.tx.Set(keyPrefix+p.ID, string(data), nil); err != nil {
+		if err := s.setProfile(b.tx, &b.delta, p.ID, string(data)); err != nil {
 			return err
 		}
 		stored = true

@@ -95,13 +95,10 @@ func (s *Store) Tombstone(id string) Version {
 // event could bring erased data back.
 func (s *Store) CollectTombstones(before Version) (int, error) {
 	var old []string
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		return tx.AscendKeys(tombstonePrefix+"*", func(k, v string) bool {
-			if n, _ := strconv.ParseUint(v, 10, 64); Version(n) < before {
-				old = append(old, k)
-			}
-			return true
-		})
+	err := s.ascendPrefix(tombstonePrefix, func(k, v string) {
+		if n, _ := strconv.ParseUint(v, 10, 64); Version(n) < before {
+			old = append(old, k)
+		}
 	})
 	if err != nil || len(old) == 0 {
 		return 0, err

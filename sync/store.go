@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -61,6 +62,11 @@ type Options struct {
 	// have are applied but counted (UnknownProducts), and a view of a
 	// product without a category takes the catalog's. Nil: no catalog.
 	Products ProductIndex
+	// DigestBuckets is the bucket count of the digest the store keeps up
+	// to date on every write, so that Digest with that count reads no
+	// profile (see Digest). Zero means DefaultDigestBuckets; negative
+	// keeps none, and every Digest then reads the whole store.
+	DigestBuckets int
 	// NoLock skips the exclusive lock on Dir. Only for tests that open one
 	// directory twice on purpose.
 	NoLock bool
@@ -95,6 +101,8 @@ type Store struct {
 	// one runs, and a Shrink asked for during a background compaction
 	// should wait for it rather than fail.
 	shrinkMu stdsync.Mutex
+	chunk    int // keys per read transaction of a scan
+	live     *liveDigest
 
 	products ProductIndex
 	unknown  atomic.Uint64
@@ -144,9 +152,20 @@ func Open(opts Options) (*Store, error) {
 	s := &Store{
 		db: db, node: node, clock: NewClock(opts.Now), cache: newCache(entries), seed: maphash.MakeSeed(),
 		rules: opts.Events.withDefaults(), now: now, path: path, flock: fl, products: opts.Products,
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), chunk: scanChunk,
 	}
 	s.SetOnChange(opts.OnChange)
+	if n := cmp.Or(opts.DigestBuckets, DefaultDigestBuckets); n > 0 {
+		// Before Open returns nothing writes, so this scan and the deltas
+		// of later writes add up to the store exactly.
+		d, err := s.scanDigest(n, 0, false)
+		if err != nil {
+			db.Close()
+			fl.release()
+			return nil, err
+		}
+		s.live = &liveDigest{n: n, b: d}
+	}
 	if opts.Dir != "" {
 		go s.shrinkLoop(opts.Shrink.withDefaults())
 	} else {
@@ -276,9 +295,10 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sync: encode %q: %w", id, err)
 	}
+	var buf [2]deltaEntry
+	d := digestDelta(buf[:0])
 	err = s.db.Update(func(tx *buntdb.Tx) error {
-		_, _, err := tx.Set(keyPrefix+id, string(data), nil)
-		return err
+		return s.setProfile(tx, &d, id, string(data))
 	})
 	if err != nil {
 		if errors.Is(err, buntdb.ErrDatabaseClosed) {
@@ -286,6 +306,7 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 		}
 		return nil, fmt.Errorf("sync: write %q: %w", id, err)
 	}
+	s.live.apply(d)
 	s.cache.put(id, p)
 	s.notify(Change{ID: id, Profile: p})
 	return p, nil
@@ -300,10 +321,13 @@ func (s *Store) Delete(id string) error {
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
+	var d digestDelta
 	err := s.db.Update(func(tx *buntdb.Tx) error {
-		_, err := tx.Delete(keyPrefix + id)
-		return err
+		return s.deleteProfile(tx, &d, id)
 	})
+	if err == nil {
+		s.live.apply(d)
+	}
 	if err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 		if errors.Is(err, buntdb.ErrDatabaseClosed) {
 			return ErrClosed
@@ -318,8 +342,6 @@ func (s *Store) Delete(id string) error {
 // Len returns the number of stored profiles.
 func (s *Store) Len() (int, error) {
 	n := 0
-	err := s.db.View(func(tx *buntdb.Tx) error {
-		return tx.AscendKeys(keyPrefix+"*", func(string, string) bool { n++; return true })
-	})
+	err := s.ascendPrefix(keyPrefix, func(string, string) { n++ })
 	return n, err
 }
