@@ -158,7 +158,7 @@ func TestMeasurePartitionConvergence(t *testing.T) {
 	seed(left, "p", 0)
 	seed(right, "p", per-10000)
 	t0 := time.Now()
-	d, _ := nodes[0].store.Digest(1024, 0)
+	d, _ := nodes[0].store.Digest(msync.DefaultDigestBuckets, 0)
 	t.Logf("digest (1024 buckets) of a store of %d profiles: %v", per, time.Since(t0))
 	_ = d
 	f.heal()
