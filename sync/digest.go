@@ -78,15 +78,19 @@ const DefaultDigestBuckets = 1024
 func (s *Store) Digest(n int, since Version) ([]uint64, error) {
 	if s.live != nil && s.live.n == n {
 		d := s.live.snapshot()
-		err := s.scanTombstones(nil, since, func(id string, v Version) {
-			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
-		})
-		if err != nil {
+		if err := s.addTombstones(d, since); err != nil {
 			return nil, err
 		}
 		return d, nil
 	}
 	return s.scanDigest(n, since, true)
+}
+
+// addTombstones XORs into d the hashes of the tombstones of since or later.
+func (s *Store) addTombstones(d []uint64, since Version) error {
+	return s.scanTombstones(nil, since, func(id string, v Version) {
+		d[Bucket(id, len(d))] ^= entryHash(id, v, "", true)
+	})
 }
 
 // scanDigest computes Digest by reading every profile and, when
@@ -97,9 +101,7 @@ func (s *Store) scanDigest(n int, since Version, tombstones bool) ([]uint64, err
 		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
 	})
 	if err == nil && tombstones {
-		err = s.scanTombstones(nil, since, func(id string, v Version) {
-			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
-		})
+		err = s.addTombstones(d, since)
 	}
 	if err != nil {
 		return nil, err
