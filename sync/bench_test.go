@@ -189,6 +189,24 @@ func TestMillionProfiles(t *testing.T) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	t.Logf("resident memory with 1M profiles loaded and decoded in the cache: %d MiB", rss()>>20)
+
+	// How long a write waits for a scan of every key (a digest of a bucket
+	// count the store does not keep), read in one transaction or in chunks.
+	for _, chunk := range []int{n + 1, scanChunk} {
+		s.chunk = chunk
+		waited := make(chan time.Duration)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			start := time.Now()
+			s.Update("cust-1", func(p *Profile) error { p.Sessions++; return nil })
+			waited <- time.Since(start)
+		}()
+		start = time.Now()
+		s.Digest(DefaultDigestBuckets+1, 0)
+		took := time.Since(start)
+		t.Logf("full scan in chunks of %d keys: %s; a write issued during it took %s",
+			chunk, took.Round(time.Millisecond), (<-waited).Round(10*time.Microsecond))
+	}
 }
 
 // rss reads this process's resident set size from /proc.
