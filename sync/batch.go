@@ -16,6 +16,8 @@ const (
 	aliasPrefix     = "a:" // visitor id → the customer id it was linked to
 )
 
+var errPanicked = errors.New("sync: batch panicked")
+
 // batch is one buntdb write transaction over several profiles, with the
 // profiles' locks held. Profiles it changes are staged and written, each
 // under a new version, when the transaction commits; the cache learns of
@@ -64,13 +66,25 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 	}()
 	b := &batch{s: s, staged: make(map[string]*Profile), invalidate: invalidate}
 	b.delta = b.deltaBuf[:0]
-	err := s.db.Update(func(tx *buntdb.Tx) error {
+	var panicked any
+	err := s.db.Update(func(tx *buntdb.Tx) (err error) {
+		// buntdb commits a transaction whose function panics; what it
+		// wrote would then be stored behind the cache's and the
+		// digest's back. Rolled back, the panic goes on.
+		defer func() {
+			if panicked = recover(); panicked != nil {
+				err = errPanicked
+			}
+		}()
 		b.tx = tx
 		if err := fn(b); err != nil {
 			return err
 		}
 		return b.write()
 	})
+	if panicked != nil {
+		panic(panicked)
+	}
 	if err != nil {
 		if errors.Is(err, buntdb.ErrDatabaseClosed) || errors.Is(err, buntdb.ErrTxClosed) {
 			return ErrClosed
@@ -169,7 +183,7 @@ func (b *batch) setRaw(id string, data []byte) error {
 			b.order = append(b.order, id)
 		}
 	}
-	return b.s.setProfile(b.tx, &b.delta, id, string(data))
+	return b.s.setRecord(b.tx, &b.delta, id, string(data), false)
 }
 
 // remove stages the deletion of id's profile.
@@ -201,7 +215,7 @@ func (b *batch) write() error {
 			continue // written raw
 		}
 		if p == nil {
-			if err := b.s.deleteProfile(b.tx, &b.delta, id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
+			if err := b.s.deleteRecord(b.tx, &b.delta, id, false); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 				return err
 			}
 			if v := b.tombstone(id); v != 0 {
@@ -221,7 +235,7 @@ func (b *batch) write() error {
 		if err != nil {
 			return fmt.Errorf("sync: encode %q: %w", id, err)
 		}
-		if err := b.s.setProfile(b.tx, &b.delta, id, string(data)); err != nil {
+		if err := b.s.setRecord(b.tx, &b.delta, id, string(data), false); err != nil {
 			return err
 		}
 	}

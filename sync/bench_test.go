@@ -91,8 +91,9 @@ func BenchmarkImport(b *testing.B) {
 }
 
 // BenchmarkDigest compares what a push/pull costs a node with 100k
-// profiles: the digest kept up to date by writes, the digest read from the
-// whole store, and the entries of one differing bucket.
+// profiles and 10k tombstones, 1k of them past the retention cutoff but
+// not yet collected: the digest kept up to date by writes, the digest read
+// from the whole store, and the entries of one differing bucket.
 func BenchmarkDigest(b *testing.B) {
 	const n = 100_000
 	s, err := Open(Options{})
@@ -103,15 +104,27 @@ func BenchmarkDigest(b *testing.B) {
 	if _, err := s.Import(bytes.NewReader(profileLines(n)), ImportOptions{}); err != nil {
 		b.Fatal(err)
 	}
+	now := time.Now()
+	cutoff := VersionAt(now.Add(-30 * 24 * time.Hour))
+	for i := range 10_000 {
+		at := now.Add(-24 * time.Hour)
+		if i%10 == 0 {
+			at = now.Add(-31 * 24 * time.Hour)
+		}
+		if _, err := s.MergeTombstone("gone-"+strconv.Itoa(i), VersionAt(at)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	one := make([]bool, DefaultDigestBuckets)
 	one[7] = true
 	for _, bc := range []struct {
 		name string
 		run  func() error
 	}{
-		{"live", func() error { _, err := s.Digest(DefaultDigestBuckets, 0); return err }},
-		{"scan", func() error { _, err := s.Digest(DefaultDigestBuckets+1, 0); return err }},
-		{"entries-1-bucket", func() error { _, err := s.Entries(one, 0); return err }},
+		{"live", func() error { _, err := s.Digest(DefaultDigestBuckets, cutoff); return err }},
+		{"live-none-past-cutoff", func() error { _, err := s.Digest(DefaultDigestBuckets, 0); return err }},
+		{"scan", func() error { _, err := s.Digest(DefaultDigestBuckets+1, cutoff); return err }},
+		{"entries-1-bucket", func() error { _, err := s.Entries(one, cutoff); return err }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {

@@ -71,37 +71,50 @@ const DefaultDigestBuckets = 1024
 // Tombstones older than since are left out: they are due for collection
 // on every node and must not be copied back.
 //
-// For n equal to Options.DigestBuckets the profiles' part is kept up to
-// date by every write, and Digest reads only the tombstones. For any other
-// n it reads the whole store without decoding, in chunks, so writers wait
-// for at most one chunk.
+// For n equal to Options.DigestBuckets the digest is kept up to date by
+// every write, and Digest only takes out the tombstones older than since
+// that are still stored (found by an index on their versions, and few:
+// the cluster collects them hourly). For any other n it reads the whole
+// store without decoding, in chunks, so writers wait for at most one
+// chunk.
 func (s *Store) Digest(n int, since Version) ([]uint64, error) {
-	if s.live != nil && s.live.n == n {
-		d := s.live.snapshot()
-		if err := s.addTombstones(d, since); err != nil {
-			return nil, err
-		}
-		return d, nil
+	if s.live == nil || s.live.n != n {
+		return s.scanDigest(n, since, true)
 	}
-	return s.scanDigest(n, since, true)
+	d := s.live.snapshot()
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendLessThan(tombstoneIndex, formatVersion(since), func(k, raw string) bool {
+			id := k[len(tombstonePrefix):]
+			d[Bucket(id, n)] ^= tombstoneHash(id, raw)
+			return true
+		})
+	})
+	if err != nil {
+		return nil, ErrClosed
+	}
+	return d, nil
 }
 
-// addTombstones XORs into d the hashes of the tombstones of since or later.
-func (s *Store) addTombstones(d []uint64, since Version) error {
-	return s.scanTombstones(nil, since, func(id string, v Version) {
-		d[Bucket(id, len(d))] ^= entryHash(id, v, "", true)
-	})
+// DigestBuckets returns the bucket count of the digest the store keeps up
+// to date, 0 when it keeps none.
+func (s *Store) DigestBuckets() int {
+	if s.live == nil {
+		return 0
+	}
+	return s.live.n
 }
 
 // scanDigest computes Digest by reading every profile and, when
-// tombstones is set, every tombstone.
+// tombstones is set, every tombstone of since or later.
 func (s *Store) scanDigest(n int, since Version, tombstones bool) ([]uint64, error) {
 	d := make([]uint64, n)
 	err := s.scanProfiles(nil, func(id string, v Version, node string) {
 		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
 	})
 	if err == nil && tombstones {
-		err = s.addTombstones(d, since)
+		err = s.scanTombstones(nil, since, func(id string, v Version) {
+			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -109,10 +122,22 @@ func (s *Store) scanDigest(n int, since Version, tombstones bool) ([]uint64, err
 	return d, nil
 }
 
-// liveDigest is the profiles' part of a digest of n buckets, kept equal to
-// what scanDigest would compute: every write transaction collects the
-// change of its profiles in a digestDelta and applies it once committed.
-// XOR commutes, so transactions may apply their deltas in any order.
+// tombstoneIndex orders tombstones by version, so that Digest and
+// CollectTombstones find the old ones without reading the others.
+const tombstoneIndex = "tombstones"
+
+func formatVersion(v Version) string { return strconv.FormatUint(uint64(v), 10) }
+
+func tombstoneHash(id, raw string) uint64 {
+	v, _ := strconv.ParseUint(raw, 10, 64)
+	return entryHash(id, Version(v), "", true)
+}
+
+// liveDigest is a digest of n buckets of every stored profile and
+// tombstone, whatever its age, kept equal to what scanDigest(n, 0) would
+// compute: every write transaction collects the change of the records it
+// writes in a digestDelta and applies it once committed. XOR commutes, so
+// transactions may apply their deltas in any order.
 type liveDigest struct {
 	n  int
 	mu stdsync.Mutex
@@ -132,53 +157,68 @@ func (l *liveDigest) apply(d digestDelta) {
 	}
 	l.mu.Lock()
 	for _, e := range d {
-		l.b[Bucket(e.id, l.n)] ^= e.hash
+		l.b[e.bucket] ^= e.hash
 	}
 	l.mu.Unlock()
 }
 
 // digestDelta is what one write transaction changes in the live digest:
-// the entry hash of every profile value it wrote and every one it
-// replaced or deleted. Rolled back, it is dropped.
+// the entry hash of every profile or tombstone it wrote and of every one
+// it replaced or deleted. Rolled back, it is dropped.
 type digestDelta []deltaEntry
 
 type deltaEntry struct {
-	id   string
-	hash uint64
+	bucket int
+	hash   uint64
 }
 
-func (d *digestDelta) add(id, raw string) {
-	v, node := rawVersion(raw)
-	*d = append(*d, deltaEntry{id, entryHash(id, v, node, false)})
+// note records in d, when s keeps a live digest, a change to the record
+// of id that raw encodes.
+func (s *Store) note(d *digestDelta, id, raw string, tomb bool) {
+	if s.live == nil {
+		return
+	}
+	var h uint64
+	if tomb {
+		h = tombstoneHash(id, raw)
+	} else {
+		v, node := rawVersion(raw)
+		h = entryHash(id, v, node, false)
+	}
+	*d = append(*d, deltaEntry{Bucket(id, s.live.n), h})
 }
 
-// setProfile stores the encoded profile of id in tx and notes the change
-// in d. Every write of a profile key goes through it or deleteProfile.
-func (s *Store) setProfile(tx *buntdb.Tx, d *digestDelta, id, data string) error {
-	prev, replaced, err := tx.Set(keyPrefix+id, data, nil)
+// setRecord stores raw as the profile (or, with tomb, the tombstone) of
+// id in tx and notes the change in d. Every write of a profile or
+// tombstone goes through it or deleteRecord.
+func (s *Store) setRecord(tx *buntdb.Tx, d *digestDelta, id, raw string, tomb bool) error {
+	prev, replaced, err := tx.Set(recordKey(id, tomb), raw, nil)
 	if err != nil {
 		return err
 	}
-	if s.live != nil {
-		d.add(id, data)
-		if replaced {
-			d.add(id, prev)
-		}
+	s.note(d, id, raw, tomb)
+	if replaced {
+		s.note(d, id, prev, tomb)
 	}
 	return nil
 }
 
-// deleteProfile deletes id's profile in tx and notes the change in d. A
-// missing profile is buntdb.ErrNotFound.
-func (s *Store) deleteProfile(tx *buntdb.Tx, d *digestDelta, id string) error {
-	prev, err := tx.Delete(keyPrefix + id)
+// deleteRecord deletes id's profile (or, with tomb, its tombstone) in tx
+// and notes the change in d. A missing one is buntdb.ErrNotFound.
+func (s *Store) deleteRecord(tx *buntdb.Tx, d *digestDelta, id string, tomb bool) error {
+	prev, err := tx.Delete(recordKey(id, tomb))
 	if err != nil {
 		return err
 	}
-	if s.live != nil {
-		d.add(id, prev)
-	}
+	s.note(d, id, prev, tomb)
 	return nil
+}
+
+func recordKey(id string, tomb bool) string {
+	if tomb {
+		return tombstonePrefix + id
+	}
+	return keyPrefix + id
 }
 
 // Entries returns the entries of every id whose bucket among n is set in
@@ -259,7 +299,7 @@ func (s *Store) ascendPrefix(prefix string, fn func(k, v string)) error {
 				if k == skip {
 					return true
 				}
-				if n == s.chunk {
+				if n == max(s.chunk, 1) {
 					done = false
 					return false
 				}

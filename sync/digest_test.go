@@ -1,9 +1,12 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
@@ -131,25 +134,47 @@ func TestOnChange(t *testing.T) {
 	}
 }
 
+// mustOpen opens a store or fails the test, closing it at the end.
+func mustOpen(t *testing.T, o Options) *Store {
+	t.Helper()
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // A scan visits every key once, in order, across chunk boundaries, and
 // sees the same digest whatever the chunk size.
 func TestScanInChunks(t *testing.T) {
-	s, _ := Open(Options{Node: "a"})
-	defer s.Close()
+	s := mustOpen(t, Options{Node: "a", DigestBuckets: -1})
 	const n = 100
+	var want []string
 	for i := range n {
-		s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { p.Sessions = i; return nil })
+		id := fmt.Sprintf("v%03d", i)
+		if _, err := s.Update(id, func(p *Profile) error { p.Sessions = i; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if i != 7 {
+			want = append(want, id)
+		}
 	}
 	if err := s.Erase("v007"); err != nil {
 		t.Fatal(err)
 	}
-	whole, _ := s.Digest(16, 0)
-	for _, chunk := range []int{1, 3, 99, 100, 1000} {
+	whole, err := s.Digest(16, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{0, 1, 3, 99, 100, 1000} {
 		s.chunk = chunk
 		var ids []string
-		s.ascendPrefix(keyPrefix, func(k, _ string) { ids = append(ids, k[len(keyPrefix):]) })
-		if len(ids) != n-1 || !slices.IsSorted(ids) || slices.Contains(ids, "v007") {
-			t.Errorf("chunk %d: visited %d ids: %v", chunk, len(ids), ids)
+		if err := s.ascendPrefix(keyPrefix, func(k, _ string) { ids = append(ids, k[len(keyPrefix):]) }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("chunk %d: visited %v", chunk, ids)
 		}
 		if got, _ := s.Digest(16, 0); !slices.Equal(got, whole) {
 			t.Errorf("chunk %d: digest differs from the one read whole", chunk)
@@ -163,15 +188,16 @@ func TestScanInChunks(t *testing.T) {
 // A write waits for one chunk of a scan, not for the whole scan: the
 // read lock is let go between chunks.
 func TestScanLetsWritersIn(t *testing.T) {
-	s, _ := Open(Options{Node: "a"})
-	defer s.Close()
+	s := mustOpen(t, Options{Node: "a"})
 	for i := range 200 {
-		s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { return nil })
+		if _, err := s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.chunk = 2
 	var wrote atomic.Bool
 	started, seen := false, 0
-	s.ascendPrefix(keyPrefix, func(string, string) {
+	err := s.ascendPrefix(keyPrefix, func(string, string) {
 		if !started {
 			started = true
 			go func() {
@@ -186,74 +212,153 @@ func TestScanLetsWritersIn(t *testing.T) {
 			seen++
 		}
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if seen == 0 {
 		t.Fatal("the write waited for the whole scan")
 	}
 }
 
-// The digest kept up to date by writes equals the one read from the whole
-// store after any mix of the operations that write profiles, run from
-// several goroutines at once.
-func TestLiveDigestMatchesScan(t *testing.T) {
-	for seed := range int64(4) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			const n = 32
-			s, err := Open(Options{Node: "a", DigestBuckets: n})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			other, _ := Open(Options{Node: "b", DigestBuckets: -1})
-			defer other.Close()
-			if other.live != nil {
-				t.Fatal("DigestBuckets -1 keeps a live digest")
-			}
-			now := time.Now()
-			var wg stdsync.WaitGroup
-			for g := range 3 {
-				wg.Go(func() {
-					r := rand.New(rand.NewPCG(uint64(seed), uint64(g)))
-					id := func() string { return fmt.Sprintf("v%d", r.IntN(40)) }
-					for i := range 300 {
-						switch r.IntN(9) {
-						case 0:
-							s.Update(id(), func(p *Profile) error { p.Sessions = i; return nil })
-						case 1:
-							s.Delete(id())
-						case 2:
-							s.Erase(id())
-						case 3:
-							if p, _ := other.Update(id(), func(p *Profile) error { p.Sessions = -i; return nil }); p != nil {
-								s.MergeRemote(p)
-							}
-						case 4:
-							s.MergeTombstone(id(), s.Clock().Now())
-						case 5:
-							s.Link(id(), "cust"+id())
-						case 6:
-							s.ApplyEvents([]Event{{ID: fmt.Sprint(seed, g, i), Type: EventView, Visitor: id(), Category: "shoes", TS: now}})
-						case 7:
-							s.ImportProfiles([]ProfileRecord{{ID: id(), Attrs: map[string]any{"i": float64(i)}}})
-						case 8:
-							s.CollectTombstones(s.Clock().Now())
-						}
+// checkLiveDigest fails the test unless the digest kept by s equals the
+// one read from the whole store, for cutoffs before, among and after its
+// tombstones.
+func checkLiveDigest(t *testing.T, s *Store) {
+	t.Helper()
+	if s.live == nil {
+		t.Fatal("no live digest")
+	}
+	cutoffs := []Version{0, s.Clock().Now() + 1}
+	s.ascendPrefix(tombstonePrefix, func(_, raw string) {
+		v, _ := strconv.ParseUint(raw, 10, 64)
+		cutoffs = append(cutoffs, Version(v), Version(v)+1)
+	})
+	for _, since := range cutoffs {
+		live, err := s.Digest(s.live.n, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned, err := s.scanDigest(s.live.n, since, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(live, scanned) {
+			t.Fatalf("since %d: live digest differs from the scan", since)
+		}
+	}
+}
+
+// randomWrites runs every operation that writes profiles or tombstones,
+// at random, from several goroutines at once.
+func randomWrites(t *testing.T, s *Store, seed int64, rounds int) {
+	t.Helper()
+	other := mustOpen(t, Options{Node: "b", DigestBuckets: -1})
+	if other.live != nil {
+		t.Fatal("DigestBuckets -1 keeps a live digest")
+	}
+	now := time.Now()
+	var wg stdsync.WaitGroup
+	for g := range 3 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(seed), uint64(g)))
+			id := func() string { return fmt.Sprintf("v%d", r.IntN(40)) }
+			for i := range rounds {
+				switch r.IntN(10) {
+				case 0:
+					s.Update(id(), func(p *Profile) error { p.Sessions = i; return nil })
+				case 1:
+					s.Delete(id())
+				case 2:
+					s.Erase(id())
+				case 3:
+					if p, _ := other.Update(id(), func(p *Profile) error { p.Sessions = -i; return nil }); p != nil {
+						s.MergeRemote(p)
 					}
-				})
-			}
-			wg.Wait()
-			for _, since := range []Version{0, s.Clock().Now()} {
-				live, err := s.Digest(n, since)
-				if err != nil {
-					t.Fatal(err)
+				case 4:
+					s.MergeTombstone(id(), s.Clock().Now())
+				case 5:
+					s.Link(id(), "cust"+id())
+				case 6:
+					s.ApplyEvents([]Event{{ID: fmt.Sprint(seed, g, i), Type: EventView, Visitor: id(), Category: "shoes", TS: now}})
+				case 7:
+					s.ImportProfiles([]ProfileRecord{{ID: id(), Attrs: map[string]any{"i": float64(i)}}})
+				case 8:
+					line := fmt.Sprintf(`{"id":%q,"attrs":{"i":%d}}`+"\n", id(), i)
+					s.Import(strings.NewReader(line+line), ImportOptions{})
+				case 9:
+					if r.IntN(4) == 0 {
+						s.CollectTombstones(s.Clock().Now())
+					} else {
+						s.CollectTombstones(VersionAt(now))
+					}
 				}
-				scanned, _ := s.scanDigest(n, since, true)
-				if !slices.Equal(live, scanned) {
-					t.Fatalf("since %d: live digest differs from the scan", since)
-				}
-			}
-			if st, _ := s.Len(); st == 0 {
-				t.Fatal("no profile left to compare")
 			}
 		})
 	}
+	wg.Wait()
+	if n, _ := s.Len(); n == 0 {
+		t.Fatal("no profile left to compare")
+	}
+}
+
+// The digest kept up to date by writes equals the one read from the whole
+// store after any mix of the operations that write, run from several
+// goroutines at once, and after the store is reopened.
+func TestLiveDigestMatchesScan(t *testing.T) {
+	for seed := range int64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(Options{Dir: dir, Node: "a", DigestBuckets: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			randomWrites(t, s, seed, 300)
+			checkLiveDigest(t, s)
+			before, _ := s.Digest(32, 0)
+			s.Close()
+			s = mustOpen(t, Options{Dir: dir, Node: "a", DigestBuckets: 32})
+			if after, _ := s.Digest(32, 0); !slices.Equal(after, before) {
+				t.Fatal("the digest computed at open differs from the one kept before closing")
+			}
+			randomWrites(t, s, seed+100, 100)
+			checkLiveDigest(t, s)
+		})
+	}
+}
+
+// A batch that fails or panics after writing stores nothing, and the live
+// digest does not count what it wrote.
+func TestLiveDigestRollback(t *testing.T) {
+	s := mustOpen(t, Options{Node: "a", DigestBuckets: 32})
+	if _, err := s.Update("kept", func(p *Profile) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := (&Profile{ID: "x", Version: 5, Node: "a"}).marshal()
+	failing := errors.New("fails after writing")
+	err := s.inBatch([]string{"x", "kept"}, true, func(b *batch) error {
+		b.setRaw("x", raw)
+		b.remove("kept")
+		return failing
+	})
+	if !errors.Is(err, failing) {
+		t.Fatalf("inBatch: %v", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic was swallowed")
+			}
+		}()
+		s.inBatch([]string{"x"}, true, func(b *batch) error {
+			b.setRaw("x", raw)
+			panic("boom")
+		})
+	}()
+	if p, _ := s.Get("x"); p != nil {
+		t.Errorf("a rolled-back write was stored: %+v", p)
+	}
+	if p, _ := s.Get("kept"); p == nil {
+		t.Error("a rolled-back delete was stored")
+	}
+	checkLiveDigest(t, s)
 }

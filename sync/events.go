@@ -203,7 +203,7 @@ func (b *batch) link(visitor, customer string) error {
 		// like an erasure, keeps other nodes' copies from bringing it back
 		// by anti-entropy, so that after logout the device starts afresh
 		// on every node.
-		if _, _, err := b.tx.Set(tombstonePrefix+visitor, strconv.FormatUint(uint64(b.s.clock.Now()), 10), nil); err != nil {
+		if err := b.s.setRecord(b.tx, &b.delta, visitor, formatVersion(b.s.clock.Now()), true); err != nil {
 			return err
 		}
 		b.remove(visitor)
@@ -245,7 +245,7 @@ func (s *Store) Erase(id string) error {
 				if _, err := b.tx.Delete(aliasPrefix + x); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 					return err
 				}
-				if _, _, err := b.tx.Set(tombstonePrefix+x, strconv.FormatUint(uint64(v), 10), nil); err != nil {
+				if err := b.s.setRecord(b.tx, &b.delta, x, formatVersion(v), true); err != nil {
 					return err
 				}
 			}
@@ -306,7 +306,7 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if err := s.setProfile(b.tx, &b.delta, p.ID, string(data)); err != nil {
+		if err := s.setRecord(b.tx, &b.delta, p.ID, string(data), false); err != nil {
 			return err
 		}
 		stored = true

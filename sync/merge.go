@@ -56,7 +56,7 @@ func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
 			return nil
 		}
 		changed = true
-		if _, _, err := b.tx.Set(tombstonePrefix+id, strconv.FormatUint(uint64(v), 10), nil); err != nil {
+		if err := b.s.setRecord(b.tx, &b.delta, id, formatVersion(v), true); err != nil {
 			return err
 		}
 		cur, err := b.peek(id)
@@ -95,33 +95,39 @@ func (s *Store) Tombstone(id string) Version {
 // event could bring erased data back.
 func (s *Store) CollectTombstones(before Version) (int, error) {
 	var old []string
-	err := s.ascendPrefix(tombstonePrefix, func(k, v string) {
-		if n, _ := strconv.ParseUint(v, 10, 64); Version(n) < before {
-			old = append(old, k)
-		}
+	err := s.db.View(func(tx *buntdb.Tx) error {
+		return tx.AscendLessThan(tombstoneIndex, formatVersion(before), func(k, _ string) bool {
+			old = append(old, k[len(tombstonePrefix):])
+			return true
+		})
 	})
-	if err != nil || len(old) == 0 {
-		return 0, err
+	if err != nil {
+		return 0, ErrClosed
+	}
+	if len(old) == 0 {
+		return 0, nil
 	}
 	n := 0
+	var d digestDelta
 	err = s.db.Update(func(tx *buntdb.Tx) error {
-		for _, k := range old {
-			raw, err := tx.Get(k)
+		for _, id := range old {
+			raw, err := tx.Get(tombstonePrefix + id)
 			if err != nil {
 				continue
 			}
 			if v, _ := strconv.ParseUint(raw, 10, 64); Version(v) >= before {
 				continue // erased again meanwhile
 			}
-			if _, err := tx.Delete(k); err == nil {
+			if err := s.deleteRecord(tx, &d, id, true); err == nil {
 				n++
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return n, fmt.Errorf("sync: collect tombstones: %w", err)
+		return 0, fmt.Errorf("sync: collect tombstones: %w", err)
 	}
+	s.live.apply(d)
 	return n, nil
 }
 

@@ -155,10 +155,15 @@ func Open(opts Options) (*Store, error) {
 		stop: make(chan struct{}), done: make(chan struct{}), chunk: scanChunk,
 	}
 	s.SetOnChange(opts.OnChange)
+	if err := db.CreateIndex(tombstoneIndex, tombstonePrefix+"*", buntdb.IndexUint); err != nil {
+		db.Close()
+		fl.release()
+		return nil, fmt.Errorf("sync: index tombstones: %w", err)
+	}
 	if n := cmp.Or(opts.DigestBuckets, DefaultDigestBuckets); n > 0 {
 		// Before Open returns nothing writes, so this scan and the deltas
 		// of later writes add up to the store exactly.
-		d, err := s.scanDigest(n, 0, false)
+		d, err := s.scanDigest(n, 0, true)
 		if err != nil {
 			db.Close()
 			fl.release()
@@ -298,7 +303,7 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 	var buf [2]deltaEntry
 	d := digestDelta(buf[:0])
 	err = s.db.Update(func(tx *buntdb.Tx) error {
-		return s.setProfile(tx, &d, id, string(data))
+		return s.setRecord(tx, &d, id, string(data), false)
 	})
 	if err != nil {
 		if errors.Is(err, buntdb.ErrDatabaseClosed) {
@@ -323,7 +328,7 @@ func (s *Store) Delete(id string) error {
 	defer mu.Unlock()
 	var d digestDelta
 	err := s.db.Update(func(tx *buntdb.Tx) error {
-		return s.deleteProfile(tx, &d, id)
+		return s.deleteRecord(tx, &d, id, false)
 	})
 	if err == nil {
 		s.live.apply(d)
