@@ -81,6 +81,11 @@ type Cluster struct {
 	lag      map[string]time.Duration
 	inFlight map[string]bool   // peers with a pull job queued or running
 	gone     map[string]string // departed nodes' addresses, by name
+	// peers holds a copy of every live member's Node, taken in
+	// memberlist's event callbacks, which run under its node lock. The
+	// Nodes that Members returns point into memberlist's state, which
+	// every alive message rewrites, so sending through them races.
+	peers    map[string]*memberlist.Node
 	digest   []uint64
 	digestAt time.Time
 	seeds    []string
@@ -108,6 +113,10 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 		return nil, fmt.Errorf("%w: meta over 512 bytes", ErrConfig)
 	}
 	cfg = cfg.withDefaults()
+	if n := store.DigestBuckets(); n != cfg.Buckets {
+		log.Warn("cluster: the store keeps no digest of the configured bucket count, so every push/pull reads the whole store; open it with sync.Options.DigestBuckets equal to the cluster's Buckets",
+			"buckets", cfg.Buckets, "store_digest_buckets", n)
+	}
 	c := &Cluster{
 		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: []byte(meta),
 		metrics:  newMetrics(),
@@ -119,6 +128,7 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 		lag:      make(map[string]time.Duration),
 		inFlight: make(map[string]bool),
 		gone:     make(map[string]string),
+		peers:    make(map[string]*memberlist.Node),
 		seeds:    cfg.Join,
 	}
 	d := &delegate{c: c}
@@ -211,7 +221,11 @@ func (c *Cluster) Members() []Member {
 	defer c.mu.Unlock()
 	var out []Member
 	for _, n := range c.ml.Members() {
-		out = append(out, c.member(n, self))
+		// Only the name and the state are read from memberlist's own
+		// Node; the rest comes from the copy taken when it joined.
+		if cp := c.peers[n.Name]; cp != nil {
+			out = append(out, c.member(cp, n.State, self))
+		}
 	}
 	// Members only lists live nodes; the dead and the departed are in
 	// the node states, which memberlist does not export, so they are
@@ -231,9 +245,9 @@ func (c *Cluster) Members() []Member {
 	return out
 }
 
-func (c *Cluster) member(n *memberlist.Node, self string) Member {
+func (c *Cluster) member(n *memberlist.Node, st memberlist.NodeStateType, self string) Member {
 	state := "alive"
-	switch n.State {
+	switch st {
 	case memberlist.StateSuspect:
 		state = "suspect"
 	case memberlist.StateDead:
@@ -272,19 +286,24 @@ func (c *Cluster) numMembers() int {
 	return c.ml.NumMembers()
 }
 
-// node returns the live member called name, or nil.
-func (c *Cluster) node(name string) *memberlist.Node {
-	for _, n := range c.ml.Members() {
-		if n.Name == name {
-			return n
+// others returns the live members but this node, as copies.
+func (c *Cluster) others() []*memberlist.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(c.peers))
+	for name, n := range c.peers {
+		if name != c.cfg.NodeName {
+			out = append(out, n)
 		}
 	}
-	return nil
+	return out
 }
 
 // sendTo sends msg to the member called name over a reliable stream.
 func (c *Cluster) sendTo(name string, msg []byte) error {
-	n := c.node(name)
+	c.mu.Lock()
+	n := c.peers[name]
+	c.mu.Unlock()
 	if n == nil {
 		return fmt.Errorf("cluster: no member %q", name)
 	}
@@ -297,11 +316,7 @@ func (c *Cluster) sendTo(name string, msg []byte) error {
 
 // sendAll sends msg to every other live member over reliable streams.
 func (c *Cluster) sendAll(msg []byte) {
-	self := c.ml.LocalNode().Name
-	for _, n := range c.ml.Members() {
-		if n.Name == self {
-			continue
-		}
+	for _, n := range c.others() {
 		if err := c.ml.SendReliable(n, msg); err != nil {
 			c.log.Debug("send", "to", n.Name, "err", err)
 			continue

@@ -25,10 +25,14 @@ func testConfig(name string) Config {
 	cfg.PushPullInterval = 500 * time.Millisecond
 	cfg.GossipInterval = 50 * time.Millisecond
 	cfg.RejoinInterval = time.Second
-	cfg.Buckets = 256
+	cfg.Buckets = testBuckets
 	cfg.StatsInterval = 200 * time.Millisecond
 	return cfg
 }
+
+// testBuckets is the digest size of test clusters, smaller than the
+// default so that a differing bucket holds fewer records.
+const testBuckets = 256
 
 type testNode struct {
 	store *msync.Store
@@ -43,14 +47,14 @@ func startNodes(t testing.TB, n int, tweak func(i int, cfg *Config)) []*testNode
 	var seed []string
 	for i := range n {
 		name := fmt.Sprintf("node%d", i+1)
-		st, err := msync.Open(msync.Options{Node: name})
-		if err != nil {
-			t.Fatal(err)
-		}
 		cfg := testConfig(name)
 		cfg.Join = seed
 		if tweak != nil {
 			tweak(i, &cfg)
+		}
+		st, err := msync.Open(msync.Options{Node: name, DigestBuckets: cfg.Buckets})
+		if err != nil {
+			t.Fatal(err)
 		}
 		rep := &fakeRep{stats: map[string][]byte{}}
 		c, err := New(cfg, st, rep, "test", nil)
@@ -144,6 +148,26 @@ func versionOf(t testing.TB, st *msync.Store, id string) msync.Version {
 		return 0
 	}
 	return p.Version
+}
+
+// Every node lists every member, itself included, alive at its address.
+func TestMembersListing(t *testing.T) {
+	nodes := startNodes(t, 3, nil)
+	addrs := map[string]string{}
+	for _, nd := range nodes {
+		addrs[nd.c.Name()] = nd.c.Addr()
+	}
+	for _, nd := range nodes {
+		ms := nd.c.Members()
+		if len(ms) != len(nodes) {
+			t.Fatalf("%s lists %+v", nd.c.Name(), ms)
+		}
+		for _, m := range ms {
+			if m.Addr != addrs[m.Name] || m.State != "alive" || m.Self != (m.Name == nd.c.Name()) {
+				t.Errorf("%s lists %+v, want alive at %s", nd.c.Name(), m, addrs[m.Name])
+			}
+		}
+	}
 }
 
 func TestDeltaReachesEveryNode(t *testing.T) {

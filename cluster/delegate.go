@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -94,11 +95,16 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	c.comparePeer(st.From, st.Digest)
 }
 
-// NotifyJoin, NotifyLeave and NotifyUpdate track departed nodes for
-// Members. memberlist calls them one at a time.
+// NotifyJoin, NotifyLeave and NotifyUpdate keep the copies of live
+// members the cluster sends to, and the departed nodes for Members.
+// memberlist calls them one at a time, holding its node lock, so n can be
+// read here and nowhere later. A member's address changes only through
+// death and a new join: a live name claimed from another address is a
+// conflict memberlist refuses.
 func (d *delegate) NotifyJoin(n *memberlist.Node) {
 	d.c.mu.Lock()
 	delete(d.c.gone, n.Name)
+	d.c.peers[n.Name] = copyNode(n)
 	d.c.mu.Unlock()
 }
 
@@ -106,11 +112,23 @@ func (d *delegate) NotifyJoin(n *memberlist.Node) {
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	d.c.mu.Lock()
 	d.c.gone[n.Name] = n.Address()
+	delete(d.c.peers, n.Name)
 	d.c.mu.Unlock()
 }
 
 // NotifyUpdate is called when a node's meta changes.
-func (d *delegate) NotifyUpdate(*memberlist.Node) {}
+func (d *delegate) NotifyUpdate(n *memberlist.Node) {
+	d.c.mu.Lock()
+	d.c.peers[n.Name] = copyNode(n)
+	d.c.mu.Unlock()
+}
+
+func copyNode(n *memberlist.Node) *memberlist.Node {
+	cp := *n
+	cp.Addr = slices.Clone(n.Addr)
+	cp.Meta = slices.Clone(n.Meta)
+	return &cp
+}
 
 // broadcast is one queued message. Deltas are named by profile id, so a
 // newer change of a profile replaces an older one still queued.
@@ -180,11 +198,7 @@ func (c *Cluster) fanoutLoop() {
 		}
 		msg := seal(kindBatch, appendCount(n, page))
 		page, n = page[:0], 0
-		self := c.cfg.NodeName
-		for _, m := range c.ml.Members() {
-			if m.Name == self {
-				continue
-			}
+		for _, m := range c.others() {
 			if err := c.ml.SendBestEffort(m, msg); err == nil {
 				c.metrics.BytesSent.Add(uint64(len(msg)))
 			}
