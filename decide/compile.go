@@ -309,17 +309,15 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 				return
 			}
 			used = append(used, segments[name])
+		} else if call, ok := (*n).(*ast.CallNode); ok {
+			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "in_segment" {
+				// A name computed at run time may reach any segment,
+				// time-dependent ones too.
+				out.volatile = true
+			}
 		}
 		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
 			out.volatile = true
-		}
-		if call, ok := (*n).(*ast.CallNode); ok {
-			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "in_segment" {
-				if _, constant := inSegmentArg(*n); !constant {
-					// It may reach any segment, time-dependent ones too.
-					out.volatile = true
-				}
-			}
 		}
 
 		id, ok := (*n).(*ast.IdentifierNode)

@@ -71,8 +71,20 @@ func benchProfile(today int32) *msync.Profile {
 
 // BenchmarkDecide3Slots is one request's decision: profile bound, 3 slots
 // chosen among 50 campaigns over 20 segments, offers rendered (cached).
-func BenchmarkDecide3Slots(b *testing.B) {
-	cfg, err := parseBench(benchEngineConfig())
+func BenchmarkDecide3Slots(b *testing.B) { benchDecide(b, benchEngineConfig()) }
+
+// BenchmarkDecideCampaigns is the decision of BenchmarkDecide3Slots with
+// 1 to 1,000 campaigns, for the scale curve.
+func BenchmarkDecideCampaigns(b *testing.B) {
+	for _, n := range []int{1, 10, 100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchDecide(b, benchEngineConfigN(n)) })
+	}
+}
+
+// benchDecide measures the decision of BenchmarkDecide3Slots under the
+// configuration doc.
+func benchDecide(b *testing.B, doc string) {
+	cfg, err := parseBench(doc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,36 +105,5 @@ func BenchmarkDecide3Slots(b *testing.B) {
 			}
 		}
 		d.Release()
-	}
-}
-
-// BenchmarkDecideCampaigns is the decision of BenchmarkDecide3Slots with
-// 1 to 1,000 campaigns, for the scale curve.
-func BenchmarkDecideCampaigns(b *testing.B) {
-	p := benchProfile(DayIndex(testNow, time.UTC))
-	id := []byte("AVcCXIyPiPN6Pyb2tIp83w")
-	for _, n := range []int{1, 10, 100, 1000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			cfg, err := parseBench(benchEngineConfigN(n))
-			if err != nil {
-				b.Fatal(err)
-			}
-			e, err := Compile(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var buf []byte
-			b.ReportAllocs()
-			for b.Loop() {
-				d := e.Acquire(p, id, testNow)
-				buf = buf[:0]
-				for _, s := range [...]string{"hero", "offer", "recs"} {
-					if ch, ok := d.Choose(s); ok {
-						buf, _ = d.AppendOffer(buf, ch)
-					}
-				}
-				d.Release()
-			}
-		})
 	}
 }

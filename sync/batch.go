@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/tidwall/buntdb"
 )
@@ -198,14 +197,7 @@ func (b *batch) stage(id string, p *Profile) {
 
 // tombstone returns the version of id's erasure, 0 when it was never
 // erased.
-func (b *batch) tombstone(id string) Version {
-	v, err := b.tx.Get(tombstonePrefix + id)
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseUint(v, 10, 64)
-	return Version(n)
-}
+func (b *batch) tombstone(id string) Version { return tombstoneOf(b.tx, id) }
 
 // write stores every staged profile under a new version.
 func (b *batch) write() error {

@@ -79,7 +79,7 @@ const DefaultDigestBuckets = 1024
 // chunk.
 func (s *Store) Digest(n int, since Version) ([]uint64, error) {
 	if s.live == nil || s.live.n != n {
-		return s.scanDigest(n, since, true)
+		return s.scanDigest(n, since)
 	}
 	d := s.live.snapshot()
 	err := s.db.View(func(tx *buntdb.Tx) error {
@@ -104,14 +104,14 @@ func (s *Store) DigestBuckets() int {
 	return s.live.n
 }
 
-// scanDigest computes Digest by reading every profile and, when
-// tombstones is set, every tombstone of since or later.
-func (s *Store) scanDigest(n int, since Version, tombstones bool) ([]uint64, error) {
+// scanDigest computes Digest by reading every profile and every tombstone
+// of since or later.
+func (s *Store) scanDigest(n int, since Version) ([]uint64, error) {
 	d := make([]uint64, n)
 	err := s.scanProfiles(nil, func(id string, v Version, node string) {
 		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
 	})
-	if err == nil && tombstones {
+	if err == nil {
 		err = s.scanTombstones(nil, since, func(id string, v Version) {
 			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
 		})
@@ -128,9 +128,25 @@ const tombstoneIndex = "tombstones"
 
 func formatVersion(v Version) string { return strconv.FormatUint(uint64(v), 10) }
 
-func tombstoneHash(id, raw string) uint64 {
+// parseVersion reads a version stored by formatVersion, 0 when raw is not
+// one.
+func parseVersion(raw string) Version {
 	v, _ := strconv.ParseUint(raw, 10, 64)
-	return entryHash(id, Version(v), "", true)
+	return Version(v)
+}
+
+// tombstoneOf returns the version of id's erasure stored in tx, 0 when it
+// was never erased.
+func tombstoneOf(tx *buntdb.Tx, id string) Version {
+	raw, err := tx.Get(tombstonePrefix + id)
+	if err != nil {
+		return 0
+	}
+	return parseVersion(raw)
+}
+
+func tombstoneHash(id, raw string) uint64 {
+	return entryHash(id, parseVersion(raw), "", true)
 }
 
 // liveDigest is a digest of n buckets of every stored profile and
@@ -269,9 +285,8 @@ func (s *Store) scanProfiles(want []bool, fn func(id string, v Version, node str
 func (s *Store) scanTombstones(want []bool, since Version, fn func(id string, v Version)) error {
 	return s.ascendPrefix(tombstonePrefix, func(k, raw string) {
 		id := k[len(tombstonePrefix):]
-		v, _ := strconv.ParseUint(raw, 10, 64)
-		if Version(v) >= since && (want == nil || want[Bucket(id, len(want))]) {
-			fn(id, Version(v))
+		if v := parseVersion(raw); v >= since && (want == nil || want[Bucket(id, len(want))]) {
+			fn(id, v)
 		}
 	})
 }

@@ -238,7 +238,7 @@ func checkLiveDigest(t *testing.T, s *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		scanned, err := s.scanDigest(s.live.n, since, true)
+		scanned, err := s.scanDigest(s.live.n, since)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package sync
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/tidwall/buntdb"
@@ -263,17 +262,10 @@ var errRelock = errors.New("sync: relock")
 
 // ErasedAt returns when id was last erased, or the zero time.
 func (s *Store) ErasedAt(id string) time.Time {
-	var v string
-	_ = s.db.View(func(tx *buntdb.Tx) error {
-		var err error
-		v, err = tx.Get(tombstonePrefix + id)
-		return err
-	})
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
-		return time.Time{}
+	if v := s.Tombstone(id); v != 0 {
+		return v.Time()
 	}
-	return Version(n).Time()
+	return time.Time{}
 }
 
 // MergeRemote merges a copy of a profile written by another node into

@@ -3,7 +3,6 @@ package sync
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/tidwall/buntdb"
@@ -79,11 +78,7 @@ func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
 func (s *Store) Tombstone(id string) Version {
 	var v Version
 	_ = s.db.View(func(tx *buntdb.Tx) error {
-		raw, err := tx.Get(tombstonePrefix + id)
-		if err == nil {
-			n, _ := strconv.ParseUint(raw, 10, 64)
-			v = Version(n)
-		}
+		v = tombstoneOf(tx, id)
 		return nil
 	})
 	return v
@@ -115,7 +110,7 @@ func (s *Store) CollectTombstones(before Version) (int, error) {
 			if err != nil {
 				continue
 			}
-			if v, _ := strconv.ParseUint(raw, 10, 64); Version(v) >= before {
+			if parseVersion(raw) >= before {
 				continue // erased again meanwhile
 			}
 			if err := s.deleteRecord(tx, &d, id, true); err == nil {

@@ -39,46 +39,36 @@ func MergeRecords(a, b *Profile) *Profile {
 }
 
 func mergeCaps(m, o *Profile) bool {
-	changed := false
-	for campaign, buckets := range o.Caps {
-		list := m.Caps[campaign]
-		touched := false
-	next:
-		for _, ob := range buckets {
-			for i := range list {
-				if list[i].Day == ob.Day && list[i].Node == ob.Node {
-					if ob.Count > list[i].Count {
-						list[i].Count, touched = ob.Count, true
-					}
-					continue next
-				}
-			}
-			list, touched = append(list, ob), true
-		}
-		if touched {
-			slices.SortFunc(list, func(x, y NodeDayCount) int {
-				return cmp.Or(cmp.Compare(x.Day, y.Day), cmp.Compare(x.Node, y.Node))
-			})
-			if m.Caps == nil {
-				m.Caps = map[string][]NodeDayCount{}
-			}
-			m.Caps[campaign], changed = list, true
-		}
-	}
+	var changed bool
+	m.Caps, changed = mergeLarger(m.Caps, o.Caps, func(x, y NodeDayCount) int {
+		return cmp.Or(cmp.Compare(x.Day, y.Day), cmp.Compare(x.Node, y.Node))
+	}, func(c NodeDayCount) int32 { return c.Count })
 	return changed
 }
 
 func mergeViews(m, o *Profile) bool {
+	var changed bool
+	m.Views, changed = mergeLarger(m.Views, o.Views, func(x, y DayCount) int {
+		return cmp.Compare(x.Day, y.Day)
+	}, func(c DayCount) int32 { return c.Count })
+	return changed
+}
+
+// mergeLarger merges o's count lists into m's, which it may change in
+// place: of two buckets with the same key (compare 0) the larger count
+// wins, a bucket only o has is added, and a changed list is sorted by
+// compare. It returns m, made if it was nil, and whether anything changed.
+func mergeLarger[T any](m, o map[string][]T, compare func(x, y T) int, count func(T) int32) (map[string][]T, bool) {
 	changed := false
-	for cat, buckets := range o.Views {
-		list := m.Views[cat]
+	for key, buckets := range o {
+		list := m[key]
 		touched := false
 	next:
 		for _, ob := range buckets {
 			for i := range list {
-				if list[i].Day == ob.Day {
-					if ob.Count > list[i].Count {
-						list[i].Count, touched = ob.Count, true
+				if compare(list[i], ob) == 0 {
+					if count(ob) > count(list[i]) {
+						list[i], touched = ob, true
 					}
 					continue next
 				}
@@ -86,14 +76,14 @@ func mergeViews(m, o *Profile) bool {
 			list, touched = append(list, ob), true
 		}
 		if touched {
-			slices.SortFunc(list, func(x, y DayCount) int { return cmp.Compare(x.Day, y.Day) })
-			if m.Views == nil {
-				m.Views = map[string][]DayCount{}
+			slices.SortFunc(list, compare)
+			if m == nil {
+				m = map[string][]T{}
 			}
-			m.Views[cat], changed = list, true
+			m[key], changed = list, true
 		}
 	}
-	return changed
+	return m, changed
 }
 
 func mergeExposures(m, o *Profile) bool {

@@ -163,7 +163,7 @@ func Open(opts Options) (*Store, error) {
 	if n := cmp.Or(opts.DigestBuckets, DefaultDigestBuckets); n > 0 {
 		// Before Open returns nothing writes, so this scan and the deltas
 		// of later writes add up to the store exactly.
-		d, err := s.scanDigest(n, 0, true)
+		d, err := s.scanDigest(n, 0)
 		if err != nil {
 			db.Close()
 			fl.release()
