@@ -59,8 +59,9 @@ type Config struct {
 	// Default "marquee".
 	Salt string `yaml:"salt"`
 
-	// Catalog is a JSON or NDJSON file of products for recommendations.
-	// Empty: templates' recommend returns nothing.
+	// Catalog is a JSON or NDJSON file of products for recommendations,
+	// as written: CatalogPath resolves it. Empty: templates' recommend
+	// returns nothing.
 	Catalog string `yaml:"catalog"`
 
 	// Conversions says what counts as a conversion of an exposed visitor.

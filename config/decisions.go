@@ -74,7 +74,6 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
 	out.GlobalHoldout, out.Salt, out.Catalog = d.GlobalHoldout, d.Salt, d.Catalog
 	out.Conversions, out.Bots = d.Conversions, d.Bots
-	out.Catalog = base.resolvePath(out.Catalog)
 	out.applyDefaults()
 	if errs := out.validate(); len(errs) > 0 {
 		return nil, errs.Err()
@@ -82,10 +81,13 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	return &out, nil
 }
 
-// resolvePath makes a relative path from the configuration relative to the
-// directory of the file it was read from, as an operator reading the file
-// expects; paths in documents sent over the API resolve the same way,
-// against the running configuration's file.
+// CatalogPath is the file Catalog names: a relative path is relative to the
+// directory of the configuration file, as an operator reading the file
+// expects, and one in a document sent over the API or by another node
+// resolves the same way, against this node's file. Catalog itself stays as
+// written, so that Decisions hands back what WithDecisions was given.
+func (c *Config) CatalogPath() string { return c.resolvePath(c.Catalog) }
+
 func (c *Config) resolvePath(p string) string {
 	if p == "" || filepath.IsAbs(p) || c.dir == "" {
 		return p

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,6 +27,44 @@ func TestWithDecisionsRoundTrip(t *testing.T) {
 	}
 	if again.Listen != base.Listen || again.Admin.Token != base.Admin.Token {
 		t.Error("WithDecisions changed fields outside the decisions")
+	}
+}
+
+// A relative catalog resolves against the config file's directory, and
+// stays so through a GET and PUT of the decisions (which once joined the
+// directory twice).
+func TestCatalogPathRoundTrip(t *testing.T) {
+	doc, err := os.ReadFile("testdata/issue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("conf", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("conf/marquee.yaml", append(doc, "\ncatalog: catalog.json\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, err := Load("conf/marquee.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join("conf", "catalog.json")
+	if got := base.CatalogPath(); got != want {
+		t.Fatalf("CatalogPath: %q, want %q", got, want)
+	}
+	cfg := base
+	for range 2 {
+		out, err := yaml.Marshal(cfg.Decisions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err = base.WithDecisions("put", out); err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.CatalogPath(); got != want {
+			t.Fatalf("after a round trip, CatalogPath: %q, want %q", got, want)
+		}
 	}
 }
 

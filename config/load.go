@@ -41,7 +41,6 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	c.dir = filepath.Dir(path)
-	c.Catalog = c.resolvePath(c.Catalog)
 	return c, nil
 }
 

@@ -135,7 +135,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		}
 	}
 	if cfg.Catalog != "" {
-		cat, err := LoadCatalog(cfg.Catalog)
+		cat, err := LoadCatalog(cfg.CatalogPath())
 		if err != nil {
 			errs = append(errs, cfg.Errorf("catalog", "%s: %v", cfg.Catalog, err))
 		}

@@ -27,7 +27,7 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 	}
 	var products msync.ProductIndex
 	if cfg.Catalog != "" {
-		if products, err = msync.LoadProductIndex(cfg.Catalog); err != nil {
+		if products, err = msync.LoadProductIndex(cfg.CatalogPath()); err != nil {
 			return msync.Options{}, err
 		}
 	}
