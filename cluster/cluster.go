@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,8 @@ type Replicator interface {
 type Member struct {
 	Name string `json:"name"`
 	Addr string `json:"addr"`
-	// State is alive, suspect, dead or left.
+	// State is alive (suspected members included: memberlist reports
+	// no suspicion) or dead (failed or left).
 	State string `json:"state"`
 	// Meta is what the node announces about itself (its build version).
 	Meta string `json:"version,omitempty"`
@@ -83,8 +85,9 @@ type Cluster struct {
 	gone     map[string]string // departed nodes' addresses, by name
 	// peers holds a copy of every live member's Node, taken in
 	// memberlist's event callbacks, which run under its node lock. The
-	// Nodes that Members returns point into memberlist's state, which
-	// every alive message rewrites, so sending through them races.
+	// Nodes that memberlist's Members returns point into its state,
+	// which every alive message rewrites, so sending through them races.
+	// peers and gone are disjoint.
 	peers    map[string]*memberlist.Node
 	digest   []uint64
 	digestAt time.Time
@@ -214,65 +217,24 @@ func (c *Cluster) SetJoin(seeds []string) {
 	c.mu.Unlock()
 }
 
-// Members lists the nodes this node knows of, alive or not, by name.
+// Members lists the nodes this node knows of, alive or not, by name. It
+// reads the copies the event callbacks keep (see delegate), never
+// memberlist's own state: memberlist calls them holding its node lock, so
+// asking it for members while holding c.mu could deadlock.
 func (c *Cluster) Members() []Member {
-	self := c.ml.LocalNode().Name
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Member
-	for _, n := range c.ml.Members() {
-		// Only the name and the state are read from memberlist's own
-		// Node; the rest comes from the copy taken when it joined.
-		if cp := c.peers[n.Name]; cp != nil {
-			out = append(out, c.member(cp, n.State, self))
-		}
-	}
-	// Members only lists live nodes; the dead and the departed are in
-	// the node states, which memberlist does not export, so they are
-	// tracked by NotifyLeave (see delegate).
-	for name, st := range c.deadLocked() {
-		out = append(out, Member{Name: name, Addr: st, State: "dead"})
-	}
-	slices.SortFunc(out, func(a, b Member) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-func (c *Cluster) member(n *memberlist.Node, st memberlist.NodeStateType, self string) Member {
-	state := "alive"
-	switch st {
-	case memberlist.StateSuspect:
-		state = "suspect"
-	case memberlist.StateDead:
-		state = "dead"
-	case memberlist.StateLeft:
-		state = "left"
-	}
-	return Member{
-		Name: n.Name, Addr: n.Address(), State: state, Meta: string(n.Meta),
-		Lag: c.lag[n.Name], Self: n.Name == self,
-	}
-}
-
-// deadLocked returns the departed nodes not listed as members.
-func (c *Cluster) deadLocked() map[string]string {
-	out := make(map[string]string)
-	live := make(map[string]bool)
-	for _, n := range c.ml.Members() {
-		live[n.Name] = true
+	out := make([]Member, 0, len(c.peers)+len(c.gone))
+	for name, n := range c.peers {
+		out = append(out, Member{
+			Name: name, Addr: n.Address(), State: "alive", Meta: string(n.Meta),
+			Lag: c.lag[name], Self: name == c.cfg.NodeName,
+		})
 	}
 	for name, addr := range c.gone {
-		if !live[name] {
-			out[name] = addr
-		}
+		out = append(out, Member{Name: name, Addr: addr, State: "dead"})
 	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -360,13 +322,9 @@ func (c *Cluster) joinLoop() {
 
 // housekeepLoop collects old tombstones and gossips this node's counters.
 func (c *Cluster) housekeepLoop() {
-	statsEvery := c.cfg.StatsInterval
-	if statsEvery <= 0 {
-		statsEvery = 10 * time.Second
-	}
 	gc := time.NewTicker(time.Hour)
 	defer gc.Stop()
-	st := time.NewTicker(statsEvery)
+	st := time.NewTicker(c.cfg.StatsInterval)
 	defer st.Stop()
 	for {
 		select {

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log"
@@ -170,19 +169,6 @@ func DefaultConfig(preset Preset) Config {
 	return c
 }
 
-// ParseKey decodes one base64 secret key and checks its length.
-func ParseKey(s string) ([]byte, error) {
-	k, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: secret key: %w", ErrConfig, err)
-	}
-	switch len(k) {
-	case 16, 24, 32:
-		return k, nil
-	}
-	return nil, fmt.Errorf("%w: secret key of %d bytes, want 16, 24 or 32", ErrConfig, len(k))
-}
-
 // withDefaults fills zero fields from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig(c.Preset)
@@ -218,6 +204,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InboxSize <= 0 {
 		c.InboxSize = d.InboxSize
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = d.StatsInterval
 	}
 	if c.LogOutput == nil {
 		c.LogOutput = io.Discard

@@ -169,12 +169,14 @@ func (c *Cluster) onChange(ch msync.Change) {
 	default:
 		return // removed without an erasure: nothing another node can apply
 	}
-	msg := encodeDelta(&rec)
+	// Encoded once: seal copies body, so the fan-out may keep it.
+	body := appendRecord(nil, &rec)
+	msg := seal(kindDelta, body)
 	if len(msg) <= c.cfg.MaxPacketDelta {
 		// Straight to every member now; the gossip queue below is the
 		// second chance for members this packet misses.
 		select {
-		case c.fanout <- appendRecord(nil, &rec):
+		case c.fanout <- body:
 		default:
 			c.metrics.FanoutDropped.Add(1)
 		}
@@ -274,20 +276,21 @@ func (c *Cluster) handle(msg []byte) {
 			c.malformed(err)
 			return
 		}
+		delta := k != kindRecords // a batch holds deltas too
 		for i := range recs {
-			stored := c.apply(&recs[i], k != kindRecords)
-			if k == kindBatch {
-				c.metrics.DeltasReceived.Add(1)
-			} else if k == kindDelta {
-				c.metrics.DeltasReceived.Add(1)
+			stored := c.apply(&recs[i], delta)
+			if !delta {
 				if stored {
-					// Receivers do not forward memberlist broadcasts:
-					// pass a newer version on once, so deltas reach the
-					// nodes the writer's gossip missed.
-					c.queueDelta(recs[i].ID, msg)
+					c.metrics.ProfilesTransferred.Add(1)
 				}
-			} else if stored {
-				c.metrics.ProfilesTransferred.Add(1)
+				continue
+			}
+			c.metrics.DeltasReceived.Add(1)
+			if k == kindDelta && stored {
+				// Receivers do not forward memberlist broadcasts:
+				// pass a newer version on once, so deltas reach the
+				// nodes the writer's gossip missed.
+				c.queueDelta(recs[i].ID, msg)
 			}
 		}
 	case kindConfigPull:

@@ -50,8 +50,7 @@ type Metrics struct {
 	BytesSent     atomic.Uint64
 	BytesReceived atomic.Uint64
 
-	lagMu sync.Mutex
-	lag   prometheus.Histogram
+	lag prometheus.Histogram // safe for concurrent use
 
 	members func() int
 }
@@ -64,11 +63,7 @@ func newMetrics() *Metrics {
 	})}
 }
 
-func (m *Metrics) observeLag(d time.Duration) {
-	m.lagMu.Lock()
-	m.lag.Observe(d.Seconds())
-	m.lagMu.Unlock()
-}
+func (m *Metrics) observeLag(d time.Duration) { m.lag.Observe(d.Seconds()) }
 
 var (
 	descMembers = prometheus.NewDesc("marquee_cluster_members", "Alive members, this node included.", nil, nil)
@@ -132,9 +127,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.counters() {
 		ch <- prometheus.MustNewConstMetric(descCounter[c.name], prometheus.CounterValue, float64(c.v.Load()))
 	}
-	m.lagMu.Lock()
 	m.lag.Collect(ch)
-	m.lagMu.Unlock()
 }
 
 // Interface guards.

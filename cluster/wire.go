@@ -130,7 +130,8 @@ func appendRecord(dst []byte, r *record) []byte {
 	}
 	dst = append(dst, 0)
 	dst = appendString(dst, r.ID)
-	return appendString(dst, string(r.Profile))
+	dst = binary.AppendUvarint(dst, uint64(len(r.Profile)))
+	return append(dst, r.Profile...) // not appendString: string() would copy
 }
 
 func appendString(dst []byte, s string) []byte {

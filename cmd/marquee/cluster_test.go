@@ -1,35 +1,23 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 // startClusterNodes starts n nodes in this process on loopback, encrypted,
-// each joining the first, in front of one origin.
+// each joining the first, in front of the same page.
 func startClusterNodes(t *testing.T, n int) []*node {
 	t.Helper()
-	originURL := serveOrigin(t, nil, pageOrigin())
-
 	var nodes []*node
 	seed := "[]"
 	for i := range n {
-		path := filepath.Join(t.TempDir(), "marquee.yaml")
-		os.WriteFile(path, []byte(fmt.Sprintf(`listen: 127.0.0.1:0
-origin: %s
-admin:
-  listen: 127.0.0.1:0
-  token: s3cret
-data_dir: ""
+		nd := startTestNode(t, pageOrigin(), fmt.Sprintf(`  token: s3cret
 identity:
   keys: ["c2lnbmluZy1rZXktZm9yLXRlc3RzLW9ubHktMzJieXQ="]
 cluster:
@@ -47,20 +35,7 @@ campaigns:
     when: gold
     priority: 10
     template: '<b>gold offer</b>'
-`, originURL, i+1, seed)), 0o600)
-		cfg, snap, err := loadConfig(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd, err := startNode(cfg, snap, slog.New(slog.DiscardHandler), nodeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			nd.close(ctx)
-		})
+`, i+1, seed))
 		nodes = append(nodes, nd)
 		if i == 0 {
 			seed = `["` + nd.clu.c.Addr() + `"]`
