@@ -83,10 +83,9 @@ func NewAdmin(opts AdminOptions) (http.Handler, error) {
 	}
 	// Go's profiler, behind the same token, for finding what a node spends
 	// its CPU on under real traffic.
-	for _, p := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/profile", "/debug/pprof/symbol", "/debug/pprof/trace"} {
-		h := pprofHandler(p)
-		mux.Handle("GET "+p, a.auth(func(w http.ResponseWriter, r *http.Request) error {
-			h.ServeHTTP(w, r)
+	for _, p := range pprofRoutes {
+		mux.Handle("GET "+p.path, a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			p.h(w, r)
 			return nil
 		}))
 	}

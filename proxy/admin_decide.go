@@ -1,10 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -58,22 +58,18 @@ func (a *admin) getCampaigns(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+var strApplicationJSON = []byte("application/json")
+
 // acceptsJSON reports whether an Accept header names application/json
-// with a quality above zero.
+// with a quality above zero (RFC 9110 §12.5.1), read as negotiate reads
+// Accept-Encoding.
 func acceptsJSON(accept []string) bool {
 	for _, line := range accept {
-		for _, item := range strings.Split(line, ",") {
-			mt, params, _ := strings.Cut(item, ";")
-			if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
-				continue
+		for tok, rest := nextToken([]byte(line)); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+			mt, params, _ := bytes.Cut(tok, []byte(";"))
+			if bytes.EqualFold(trimOWS(mt), strApplicationJSON) {
+				return parseQ(params) > 0
 			}
-			for _, p := range strings.Split(params, ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if q, err := strconv.ParseFloat(v, 64); strings.EqualFold(k, "q") && err == nil && q <= 0 {
-					return false
-				}
-			}
-			return true
 		}
 	}
 	return false

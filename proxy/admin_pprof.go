@@ -5,18 +5,14 @@ import (
 	"net/http/pprof"
 )
 
-// pprofHandler returns the net/http/pprof handler for path.
-func pprofHandler(path string) http.Handler {
-	switch path {
-	case "/debug/pprof/cmdline":
-		return http.HandlerFunc(pprof.Cmdline)
-	case "/debug/pprof/profile":
-		return http.HandlerFunc(pprof.Profile)
-	case "/debug/pprof/symbol":
-		return http.HandlerFunc(pprof.Symbol)
-	case "/debug/pprof/trace":
-		return http.HandlerFunc(pprof.Trace)
-	default:
-		return http.HandlerFunc(pprof.Index)
-	}
+// pprofRoutes are net/http/pprof's handlers by the paths it documents.
+var pprofRoutes = []struct {
+	path string
+	h    http.HandlerFunc
+}{
+	{"/debug/pprof/", pprof.Index},
+	{"/debug/pprof/cmdline", pprof.Cmdline},
+	{"/debug/pprof/profile", pprof.Profile},
+	{"/debug/pprof/symbol", pprof.Symbol},
+	{"/debug/pprof/trace", pprof.Trace},
 }

@@ -86,9 +86,10 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	if !snap.bots.isBot(h.UserAgent()) && !p.ingest.consent.optedOutHeader(h) {
 		id, ok := p.signer.Verify(h.Cookie(p.cookie))
-		if !ok && !p.ingest.consent.mayMintHeader(h) {
-			id = nil // strict consent: no cookie, no decisions
-		} else if !ok {
+		switch {
+		case ok:
+			p.updates.wait(id)
+		case p.ingest.consent.mayMintHeader(h):
 			v := p.signer.AppendMint(nil)
 			id = v[:VisitorIDLen]
 			c := fasthttp.AcquireCookie()
@@ -96,8 +97,8 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 			ctx.Response.Header.SetCookie(c)
 			fasthttp.ReleaseCookie(c)
 			p.minted.Inc()
-		} else {
-			p.updates.wait(id)
+		default:
+			id = nil // strict consent: no cookie, no decisions
 		}
 		if id != nil {
 			out.Visitor = string(id)

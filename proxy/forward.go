@@ -315,8 +315,7 @@ func (s *Server) serveBuffered(ctx *fasthttp.RequestCtx, x *exchange, cl int) {
 	}
 	// The whole body is in hand: give the origin connection back now.
 	_ = x.resp.CloseBodyStream()
-	sendBuffer(ctx, x.raw)
-	x.raw = nil
+	sendRaw(ctx, x)
 	s.metrics.outcome(outcomePassthrough)
 }
 
@@ -363,8 +362,7 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 		} else if body, err = s.decode(x, enc, k); err != nil {
 			if errors.Is(err, errDecodedTooLarge) {
 				s.copyHeader(ctx, x, modeExact)
-				sendBuffer(ctx, x.raw)
-				x.raw = nil
+				sendRaw(ctx, x)
 				s.metrics.outcome(outcomePassthrough)
 				return
 			}
@@ -385,16 +383,14 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 	case !rc.Slotted && !rc.Changed:
 		// No slots: the origin's response exactly, body and caching headers.
 		s.copyHeader(ctx, x, modeExact)
-		sendBuffer(ctx, x.raw)
-		x.raw = nil
+		sendRaw(ctx, x)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Changed:
 		// Slots, none filled: the origin's bytes, but the answer still
 		// depends on who asks.
 		s.copyHeader(ctx, x, modePrivate)
-		sendBuffer(ctx, x.raw)
-		x.raw = nil
+		sendRaw(ctx, x)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnchanged)
 	default:
@@ -432,6 +428,13 @@ func sendBuffer(ctx *fasthttp.RequestCtx, b *buffer) {
 // sentBodyKey is the user-value key of the buffer a response borrows.
 type sentBodyKey struct{}
 
+// sendRaw sends the origin's bytes, x.raw, with sendBuffer; x gives the
+// buffer up.
+func sendRaw(ctx *fasthttp.RequestCtx, x *exchange) {
+	sendBuffer(ctx, x.raw)
+	x.raw = nil
+}
+
 // sendDst sends the rewrite stage's output with sendBuffer; rc keeps a
 // fresh buffer from the pool in its place.
 func sendDst(ctx *fasthttp.RequestCtx, rc *RewriteContext) {
@@ -440,9 +443,6 @@ func sendDst(ctx *fasthttp.RequestCtx, rc *RewriteContext) {
 	sendBuffer(ctx, b)
 }
 
-// writeRewritten answers with the stage's body, compressed as the client
-// accepts (or as RewriteContext.Splice already encoded it), with private
-// caching headers.
 // decode decodes the origin's body into the exchange's buffer and keeps
 // it in the decoded-page cache under k.
 func (s *Server) decode(x *exchange, enc coding, k decodeKey) ([]byte, error) {
@@ -456,6 +456,9 @@ func (s *Server) decode(x *exchange, enc coding, k decodeKey) ([]byte, error) {
 	return x.dec.b, nil
 }
 
+// writeRewritten answers with the stage's body, compressed as the client
+// accepts (or as RewriteContext.Splice already encoded it), with private
+// caching headers.
 func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
 	s.copyHeader(ctx, x, modeRewritten)
 	h := &ctx.Response.Header
@@ -485,8 +488,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 // the rewrite stage failed, and counts and logs the failure.
 func (s *Server) failOpen(ctx *fasthttp.RequestCtx, x *exchange, err error) {
 	s.copyHeader(ctx, x, modeExact)
-	sendBuffer(ctx, x.raw)
-	x.raw = nil
+	sendRaw(ctx, x)
 	s.metrics.rewriteFailures.Inc()
 	s.metrics.outcome(outcomeFailOpen)
 	s.log.Warn("proxy: rewrite failed, serving origin page", "path", string(ctx.Path()), "err", err)

@@ -50,10 +50,10 @@ func (p *Personalizer) resolveHeaders(req *fasthttp.RequestHeader, origin *fasth
 // has a valid cookie; no cookie is minted for such pages.
 func (p *Personalizer) observeUnslotted(snap *Snapshot, rc *RewriteContext) {
 	in := &p.ingest
-	if in.tracker == nil || in.consent.optedOut(rc) || snap.bots.isBot(rc.RequestHeader().UserAgent()) {
+	if in.tracker == nil {
 		return
 	}
-	vid, ok := p.signer.Verify(rc.Cookie(p.cookie))
+	vid, ok := p.trackedVisitor(snap, rc.RequestHeader())
 	if !ok {
 		return
 	}
@@ -61,7 +61,7 @@ func (p *Personalizer) observeUnslotted(snap *Snapshot, rc *RewriteContext) {
 	defer p.scratch.Put(sc)
 	id, cust := p.resolve(rc, vid, sc.cust)
 	sc.cust = cust
-	if prof, err := p.store.GetBytes(id); err == nil && prof != nil && !prof.Consent.Allows() {
+	if p.declined(id) {
 		return
 	}
 	in.tracker.Observe(rc, vid, cust)
@@ -77,10 +77,10 @@ func (p *Personalizer) ObserveResponse(req *fasthttp.RequestHeader, resp *fastht
 		return
 	}
 	ev := resp.Peek(in.tracker.evHdr)
-	if len(ev) == 0 || in.consent.optedOutHeader(req) || p.snap.Load().bots.isBot(req.UserAgent()) {
+	if len(ev) == 0 {
 		return
 	}
-	vid, ok := p.signer.Verify(req.Cookie(p.cookie))
+	vid, ok := p.trackedVisitor(p.snap.Load(), req)
 	if !ok {
 		return
 	}
@@ -92,8 +92,24 @@ func (p *Personalizer) ObserveResponse(req *fasthttp.RequestHeader, resp *fastht
 			id = sc.cust
 		}
 	}
-	if prof, err := p.store.GetBytes(id); err == nil && prof != nil && !prof.Consent.Allows() {
+	if p.declined(id) {
 		return
 	}
 	in.tracker.enqueue(&jobFields{visitor: vid, customer: sc.cust, header: ev})
+}
+
+// trackedVisitor returns the visitor id of a request that may be tracked
+// without minting a cookie: one with a valid visitor cookie, not opted out,
+// not from a crawler. The id borrows the request's cookie.
+func (p *Personalizer) trackedVisitor(snap *Snapshot, req *fasthttp.RequestHeader) ([]byte, bool) {
+	if p.ingest.consent.optedOutHeader(req) || snap.bots.isBot(req.UserAgent()) {
+		return nil, false
+	}
+	return p.signer.Verify(req.Cookie(p.cookie))
+}
+
+// declined reports whether profile id is stored with consent withdrawn.
+func (p *Personalizer) declined(id []byte) bool {
+	prof, err := p.store.GetBytes(id)
+	return err == nil && prof != nil && !prof.Consent.Allows()
 }

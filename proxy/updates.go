@@ -88,8 +88,13 @@ func newUpdater(store *msync.Store, log *slog.Logger) *updater {
 	return u
 }
 
-func (u *updater) shard(id string) *pendingShard {
-	return &u.pending[maphash.String(u.seed, id)/updateWorkers%updateShards]
+func (u *updater) shard(id string) *pendingShard { return u.shardOf(maphash.String(u.seed, id)) }
+
+// shardOf returns the pending shard of an id hashing to h. The quotient by
+// updateWorkers, whose remainder picks the worker, spreads one worker's ids
+// over every shard.
+func (u *updater) shardOf(h uint64) *pendingShard {
+	return &u.pending[h/updateWorkers%updateShards]
 }
 
 // enqueue queues fn for profile id. A full queue drops the update and
@@ -105,11 +110,11 @@ func (u *updater) enqueueThen(id string, fn ProfileFunc, after func()) {
 		u.dropped.Inc()
 		return
 	}
-	sh := u.shard(id)
+	h := maphash.String(u.seed, id)
+	sh := u.shardOf(h)
 	sh.mu.Lock()
 	sh.n[id]++
 	sh.mu.Unlock()
-	h := maphash.String(u.seed, id)
 	select {
 	case u.queues[h%updateWorkers] <- profileUpdate{id: id, fn: fn, after: after}:
 	default:
@@ -131,7 +136,7 @@ func (u *updater) finish(id string) {
 // wait blocks until id has no pending update, or readYourWritesMax has
 // passed. id is not retained.
 func (u *updater) wait(id []byte) {
-	sh := &u.pending[maphash.Bytes(u.seed, id)/updateWorkers%updateShards]
+	sh := u.shardOf(maphash.Bytes(u.seed, id))
 	sh.mu.Lock()
 	if sh.n[string(id)] == 0 {
 		sh.mu.Unlock()
