@@ -27,7 +27,9 @@ func newAdminTest(t *testing.T, token string) (*httptest.Server, *msync.Store) {
 	return srv, st
 }
 
-func call(t *testing.T, srv *httptest.Server, method, path, token, body string) (int, map[string]any) {
+// adminDo sends a request with body, and token as a bearer token unless
+// empty, and returns the response with its body read.
+func adminDo(t *testing.T, srv *httptest.Server, method, path, token, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -41,7 +43,18 @@ func call(t *testing.T, srv *httptest.Server, method, path, token, body string) 
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, data
+}
+
+// call is adminDo for the JSON API: it checks the answer is JSON and
+// returns the status and the decoded body.
+func call(t *testing.T, srv *httptest.Server, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	resp, data := adminDo(t, srv, method, path, token, body)
 	var out map[string]any
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &out); err != nil {

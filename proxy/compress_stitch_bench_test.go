@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"sync/atomic"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -30,31 +29,8 @@ func BenchmarkPersonalizeListing61kGzip(b *testing.B) {
 	}{{"per-request", noStitch{p}}, {"stitched", p}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := newBenchEnv(b, gz, "gzip", bc.rw)
-			var next atomic.Uint64
-			var out atomic.Int64
-			b.ReportAllocs()
-			b.SetBytes(int64(len(page)))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				defer fasthttp.ReleaseRequest(req)
-				defer fasthttp.ReleaseResponse(resp)
-				req.SetRequestURI("http://shop.test/listing")
-				req.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip")
-				for pb.Next() {
-					req.Header.SetCookie("mq_vid", cookies[next.Add(1)%benchVisitors])
-					if err := e.client.Do(req, resp); err != nil {
-						b.Error(err)
-						return
-					}
-					if resp.StatusCode() != 200 || string(resp.Header.ContentEncoding()) != "gzip" {
-						b.Errorf("status %d, Content-Encoding %q", resp.StatusCode(), resp.Header.ContentEncoding())
-						return
-					}
-					out.Store(int64(len(resp.Body())))
-				}
-			})
-			b.ReportMetric(float64(out.Load()), "out-bytes")
+			out := e.runVisitors(b, cookies, "gzip", len(page))
+			b.ReportMetric(float64(out), "out-bytes")
 		})
 	}
 }

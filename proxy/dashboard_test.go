@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -162,7 +160,7 @@ func TestDashboardServing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := dashboardGet(t, env.admin, tt.method, tt.path, tt.token)
+			resp, body := adminDo(t, env.admin, tt.method, tt.path, tt.token, "")
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d; body %q", resp.StatusCode, tt.status, body)
 			}
@@ -207,33 +205,12 @@ func TestDashboardServing(t *testing.T) {
 	}
 }
 
-func dashboardGet(t *testing.T, srv *httptest.Server, method, path, token string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
 // TestDashboardCSP recomputes the hashes of the inline code as served and
 // checks the policy allows exactly those, and that the page has no code
 // the policy would silently block (attributes, handlers, other origins).
 func TestDashboardCSP(t *testing.T) {
 	env := newDashboardEnv(t, "s3cret")
-	resp, body := dashboardGet(t, env.admin, "GET", "/", "")
+	resp, body := adminDo(t, env.admin, "GET", "/", "", "")
 	directives := map[string][]string{}
 	for d := range strings.SplitSeq(resp.Header.Get("Content-Security-Policy"), ";") {
 		f := strings.Fields(d)

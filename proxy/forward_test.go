@@ -449,6 +449,21 @@ func TestOriginErrors(t *testing.T) {
 	}
 }
 
+// readUntil reads c, appending to got, until got contains want, and fails
+// the test, saying what was awaited, if reading fails first.
+func readUntil(t *testing.T, c net.Conn, got []byte, want, what string) []byte {
+	t.Helper()
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte(want)) {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil && !bytes.Contains(got, []byte(want)) {
+			t.Fatalf("%s: %v (got %q)", what, err, got)
+		}
+	}
+	return got
+}
+
 func TestStreamingNotBuffered(t *testing.T) {
 	// The origin sends a first chunk and holds the rest until the client
 	// has seen it: only a streaming proxy lets the client see it.
@@ -473,26 +488,9 @@ func TestStreamingNotBuffered(t *testing.T) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
-	var got []byte
-	buf := make([]byte, 4096)
-	for !bytes.Contains(got, []byte("first-chunk;")) {
-		n, err := c.Read(buf)
-		if err != nil {
-			t.Fatalf("before first chunk: %v (got %q)", err, got)
-		}
-		got = append(got, buf[:n]...)
-	}
+	got := readUntil(t, c, nil, "first-chunk;", "before first chunk")
 	close(seen)
-	for !bytes.Contains(got, []byte("rest")) {
-		n, err := c.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			break
-		}
-	}
-	if !bytes.Contains(got, []byte("rest")) {
-		t.Fatalf("body incomplete: %q", got)
-	}
+	readUntil(t, c, got, "rest", "body incomplete")
 }
 
 func TestLargeHTMLStreamedUntouched(t *testing.T) {
@@ -764,23 +762,9 @@ func TestDeclaredLengthStreamsWhenAsked(t *testing.T) {
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 			fmt.Fprintf(c, "GET /events HTTP/1.1\r\nHost: shop\r\n\r\n")
-			var got []byte
-			buf := make([]byte, 4096)
-			for !bytes.Contains(got, []byte("data: first")) {
-				n, err := c.Read(buf)
-				if err != nil {
-					t.Fatalf("before the origin finished: %v (got %q)", err, got)
-				}
-				got = append(got, buf[:n]...)
-			}
+			got := readUntil(t, c, nil, "data: first", "before the origin finished")
 			close(release)
-			for !bytes.Contains(got, []byte("data: 2")) {
-				n, err := c.Read(buf)
-				got = append(got, buf[:n]...)
-				if err != nil {
-					t.Fatalf("rest of the body: %v (got %q)", err, got)
-				}
-			}
+			readUntil(t, c, got, "data: 2", "rest of the body")
 		})
 	}
 }

@@ -2,25 +2,12 @@
 
 package proxy
 
-import (
-	"testing"
-
-	msync "github.com/marquee-proxy/marquee/sync"
-)
+import "testing"
 
 // The request path's share of tracking: matching a page and checking for a
 // pending update allocate nothing.
 func TestObserveRequestPathAllocs(t *testing.T) {
-	st, err := msync.Open(msync.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tr, err := NewTracker(TrackerOptions{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr, _ := newTestTracker(t, TrackerOptions{})
 	pp := compilePattern(TrackPage{Path: "/p/{product}"})
 	vid := []byte("AAAAAAAAAAAAAAAAAAAAAA")
 	path := []byte("/p/aero-earbuds")
@@ -39,16 +26,7 @@ func TestObserveRequestPathAllocs(t *testing.T) {
 }
 
 func TestLinkAgainAllocs(t *testing.T) {
-	st, err := msync.Open(msync.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tr, err := NewTracker(TrackerOptions{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr, st := newTestTracker(t, TrackerOptions{})
 	vid, cust := []byte("AAAAAAAAAAAAAAAAAAAAAA"), []byte("cust-1")
 	tr.Link(vid, cust)
 	tr.Wait(vid)

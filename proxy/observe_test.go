@@ -69,17 +69,26 @@ func FuzzParseEventHeader(f *testing.F) {
 	})
 }
 
-func TestTrackerReadYourWrites(t *testing.T) {
+// newTestTracker returns a Tracker configured by o on a new in-memory
+// store, both closed when the test ends.
+func newTestTracker(tb testing.TB, o TrackerOptions) (*Tracker, *msync.Store) {
+	tb.Helper()
 	st, err := msync.Open(msync.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer st.Close()
-	tr, err := NewTracker(TrackerOptions{Store: st, Workers: 2})
+	tb.Cleanup(func() { st.Close() })
+	o.Store = st
+	tr, err := NewTracker(o)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer tr.Close()
+	tb.Cleanup(tr.Close)
+	return tr, st
+}
+
+func TestTrackerReadYourWrites(t *testing.T) {
+	tr, st := newTestTracker(t, TrackerOptions{Workers: 2})
 	vid := []byte("AAAAAAAAAAAAAAAAAAAAAA")
 	for i := range 50 {
 		tr.enqueue(&jobFields{visitor: vid, event: true, typ: msync.EventView, category: []byte("x")})

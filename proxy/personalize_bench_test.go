@@ -84,29 +84,45 @@ func BenchmarkPersonalizeListing61k(b *testing.B) {
 	}{{"passthrough", nil}, {"personalized", p}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := newBenchEnv(b, page, "", bc.rw)
-			var next atomic.Uint64
-			b.ReportAllocs()
-			b.SetBytes(int64(len(page)))
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				defer fasthttp.ReleaseRequest(req)
-				defer fasthttp.ReleaseResponse(resp)
-				req.SetRequestURI("http://shop.test/listing")
-				for pb.Next() {
-					req.Header.SetCookie("mq_vid", cookies[next.Add(1)%benchVisitors])
-					if err := e.client.Do(req, resp); err != nil {
-						b.Error(err)
-						return
-					}
-					if resp.StatusCode() != 200 {
-						b.Errorf("status %d", resp.StatusCode())
-						return
-					}
-				}
-			})
+			e.runVisitors(b, cookies, "", len(page))
 		})
 	}
+}
+
+// runVisitors GETs the listing through the proxy in parallel, each request
+// with the next of cookies, and with acceptEncoding unless empty; each
+// answer must be 200, in that coding when one is asked for. It returns the
+// size of a response body.
+func (e *benchEnv) runVisitors(b *testing.B, cookies []string, acceptEncoding string, pageLen int) int64 {
+	var next atomic.Uint64
+	var out atomic.Int64
+	b.ReportAllocs()
+	b.SetBytes(int64(pageLen))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI("http://shop.test/listing")
+		if acceptEncoding != "" {
+			req.Header.Set(fasthttp.HeaderAcceptEncoding, acceptEncoding)
+		}
+		for pb.Next() {
+			req.Header.SetCookie("mq_vid", cookies[next.Add(1)%benchVisitors])
+			if err := e.client.Do(req, resp); err != nil {
+				b.Error(err)
+				return
+			}
+			if resp.StatusCode() != 200 || acceptEncoding != "" && string(resp.Header.ContentEncoding()) != acceptEncoding {
+				b.Errorf("status %d, Content-Encoding %q", resp.StatusCode(), resp.Header.ContentEncoding())
+				return
+			}
+		}
+		if n := len(resp.Body()); n > 0 { // a goroutine may have had no turn
+			out.Store(int64(n))
+		}
+	})
+	return out.Load()
 }
 
 // BenchmarkPersonalizeStages times each stage of one personalised request

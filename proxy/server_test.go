@@ -24,7 +24,12 @@ func startOrigin(t testing.TB, h fasthttp.RequestHandler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, MaxRequestBodySize: 64 << 20, ReadBufferSize: 64 << 10}
+	serveOrigin(t, ln, &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, MaxRequestBodySize: 64 << 20, ReadBufferSize: 64 << 10})
+	return "http://" + ln.Addr().String()
+}
+
+// serveOrigin serves srv on ln until the test ends.
+func serveOrigin(t testing.TB, ln net.Listener, srv *fasthttp.Server) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -39,7 +44,6 @@ func startOrigin(t testing.TB, h fasthttp.RequestHandler) string {
 		_ = ln.Close()
 		<-done
 	})
-	return "http://" + ln.Addr().String()
 }
 
 // logBuffer collects log output safely across goroutines.

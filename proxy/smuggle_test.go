@@ -53,10 +53,7 @@ func startTapOrigin(t testing.TB) (string, *tapListener) {
 		t.Fatal(err)
 	}
 	tap := &tapListener{Listener: ln}
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(tap) }()
-	t.Cleanup(func() { _ = srv.Shutdown(); _ = ln.Close(); <-done }) // see startOrigin
+	serveOrigin(t, tap, &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }})
 	return "http://" + ln.Addr().String(), tap
 }
 
