@@ -91,9 +91,9 @@ type Config struct {
 	// taken by a node at a new address (a restart elsewhere). Default 30s.
 	DeadNodeReclaimTime time.Duration
 	// PushPullInterval is how often a random peer's digest is compared
-	// with ours (anti-entropy); each round costs a scan of the store's
-	// keys and a digest of 8 bytes per bucket each way. Default 15s (5s
-	// with the local preset).
+	// with ours (anti-entropy); each round sends a digest of 8 bytes per
+	// bucket each way and, when buckets differ, reads the store's keys to
+	// find their records. Default 15s (5s with the local preset).
 	PushPullInterval time.Duration
 	// GossipInterval overrides the preset's gossip interval when set.
 	GossipInterval time.Duration
@@ -184,6 +184,9 @@ func (c Config) withDefaults() Config {
 	if c.RejoinInterval == 0 {
 		c.RejoinInterval = d.RejoinInterval
 	}
+	if c.PushPullInterval <= 0 {
+		c.PushPullInterval = d.PushPullInterval
+	}
 	if c.DeadNodeReclaimTime == 0 {
 		c.DeadNodeReclaimTime = d.DeadNodeReclaimTime
 	}
@@ -235,9 +238,7 @@ func (c Config) memberlistConfig(d *delegate) (*memberlist.Config, error) {
 		mc.AdvertisePort = c.BindPort
 	}
 	mc.DeadNodeReclaimTime = c.DeadNodeReclaimTime
-	if c.PushPullInterval > 0 {
-		mc.PushPullInterval = c.PushPullInterval
-	}
+	mc.PushPullInterval = c.PushPullInterval
 	if c.GossipInterval > 0 {
 		mc.GossipInterval = c.GossipInterval
 	}
