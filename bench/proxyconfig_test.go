@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/marquee-proxy/marquee/config"
-	"github.com/marquee-proxy/marquee/proxy"
 )
 
 func TestProxyConfigCompiles(t *testing.T) {
@@ -22,14 +23,14 @@ func TestProxyConfigCompiles(t *testing.T) {
 		if len(cfg.Campaigns) != 3*len(slots) || cfg.Listen != "127.0.0.1:0" || cfg.DataDir != "" {
 			t.Errorf("campaigns %d listen %q data_dir %q", len(cfg.Campaigns), cfg.Listen, cfg.DataDir)
 		}
-		if _, err := proxy.Compile(cfg); err != nil {
+		if _, err := personalize.Compile(cfg); err != nil {
 			t.Fatal(err)
 		}
 		keys, err := cfg.SigningKeys()
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("keys %d, %v", len(keys), err)
 		}
-		if _, err := proxy.NewSigner(keys); err != nil {
+		if _, err := personalize.NewSigner(keys); err != nil {
 			t.Fatal(err)
 		}
 	}

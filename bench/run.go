@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/marquee-proxy/marquee/config"
-	"github.com/marquee-proxy/marquee/proxy"
 )
 
 // Options configures a bench run. The zero value of each field but Binary
@@ -188,7 +189,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := proxy.NewSigner(keys)
+	signer, err := personalize.NewSigner(keys)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func (r *runner) runAgainst(ctx context.Context, rep *Report) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: -cookie-key: %w", err)
 		}
-		signer, err := proxy.NewSigner([][]byte{key})
+		signer, err := personalize.NewSigner([][]byte{key})
 		if err != nil {
 			return nil, err
 		}

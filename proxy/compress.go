@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
+
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 
@@ -51,7 +53,7 @@ var errDecodedTooLarge = errors.New("proxy: decoded body exceeds rewrite limit")
 // parseContentEncoding maps a Content-Encoding value to a coding. Stacked
 // codings ("gzip, br") are reported unknown: they are passed through.
 func parseContentEncoding(v []byte) coding {
-	v = trimOWS(v)
+	v = httpfield.TrimOWS(v)
 	switch {
 	case len(v) == 0 || bytes.EqualFold(v, strIdentity):
 		return codingIdentity
@@ -73,15 +75,15 @@ func parseContentEncoding(v []byte) coding {
 func negotiate(ae []byte) coding {
 	const unset = -1
 	qBr, qGzip, qIdentity, qStar := unset, unset, unset, unset
-	for tok, rest := nextToken(ae); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+	for tok, rest := httpfield.Next(ae); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 		if len(tok) == 0 {
 			continue
 		}
 		name, params := tok, []byte(nil)
 		if i := bytes.IndexByte(tok, ';'); i >= 0 {
-			name, params = trimOWS(tok[:i]), tok[i+1:]
+			name, params = httpfield.TrimOWS(tok[:i]), tok[i+1:]
 		}
-		q := parseQ(params)
+		q := httpfield.ParseQ(params)
 		switch {
 		case bytes.EqualFold(name, strBr):
 			qBr = q
@@ -110,45 +112,6 @@ func negotiate(ae []byte) coding {
 	default:
 		return codingIdentity
 	}
-}
-
-// parseQ returns the weight in params ("q=0.5") in thousandths; 1000 when
-// absent and 0 when malformed (RFC 9110 §12.4.2).
-func parseQ(params []byte) int {
-	for tok := params; len(tok) > 0; {
-		var p []byte
-		if i := bytes.IndexByte(tok, ';'); i >= 0 {
-			p, tok = trimOWS(tok[:i]), tok[i+1:]
-		} else {
-			p, tok = trimOWS(tok), nil
-		}
-		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' {
-			continue
-		}
-		v := p[2:]
-		if len(v) == 0 || (v[0] != '0' && v[0] != '1') {
-			return 0
-		}
-		q := int(v[0]-'0') * 1000
-		if len(v) > 1 {
-			if v[1] != '.' || len(v) > 5 {
-				return 0
-			}
-			scale := 100
-			for _, c := range v[2:] {
-				if c < '0' || c > '9' {
-					return 0
-				}
-				q += int(c-'0') * scale
-				scale /= 10
-			}
-		}
-		if q > 1000 {
-			return 0 // "1.5" is not a qvalue
-		}
-		return q
-	}
-	return 1000
 }
 
 var (

@@ -3,6 +3,7 @@ package proxy
 import (
 	"testing"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
 	"github.com/valyala/fasthttp"
 )
 
@@ -15,22 +16,28 @@ func (n noStitch) Rewrite(rc *RewriteContext) error {
 	return n.Rewriter.Rewrite(rc)
 }
 
-// BenchmarkPersonalizeListing61kGzip compares, in one run, the listing page
-// from a gzip origin personalised for gzip clients, compressed per request
-// (the baseline) and stitched from parts compressed once. The in-process
+// listingOffers fill the three slots of the listing page.
+var listingOffers = []string{
+	`<div class="banner"><h2>Welcome back, Visitor 1</h2></div>`,
+	`<p class="offer">Free shipping for you, Visitor 1</p>`,
+	`<ul><li>Lyon picks</li></ul>`,
+}
+
+// BenchmarkSpliceListing61kGzip compares, in one run, the listing page
+// from a gzip origin spliced for gzip clients, compressed per request (the
+// baseline) and stitched from parts compressed once. The in-process
 // client, proxy and origin share the CPU, so ns/op is whole-system cost.
-func BenchmarkPersonalizeListing61kGzip(b *testing.B) {
-	page := benchPage(b)
+func BenchmarkSpliceListing61kGzip(b *testing.B) {
+	page := proxytest.BenchPage(b)
 	gz := gzipBytes(b, page)
-	p, cookies := benchPersonalizer(b)
+	rw := newSpliceRewriter(b, listingOffers...)
 	for _, bc := range []struct {
 		name string
 		rw   Rewriter
-	}{{"per-request", noStitch{p}}, {"stitched", p}} {
+	}{{"per-request", noStitch{rw}}, {"stitched", rw}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := newBenchEnv(b, gz, "gzip", bc.rw)
-			out := e.runVisitors(b, cookies, "gzip", len(page))
-			b.ReportMetric(float64(out), "out-bytes")
+			e.run(b, e.client, "gzip", 0)
 		})
 	}
 }
@@ -39,17 +46,13 @@ func BenchmarkPersonalizeListing61kGzip(b *testing.B) {
 // page with three offers: splice then compress (the baseline) against
 // RewriteContext.Splice stitching.
 func BenchmarkSpliceGzip(b *testing.B) {
-	page := benchPage(b)
-	p, _ := benchPersonalizer(b)
-	plan, err := p.Snapshot().Compiler.Plan(page, "text/html; charset=utf-8")
+	page := proxytest.BenchPage(b)
+	rw := newSpliceRewriter(b, listingOffers...)
+	plan, err := rw.compiler.Plan(page, "text/html; charset=utf-8")
 	if err != nil || plan.NumSlots() != 3 {
 		b.Fatalf("plan: %v, %d slots", err, plan.NumSlots())
 	}
-	offers := [][]byte{
-		[]byte(`<div class="banner"><h2>Welcome back, Visitor 1</h2></div>`),
-		[]byte(`<p class="offer">Free shipping for you, Visitor 1</p>`),
-		[]byte(`<ul><li>Lyon picks</li></ul>`),
-	}
+	offers := rw.offers
 	s := &Server{enc: encoders{gzipLevel: DefaultGzipLevel}}
 	ctx := new(fasthttp.RequestCtx)
 	ctx.Request.Header.Set(fasthttp.HeaderAcceptEncoding, "gzip")

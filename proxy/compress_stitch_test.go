@@ -10,29 +10,61 @@ import (
 	"github.com/andybalholm/brotli"
 	"github.com/valyala/fasthttp"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/inject"
+	"github.com/marquee-proxy/marquee/internal/proxytest"
 )
 
-// TestPersonalizeGzipStitched checks that gzip clients of a cached page get
+// spliceRewriter is the smallest stage that splices: every marked slot of
+// a page gets the next of offers, through RewriteContext.Splice.
+type spliceRewriter struct {
+	compiler *inject.Compiler
+	offers   [][]byte
+}
+
+func newSpliceRewriter(tb testing.TB, offers ...string) *spliceRewriter {
+	tb.Helper()
+	c, err := inject.NewCompiler(nil, inject.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &spliceRewriter{compiler: c}
+	for _, o := range offers {
+		r.offers = append(r.offers, []byte(o))
+	}
+	return r
+}
+
+func (r *spliceRewriter) Rewrite(rc *RewriteContext) error {
+	plan, err := r.compiler.Plan(rc.Body(), string(rc.ContentType()))
+	if err != nil || plan.NumSlots() == 0 {
+		return err
+	}
+	rc.Slotted = true
+	rc.Splice(plan, r.offers[:plan.NumSlots()])
+	return nil
+}
+
+const splicePage = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Shop</title></head>
+<body>
+<div data-marquee-slot="hero"><a href="/sale">Free shipping</a></div>
+<p>Products…</p>
+<div data-marquee-slot="offer">No offer</div>
+</body></html>`
+
+// TestSpliceGzipStitched checks that gzip clients of a page seen before get
 // the stitched stream, that it decodes (CRC and length checked by the
 // standard library) to the page identity clients get, and that brotli
 // clients still get a per-request brotli body.
-func TestPersonalizeGzipStitched(t *testing.T) {
-	env := startPersonalized(t, goldConfig, slotPage)
-	r0 := env.proxy.get(t, "GET", "/")
-	vid := cookieValue(t, r0, "mq_vid")
-	if _, err := env.store.Update(vid[:VisitorIDLen], func(p *msync.Profile) error {
-		p.Attrs = map[string]any{"tier": "gold", "name": "Zoë"}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	want := strings.Replace(slotPage, `<a href="/sale">Free shipping</a>`, "<b>Hello Zoë, gold offer</b>", 1)
-	if got := string(env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid).Body()); got != want {
+func TestSpliceGzipStitched(t *testing.T) {
+	origin := proxytest.StartOrigin(t, proxytest.PageHandler([]byte(splicePage), ""))
+	p := startProxy(t, origin, Options{Rewriter: newSpliceRewriter(t, "<b>Hello Zoë</b>", "")})
+	want := strings.Replace(strings.Replace(splicePage, `<a href="/sale">Free shipping</a>`, "<b>Hello Zoë</b>", 1), "No offer", "", 1)
+	if got := string(p.Get(t, "GET", "/").Body()); got != want {
 		t.Fatalf("identity body:\n%s\nwant:\n%s", got, want)
 	}
 	for i := range 4 {
-		r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, "Accept-Encoding: gzip")
+		r := p.Get(t, "GET", "/", "Accept-Encoding: gzip")
 		if ce := string(r.Header.Peek("Content-Encoding")); ce != "gzip" {
 			t.Fatalf("request %d: Content-Encoding %q, want gzip", i, ce)
 		}
@@ -48,10 +80,10 @@ func TestPersonalizeGzipStitched(t *testing.T) {
 			t.Fatalf("request %d: decoded %q, %v; want %q", i, got, err, want)
 		}
 	}
-	if g := env.proxy.srv.enc.stitch; g == nil || g.HeldBytes() == 0 {
+	if g := p.srv.enc.stitch; g == nil || g.HeldBytes() == 0 {
 		t.Fatal("no page was precompressed: the stitched path did not run")
 	}
-	r := env.proxy.get(t, "GET", "/", "Cookie: mq_vid="+vid, "Accept-Encoding: br")
+	r := p.Get(t, "GET", "/", "Accept-Encoding: br")
 	if ce := string(r.Header.Peek("Content-Encoding")); ce != "br" {
 		t.Fatalf("Content-Encoding %q, want br", ce)
 	}
@@ -63,17 +95,18 @@ func TestPersonalizeGzipStitched(t *testing.T) {
 // TestSpliceNonEmptyDst checks that Splice never stitches after bytes a
 // stage already wrote, which a gzip member cannot follow.
 func TestSpliceNonEmptyDst(t *testing.T) {
-	env := startPersonalized(t, goldConfig, slotPage)
-	plan, err := env.pers.Snapshot().Compiler.Plan([]byte(slotPage), "text/html")
+	plan, err := newSpliceRewriter(t).compiler.Plan([]byte(splicePage), "text/html")
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := &Server{enc: encoders{gzipLevel: DefaultGzipLevel}}
 	ctx := new(fasthttp.RequestCtx)
 	ctx.Request.Header.Set("Accept-Encoding", "gzip")
-	rc := &RewriteContext{srv: env.proxy.srv, ctx: ctx, body: []byte(slotPage), Dst: []byte("<!-- -->")}
+	rc := &RewriteContext{srv: s, ctx: ctx, body: []byte(splicePage), Dst: []byte("<!-- -->")}
+	offers := [][]byte{[]byte("x"), []byte("y")}
 	for range 3 {
 		rc.Dst = rc.Dst[:8]
-		rc.Splice(plan, [][]byte{[]byte("x")})
+		rc.Splice(plan, offers)
 		if rc.encoded != codingIdentity || !rc.Changed || !bytes.HasPrefix(rc.Dst, []byte("<!-- --><!doctype")) {
 			t.Fatalf("Splice after bytes: encoded %v, changed %v, %q", rc.encoded, rc.Changed, rc.Dst[:20])
 		}
@@ -81,7 +114,7 @@ func TestSpliceNonEmptyDst(t *testing.T) {
 	// The same context with an empty Dst stitches once the plan is known.
 	for range 2 {
 		rc.Dst, rc.encoded = rc.Dst[:0], codingIdentity
-		rc.Splice(plan, [][]byte{[]byte("x")})
+		rc.Splice(plan, offers)
 	}
 	if rc.encoded != codingGzip || !bytes.HasPrefix(rc.Dst, []byte{0x1f, 0x8b}) {
 		t.Fatalf("Splice into empty Dst: encoded %v, %q", rc.encoded, rc.Dst[:10])

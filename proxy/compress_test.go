@@ -44,21 +44,6 @@ func TestNegotiate(t *testing.T) {
 	}
 }
 
-func TestParseQ(t *testing.T) {
-	tests := []struct {
-		params string
-		want   int
-	}{
-		{"", 1000}, {"q=1", 1000}, {"q=0", 0}, {"q=0.5", 500}, {"Q=0.25", 250},
-		{"q=0.125", 125}, {"q=1.000", 1000}, {"q=0.1234", 0}, {"q=2", 0}, {"level=1;q=0.3", 300},
-	}
-	for _, tt := range tests {
-		if got := parseQ([]byte(tt.params)); got != tt.want {
-			t.Errorf("parseQ(%q): got %d, want %d", tt.params, got, tt.want)
-		}
-	}
-}
-
 func TestCodingString(t *testing.T) {
 	for c, want := range map[coding]string{codingIdentity: "identity", codingGzip: "gzip", codingBrotli: "br", codingUnknown: "unknown", 99: "unknown"} {
 		if got := c.String(); got != want {

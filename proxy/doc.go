@@ -1,8 +1,11 @@
-// Package proxy owns marquee's public HTTP path: the fasthttp server in front
-// of the origin, the origin client, hop-by-hop and forwarding headers,
-// compression, identity cookies, fail-open handling and the admin HTTP API.
+// Package proxy owns marquee's public HTTP path as a reverse proxy: the
+// fasthttp server in front of the origin, the origin client, hop-by-hop and
+// forwarding headers, limits, compression, streaming and fail-open
+// handling.
 //
-// It runs on the request path. It knows nothing about HTML or rules: it hands
-// eligible bodies to a rewrite stage and serves the origin's bytes whenever
-// that stage fails.
+// It knows nothing of visitors, rules or profiles. For every eligible page
+// (GET or HEAD, status 200, HTML, within the rewrite limit, decoded) it calls
+// a Rewriter with a RewriteContext, and serves the origin's bytes exactly
+// whenever that stage fails or panics. A LocalHandler answers the requests
+// that must not reach the origin. Package personalize implements both.
 package proxy

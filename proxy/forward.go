@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -227,7 +229,7 @@ func mediaType(ct []byte) []byte {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return trimOWS(ct)
+	return httpfield.TrimOWS(ct)
 }
 
 // copyHeader copies the origin's status and headers onto the client
@@ -294,7 +296,7 @@ var (
 func mustStream(h *fasthttp.ResponseHeader) bool {
 	ct := mediaType(h.ContentType())
 	return bytes.EqualFold(ct, strEventStream) || bytes.EqualFold(ct, strMixedReplace) ||
-		bytes.EqualFold(trimOWS(h.PeekBytes(strAccelBuffering)), strNo)
+		bytes.EqualFold(httpfield.TrimOWS(h.PeekBytes(strAccelBuffering)), strNo)
 }
 
 // serveBuffered reads a body of declared length cl in full and answers

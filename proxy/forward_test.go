@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -86,8 +88,8 @@ func headerValue(block, name string) string {
 
 func TestHopByHopRequest(t *testing.T) {
 	rec := &recorder{}
-	p := startProxy(t, startOrigin(t, rec.handler(nil)), Options{})
-	p.get(t, "GET", "/a?b=c",
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{})
+	p.Get(t, "GET", "/a?b=c",
 		"Connection: keep-alive, X-Conn-Only",
 		"X-Conn-Only: secret",
 		"Keep-Alive: timeout=5",
@@ -115,7 +117,7 @@ func TestHopByHopRequest(t *testing.T) {
 }
 
 func TestHopByHopResponse(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Connection", "X-Origin-Conn")
 		ctx.Response.Header.Set("X-Origin-Conn", "secret")
 		ctx.Response.Header.Set("Keep-Alive", "timeout=5")
@@ -125,7 +127,7 @@ func TestHopByHopResponse(t *testing.T) {
 		ctx.SetBodyString("hello")
 	})
 	p := startProxy(t, origin, Options{})
-	out := p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+	out := p.Raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
 	head, body, _ := strings.Cut(out, "\r\n\r\n")
 	for _, name := range []string{"X-Origin-Conn", "Keep-Alive", "Proxy-Authenticate", "Upgrade"} {
 		if headerHas(head, name) {
@@ -154,16 +156,16 @@ func TestForwardedHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
-			p := startProxy(t, startOrigin(t, rec.handler(nil)), Options{TrustedProxies: tt.trusted})
+			p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{TrustedProxies: tt.trusted})
 			req := &fasthttp.Request{}
-			req.SetRequestURI("http://" + p.addr + "/")
+			req.SetRequestURI("http://" + p.Addr + "/")
 			req.Header.SetHost("shop.example")
 			req.UseHostHeader = true
 			req.Header.Set("X-Forwarded-For", "203.0.113.9")
 			req.Header.Set("X-Forwarded-Proto", "https")
 			req.Header.Set("X-Forwarded-Host", "www.shop.example")
 			req.Header.Set("Forwarded", "for=6.6.6.6")
-			p.do(t, req)
+			p.Do(t, req)
 			got := rec.last(t)
 			if v := headerValue(got.header, "X-Forwarded-For"); v != tt.wantXFF {
 				t.Errorf("X-Forwarded-For: got %q, want %q", v, tt.wantXFF)
@@ -185,9 +187,9 @@ func TestHostHeader(t *testing.T) {
 	for _, preserve := range []bool{false, true} {
 		t.Run(fmt.Sprint("preserve=", preserve), func(t *testing.T) {
 			rec := &recorder{}
-			origin := startOrigin(t, rec.handler(nil))
+			origin := proxytest.StartOrigin(t, rec.handler(nil))
 			p := startProxy(t, origin, Options{PreserveHost: preserve})
-			p.raw(t, "GET /x HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n")
+			p.Raw(t, "GET /x HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n")
 			want := strings.TrimPrefix(origin, "http://")
 			if preserve {
 				want = "shop.example"
@@ -200,7 +202,7 @@ func TestHostHeader(t *testing.T) {
 }
 
 func TestSetCookieKept(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Add("Set-Cookie", "session=abc; Path=/; HttpOnly")
 		ctx.Response.Header.Add("Set-Cookie", "session=; Path=/old; Max-Age=0")
 		ctx.Response.Header.Add("Set-Cookie", "cart=3; Path=/")
@@ -209,7 +211,7 @@ func TestSetCookieKept(t *testing.T) {
 	})
 	for _, rw := range []Rewriter{nil, ReplaceRewriter{Marker: []byte("cookies"), Replacement: []byte("biscuits")}} {
 		p := startProxy(t, origin, Options{Rewriter: rw})
-		out := p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+		out := p.Raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
 		head, _, _ := strings.Cut(out, "\r\n\r\n")
 		var got []string
 		for _, line := range strings.Split(head, "\r\n") {
@@ -225,7 +227,7 @@ func TestSetCookieKept(t *testing.T) {
 }
 
 func TestPassThroughUntouched(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
 		case "/redirect":
 			ctx.Response.Header.Set("Location", "/elsewhere?x=1")
@@ -260,7 +262,7 @@ func TestPassThroughUntouched(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			r := p.get(t, tt.method, tt.path)
+			r := p.Get(t, tt.method, tt.path)
 			if r.StatusCode() != tt.status {
 				t.Errorf("got status %d, want %d", r.StatusCode(), tt.status)
 			}
@@ -277,7 +279,7 @@ func TestPassThroughUntouched(t *testing.T) {
 func TestHead(t *testing.T) {
 	page := "<html><body>SLOT and more</body></html>"
 	rec := &recorder{}
-	origin := startOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("ETag", `"v1"`)
 		ctx.SetBodyString(page)
@@ -295,7 +297,7 @@ func TestHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := startProxy(t, origin, Options{Rewriter: tt.rw})
-			out := p.raw(t, "HEAD / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+			out := p.Raw(t, "HEAD / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
 			head, body, _ := strings.Cut(out, "\r\n\r\n")
 			if body != "" {
 				t.Errorf("HEAD response has body %q", body)
@@ -315,15 +317,15 @@ func TestHead(t *testing.T) {
 
 func TestUpload(t *testing.T) {
 	rec := &recorder{}
-	p := startProxy(t, startOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusCreated)
 	})), Options{})
 	body := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16)
 	req := &fasthttp.Request{}
 	req.Header.SetMethod("POST")
-	req.SetRequestURI("http://" + p.addr + "/upload")
+	req.SetRequestURI("http://" + p.Addr + "/upload")
 	req.SetBody(body)
-	if r := p.do(t, req); r.StatusCode() != fasthttp.StatusCreated {
+	if r := p.Do(t, req); r.StatusCode() != fasthttp.StatusCreated {
 		t.Fatalf("got status %d, want 201", r.StatusCode())
 	}
 	got := rec.last(t)
@@ -332,7 +334,7 @@ func TestUpload(t *testing.T) {
 	}
 
 	// Declared one byte over the limit: refused before the body is read.
-	resps := readResponses(t, p.raw(t, fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: shop\r\nContent-Length: %d\r\n\r\n", len(body)+1)))
+	resps := proxytest.ReadResponses(t, p.Raw(t, fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: shop\r\nContent-Length: %d\r\n\r\n", len(body)+1)))
 	if len(resps) != 1 || resps[0].StatusCode() != fasthttp.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized upload: got %d responses, want one 413", len(resps))
 	}
@@ -361,7 +363,7 @@ func TestNoOpenProxy(t *testing.T) {
 	t.Cleanup(func() { other.Close(); contacted.Wait() })
 
 	rec := &recorder{}
-	originURL := startOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("origin") }))
+	originURL := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("origin") }))
 	p := startProxy(t, originURL, Options{})
 	o := other.Addr().String()
 	tests := []struct {
@@ -379,7 +381,7 @@ func TestNoOpenProxy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(rec.requests())
-			resps := readResponses(t, p.raw(t, tt.raw))
+			resps := proxytest.ReadResponses(t, p.Raw(t, tt.raw))
 			if len(resps) == 0 || resps[0].StatusCode() != tt.status {
 				t.Fatalf("got %d responses, want status %d", len(resps), tt.status)
 			}
@@ -414,7 +416,7 @@ func TestOriginErrors(t *testing.T) {
 	ln.Close()
 
 	release := make(chan struct{})
-	slow := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	slow := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		select {
 		case <-release:
 		case <-time.After(5 * time.Second):
@@ -435,7 +437,7 @@ func TestOriginErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := startProxy(t, tt.origin, Options{OriginTimeout: 200 * time.Millisecond})
-			r := p.get(t, "GET", "/")
+			r := p.Get(t, "GET", "/")
 			if r.StatusCode() != tt.status {
 				t.Fatalf("got %d, want %d", r.StatusCode(), tt.status)
 			}
@@ -468,7 +470,7 @@ func TestStreamingNotBuffered(t *testing.T) {
 	// The origin sends a first chunk and holds the rest until the client
 	// has seen it: only a streaming proxy lets the client see it.
 	seen := make(chan struct{})
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/octet-stream")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			_, _ = w.WriteString("first-chunk;")
@@ -481,7 +483,7 @@ func TestStreamingNotBuffered(t *testing.T) {
 		})
 	})
 	p := startProxy(t, origin, Options{Rewriter: IdentityRewriter{}})
-	c, err := net.Dial("tcp", p.addr)
+	c, err := net.Dial("tcp", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +499,7 @@ func TestLargeHTMLStreamedUntouched(t *testing.T) {
 	page := []byte("<html>" + strings.Repeat("SLOT ", 50000) + "</html>")
 	for _, chunked := range []bool{false, true} {
 		t.Run(fmt.Sprint("chunked=", chunked), func(t *testing.T) {
-			origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+			origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 				ctx.SetContentType("text/html")
 				ctx.Response.Header.Set("ETag", `"big"`)
 				if chunked {
@@ -510,7 +512,7 @@ func TestLargeHTMLStreamedUntouched(t *testing.T) {
 				MaxRewriteBody: 64 << 10,
 				Rewriter:       ReplaceRewriter{Marker: []byte("SLOT"), Replacement: []byte("X")},
 			})
-			r := p.get(t, "GET", "/")
+			r := p.Get(t, "GET", "/")
 			if !bytes.Equal(r.Body(), page) {
 				t.Fatalf("got %d bytes, want the %d origin bytes untouched", len(r.Body()), len(page))
 			}
@@ -522,12 +524,12 @@ func TestLargeHTMLStreamedUntouched(t *testing.T) {
 }
 
 func TestMaxResponseBody(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/octet-stream")
 		ctx.SetBody(make([]byte, 10000))
 	})
 	p := startProxy(t, origin, Options{MaxResponseBody: 5000})
-	if r := p.get(t, "GET", "/"); r.StatusCode() != fasthttp.StatusBadGateway {
+	if r := p.Get(t, "GET", "/"); r.StatusCode() != fasthttp.StatusBadGateway {
 		t.Fatalf("got %d, want 502", r.StatusCode())
 	}
 }
@@ -536,7 +538,7 @@ func TestSeveralOrigins(t *testing.T) {
 	var mu sync.Mutex
 	hits := map[string]int{}
 	mk := func(name string) string {
-		return startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		return proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 			mu.Lock()
 			hits[name]++
 			mu.Unlock()
@@ -546,7 +548,7 @@ func TestSeveralOrigins(t *testing.T) {
 	a, b := mk("a"), mk("b")
 	p := startProxy(t, "", Options{Origins: []string{a, b}})
 	for range 20 {
-		if r := p.get(t, "GET", "/"); r.StatusCode() != 200 {
+		if r := p.Get(t, "GET", "/"); r.StatusCode() != 200 {
 			t.Fatalf("got %d", r.StatusCode())
 		}
 	}
@@ -562,18 +564,18 @@ func TestNoContentTypeAdded(t *testing.T) {
 	// would add a default type when printing a parsed header.
 	tapURL, tap := startTapOrigin(t)
 	p := startProxy(t, tapURL, Options{})
-	p.raw(t, "POST / HTTP/1.1\r\nHost: shop\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+	p.Raw(t, "POST / HTTP/1.1\r\nHost: shop\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
 	if head, _, _ := strings.Cut(tap.wire(), "\r\n\r\n"); headerHas(head, "Content-Type") {
 		t.Errorf("origin got a Content-Type the client did not send:\n%s", head)
 	}
 
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetNoDefaultContentType(true)
 		ctx.SetBodyString("untyped")
 	})
 	for _, rw := range []Rewriter{nil, IdentityRewriter{}} {
 		p := startProxy(t, origin, Options{Rewriter: rw})
-		out := p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+		out := p.Raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
 		head, _, _ := strings.Cut(out, "\r\n\r\n")
 		if headerHas(head, "Content-Type") {
 			t.Errorf("client got a Content-Type the origin did not send:\n%s", head)
@@ -583,8 +585,8 @@ func TestNoContentTypeAdded(t *testing.T) {
 
 func TestExpectContinue(t *testing.T) {
 	rec := &recorder{}
-	p := startProxy(t, startOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("stored") })), Options{})
-	c, err := net.Dial("tcp", p.addr)
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("stored") })), Options{})
+	c, err := net.Dial("tcp", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,13 +613,13 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func TestOriginConnectionCloseNotPropagated(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetConnectionClose()
 		ctx.SetBodyString("bye")
 	})
 	p := startProxy(t, origin, Options{})
-	out := p.raw(t, "GET /1 HTTP/1.1\r\nHost: shop\r\n\r\nGET /2 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
-	resps := readResponses(t, out)
+	out := p.Raw(t, "GET /1 HTTP/1.1\r\nHost: shop\r\n\r\nGET /2 HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+	resps := proxytest.ReadResponses(t, out)
 	if len(resps) != 2 {
 		t.Fatalf("got %d responses on one client connection, want 2:\n%s", len(resps), out)
 	}
@@ -634,8 +636,8 @@ func TestOriginConnectionCloseNotPropagated(t *testing.T) {
 func TestOutcomesCounted(t *testing.T) {
 	origin, _ := pageOrigin(t, "", "public")
 	p := startProxy(t, origin, Options{Rewriter: fillSlot})
-	p.get(t, "GET", "/")
-	p.get(t, "POST", "/")
+	p.Get(t, "GET", "/")
+	p.Get(t, "POST", "/")
 	m := p.srv.metrics
 	if got := counterValue(t, m.requests[outcomeRewritten]); got != 1 {
 		t.Errorf("rewritten: got %v, want 1", got)
@@ -651,7 +653,7 @@ func TestCookieHeaderVerbatim(t *testing.T) {
 	const cookie = `a=1;b=2; json={"x":[1,2]}; q="quoted"; sp=with space; flag`
 	tapURL, tap := startTapOrigin(t)
 	p := startProxy(t, tapURL, Options{Rewriter: IdentityRewriter{}})
-	p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nCookie: "+cookie+"\r\nConnection: close\r\n\r\n")
+	p.Raw(t, "GET / HTTP/1.1\r\nHost: shop\r\nCookie: "+cookie+"\r\nConnection: close\r\n\r\n")
 	if got := headerValue(tap.wire(), "Cookie"); got != cookie {
 		t.Fatalf("origin got Cookie %q, want %q", got, cookie)
 	}
@@ -724,7 +726,7 @@ func TestPassthroughBodyFraming(t *testing.T) {
 				}
 			})
 			p := startProxy(t, origin, Options{OriginTimeout: 300 * time.Millisecond})
-			r := p.get(t, "GET", "/")
+			r := p.Get(t, "GET", "/")
 			if r.StatusCode() != tt.status {
 				t.Fatalf("got %d, want %d", r.StatusCode(), tt.status)
 			}
@@ -755,7 +757,7 @@ func TestDeclaredLengthStreamsWhenAsked(t *testing.T) {
 				_, _ = io.WriteString(c, "data: 2\n\n")
 			})
 			p := startProxy(t, origin, Options{})
-			c, err := net.Dial("tcp", p.addr)
+			c, err := net.Dial("tcp", p.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -775,7 +777,7 @@ func TestBufferedBodyReusesOriginConnection(t *testing.T) {
 	body := bytes.Repeat([]byte("b"), 100<<10)
 	var mu sync.Mutex
 	conns := map[uint64]bool{}
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		mu.Lock()
 		conns[ctx.ConnID()] = true
 		mu.Unlock()
@@ -784,7 +786,7 @@ func TestBufferedBodyReusesOriginConnection(t *testing.T) {
 	})
 	p := startProxy(t, origin, Options{})
 	for i := range 5 {
-		if r := p.get(t, "GET", "/"); r.StatusCode() != fasthttp.StatusOK || !bytes.Equal(r.Body(), body) {
+		if r := p.Get(t, "GET", "/"); r.StatusCode() != fasthttp.StatusOK || !bytes.Equal(r.Body(), body) {
 			t.Fatalf("request %d: status %d, %d bytes", i, r.StatusCode(), len(r.Body()))
 		}
 	}

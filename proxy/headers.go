@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"unsafe"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -66,35 +68,6 @@ func removeHopByHop(h headerLister, scratch []byte) []byte {
 		h.Del(k)
 	}
 	return scratch
-}
-
-// nextToken returns the first element of a comma-separated field value
-// (RFC 9110 §5.6.1) with surrounding whitespace trimmed, and the rest.
-// Empty elements yield a zero-length, non-nil tok.
-func nextToken(v []byte) (tok, rest []byte) {
-	if len(v) == 0 {
-		return nil, nil
-	}
-	i := bytes.IndexByte(v, ',')
-	if i < 0 {
-		tok, rest = v, nil
-	} else {
-		tok, rest = v[:i], v[i+1:]
-	}
-	return trimOWS(tok), rest
-}
-
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	if b == nil {
-		return []byte{}
-	}
-	return b
 }
 
 // peerAddr returns the address of the connection's peer, unmapped, or the
@@ -179,7 +152,7 @@ func (s *Server) clientIP(h *fasthttp.RequestHeader, peer netip.Addr) netip.Addr
 		v := all[i]
 		for len(v) > 0 {
 			j := bytes.LastIndexByte(v, ',')
-			tok := trimOWS(v[j+1:])
+			tok := httpfield.TrimOWS(v[j+1:])
 			if j < 0 {
 				v = nil
 			} else {
@@ -287,7 +260,7 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader, mode respMode, scratc
 // in Connection values other than close and keep-alive.
 func appendConnectionTokens(dst []byte, values [][]byte) []byte {
 	for _, v := range values {
-		for tok, rest := nextToken(v); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+		for tok, rest := httpfield.Next(v); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 			if len(tok) == 0 || bytes.EqualFold(tok, strClose) || bytes.EqualFold(tok, strKeepAlive) {
 				continue
 			}
@@ -322,7 +295,7 @@ func isHopByHop(k, tokens []byte) bool {
 func appendPrivateCacheControl(dst []byte, src *fasthttp.ResponseHeader) []byte {
 	dst = append(dst, strPrivate...)
 	for _, v := range src.PeekAll(fasthttp.HeaderCacheControl) {
-		for tok, rest := nextToken(v); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+		for tok, rest := httpfield.Next(v); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 			if len(tok) == 0 || bytes.EqualFold(tok, strPrivate) || bytes.EqualFold(tok, strPublic) ||
 				hasDirective(tok, strSMaxAge) || hasDirective(tok, strPrivate) {
 				continue
@@ -347,7 +320,7 @@ func appendVary(dst []byte, src *fasthttp.ResponseHeader, name1, name2 []byte) [
 	start := len(dst)
 	has1, has2 := name1 == nil, name2 == nil
 	for _, v := range src.PeekAll(fasthttp.HeaderVary) {
-		for tok, rest := nextToken(v); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
+		for tok, rest := httpfield.Next(v); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 			if len(tok) == 0 {
 				continue
 			}

@@ -46,17 +46,6 @@ func TestRemoveHopByHop(t *testing.T) {
 	}
 }
 
-func TestNextToken(t *testing.T) {
-	var got []string
-	v := []byte(" a ,b,, c\t")
-	for tok, rest := nextToken(v); tok != nil || len(rest) > 0; tok, rest = nextToken(rest) {
-		got = append(got, string(tok))
-	}
-	if want := "a|b||c"; strings.Join(got, "|") != want {
-		t.Fatalf("got %q, want %q", strings.Join(got, "|"), want)
-	}
-}
-
 func TestCopyResponseHeaderPrivate(t *testing.T) {
 	tests := []struct {
 		cc, vary         string

@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
 func TestHeaderTooLarge(t *testing.T) {
 	rec := &recorder{}
-	p := startProxy(t, startOrigin(t, rec.handler(nil)), Options{MaxHeaderBytes: 4096})
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{MaxHeaderBytes: 4096})
 	tests := []struct {
 		name   string
 		header int
@@ -29,7 +31,7 @@ func TestHeaderTooLarge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := "GET / HTTP/1.1\r\nHost: shop\r\nX-Big: " + strings.Repeat("a", tt.header) + "\r\nConnection: close\r\n\r\n"
-			resps := readResponses(t, p.raw(t, raw))
+			resps := proxytest.ReadResponses(t, p.Raw(t, raw))
 			if len(resps) != 1 || resps[0].StatusCode() != tt.status {
 				t.Fatalf("got %d responses, want one %d", len(resps), tt.status)
 			}
@@ -56,7 +58,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 
 func TestIdleConnectionsDoNotStarve(t *testing.T) {
 	const idle = 300
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
 	p := startProxy(t, origin, Options{ReadTimeout: 500 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
 
 	conns := make([]net.Conn, 0, idle)
@@ -66,7 +68,7 @@ func TestIdleConnectionsDoNotStarve(t *testing.T) {
 		}
 	})
 	for i := range idle {
-		c, err := net.Dial("tcp", p.addr)
+		c, err := net.Dial("tcp", p.Addr)
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
@@ -78,7 +80,7 @@ func TestIdleConnectionsDoNotStarve(t *testing.T) {
 	}
 	start := time.Now()
 	for range 5 {
-		if r := p.get(t, "GET", "/"); string(r.Body()) != "ok" {
+		if r := p.Get(t, "GET", "/"); string(r.Body()) != "ok" {
 			t.Fatalf("got %q", r.Body())
 		}
 	}
@@ -94,9 +96,9 @@ func TestIdleConnectionsDoNotStarve(t *testing.T) {
 }
 
 func TestKeepAliveIdleTimeout(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
 	p := startProxy(t, origin, Options{IdleTimeout: 300 * time.Millisecond})
-	c, err := net.Dial("tcp", p.addr)
+	c, err := net.Dial("tcp", p.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestKeepAliveIdleTimeout(t *testing.T) {
 }
 
 func TestMaxConnsPerIP(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
 	p := startProxy(t, origin, Options{MaxConnsPerIP: 3})
 	var conns []net.Conn
 	defer func() {
@@ -121,7 +123,7 @@ func TestMaxConnsPerIP(t *testing.T) {
 		}
 	}()
 	for range 3 {
-		c, err := net.Dial("tcp", p.addr)
+		c, err := net.Dial("tcp", p.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,8 +131,8 @@ func TestMaxConnsPerIP(t *testing.T) {
 	}
 	// The fourth is turned away; poll, since the server counts a connection
 	// only once it accepted it.
-	waitFor(t, "a refused fourth connection", func() bool {
-		out := p.raw(t, "GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+	proxytest.WaitFor(t, "a refused fourth connection", func() bool {
+		out := p.Raw(t, "GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
 		return strings.HasPrefix(out, "HTTP/1.1 429")
 	})
 }
@@ -150,7 +152,7 @@ func TestIdleConnectionsKeepNoBody(t *testing.T) {
 	}
 	html := []byte("<html><body>SLOT " + base64.StdEncoding.EncodeToString(noise) + "</body></html>")
 	blob := make([]byte, size)
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		// SetBodyRaw: the origin itself keeps nothing per connection.
 		switch string(ctx.Path()) {
 		case "/small":
@@ -177,7 +179,7 @@ func TestIdleConnectionsKeepNoBody(t *testing.T) {
 			}
 		}()
 		for range conns {
-			c, err := net.Dial("tcp", p.addr)
+			c, err := net.Dial("tcp", p.Addr)
 			if err != nil {
 				t.Fatal(err)
 			}

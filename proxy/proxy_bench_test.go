@@ -1,32 +1,17 @@
 package proxy
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
-	"os"
 	"testing"
-	"time"
+
+	"github.com/marquee-proxy/marquee/internal/proxytest"
 
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 )
 
-const benchPagePath = "../../shared/testdata/pages/listing-61k.html"
-
-// benchPage reads the 61 KB listing page or skips.
-func benchPage(b *testing.B) []byte {
-	b.Helper()
-	page, err := os.ReadFile(benchPagePath)
-	if err != nil {
-		b.Skipf("benchmark page %s not available: %v", benchPagePath, err)
-	}
-	return page
-}
-
 // benchEnv is an origin and a proxy, both on in-memory listeners, and a
-// client for the proxy.
+// client for each.
 type benchEnv struct {
 	client *fasthttp.HostClient
 	direct *fasthttp.HostClient
@@ -34,39 +19,17 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B, page []byte, contentEncoding string, rw Rewriter) *benchEnv {
 	b.Helper()
-	originLn := fasthttputil.NewInmemoryListener()
-	origin := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		ctx.SetContentType("text/html; charset=utf-8")
-		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
-		ctx.Response.Header.Set("ETag", `"listing"`)
-		if contentEncoding != "" {
-			ctx.Response.Header.SetContentEncoding(contentEncoding)
-		}
-		ctx.SetBody(page)
-	}}
-	go func() { _ = origin.Serve(originLn) }()
-
+	dial, direct := proxytest.InmemoryOrigin(b, proxytest.PageHandler(page, contentEncoding))
 	s, err := New(Options{
 		Origins:  []string{"http://origin.test"},
-		Dial:     func(string) (net.Conn, error) { return originLn.Dial() },
+		Dial:     dial,
 		Rewriter: rw,
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	proxyLn := fasthttputil.NewInmemoryListener()
-	go func() { _ = s.Serve(proxyLn) }()
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		_ = origin.Shutdown()
-	})
-	return &benchEnv{
-		client: &fasthttp.HostClient{Addr: "proxy.test", Dial: func(string) (net.Conn, error) { return proxyLn.Dial() }, MaxConns: 1024},
-		direct: &fasthttp.HostClient{Addr: "origin.test", Dial: func(string) (net.Conn, error) { return originLn.Dial() }, MaxConns: 1024},
-	}
+	return &benchEnv{client: proxytest.ServeInmemory(b, s), direct: direct}
 }
 
 func (e *benchEnv) run(b *testing.B, c *fasthttp.HostClient, acceptEncoding string, wantLen int) {
@@ -101,7 +64,7 @@ func (e *benchEnv) run(b *testing.B, c *fasthttp.HostClient, acceptEncoding stri
 // stage on with an identity rewrite (read, copy, private headers, no
 // compression), "unslotted" the stage on with a page it leaves alone.
 func BenchmarkProxyListing61k(b *testing.B) {
-	page := benchPage(b)
+	page := proxytest.BenchPage(b)
 	b.Run("direct", func(b *testing.B) {
 		e := newBenchEnv(b, page, "", nil)
 		e.run(b, e.direct, "", len(page))
@@ -124,7 +87,7 @@ func BenchmarkProxyListing61k(b *testing.B) {
 // origin passed through, and the identity rewrite re-encoded per request
 // for gzip and br clients (the per-request compression cost).
 func BenchmarkProxyListing61kCompressed(b *testing.B) {
-	page := benchPage(b)
+	page := proxytest.BenchPage(b)
 	gz := gzipBytes(b, page)
 	b.Run("passthrough-gzip", func(b *testing.B) {
 		e := newBenchEnv(b, gz, "gzip", nil)
@@ -143,7 +106,7 @@ func BenchmarkProxyListing61kCompressed(b *testing.B) {
 // BenchmarkEncode measures compressing the listing page at the default
 // levels and the alternatives, to justify the defaults.
 func BenchmarkEncode(b *testing.B) {
-	page := benchPage(b)
+	page := proxytest.BenchPage(b)
 	for _, c := range []struct {
 		name  string
 		enc   coding

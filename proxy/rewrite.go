@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/marquee-proxy/marquee/inject"
@@ -80,6 +82,14 @@ func acquireRewriteContext(s *Server, ctx *fasthttp.RequestCtx, peer netip.Addr,
 	return rc
 }
 
+// NewRewriteContext returns a context for driving a Rewriter outside a
+// server, in tests and benchmarks of a rewrite stage: the request is ctx's,
+// origin the origin's response header (nil for none), body the decoded
+// page. Splice then always writes the plain splice.
+func NewRewriteContext(ctx *fasthttp.RequestCtx, origin *fasthttp.ResponseHeader, body []byte) *RewriteContext {
+	return &RewriteContext{ctx: ctx, origin: origin, body: body}
+}
+
 func releaseRewriteContext(rc *RewriteContext) {
 	rc.reset()
 	rewriteContexts.Put(rc)
@@ -150,6 +160,10 @@ func (rc *RewriteContext) OriginHeader(name string) []byte {
 	return rc.origin.Peek(name)
 }
 
+// OriginResponseHeader returns the origin's response header, for stages
+// that read several of its fields. Read-only, like OriginHeader.
+func (rc *RewriteContext) OriginResponseHeader() *fasthttp.ResponseHeader { return rc.origin }
+
 // Cookie returns the value of the request cookie name, or nil.
 func (rc *RewriteContext) Cookie(name string) []byte { return rc.ctx.Request.Header.Cookie(name) }
 
@@ -160,7 +174,7 @@ func (rc *RewriteContext) IsTLS() bool {
 		return true
 	}
 	if rc.srv.trusted(rc.peer) {
-		return bytes.EqualFold(trimOWS(rc.ctx.Request.Header.PeekBytes(strXFProto)), strHTTPS)
+		return bytes.EqualFold(httpfield.TrimOWS(rc.ctx.Request.Header.PeekBytes(strXFProto)), strHTTPS)
 	}
 	return false
 }

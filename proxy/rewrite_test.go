@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fasthttp"
@@ -72,7 +74,7 @@ func pageOrigin(t testing.TB, enc, cacheControl string) (url string, raw []byte)
 	case "br":
 		raw = brotliBytes(t, raw)
 	}
-	url = startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	url = proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		if enc != "" {
 			ctx.Response.Header.SetContentEncoding(enc)
@@ -120,7 +122,7 @@ func TestRewriteCompression(t *testing.T) {
 			if tt.accept != "" {
 				hdrs = append(hdrs, "Accept-Encoding: "+tt.accept)
 			}
-			r := p.get(t, "GET", "/", hdrs...)
+			r := p.Get(t, "GET", "/", hdrs...)
 			if got := string(r.Header.ContentEncoding()); got != tt.wantEnc {
 				t.Fatalf("got Content-Encoding %q, want %q", got, tt.wantEnc)
 			}
@@ -161,7 +163,7 @@ func TestRewriteCachingHeaders(t *testing.T) {
 				t.Parallel()
 				origin, raw := pageOrigin(t, enc, tt.cacheControl)
 				p := startProxy(t, origin, Options{Rewriter: tt.rw})
-				r := p.get(t, "GET", "/", "Accept-Encoding: gzip")
+				r := p.Get(t, "GET", "/", "Accept-Encoding: gzip")
 				if got := string(r.Header.Peek("Cache-Control")); got != tt.wantCC {
 					t.Errorf("got Cache-Control %q, want %q", got, tt.wantCC)
 				}
@@ -220,7 +222,7 @@ func TestRewriteFailsOpen(t *testing.T) {
 				origin, raw := pageOrigin(t, enc, "public, max-age=60")
 				p := startProxy(t, origin, Options{Rewriter: failingRewriter{mode}})
 				before := counterValue(t, p.srv.metrics.rewriteFailures)
-				r := p.get(t, "GET", "/", "Accept-Encoding: gzip, br")
+				r := p.Get(t, "GET", "/", "Accept-Encoding: gzip, br")
 				if r.StatusCode() != 200 {
 					t.Fatalf("got status %d", r.StatusCode())
 				}
@@ -248,13 +250,13 @@ func TestRewriteFailsOpen(t *testing.T) {
 
 func TestRewriteCorruptGzipFailsOpen(t *testing.T) {
 	bad := []byte("\x1f\x8b\x08\x00garbage that is not deflate")
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html")
 		ctx.Response.Header.SetContentEncoding("gzip")
 		ctx.SetBody(bad)
 	})
 	p := startProxy(t, origin, Options{Rewriter: fillSlot})
-	r := p.get(t, "GET", "/", "Accept-Encoding: gzip")
+	r := p.Get(t, "GET", "/", "Accept-Encoding: gzip")
 	if !bytes.Equal(r.Body(), bad) || string(r.Header.ContentEncoding()) != "gzip" {
 		t.Fatalf("want origin bytes as received, got %q", r.Body())
 	}
@@ -264,7 +266,7 @@ func TestRewriteCorruptGzipFailsOpen(t *testing.T) {
 }
 
 func TestRewriteNotEligible(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html")
 		if string(ctx.Path()) == "/css" {
 			ctx.SetContentType("text/css")
@@ -283,7 +285,7 @@ func TestRewriteNotEligible(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.path, func(t *testing.T) {
-			if r := p.get(t, tt.method, tt.path); string(r.Body()) != "FALLBACK!" {
+			if r := p.Get(t, tt.method, tt.path); string(r.Body()) != "FALLBACK!" {
 				t.Fatalf("got %q, want untouched", r.Body())
 			}
 		})
@@ -293,13 +295,13 @@ func TestRewriteNotEligible(t *testing.T) {
 func TestDecompressionBombPassesThrough(t *testing.T) {
 	page := []byte("<html>" + strings.Repeat("FALLBACK", 100000) + "</html>") // ~800 KB
 	gz := gzipBytes(t, page)
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html")
 		ctx.Response.Header.SetContentEncoding("gzip")
 		ctx.SetBody(gz)
 	})
 	p := startProxy(t, origin, Options{Rewriter: fillSlot, MaxRewriteBody: 64 << 10})
-	r := p.get(t, "GET", "/", "Accept-Encoding: gzip")
+	r := p.Get(t, "GET", "/", "Accept-Encoding: gzip")
 	if !bytes.Equal(r.Body(), gz) {
 		t.Fatalf("want the compressed origin bytes untouched")
 	}
@@ -343,7 +345,7 @@ func TestRewriteContext(t *testing.T) {
 		Rewriter:       rec,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")},
 	})
-	r := p.get(t, "GET", "/p?q=1", "Cookie: mq_vid=abc; other=1", "User-Agent: tester",
+	r := p.Get(t, "GET", "/p?q=1", "Cookie: mq_vid=abc; other=1", "User-Agent: tester",
 		"X-Forwarded-For: 198.51.100.7, 10.1.2.3", "X-Forwarded-Proto: https")
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -383,7 +385,7 @@ func (changedOnly) Rewrite(rc *RewriteContext) error {
 func TestChangedImpliesSlotted(t *testing.T) {
 	origin, _ := pageOrigin(t, "", "public, max-age=60")
 	p := startProxy(t, origin, Options{Rewriter: changedOnly{}})
-	r := p.get(t, "GET", "/")
+	r := p.Get(t, "GET", "/")
 	if string(r.Body()) != "<p>changed</p>" {
 		t.Fatalf("got %q", r.Body())
 	}

@@ -1,74 +1,22 @@
 package proxy
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
-	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/marquee-proxy/marquee/internal/proxytest"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
-// startOrigin serves h on a loopback port and returns its base URL.
-func startOrigin(t testing.TB, h fasthttp.RequestHandler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveOrigin(t, ln, &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, MaxRequestBodySize: 64 << 20, ReadBufferSize: 64 << 10})
-	return "http://" + ln.Addr().String()
-}
-
-// serveOrigin serves srv on ln until the test ends.
-func serveOrigin(t testing.TB, ln net.Listener, srv *fasthttp.Server) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.ShutdownWithContext(ctx)
-		// A Shutdown before Serve has taken ln closes nothing, and Serve
-		// would then accept forever; closing ln ends it either way.
-		_ = ln.Close()
-		<-done
-	})
-}
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testProxy is a running proxy on loopback.
 type testProxy struct {
+	*proxytest.Client
 	srv  *Server
-	addr string
-	logs *logBuffer
+	logs *proxytest.LogBuffer
 }
 
 // startProxy starts a proxy in front of origin with opts (Origins filled in
@@ -78,7 +26,7 @@ func startProxy(t testing.TB, origin string, opts Options) *testProxy {
 	if len(opts.Origins) == 0 {
 		opts.Origins = []string{origin}
 	}
-	logs := &logBuffer{}
+	logs := &proxytest.LogBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -86,97 +34,9 @@ func startProxy(t testing.TB, origin string, opts Options) *testProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	waitFor(t, "proxy address", func() bool { return s.Addr() != nil })
-	return &testProxy{srv: s, addr: ln.Addr().String(), logs: logs}
-}
-
-// waitFor polls cond every few milliseconds for up to five seconds.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// do sends req to the proxy and returns the response, body fully read.
-func (p *testProxy) do(t testing.TB, req *fasthttp.Request) *fasthttp.Response {
-	t.Helper()
-	c := &fasthttp.HostClient{Addr: p.addr, ReadTimeout: 10 * time.Second, DisablePathNormalizing: true}
-	defer c.CloseIdleConnections() // lets Shutdown finish without waiting
-	resp := &fasthttp.Response{}
-	if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
-		t.Fatalf("request to proxy: %v", err)
-	}
-	return resp
-}
-
-// get is do for a GET of path with extra headers given as "Name: value".
-func (p *testProxy) get(t testing.TB, method, path string, headers ...string) *fasthttp.Response {
-	t.Helper()
-	req := &fasthttp.Request{}
-	req.Header.SetMethod(method)
-	req.SetRequestURI("http://" + p.addr + path)
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	return p.do(t, req)
-}
-
-// raw writes b to the proxy on a fresh connection, half-closes it, and
-// returns everything the proxy sends back until it closes or 5 s pass.
-func (p *testProxy) raw(t testing.TB, b string) string {
-	t.Helper()
-	c, err := net.Dial("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, b); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.(*net.TCPConn).CloseWrite()
-	out, _ := io.ReadAll(c)
-	return string(out)
-}
-
-// readResponses parses every response in raw.
-func readResponses(t testing.TB, raw string) []*fasthttp.Response {
-	t.Helper()
-	br := bufio.NewReader(strings.NewReader(raw))
-	var out []*fasthttp.Response
-	for range 10 {
-		if _, err := br.Peek(1); err != nil {
-			break
-		}
-		r := &fasthttp.Response{}
-		if err := r.Read(br); err != nil {
-			t.Fatalf("parse response %d: %v in %q", len(out), err, raw)
-		}
-		out = append(out, r)
-	}
-	return out
+	c := proxytest.Serve(t, s, ErrServerClosed)
+	proxytest.WaitFor(t, "proxy address", func() bool { return s.Addr() != nil })
+	return &testProxy{Client: c, srv: s, logs: logs}
 }
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -226,9 +86,9 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestShutdownIdempotent(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
 	p := startProxy(t, origin, Options{})
-	if r := p.get(t, "GET", "/"); string(r.Body()) != "ok" {
+	if r := p.Get(t, "GET", "/"); string(r.Body()) != "ok" {
 		t.Fatalf("got %q", r.Body())
 	}
 	for range 2 {
@@ -249,14 +109,14 @@ func TestSharedRegistryTwice(t *testing.T) {
 }
 
 func TestListenAndServe(t *testing.T) {
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
 	s, err := New(Options{Listen: "127.0.0.1:0", Origins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.ListenAndServe() }()
-	waitFor(t, "listener", func() bool { return s.Addr() != nil })
+	proxytest.WaitFor(t, "listener", func() bool { return s.Addr() != nil })
 	if err := s.Serve(nil); err == nil {
 		t.Fatal("second Serve succeeded")
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -53,7 +55,7 @@ func startTapOrigin(t testing.TB) (string, *tapListener) {
 		t.Fatal(err)
 	}
 	tap := &tapListener{Listener: ln}
-	serveOrigin(t, tap, &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }})
+	proxytest.ServeOrigin(t, tap, &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }})
 	return "http://" + ln.Addr().String(), tap
 }
 
@@ -121,7 +123,7 @@ func TestRequestSmuggling(t *testing.T) {
 			t.Parallel()
 			origin, tap := startTapOrigin(t)
 			p := startProxy(t, origin, Options{})
-			resps := readResponses(t, p.raw(t, tt.raw))
+			resps := proxytest.ReadResponses(t, p.Raw(t, tt.raw))
 			if len(resps) == 0 {
 				t.Fatal("no response")
 			}

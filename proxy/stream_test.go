@@ -12,6 +12,8 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -104,14 +106,14 @@ func TestOriginBodyPrefixThenStreamAndLimit(t *testing.T) {
 func TestHandlerRecoversPanics(t *testing.T) {
 	// A dialer that panics runs inside the handler: the request gets a
 	// 500, the server keeps serving.
-	logs := &logBuffer{}
+	logs := &proxytest.LogBuffer{}
 	p := startProxy(t, "", Options{
 		Origins: []string{"http://origin.test"},
 		Dial:    func(string) (net.Conn, error) { panic("dialer exploded") },
 		Logger:  slog.New(slog.NewTextHandler(logs, nil)),
 	})
 	for range 2 {
-		r := p.get(t, "GET", "/")
+		r := p.Get(t, "GET", "/")
 		if r.StatusCode() != fasthttp.StatusInternalServerError {
 			t.Fatalf("got %d, want 500", r.StatusCode())
 		}
@@ -125,7 +127,7 @@ func TestOriginStallsMidBody(t *testing.T) {
 	// Headers arrive, the body does not: an eligible page read in full
 	// times out before anything is sent, so the client gets 504.
 	release := make(chan struct{})
-	origin := startOrigin(t, func(ctx *fasthttp.RequestCtx) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html")
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			_, _ = w.WriteString("<html>partial")
@@ -139,7 +141,7 @@ func TestOriginStallsMidBody(t *testing.T) {
 	// Registered after startOrigin so it runs before the origin's shutdown.
 	t.Cleanup(func() { close(release) })
 	p := startProxy(t, origin, Options{OriginTimeout: 300 * time.Millisecond, Rewriter: IdentityRewriter{}})
-	r := p.get(t, "GET", "/")
+	r := p.Get(t, "GET", "/")
 	if r.StatusCode() != fasthttp.StatusGatewayTimeout {
 		t.Fatalf("got %d %q, want 504", r.StatusCode(), r.Body())
 	}

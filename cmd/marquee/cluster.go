@@ -1,22 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/personalize"
 
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
-	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -68,7 +66,7 @@ func splitPort(hp string) (string, int, error) {
 // A document's version is a reading of the store's hybrid logical clock
 // when it was put, so versions order across nodes.
 type replicator struct {
-	pers  *proxy.Personalizer
+	pers  *personalize.Personalizer
 	rec   *stats.Recorder
 	node  string
 	clock *msync.Clock
@@ -80,7 +78,7 @@ type replicator struct {
 	remote  map[string]stats.NodeState
 }
 
-func newReplicator(pers *proxy.Personalizer, rec *stats.Recorder, node string, clock *msync.Clock, log *slog.Logger) *replicator {
+func newReplicator(pers *personalize.Personalizer, rec *stats.Recorder, node string, clock *msync.Clock, log *slog.Logger) *replicator {
 	return &replicator{pers: pers, rec: rec, node: node, clock: clock, log: log, remote: make(map[string]stats.NodeState)}
 }
 
@@ -102,7 +100,7 @@ func (r *replicator) MergeConfig(v uint64, data []byte) error {
 	if err != nil {
 		return err
 	}
-	snap, err := proxy.Compile(cfg)
+	snap, err := personalize.Compile(cfg)
 	if err != nil {
 		return err
 	}
@@ -153,68 +151,21 @@ func (r *replicator) report() stats.Report {
 	return stats.Merge(states...)
 }
 
-// clusterAdmin adds GET /v1/cluster to the admin API and publishes a
-// decisions document once PUT /v1/campaigns has accepted it.
-type clusterAdmin struct {
-	next  http.Handler
-	token string
-	c     *cluster.Cluster
-	rep   *replicator
-}
-
-func (h *clusterAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.URL.Path == "/v1/cluster" && r.Method == http.MethodGet:
-		if h.token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+h.token)) != 1 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":{"code":"unauthorized","message":"missing or wrong bearer token"}}`+"\n")
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"node": h.c.Name(), "addr": h.c.Addr(), "members": h.c.Members()})
-	case r.URL.Path == "/v1/campaigns" && r.Method == http.MethodPut:
-		body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20+1))
-		if err != nil {
-			http.Error(w, "read body", http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		sw := &statusWriter{ResponseWriter: w}
-		h.next.ServeHTTP(sw, r)
-		if sw.status == http.StatusOK {
-			h.rep.put(body)
-			h.c.PublishConfig()
-		}
-	default:
-		h.next.ServeHTTP(w, r)
-	}
-}
-
-// statusWriter remembers the status of a response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // clusterParts are a node's cluster membership and what it replicates.
 type clusterParts struct {
 	c   *cluster.Cluster
 	rep *replicator
+}
+
+// Status implements admin.Cluster.
+func (p *clusterParts) Status() any {
+	return map[string]any{"node": p.c.Name(), "addr": p.c.Addr(), "members": p.c.Members()}
+}
+
+// PublishCampaigns implements admin.Cluster.
+func (p *clusterParts) PublishCampaigns(doc []byte) {
+	p.rep.put(doc)
+	p.c.PublishConfig()
 }
 
 // startCluster joins the fleet when the config has a cluster: section.
@@ -253,10 +204,11 @@ func (n *node) report() any {
 	return n.stats.Report(nodeName(n.cfg))
 }
 
-// wrapAdmin adds the cluster's admin endpoints.
-func (n *node) wrapAdmin(h http.Handler) http.Handler {
+// adminCluster is the fleet the admin API shows and publishes to, or nil
+// for a single node.
+func (n *node) adminCluster() admin.Cluster {
 	if n.clu == nil {
-		return h
+		return nil
 	}
-	return &clusterAdmin{next: h, token: n.cfg.Admin.Token, c: n.clu.c, rep: n.clu.rep}
+	return n.clu
 }

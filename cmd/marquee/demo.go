@@ -15,9 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/demo"
-	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -158,7 +159,7 @@ func startDemoNode(cfgText string, log *slog.Logger) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in config: %w", err)
 	}
-	snap, err := proxy.Compile(cfg)
+	snap, err := personalize.Compile(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("built-in config: %w", err)
 	}

@@ -6,11 +6,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/kafka"
-	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -57,9 +58,9 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 
 // ingestParts are the personaliser's observers built from the config.
 type ingestParts struct {
-	tracker  *proxy.Tracker
-	customer *proxy.CustomerResolver
-	consent  proxy.ConsentPolicy
+	tracker  *personalize.Tracker
+	customer *personalize.CustomerResolver
+	consent  personalize.ConsentPolicy
 	// strip lists origin response headers meant for the proxy alone.
 	strip []string
 	// kafka consumes the events topic, when configured.
@@ -81,16 +82,16 @@ func (in *ingestParts) close() {
 
 // newIngest builds the tracker, customer resolver and consent policy.
 func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer, log *slog.Logger) (*ingestParts, error) {
-	in := &ingestParts{consent: proxy.ConsentPolicy{
+	in := &ingestParts{consent: personalize.ConsentPolicy{
 		OptOutCookie:  cfg.Consent.OptOutCookie,
 		IgnoreGPC:     cfg.Consent.IgnoreGPC,
 		Strict:        cfg.Consent.Strict,
 		ConsentCookie: cfg.Consent.ConsentCookie,
 	}}
 	t := cfg.Tracking
-	pages := make([]proxy.TrackPage, 0, len(t.Pages))
+	pages := make([]personalize.TrackPage, 0, len(t.Pages))
 	for _, pg := range t.Pages {
-		pages = append(pages, proxy.TrackPage{Path: pg.Path, Event: msync.ParseEventType(pg.Event), Category: pg.Category, CategoryHeader: pg.CategoryHeader})
+		pages = append(pages, personalize.TrackPage{Path: pg.Path, Event: msync.ParseEventType(pg.Event), Category: pg.Category, CategoryHeader: pg.CategoryHeader})
 	}
 	evHdr := t.EventHeader
 	if evHdr == "off" {
@@ -99,16 +100,16 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 		in.strip = append(in.strip, evHdr)
 	}
 	var err error
-	in.tracker, err = proxy.NewTracker(proxy.TrackerOptions{
+	in.tracker, err = personalize.NewTracker(personalize.TrackerOptions{
 		Store: store, Pages: pages, EventHeader: evHdr, Workers: t.Workers, Queue: t.Queue, Logger: log, Registry: reg,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if cu := cfg.Identity.Customer; cu != nil {
-		opts := proxy.CustomerOptions{Header: cu.Header, Cookie: cu.Cookie, FoldCase: cu.FoldCase}
+		opts := personalize.CustomerOptions{Header: cu.Header, Cookie: cu.Cookie, FoldCase: cu.FoldCase}
 		if cu.CookieFormat == "jwt" {
-			opts.Format = proxy.CustomerJWT
+			opts.Format = personalize.CustomerJWT
 		}
 		for _, k := range cu.Keys {
 			b, err := config.DecodeKey(k)
@@ -118,7 +119,7 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 			}
 			opts.Keys = append(opts.Keys, b)
 		}
-		if in.customer, err = proxy.NewCustomerResolver(opts); err != nil {
+		if in.customer, err = personalize.NewCustomerResolver(opts); err != nil {
 			in.tracker.Close()
 			return nil, err
 		}
@@ -154,7 +155,7 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 
 // segmentsOf evaluates the current configuration's segments for a profile,
 // for the admin API's profile view.
-func segmentsOf(pers *proxy.Personalizer) func(p *msync.Profile) []string {
+func segmentsOf(pers *personalize.Personalizer) func(p *msync.Profile) []string {
 	return func(p *msync.Profile) []string {
 		d := pers.Snapshot().Engine.Acquire(p, []byte(p.ID), time.Now())
 		defer d.Release()

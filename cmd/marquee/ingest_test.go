@@ -13,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/demo"
-	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -31,7 +32,7 @@ func startTestNode(t *testing.T, origin http.Handler, extra string) *node {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	snap, err := proxy.Compile(cfg)
+	snap, err := personalize.Compile(cfg)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -100,7 +101,7 @@ func TestBrowsingBuildsSegment(t *testing.T) {
 		t.Fatalf("fourth electronics page does not show the electronics offer")
 	}
 	// The admin API shows the segment the visitor is in now.
-	resp, err := http.Get(n.adminURL() + "/v1/profiles/" + b.cookies["mq_vid"][:proxy.VisitorIDLen])
+	resp, err := http.Get(n.adminURL() + "/v1/profiles/" + b.cookies["mq_vid"][:personalize.VisitorIDLen])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestStitchTwoDevicesAndLogout(t *testing.T) {
 		t.Error("after logout the device still shows the customer's offers")
 	}
 	// Links survive in the store.
-	if a, _ := n.store.AliasOf(phone.cookies["mq_vid"][:proxy.VisitorIDLen]); a != "cust-42" {
+	if a, _ := n.store.AliasOf(phone.cookies["mq_vid"][:personalize.VisitorIDLen]); a != "cust-42" {
 		t.Errorf("phone alias: got %q, want %q", a, "cust-42")
 	}
 }
@@ -205,8 +206,8 @@ func TestConsentStopsTracking(t *testing.T) {
 				}
 				t.Fatal("no visitor cookie")
 			}
-			n.ingest.tracker.Wait([]byte(vid[:proxy.VisitorIDLen]))
-			p, _ := n.store.Get(vid[:proxy.VisitorIDLen])
+			n.ingest.tracker.Wait([]byte(vid[:personalize.VisitorIDLen]))
+			p, _ := n.store.Get(vid[:personalize.VisitorIDLen])
 			if p != nil && p.Views["electronics"] != nil && p.Views["electronics"][0].Count > 1 {
 				t.Errorf("opted-out views were tracked: %v", p.Views)
 			}
@@ -268,7 +269,7 @@ func TestEventHeaderFromOrigin(t *testing.T) {
 	if resp.Header.Get("X-Marquee-Event") != "" {
 		t.Error("event header reached the client")
 	}
-	vid := b.cookies["mq_vid"][:proxy.VisitorIDLen]
+	vid := b.cookies["mq_vid"][:personalize.VisitorIDLen]
 	n.ingest.tracker.Wait([]byte(vid))
 	p, _ := n.store.Get(vid)
 	if p == nil || p.Cart.Count() != 2 || p.Cart.Value() != 158 {
@@ -299,9 +300,9 @@ campaigns:
 		name, cookie string
 		vip          bool
 	}{
-		{"signed", proxy.SignCustomerHMAC("cust-1", key), true},
+		{"signed", personalize.SignCustomerHMAC("cust-1", key), true},
 		{"unsigned", "cust-1", false},
-		{"signed by another key", proxy.SignCustomerHMAC("cust-1", []byte("another key, 16+ bytes")), false},
+		{"signed by another key", personalize.SignCustomerHMAC("cust-1", []byte("another key, 16+ bytes")), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -341,7 +342,7 @@ func TestEventHeaderOnRedirect(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("X-Marquee-Event") != "" {
 		t.Fatalf("redirect: %d, event header %q", resp.StatusCode, resp.Header.Get("X-Marquee-Event"))
 	}
-	vid := b.cookies["mq_vid"][:proxy.VisitorIDLen]
+	vid := b.cookies["mq_vid"][:personalize.VisitorIDLen]
 	n.ingest.tracker.Wait([]byte(vid))
 	if p, _ := n.store.Get(vid); p == nil || p.Cart.Count() != 1 {
 		t.Fatalf("cart after the annotated redirect: %+v", p)

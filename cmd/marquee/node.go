@@ -11,6 +11,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -27,7 +30,7 @@ type node struct {
 	log      *slog.Logger
 	store    *msync.Store
 	ingest   *ingestParts
-	pers     *proxy.Personalizer
+	pers     *personalize.Personalizer
 	proxy    *proxy.Server
 	admin    *http.Server
 	proxyLn  net.Listener
@@ -48,7 +51,7 @@ type nodeOptions struct {
 
 // startNode opens the store and starts the proxy and admin listeners. On
 // failure it releases whatever it had opened.
-func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts nodeOptions) (n *node, err error) {
+func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger, opts nodeOptions) (n *node, err error) {
 	n = &node{cfg: cfg, log: log, errc: make(chan error, 2), registry: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
@@ -73,7 +76,7 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	if n.ingest, err = newIngest(cfg, n.store, n.registry, log); err != nil {
 		return n, err
 	}
-	n.pers, err = proxy.NewPersonalizer(proxy.PersonalizerOptions{
+	n.pers, err = personalize.New(personalize.Options{
 		Snapshot:     snap,
 		Store:        n.store,
 		Keys:         keys,
@@ -140,13 +143,13 @@ func startNode(cfg *config.Config, snap *proxy.Snapshot, log *slog.Logger, opts 
 	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
 
 	if cfg.Admin.Listen != "off" {
-		h, err := proxy.NewAdmin(proxy.AdminOptions{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
-			Stats: func() any { return n.report() }})
+		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+			Stats: func() any { return n.report() }, Cluster: n.adminCluster()})
 		if err != nil {
 			return n, err
 		}
 		n.admin = &http.Server{
-			Handler:           n.wrapAdmin(h),
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       time.Minute,
 			WriteTimeout:      time.Minute,

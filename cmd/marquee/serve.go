@@ -11,8 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/marquee-proxy/marquee/personalize"
+
 	"github.com/marquee-proxy/marquee/config"
-	"github.com/marquee-proxy/marquee/proxy"
 )
 
 // shutdownGrace bounds how long requests in flight may finish on exit.
@@ -98,12 +99,12 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // loadConfig reads the file at path and compiles every part of it, so that
 // check, serve and reload accept and reject exactly the same files.
-func loadConfig(path string) (*config.Config, *proxy.Snapshot, error) {
+func loadConfig(path string) (*config.Config, *personalize.Snapshot, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := proxy.Compile(cfg)
+	snap, err := personalize.Compile(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

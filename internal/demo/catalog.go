@@ -3,9 +3,10 @@ package demo
 import (
 	"cmp"
 	"encoding/json"
-	"github.com/marquee-proxy/marquee/decide"
 	"slices"
 	"sync"
+
+	"github.com/marquee-proxy/marquee/decide"
 )
 
 // Product is one item of the demo catalog: the catalog entry type of the

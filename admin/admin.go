@@ -1,0 +1,393 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/marquee-proxy/marquee/personalize"
+
+	"github.com/marquee-proxy/marquee/internal/apierror"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// Bounds of what the admin API accepts in one profile.
+const (
+	maxAdminBody  = 1 << 20
+	maxAttrs      = 256
+	maxAttrKey    = 64
+	maxAttrString = 4096
+)
+
+// Options configures the admin HTTP API.
+type Options struct {
+	// Token, when non-empty, must come as "Authorization: Bearer TOKEN" on
+	// every call except /healthz and /readyz. Empty: no authentication (only
+	// acceptable on a loopback listener; config validation enforces that).
+	Token string
+	// Store holds the profiles. Required.
+	Store *msync.Store
+	// Gatherer serves /metrics. Nil: /metrics answers 404.
+	Gatherer prometheus.Gatherer
+	// Logger receives one line per failed call (5xx). Nil discards.
+	Logger *slog.Logger
+	// Segments evaluates the segments a profile is in now, for GET
+	// /v1/profiles/{id}. Nil: profiles are shown without segments.
+	Segments func(p *msync.Profile) []string
+	// Personalizer serves the decision endpoints: campaigns (read and
+	// replace), explain, preview and stats. Nil: they answer 404.
+	Personalizer *personalize.Personalizer
+	// Stats returns the experiment report for GET /v1/stats. Nil: 404.
+	Stats func() any
+	// Cluster is this node's fleet: GET /v1/cluster shows it, and every
+	// decisions document PUT /v1/campaigns applies is published to it.
+	// Nil: a single node, and /v1/cluster answers 404.
+	Cluster Cluster
+}
+
+// Cluster is what the admin API needs of a node's fleet. Its calls come
+// through the same authentication as every other route.
+type Cluster interface {
+	// Status is the body of GET /v1/cluster: this node and its members.
+	Status() any
+	// PublishCampaigns replicates a decisions document this node has just
+	// applied, as it was sent.
+	PublishCampaigns(doc []byte)
+}
+
+// admin serves the admin API.
+type admin struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the admin API handler.
+func New(opts Options) (http.Handler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("admin: admin API needs a store")
+	}
+	a := &admin{opts: opts, log: opts.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	// Exactly "/", without a token: see serveDashboard.
+	mux.HandleFunc("GET /{$}", serveDashboard)
+	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
+	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
+	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))
+	mux.Handle("PATCH /v1/profiles/{id}", a.auth(a.patchProfile))
+	mux.Handle("POST /v1/events", a.auth(a.postEvents))
+	mux.Handle("POST /v1/import", a.auth(a.postImport))
+	if opts.Personalizer != nil {
+		a.decisionRoutes(mux)
+	}
+	if opts.Cluster != nil {
+		mux.Handle("GET /v1/cluster", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			writeJSON(w, http.StatusOK, opts.Cluster.Status())
+			return nil
+		}))
+	}
+	// Go's profiler, behind the same token, for finding what a node spends
+	// its CPU on under real traffic.
+	for _, p := range pprofRoutes {
+		mux.Handle("GET "+p.path, a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			p.h(w, r)
+			return nil
+		}))
+	}
+	if opts.Gatherer != nil {
+		mux.Handle("GET /metrics", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+			promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+			return nil
+		}))
+	}
+	return a.recover(mux), nil
+}
+
+// recover answers 500 instead of dropping the connection when a handler
+// panics, and keeps the process up.
+func (a *admin) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("admin: panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				apierror.Write(w, nil)
+			}
+		}()
+		// Paths and methods the mux does not know get the common error
+		// shape too.
+		next.ServeHTTP(&notFoundWriter{ResponseWriter: w}, r)
+	})
+}
+
+// notFoundWriter turns the mux's plain-text 404 and 405 into the common
+// JSON error shape.
+type notFoundWriter struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (w *notFoundWriter) WriteHeader(status int) {
+	if (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.replaced = true
+		code := apierror.CodeNotFound
+		if status == http.StatusMethodNotAllowed {
+			code = apierror.CodeMethodNotAllowed
+		}
+		w.Header().Del("X-Content-Type-Options")
+		apierror.Write(w.ResponseWriter, &apierror.Error{Status: status, Code: code, Message: strings.ToLower(http.StatusText(status))})
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *notFoundWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// auth checks the bearer token and turns a handler's error into the
+// common error response: the one place admin errors become statuses.
+func (a *admin) auth(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.opts.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.opts.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="marquee"`)
+				apierror.Write(w, apierror.Errorf(http.StatusUnauthorized, apierror.CodeUnauthorized, "", "missing or wrong bearer token"))
+				return
+			}
+		}
+		if err := h(w, r); err != nil {
+			var ae *apierror.Error
+			if !errors.As(err, &ae) {
+				a.log.Error("admin: call failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			apierror.Write(w, err)
+		}
+	})
+}
+
+func profileID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !msync.ValidID(id) {
+		return "", apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidID, "id", "profile id must be 1 to %d characters of letters, digits and -_.:@", msync.MaxIDLen)
+	}
+	return id, nil
+}
+
+// profileView is a profile as the admin API shows it: the version as a
+// string, since JavaScript numbers cannot hold 64 bits.
+type profileView struct {
+	*msync.Profile
+	Version  string   `json:"version"`
+	Segments []string `json:"segments,omitzero"`
+}
+
+func (a *admin) getProfile(w http.ResponseWriter, r *http.Request) error {
+	id, err := profileID(r)
+	if err != nil {
+		return err
+	}
+	p, err := a.opts.Store.Get(id)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		return apierror.Errorf(http.StatusNotFound, apierror.CodeNotFound, "", "no profile %q", id)
+	}
+	v := view(p)
+	if a.opts.Segments != nil {
+		v.Segments = a.opts.Segments(p)
+		if v.Segments == nil {
+			v.Segments = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func view(p *msync.Profile) profileView {
+	return profileView{Profile: p, Version: strconv.FormatUint(uint64(p.Version), 10)}
+}
+
+// profileBody is what PUT /v1/profiles/{id} takes: the fields the
+// operator owns. Observed behaviour (views, sessions, recent items) belongs
+// to the proxy and is kept.
+type profileBody struct {
+	Attrs   map[string]any `json:"attrs"`
+	Scores  map[string]any `json:"scores"`
+	Consent *msync.Consent `json:"consent"`
+}
+
+// decodeProfileRequest reads the profile id from the path and the JSON
+// body into v, strictly.
+func decodeProfileRequest(r *http.Request, v any) (string, error) {
+	id, err := profileID(r)
+	if err != nil {
+		return "", err
+	}
+	data, err := readBody(r)
+	if err != nil {
+		return "", err
+	}
+	return id, decodeStrict(data, v)
+}
+
+func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
+	var body profileBody
+	id, err := decodeProfileRequest(r, &body)
+	if err != nil {
+		return err
+	}
+	attrs, err := normaliseAttrs(body.Attrs)
+	if err != nil {
+		return err
+	}
+	scores, err := normaliseScores(body.Scores)
+	if err != nil {
+		return err
+	}
+	p, err := a.opts.Store.Update(id, func(p *msync.Profile) error {
+		p.Attrs = attrs
+		p.Scores = scores
+		if body.Consent != nil {
+			p.Consent = *body.Consent
+		} else {
+			p.Consent = msync.Consent{}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(p))
+	return nil
+}
+
+func (a *admin) deleteProfile(w http.ResponseWriter, r *http.Request) error {
+	id, err := profileID(r)
+	if err != nil {
+		return err
+	}
+	// Erasure: the profile, its linked ids and counters go, and a
+	// tombstone keeps older writes from bringing them back.
+	if err := a.opts.Store.Erase(id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// readBody reads a bounded request body. Content-Type is not checked: the
+// body is parsed strictly as JSON whatever it claims, so that a plain
+// "curl -d" works.
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
+	if err != nil {
+		return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidJSON, "", "reading body: %v", err)
+	}
+	if len(data) > maxAdminBody {
+		return nil, apierror.Errorf(http.StatusRequestEntityTooLarge, apierror.CodeTooLarge, "", "body larger than %d bytes", maxAdminBody)
+	}
+	return data, nil
+}
+
+// normaliseAttrs checks attribute values are strings, finite numbers or
+// booleans within bounds, turning json.Numbers into float64.
+func normaliseAttrs(in map[string]any) (map[string]any, error) {
+	if len(in) > maxAttrs {
+		return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "attrs", "more than %d attributes", maxAttrs)
+	}
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		field := "attrs." + k
+		if k == "" || len(k) > maxAttrKey {
+			return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "attribute names are 1 to %d bytes", maxAttrKey)
+		}
+		switch v := v.(type) {
+		case string:
+			if len(v) > maxAttrString {
+				return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "string longer than %d bytes", maxAttrString)
+			}
+			out[k] = v
+		case bool:
+			out[k] = v
+		case json.Number:
+			f, err := v.Float64()
+			if err != nil || math.IsInf(f, 0) {
+				return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "number %s out of range", v)
+			}
+			out[k] = f
+		case nil:
+			// null removes the attribute.
+		default:
+			return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "want a string, number or boolean, got %s", jsonKind(v))
+		}
+	}
+	return out, nil
+}
+
+// normaliseScores checks scores are finite numbers.
+func normaliseScores(in map[string]any) (map[string]float64, error) {
+	if len(in) > maxAttrs {
+		return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "scores", "more than %d scores", maxAttrs)
+	}
+	if in == nil {
+		return nil, nil
+	}
+	out := make(map[string]float64, len(in))
+	for k, v := range in {
+		field := "scores." + k
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "want a number, got %s", jsonKind(v))
+		}
+		f, err := n.Float64()
+		if err != nil || math.IsInf(f, 0) || k == "" || len(k) > maxAttrKey {
+			return nil, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, field, "want a finite number under a name of 1 to %d bytes", maxAttrKey)
+		}
+		out[k] = f
+	}
+	return out, nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}

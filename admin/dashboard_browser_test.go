@@ -1,0 +1,141 @@
+//go:build unix
+
+package admin
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/marquee-proxy/marquee/internal/browsertest"
+)
+
+// section returns the outer HTML of the element with the given id.
+func section(dom, id string) string {
+	start := strings.Index(dom, `id="`+id+`"`)
+	if start < 0 {
+		return ""
+	}
+	start = strings.LastIndex(dom[:start], "<")
+	end := strings.Index(dom[start:], "</section>")
+	if end < 0 {
+		return dom[start:]
+	}
+	return dom[start : start+end]
+}
+
+func TestDashboardInBrowser(t *testing.T) {
+	browser := browsertest.Find(t)
+	const token = "brw-s3cret-token"
+	const pageViews = 12
+	env := newDashboardEnv(t, token)
+	env.browse(t, pageViews)
+	env.recordExperiments()
+	escaped := strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(xssPayload)
+
+	tests := []struct {
+		name string
+		// fragment follows "/#"; empty loads the page bare.
+		fragment string
+		// want are regexps each section (by id) must match; absent must
+		// not match anywhere in the DOM.
+		want   map[string][]string
+		absent []string
+	}{
+		{
+			name:     "token and profile from the fragment",
+			fragment: "token=" + token + "&profile=xss-visitor",
+			want: map[string][]string{
+				"auth": {`^<section id="auth" class="card auth" hidden`},
+				"node": {`Single node`},
+				"traffic": {
+					`<tr class="total"><th>all</th><th class="num">` + strconv.Itoa(pageViews) + `</th>`,
+					`<tr data-outcome="passthrough"><td>passthrough</td><td class="num">0</td>`,
+					`data-outcome="rewritten"><td>rewritten</td><td class="num">[1-9]`,
+					`data-outcome="origin_error"`,
+					`requests/s`,
+					`p50</dt><dd>[0-9.]+ (µs|ms)</dd>`,
+					`Origin timeouts \(504\)</dt><dd>0`,
+					`Rewrite failures`,
+				},
+				"campaigns": {
+					`config version 0`,
+					`<code>gold-hero</code>`, `<code>spring-sale</code>`, `<code>exit-offer</code>`,
+					`Slot <code>hero</code>`,
+					`from 2020-01-01T00:00:00Z · mon, tue, wed, thu, fri, sat, sun`,
+					`5 per 1d`,
+					`banner-a 40% \(control\) · banner-b 40% · holdout 20%`,
+					// Markup in a condition is shown as text.
+					`attrs.name != "&lt;img src=x onerror=alert\(3\)&gt;"`,
+				},
+				"experiments": {
+					`<code>spring-sale</code>`, `lift against banner-a`, `banner-b`, `holdout`,
+					`<td class="num">baseline</td>`,
+					`\+[0-9.]+% \[[−+]?[0-9.]+%, \+[0-9.]+%\]`,
+					`Sample ratio mismatch`,
+				},
+				"profile": {
+					`<code>xss-visitor</code>`,
+					`<span class="chip">gold</span>`,
+					`"name": "` + regexp.QuoteMeta(escaped) + `"`,
+					`"` + regexp.QuoteMeta(escaped) + `": "as a key too"`,
+				},
+			},
+			absent: []string{`<img`, token},
+		},
+		{
+			name: "no token",
+			want: map[string][]string{
+				"auth":      {`^<section id="auth" class="card auth">`, `needs a bearer token`},
+				"campaigns": {`Needs the admin token`},
+				"traffic":   {`Needs the admin token`},
+			},
+			absent: []string{`gold-hero`, `spring-sale`, `data-outcome`, `<img`},
+		},
+		{
+			name:     "wrong token",
+			fragment: "token=wrong&profile=xss-visitor",
+			want: map[string][]string{
+				"auth":    {`^<section id="auth" class="card auth">`, `refused the token`},
+				"profile": {`<p class="muted">Needs the admin token.</p>`},
+			},
+			absent: []string{`gold-hero`, `as a key too`, `<img`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := env.admin.URL + "/"
+			if tt.fragment != "" {
+				url += "#" + tt.fragment
+			}
+			dom := browsertest.DumpDOM(t, browser, url)
+			failed := false
+			// Set by the page's script when its style applies: both inline
+			// parts passed the Content-Security-Policy.
+			if !strings.Contains(dom, `<html lang="en" data-styled="">`) {
+				t.Errorf("the page's script did not run or its style sheet was refused")
+				failed = true
+			}
+			for id, res := range tt.want {
+				sec := section(dom, id)
+				for _, re := range res {
+					if !regexp.MustCompile(re).MatchString(sec) {
+						t.Errorf("section %s does not match %q", id, re)
+						failed = true
+					}
+				}
+			}
+			for _, s := range tt.absent {
+				if strings.Contains(dom, s) {
+					t.Errorf("DOM contains %q", s)
+					failed = true
+				}
+			}
+			if failed {
+				// The script is the embedded one; what it built is the rest.
+				t.Logf("DOM without the script:\n%s", regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(dom, ""))
+			}
+		})
+	}
+}

@@ -1,0 +1,50 @@
+package admin
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// BenchmarkPostEvents sends batches of events through the admin API to a
+// store on disk: JSON parsing, validation, dedup and one transaction per
+// call.
+func BenchmarkPostEvents(b *testing.B) {
+	for _, batch := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			st, err := msync.Open(msync.Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			h, _ := New(Options{Store: st})
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			n := 0
+			var body bytes.Buffer
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				body.Reset()
+				for range batch {
+					fmt.Fprintf(&body, `{"id":"e%d","type":"view","visitor":"v%d","category":"electronics"}`+"\n", n, n%10000)
+					n++
+				}
+				resp, err := srv.Client().Post(srv.URL+"/v1/events", "application/x-ndjson", &body)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s: %s", resp.Status, out)
+				}
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

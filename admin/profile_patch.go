@@ -1,0 +1,134 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/marquee-proxy/marquee/internal/apierror"
+
+	msync "github.com/marquee-proxy/marquee/sync"
+)
+
+// patchBody is what PATCH /v1/profiles/{id} takes: a JSON merge patch
+// (RFC 7396) of the operator-owned fields. A key with null removes it; a
+// field left out is kept; "attrs": null removes every attribute.
+type patchBody struct {
+	Attrs   json.RawMessage `json:"attrs"`
+	Scores  json.RawMessage `json:"scores"`
+	Consent json.RawMessage `json:"consent"`
+}
+
+var jsonNull = []byte("null")
+
+func isNull(raw json.RawMessage) bool { return string(raw) == string(jsonNull) }
+
+func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
+	var body patchBody
+	id, err := decodeProfileRequest(r, &body)
+	if err != nil {
+		return err
+	}
+	var (
+		attrs, scores map[string]any
+		consent       msync.Consent
+	)
+	if body.Attrs != nil && !isNull(body.Attrs) {
+		if err := decodeField(body.Attrs, "attrs", &attrs); err != nil {
+			return err
+		}
+		// null values stay in the patch as removals; check the others.
+		set := make(map[string]any, len(attrs))
+		for k, v := range attrs {
+			if v != nil {
+				set[k] = v
+			}
+		}
+		if _, err := normaliseAttrs(set); err != nil {
+			return err
+		}
+	}
+	if body.Scores != nil && !isNull(body.Scores) {
+		if err := decodeField(body.Scores, "scores", &scores); err != nil {
+			return err
+		}
+		set := make(map[string]any, len(scores))
+		for k, v := range scores {
+			if v != nil {
+				set[k] = v
+			}
+		}
+		if _, err := normaliseScores(set); err != nil {
+			return err
+		}
+	}
+	if body.Consent != nil && !isNull(body.Consent) {
+		if err := decodeField(body.Consent, "consent", &consent); err != nil {
+			return err
+		}
+	}
+	p, err := a.opts.Store.Update(id, func(p *msync.Profile) error {
+		switch {
+		case isNull(body.Attrs):
+			p.Attrs = nil
+		case attrs != nil:
+			for k, v := range attrs {
+				if v == nil {
+					delete(p.Attrs, k)
+					continue
+				}
+				norm, _ := normaliseAttrs(map[string]any{k: v})
+				if p.Attrs == nil {
+					p.Attrs = make(map[string]any)
+				}
+				p.Attrs[k] = norm[k]
+			}
+		}
+		switch {
+		case isNull(body.Scores):
+			p.Scores = nil
+		case scores != nil:
+			for k, v := range scores {
+				if v == nil {
+					delete(p.Scores, k)
+					continue
+				}
+				norm, _ := normaliseScores(map[string]any{k: v})
+				if p.Scores == nil {
+					p.Scores = make(map[string]float64)
+				}
+				p.Scores[k] = norm[k]
+			}
+		}
+		switch {
+		case isNull(body.Consent):
+			p.Consent = msync.Consent{}
+		case body.Consent != nil:
+			p.Consent = consent
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view(p))
+	return nil
+}
+
+// decodeField decodes one member of a body strictly, naming errors after
+// it.
+func decodeField(raw json.RawMessage, field string, v any) error {
+	if err := decodeStrict(raw, v); err != nil {
+		if ae, ok := err.(*apierror.Error); ok {
+			if ae.Field == "" {
+				ae.Field = field
+			} else {
+				ae.Field = field + "." + ae.Field
+			}
+			if ae.Code == apierror.CodeInvalidJSON {
+				ae.Code = apierror.CodeInvalidField
+			}
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,14 @@
+// Package personalize owns what marquee does to a page for one visitor: it
+// implements the proxy's rewrite stage as a pipeline of named stages,
+//
+//	identify → load profile → plan → decide → render → splice → record
+//
+// with the identity cookie and the site's customer cookie, consent, crawler
+// detection, signed preview links, the behaviour observed from page views
+// and origin annotations, and the /_marquee/decide endpoint for apps.
+//
+// Everything a request learns is written to the profile store by one
+// background queue per node, after the response, ordered per visitor; a
+// visitor's next request waits for its own pending writes, so it always
+// reads them. Any failure leaves the origin's page as it came.
+package personalize

@@ -1,0 +1,73 @@
+package personalize
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
+	"github.com/marquee-proxy/marquee/inject"
+)
+
+// Snapshot is the compiled, read-only form of one configuration's
+// personalisation: decisions and slot selectors. A request loads the
+// current Snapshot once and uses only it, so a reload never mixes two.
+type Snapshot struct {
+	// Config is the configuration this snapshot was compiled from.
+	Config *config.Config
+	// Engine makes decisions.
+	Engine *decide.Engine
+	// Compiler turns pages into plans and caches them.
+	Compiler *inject.Compiler
+	// Version counts configuration replacements since start; 0 is the
+	// configuration marquee started with.
+	Version uint64
+
+	bots   *botMatcher
+	global *decide.Campaign // stands for the global holdout experiment
+}
+
+// Compile compiles the parts of cfg used on the request path. Every
+// problem is reported, located in the file, as a config.Errors.
+func Compile(cfg *config.Config) (*Snapshot, error) {
+	var errs config.Errors
+	eng, err := decide.Compile(cfg)
+	if err != nil {
+		if ce, ok := err.(config.Errors); ok {
+			errs = append(errs, ce...)
+		} else {
+			return nil, err
+		}
+	}
+	rules := make([]inject.SlotRule, 0, len(cfg.Slots))
+	for i, s := range cfg.Slots {
+		mode, err := inject.ParseMode(s.Mode)
+		if err != nil {
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("slots[%d].mode", i), "%v", err))
+			continue
+		}
+		rule := inject.SlotRule{Name: s.Name, Selector: s.Selector, Mode: mode}
+		if _, err := inject.NewCompiler([]inject.SlotRule{rule}, inject.Options{}); err != nil {
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("slots[%d].selector", i), "selector %q does not parse: %v", s.Selector, err))
+			continue
+		}
+		rules = append(rules, rule)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	comp, err := inject.NewCompiler(rules, inject.Options{
+		MaxBodySize:   cfg.Limits.MaxRewriteBody.Int(),
+		CompileBudget: 50 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("personalize: %w", err)
+	}
+	return &Snapshot{
+		Config:   cfg,
+		Engine:   eng,
+		Compiler: comp,
+		bots:     newBotMatcher(cfg.Bots.UserAgents),
+		global:   &decide.Campaign{ID: GlobalCampaign},
+	}, nil
+}
