@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ,
@@ -114,12 +117,13 @@ func TreeCPU(pid int) (CPUTime, error) {
 type Metrics struct {
 	// Mallocs is go_memstats_mallocs_total: heap objects allocated so far.
 	Mallocs float64
-	// Outcomes is marquee_proxy_requests_total by outcome label.
+	// Outcomes is marquee_proxy_requests_total by outcome label, summed
+	// over any other labels.
 	Outcomes map[string]float64
 }
 
 // ScrapeMetrics reads the Prometheus text at url (the admin listener's
-// /metrics).
+// /metrics). A document that is not valid exposition text is an error.
 func ScrapeMetrics(ctx context.Context, c *http.Client, url string) (Metrics, error) {
 	m := Metrics{Outcomes: map[string]float64{}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -137,37 +141,87 @@ func ScrapeMetrics(ctx context.Context, c *http.Client, url string) (Metrics, er
 	return parseMetrics(resp.Body, m)
 }
 
+// parseMetrics reads the counters of m from r, Prometheus text exposition
+// format, into m. Series are found by metric name and label values, so the
+// order of labels, labels the bench does not know, HELP and TYPE lines and
+// other families do not matter; a document that does not parse is an error.
 func parseMetrics(r io.Reader, m Metrics) (Metrics, error) {
-	const outcomePrefix = `marquee_proxy_requests_total{outcome="`
-	found := false
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		name, val, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch {
-		case name == "go_memstats_mallocs_total":
-			m.Mallocs = v
-			found = true
-		case strings.HasPrefix(name, outcomePrefix):
-			label, _, _ := strings.Cut(name[len(outcomePrefix):], `"`)
-			m.Outcomes[label] = v
-		}
-	}
-	if err := sc.Err(); err != nil {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
 		return m, fmt.Errorf("bench: metrics: %w", err)
 	}
-	if !found {
+	mf, ok := fams["go_memstats_mallocs_total"]
+	if !ok {
 		return m, errors.New("bench: metrics: no go_memstats_mallocs_total")
 	}
+	mallocSeries, err := seriesOf(mf)
+	if err != nil {
+		return m, err
+	}
+	var mallocs float64
+	for _, s := range mallocSeries {
+		mallocs += s.value
+	}
+	byOutcome := map[string]float64{}
+	// Without the family, no outcomes.
+	if mf, ok := fams["marquee_proxy_requests_total"]; ok {
+		reqs, err := seriesOf(mf)
+		if err != nil {
+			return m, err
+		}
+		for _, s := range reqs {
+			o, ok := s.labels["outcome"]
+			if !ok {
+				return m, fmt.Errorf("bench: metrics: %s%s has no outcome label", mf.GetName(), s.labels)
+			}
+			// Summed over any other labels, as PromQL's sum by (outcome).
+			byOutcome[string(o)] += s.value
+		}
+	}
+	m.Mallocs = mallocs
+	for o, v := range byOutcome {
+		m.Outcomes[o] = v
+	}
 	return m, nil
+}
+
+// series is one sample line of a counter: its labels and value.
+type series struct {
+	labels model.LabelSet
+	value  float64
+}
+
+// seriesOf returns the series of mf, which must be a counter, a gauge or
+// untyped (a family without a TYPE line). The same labels twice, which the
+// text format does not allow, are an error.
+func seriesOf(mf *dto.MetricFamily) ([]series, error) {
+	out := make([]series, 0, len(mf.GetMetric()))
+	seen := make(map[string]bool, len(mf.GetMetric()))
+	for _, s := range mf.GetMetric() {
+		var v float64
+		switch mf.GetType() {
+		case dto.MetricType_COUNTER:
+			v = s.GetCounter().GetValue()
+		case dto.MetricType_GAUGE:
+			v = s.GetGauge().GetValue()
+		case dto.MetricType_UNTYPED:
+			v = s.GetUntyped().GetValue()
+		default:
+			return nil, fmt.Errorf("bench: metrics: %s is a %s, not a counter", mf.GetName(), mf.GetType())
+		}
+		labels := make(model.LabelSet, len(s.GetLabel()))
+		for _, l := range s.GetLabel() {
+			labels[model.LabelName(l.GetName())] = model.LabelValue(l.GetValue())
+		}
+		key := labels.String() // sorted by label name
+		if seen[key] {
+			return nil, fmt.Errorf("bench: metrics: %s%s appears twice", mf.GetName(), key)
+		}
+		seen[key] = true
+		out = append(out, series{labels, v})
+	}
+	return out, nil
 }
 
 // SystemCPU returns the CPU time all processes on the machine have used
