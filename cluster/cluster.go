@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -147,22 +148,20 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 	c.metrics.members = c.ml.NumMembers
 	store.SetOnChange(c.onChange)
 	for range 4 {
-		c.goLoop(c.inboxLoop)
+		c.goLoop("cluster.inbox", c.inboxLoop)
 	}
-	c.goLoop(c.pullLoop)
-	c.goLoop(c.fanoutLoop)
-	c.goLoop(c.jobLoop)
-	c.goLoop(c.joinLoop)
-	c.goLoop(c.housekeepLoop)
+	c.goLoop("cluster.antientropy.answer", c.pullLoop)
+	c.goLoop("cluster.fanout", c.fanoutLoop)
+	c.goLoop("cluster.antientropy", c.jobLoop)
+	c.goLoop("cluster.join", c.joinLoop)
+	c.goLoop("cluster.housekeep", c.housekeepLoop)
 	return c, nil
 }
 
-func (c *Cluster) goLoop(f func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+// goLoop runs f until shutdown, starting it again after a panic (see
+// background.Run); name labels its panics.
+func (c *Cluster) goLoop(name string, f func()) {
+	c.wg.Go(func() { background.Run(c.log, name, c.stop, f) })
 }
 
 // Shutdown leaves the fleet (telling the others, for up to ctx's
@@ -331,15 +330,23 @@ func (c *Cluster) housekeepLoop() {
 		case <-c.stop:
 			return
 		case <-gc.C:
-			n, err := c.store.CollectTombstones(c.tombstoneCutoff())
-			if err != nil {
-				c.log.Warn("collect tombstones", "err", err)
-			} else if n > 0 {
-				c.log.Info("collected tombstones", "n", n)
-			}
+			// Each chore is guarded alone: a panic restarting the loop
+			// would also restart the hourly ticker, which would then
+			// never fire while the other chore kept panicking.
+			background.Guard(c.log, "cluster.housekeep", c.collectTombstones)
 		case <-st.C:
-			c.PublishStats()
+			background.Guard(c.log, "cluster.housekeep", c.PublishStats)
 		}
+	}
+}
+
+// collectTombstones drops tombstones older than the retention.
+func (c *Cluster) collectTombstones() {
+	n, err := c.store.CollectTombstones(c.tombstoneCutoff())
+	if err != nil {
+		c.log.Warn("collect tombstones", "err", err)
+	} else if n > 0 {
+		c.log.Info("collected tombstones", "n", n)
 	}
 }
 
@@ -385,16 +392,13 @@ func (c *Cluster) PublishStats() {
 	c.goSend(func() { c.sendAll(msg) })
 }
 
-// goSend runs a send in the background unless shut down.
+// goSend runs a send in the background unless shut down; a panic in it
+// costs that send only.
 func (c *Cluster) goSend(f func()) {
 	select {
 	case <-c.stop:
 		return
 	default:
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+	c.wg.Go(func() { background.Guard(c.log, "cluster.send", f) })
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -52,9 +53,23 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 }
 
 // LocalState is this node's half of a push/pull: its name, config
-// version and digest, never the store.
-func (d *delegate) LocalState(join bool) []byte {
-	c := d.c
+// version and digest, never the store. It runs on memberlist's goroutine
+// and calls the Replicator and the store, so a panic is recovered here,
+// and the push/pull goes on without our state.
+func (d *delegate) LocalState(join bool) (st []byte) {
+	background.Guard(d.c.log, "cluster.antientropy.state", func() { st = d.c.localState() })
+	return st
+}
+
+// MergeRemoteState compares a peer's digest with ours and, when buckets
+// differ, queues a pull of them from that peer; when its config is newer,
+// asks for it. buf is memberlist's and is not retained. It decodes what
+// the peer sent on memberlist's goroutine, so a panic is recovered here.
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	background.Guard(d.c.log, "cluster.antientropy.state", func() { d.c.mergeRemoteState(buf) })
+}
+
+func (c *Cluster) localState() []byte {
 	st := state{From: c.cfg.NodeName}
 	if c.rep != nil {
 		st.ConfigVersion, _ = c.rep.LocalConfig()
@@ -68,11 +83,7 @@ func (d *delegate) LocalState(join bool) []byte {
 	return encodeState(&st)
 }
 
-// MergeRemoteState compares a peer's digest with ours and, when buckets
-// differ, queues a pull of them from that peer; when its config is newer,
-// asks for it. buf is memberlist's and is not retained.
-func (d *delegate) MergeRemoteState(buf []byte, join bool) {
-	c := d.c
+func (c *Cluster) mergeRemoteState(buf []byte) {
 	if c.closed.Load() || !c.ready.Load() {
 		return
 	}
@@ -188,7 +199,9 @@ func (c *Cluster) onChange(ch msync.Change) {
 // fanoutDelay, and sends each packet to every live member by UDP. Memberlist
 // gossip alone carries about 20 KB/s per node and each broadcast reaches
 // only a few peers per round; sending to everyone at once costs one packet
-// per member per batch and reaches all of them in one hop.
+// per member per batch and reaches all of them in one hop. Restarted after
+// a panic, it starts an empty packet: the changes of the one it dropped
+// still travel by gossip.
 func (c *Cluster) fanoutLoop() {
 	var page []byte
 	n := 0
@@ -250,14 +263,15 @@ func (c *Cluster) queueDelta(id string, msg []byte) {
 	}
 }
 
-// inboxLoop applies deltas, record pages, config and counters.
+// inboxLoop applies deltas, record pages, config and counters. A message
+// whose handling panics is dropped; anti-entropy repairs what it carried.
 func (c *Cluster) inboxLoop() {
 	for {
 		select {
 		case <-c.stop:
 			return
 		case msg := <-c.inbox:
-			c.handle(msg)
+			background.Guard(c.log, "cluster.inbox", func() { c.handle(msg) })
 		}
 	}
 }
