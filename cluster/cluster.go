@@ -79,11 +79,17 @@ type Cluster struct {
 	// Create, before New has stored it.
 	ready atomic.Bool
 
-	// mu guards the fields below it.
-	mu       sync.Mutex
+	// mu guards the fields below it. Names come and go for the life of a
+	// fleet, so no map keyed by node name may keep every name it saw:
+	// lag holds live members only, inFlight the pulls under way, and gone
+	// is pruned by housekeepLoop.
+	mu sync.Mutex
+	// lag is each live member's replication lag; a subset of peers.
 	lag      map[string]time.Duration
-	inFlight map[string]bool   // peers with a pull job queued or running
-	gone     map[string]string // departed nodes' addresses, by name
+	inFlight map[string]bool // peers with a pull job queued or running
+	// gone holds the departed nodes Members lists as dead, for
+	// DeadNodeReclaimTime.
+	gone map[string]departed
 	// peers holds a copy of every live member's Node, taken in
 	// memberlist's event callbacks, which run under its node lock. The
 	// Nodes that memberlist's Members returns point into its state,
@@ -93,6 +99,12 @@ type Cluster struct {
 	digest   []uint64
 	digestAt time.Time
 	seeds    []string
+}
+
+// departed is a node that left or died: where it was, and since when.
+type departed struct {
+	addr string
+	at   time.Time
 }
 
 // pullJob reconciles buckets with one peer.
@@ -131,7 +143,7 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 		stop:     make(chan struct{}),
 		lag:      make(map[string]time.Duration),
 		inFlight: make(map[string]bool),
-		gone:     make(map[string]string),
+		gone:     make(map[string]departed),
 		peers:    make(map[string]*memberlist.Node),
 		seeds:    cfg.Join,
 	}
@@ -216,11 +228,13 @@ func (c *Cluster) SetJoin(seeds []string) {
 	c.mu.Unlock()
 }
 
-// Members lists the nodes this node knows of, alive or not, by name. It
-// reads the copies the event callbacks keep (see delegate), never
-// memberlist's own state: memberlist calls them holding its node lock, so
-// asking it for members while holding c.mu could deadlock.
+// Members lists the nodes this node knows of by name: the live ones, and
+// those that left or died within DeadNodeReclaimTime. It reads the copies
+// the event callbacks keep (see delegate), never memberlist's own state:
+// memberlist calls them holding its node lock, so asking it for members
+// while holding c.mu could deadlock.
 func (c *Cluster) Members() []Member {
+	cutoff := time.Now().Add(-c.cfg.departedFor())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Member, 0, len(c.peers)+len(c.gone))
@@ -230,8 +244,10 @@ func (c *Cluster) Members() []Member {
 			Lag: c.lag[name], Self: name == c.cfg.NodeName,
 		})
 	}
-	for name, addr := range c.gone {
-		out = append(out, Member{Name: name, Addr: addr, State: "dead"})
+	for name, g := range c.gone {
+		if g.at.After(cutoff) {
+			out = append(out, Member{Name: name, Addr: g.addr, State: "dead"})
+		}
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -319,16 +335,24 @@ func (c *Cluster) joinLoop() {
 	}
 }
 
-// housekeepLoop collects old tombstones and gossips this node's counters.
+// housekeepLoop collects old tombstones, forgets departed nodes and
+// gossips this node's counters.
 func (c *Cluster) housekeepLoop() {
 	gc := time.NewTicker(time.Hour)
 	defer gc.Stop()
 	st := time.NewTicker(c.cfg.StatsInterval)
 	defer st.Stop()
+	// Members stops listing a departed node after DeadNodeReclaimTime;
+	// pruning at that period (a second at least) forgets it at most one
+	// period later.
+	pr := time.NewTicker(max(c.cfg.departedFor(), time.Second))
+	defer pr.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
+		case <-pr.C:
+			c.pruneDeparted()
 		case <-gc.C:
 			// Each chore is guarded alone: a panic restarting the loop
 			// would also restart the hourly ticker, which would then
@@ -336,6 +360,19 @@ func (c *Cluster) housekeepLoop() {
 			background.Guard(c.log, "cluster.housekeep", c.collectTombstones)
 		case <-st.C:
 			background.Guard(c.log, "cluster.housekeep", c.PublishStats)
+		}
+	}
+}
+
+// pruneDeparted forgets the nodes that departed longer than
+// DeadNodeReclaimTime ago.
+func (c *Cluster) pruneDeparted() {
+	cutoff := time.Now().Add(-c.cfg.departedFor())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, g := range c.gone {
+		if !g.at.After(cutoff) {
+			delete(c.gone, name)
 		}
 	}
 }

@@ -107,7 +107,8 @@ func (c *Cluster) mergeRemoteState(buf []byte) {
 }
 
 // NotifyJoin, NotifyLeave and NotifyUpdate keep the copies of live
-// members the cluster sends to, and the departed nodes for Members.
+// members the cluster sends to, and the departed nodes for Members
+// (pruned by housekeepLoop).
 // memberlist calls them one at a time, holding its node lock, so n can be
 // read here and nowhere later. A member's address changes only through
 // death and a new join: a live name claimed from another address is a
@@ -119,11 +120,13 @@ func (d *delegate) NotifyJoin(n *memberlist.Node) {
 	d.c.mu.Unlock()
 }
 
-// NotifyLeave records a node that left or died.
+// NotifyLeave records a node that left or died, and when; what is kept
+// only about live members goes at once.
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	d.c.mu.Lock()
-	d.c.gone[n.Name] = n.Address()
+	d.c.gone[n.Name] = departed{addr: n.Address(), at: time.Now()}
 	delete(d.c.peers, n.Name)
+	delete(d.c.lag, n.Name)
 	d.c.mu.Unlock()
 }
 
@@ -378,7 +381,11 @@ func (c *Cluster) apply(r *record, delta bool) bool {
 		lag := max(time.Since(p.Version.Time()), 0)
 		c.metrics.observeLag(lag)
 		c.mu.Lock()
-		c.lag[p.Node] = lag
+		// Only for live members: p.Node may name a node long gone
+		// (a relayed delta of its write) or any name at all.
+		if _, live := c.peers[p.Node]; live {
+			c.lag[p.Node] = lag
+		}
 		c.mu.Unlock()
 	}
 	return ok
