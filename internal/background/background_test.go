@@ -37,7 +37,8 @@ func testLogger() (*slog.Logger, *syncBuffer) {
 }
 
 // panicsOf reads the counter for name through Collector, as a registry
-// scraping it would.
+// scraping it would. The counter is the process's: tests compare it
+// before and after, so that -count runs add up.
 func panicsOf(t *testing.T, name string) float64 {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
@@ -81,6 +82,7 @@ func TestGuard(t *testing.T) {
 			log, buf := testLogger()
 			name := "test.guard." + tt.name
 			ran := false
+			before := panicsOf(t, name)
 			got := Guard(log, name, func() { ran = true; tt.fn() })
 			if !ran || got != tt.panicked {
 				t.Fatalf("ran %v, panicked %v; want ran, panicked %v", ran, got, tt.panicked)
@@ -89,7 +91,7 @@ func TestGuard(t *testing.T) {
 			if tt.panicked {
 				want = 1
 			}
-			if n := panicsOf(t, name); n != want {
+			if n := panicsOf(t, name) - before; n != want {
 				t.Errorf("counter for %q is %v, want %v", name, n, want)
 			}
 			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -131,6 +133,7 @@ func TestRunRestartsAndKeepsWorking(t *testing.T) {
 	close(items)
 	var done []int
 	starts := 0
+	before := panicsOf(t, name)
 	Run(log, name, nil, func() {
 		starts++
 		for i := range items {
@@ -146,7 +149,7 @@ func TestRunRestartsAndKeepsWorking(t *testing.T) {
 	if starts != 3 {
 		t.Errorf("started %d times, want 3", starts)
 	}
-	if n := panicsOf(t, name); n != 2 {
+	if n := panicsOf(t, name) - before; n != 2 {
 		t.Errorf("counter is %v, want 2", n)
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 2 {
@@ -177,6 +180,7 @@ func TestRun(t *testing.T) {
 			stop := make(chan struct{})
 			var starts []time.Time
 			begin := time.Now()
+			before := panicsOf(t, name)
 			Run(log, name, stop, func() {
 				starts = append(starts, time.Now())
 				if len(starts) <= tt.panics {
@@ -189,7 +193,7 @@ func TestRun(t *testing.T) {
 			if len(starts) != tt.starts {
 				t.Errorf("started %d times, want %d", len(starts), tt.starts)
 			}
-			if n := panicsOf(t, name); n != float64(tt.counted) {
+			if n := panicsOf(t, name) - before; n != float64(tt.counted) {
 				t.Errorf("counter is %v, want %d", n, tt.counted)
 			}
 			// Each restart waits at least the doubled backoff.
@@ -214,6 +218,7 @@ func TestGoRestartsInItsOwnGoroutine(t *testing.T) {
 	defer close(stop)
 	work := make(chan int)
 	out := make(chan int)
+	before := panicsOf(t, name)
 	Go(log, name, stop, func() {
 		for {
 			select {
@@ -240,7 +245,7 @@ func TestGoRestartsInItsOwnGoroutine(t *testing.T) {
 			t.Errorf("got %d for %d", got, i)
 		}
 	}
-	if n := panicsOf(t, name); n != 2 {
+	if n := panicsOf(t, name) - before; n != 2 {
 		t.Errorf("counter is %v, want 2", n)
 	}
 }
