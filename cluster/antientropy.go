@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -86,14 +87,15 @@ func (c *Cluster) comparePeer(peer string, remote []uint64) {
 	}
 }
 
-// jobLoop sends the pulls queued by comparePeer.
+// jobLoop sends the pulls queued by comparePeer. A pull that panics is
+// abandoned, and the peer's next push/pull queues it again.
 func (c *Cluster) jobLoop() {
 	for {
 		select {
 		case <-c.stop:
 			return
 		case j := <-c.jobs:
-			c.runPull(j)
+			background.Guard(c.log, "cluster.antientropy", func() { c.runPull(j) })
 			c.mu.Lock()
 			delete(c.inFlight, j.peer)
 			c.mu.Unlock()
@@ -150,26 +152,32 @@ func (c *Cluster) runPull(j pullJob) {
 	flush()
 }
 
-// pullLoop answers pulls from peers.
+// pullLoop answers pulls from peers. A pull whose answer panics goes
+// unanswered; the peer asks again on a later push/pull.
 func (c *Cluster) pullLoop() {
 	for {
 		select {
 		case <-c.stop:
 			return
 		case msg := <-c.pulls:
-			k, body, err := open(msg)
-			if err != nil || k != kindPull {
-				c.malformed(err)
-				continue
-			}
-			p, err := decodePull(body)
-			if err != nil {
-				c.malformed(err)
-				continue
-			}
-			c.answerPull(&p)
+			background.Guard(c.log, "cluster.antientropy.answer", func() { c.answer(msg) })
 		}
 	}
+}
+
+// answer decodes one pull and answers it.
+func (c *Cluster) answer(msg []byte) {
+	k, body, err := open(msg)
+	if err != nil || k != kindPull {
+		c.malformed(err)
+		return
+	}
+	p, err := decodePull(body)
+	if err != nil {
+		c.malformed(err)
+		return
+	}
+	c.answerPull(&p)
 }
 
 // answerPull sends p.From every record of p's buckets that we hold newer

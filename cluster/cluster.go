@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -78,11 +79,17 @@ type Cluster struct {
 	// Create, before New has stored it.
 	ready atomic.Bool
 
-	// mu guards the fields below it.
-	mu       sync.Mutex
+	// mu guards the fields below it. Names come and go for the life of a
+	// fleet, so no map keyed by node name may keep every name it saw:
+	// lag holds live members only, inFlight the pulls under way, and gone
+	// is pruned by housekeepLoop.
+	mu sync.Mutex
+	// lag is each live member's replication lag; a subset of peers.
 	lag      map[string]time.Duration
-	inFlight map[string]bool   // peers with a pull job queued or running
-	gone     map[string]string // departed nodes' addresses, by name
+	inFlight map[string]bool // peers with a pull job queued or running
+	// gone holds the departed nodes Members lists as dead, for
+	// DeadNodeReclaimTime.
+	gone map[string]departed
 	// peers holds a copy of every live member's Node, taken in
 	// memberlist's event callbacks, which run under its node lock. The
 	// Nodes that memberlist's Members returns point into its state,
@@ -92,6 +99,12 @@ type Cluster struct {
 	digest   []uint64
 	digestAt time.Time
 	seeds    []string
+}
+
+// departed is a node that left or died: where it was, and since when.
+type departed struct {
+	addr string
+	at   time.Time
 }
 
 // pullJob reconciles buckets with one peer.
@@ -130,7 +143,7 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 		stop:     make(chan struct{}),
 		lag:      make(map[string]time.Duration),
 		inFlight: make(map[string]bool),
-		gone:     make(map[string]string),
+		gone:     make(map[string]departed),
 		peers:    make(map[string]*memberlist.Node),
 		seeds:    cfg.Join,
 	}
@@ -147,22 +160,20 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 	c.metrics.members = c.ml.NumMembers
 	store.SetOnChange(c.onChange)
 	for range 4 {
-		c.goLoop(c.inboxLoop)
+		c.goLoop("cluster.inbox", c.inboxLoop)
 	}
-	c.goLoop(c.pullLoop)
-	c.goLoop(c.fanoutLoop)
-	c.goLoop(c.jobLoop)
-	c.goLoop(c.joinLoop)
-	c.goLoop(c.housekeepLoop)
+	c.goLoop("cluster.antientropy.answer", c.pullLoop)
+	c.goLoop("cluster.fanout", c.fanoutLoop)
+	c.goLoop("cluster.antientropy", c.jobLoop)
+	c.goLoop("cluster.join", c.joinLoop)
+	c.goLoop("cluster.housekeep", c.housekeepLoop)
 	return c, nil
 }
 
-func (c *Cluster) goLoop(f func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+// goLoop runs f until shutdown, starting it again after a panic (see
+// background.Run); name labels its panics.
+func (c *Cluster) goLoop(name string, f func()) {
+	c.wg.Go(func() { background.Run(c.log, name, c.stop, f) })
 }
 
 // Shutdown leaves the fleet (telling the others, for up to ctx's
@@ -217,11 +228,13 @@ func (c *Cluster) SetJoin(seeds []string) {
 	c.mu.Unlock()
 }
 
-// Members lists the nodes this node knows of, alive or not, by name. It
-// reads the copies the event callbacks keep (see delegate), never
-// memberlist's own state: memberlist calls them holding its node lock, so
-// asking it for members while holding c.mu could deadlock.
+// Members lists the nodes this node knows of by name: the live ones, and
+// those that left or died within DeadNodeReclaimTime. It reads the copies
+// the event callbacks keep (see delegate), never memberlist's own state:
+// memberlist calls them holding its node lock, so asking it for members
+// while holding c.mu could deadlock.
 func (c *Cluster) Members() []Member {
+	cutoff := time.Now().Add(-c.cfg.departedFor())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Member, 0, len(c.peers)+len(c.gone))
@@ -231,8 +244,10 @@ func (c *Cluster) Members() []Member {
 			Lag: c.lag[name], Self: name == c.cfg.NodeName,
 		})
 	}
-	for name, addr := range c.gone {
-		out = append(out, Member{Name: name, Addr: addr, State: "dead"})
+	for name, g := range c.gone {
+		if g.at.After(cutoff) {
+			out = append(out, Member{Name: name, Addr: g.addr, State: "dead"})
+		}
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -320,26 +335,55 @@ func (c *Cluster) joinLoop() {
 	}
 }
 
-// housekeepLoop collects old tombstones and gossips this node's counters.
+// housekeepLoop collects old tombstones, forgets departed nodes and
+// gossips this node's counters.
 func (c *Cluster) housekeepLoop() {
 	gc := time.NewTicker(time.Hour)
 	defer gc.Stop()
 	st := time.NewTicker(c.cfg.StatsInterval)
 	defer st.Stop()
+	// Members stops listing a departed node after DeadNodeReclaimTime;
+	// pruning at that period (a second at least) forgets it at most one
+	// period later.
+	pr := time.NewTicker(max(c.cfg.departedFor(), time.Second))
+	defer pr.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
+		case <-pr.C:
+			c.pruneDeparted()
 		case <-gc.C:
-			n, err := c.store.CollectTombstones(c.tombstoneCutoff())
-			if err != nil {
-				c.log.Warn("collect tombstones", "err", err)
-			} else if n > 0 {
-				c.log.Info("collected tombstones", "n", n)
-			}
+			// Each chore is guarded alone: a panic restarting the loop
+			// would also restart the hourly ticker, which would then
+			// never fire while the other chore kept panicking.
+			background.Guard(c.log, "cluster.housekeep", c.collectTombstones)
 		case <-st.C:
-			c.PublishStats()
+			background.Guard(c.log, "cluster.housekeep", c.PublishStats)
 		}
+	}
+}
+
+// pruneDeparted forgets the nodes that departed longer than
+// DeadNodeReclaimTime ago.
+func (c *Cluster) pruneDeparted() {
+	cutoff := time.Now().Add(-c.cfg.departedFor())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, g := range c.gone {
+		if !g.at.After(cutoff) {
+			delete(c.gone, name)
+		}
+	}
+}
+
+// collectTombstones drops tombstones older than the retention.
+func (c *Cluster) collectTombstones() {
+	n, err := c.store.CollectTombstones(c.tombstoneCutoff())
+	if err != nil {
+		c.log.Warn("collect tombstones", "err", err)
+	} else if n > 0 {
+		c.log.Info("collected tombstones", "n", n)
 	}
 }
 
@@ -385,16 +429,13 @@ func (c *Cluster) PublishStats() {
 	c.goSend(func() { c.sendAll(msg) })
 }
 
-// goSend runs a send in the background unless shut down.
+// goSend runs a send in the background unless shut down; a panic in it
+// costs that send only.
 func (c *Cluster) goSend(f func()) {
 	select {
 	case <-c.stop:
 		return
 	default:
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+	c.wg.Go(func() { background.Guard(c.log, "cluster.send", f) })
 }

@@ -104,17 +104,26 @@ type fakeRep struct {
 	doc     []byte
 	local   []byte
 	stats   map[string][]byte
+	// poison, when set, is called first by LocalConfig (with version 0)
+	// and MergeConfig (with the version given): tests make it panic.
+	poison func(method string, v uint64)
 }
 
 func (f *fakeRep) LocalConfig() (uint64, []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.poison != nil {
+		f.poison("LocalConfig", 0)
+	}
 	return f.version, f.doc
 }
 
 func (f *fakeRep) MergeConfig(v uint64, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.poison != nil {
+		f.poison("MergeConfig", v)
+	}
 	if v > f.version {
 		f.version, f.doc = v, append([]byte(nil), data...)
 	}

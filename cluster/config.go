@@ -88,7 +88,10 @@ type Config struct {
 	// Preset picks memberlist's timing. Default LAN.
 	Preset Preset
 	// DeadNodeReclaimTime is after how long the name of a dead node may be
-	// taken by a node at a new address (a restart elsewhere). Default 30s.
+	// taken by a node at a new address (a restart elsewhere). It is also
+	// how long Members lists a node that left or died before forgetting
+	// it (30s when negative, which keeps names from being reclaimed).
+	// Default 30s.
 	DeadNodeReclaimTime time.Duration
 	// PushPullInterval is how often a random peer's digest is compared
 	// with ours (anti-entropy); each round sends a digest of 8 bytes per
@@ -150,7 +153,7 @@ func DefaultConfig(preset Preset) Config {
 		RejoinInterval:      10 * time.Second,
 		PushPullInterval:    15 * time.Second,
 		Preset:              preset,
-		DeadNodeReclaimTime: 30 * time.Second,
+		DeadNodeReclaimTime: defaultDeadNodeReclaimTime,
 		Buckets:             msync.DefaultDigestBuckets,
 		MaxQueue:            4096,
 		MaxPacketDelta:      1200,
@@ -216,6 +219,16 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// departedFor is how long a departed node is listed as dead.
+func (c Config) departedFor() time.Duration {
+	if c.DeadNodeReclaimTime > 0 {
+		return c.DeadNodeReclaimTime
+	}
+	return defaultDeadNodeReclaimTime
+}
+
+const defaultDeadNodeReclaimTime = 30 * time.Second
 
 // memberlistConfig maps c onto memberlist's config for its preset.
 func (c Config) memberlistConfig(d *delegate) (*memberlist.Config, error) {

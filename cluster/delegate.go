@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -52,9 +53,23 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 }
 
 // LocalState is this node's half of a push/pull: its name, config
-// version and digest, never the store.
-func (d *delegate) LocalState(join bool) []byte {
-	c := d.c
+// version and digest, never the store. It runs on memberlist's goroutine
+// and calls the Replicator and the store, so a panic is recovered here,
+// and the push/pull goes on without our state.
+func (d *delegate) LocalState(join bool) (st []byte) {
+	background.Guard(d.c.log, "cluster.antientropy.state", func() { st = d.c.localState() })
+	return st
+}
+
+// MergeRemoteState compares a peer's digest with ours and, when buckets
+// differ, queues a pull of them from that peer; when its config is newer,
+// asks for it. buf is memberlist's and is not retained. It decodes what
+// the peer sent on memberlist's goroutine, so a panic is recovered here.
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	background.Guard(d.c.log, "cluster.antientropy.state", func() { d.c.mergeRemoteState(buf) })
+}
+
+func (c *Cluster) localState() []byte {
 	st := state{From: c.cfg.NodeName}
 	if c.rep != nil {
 		st.ConfigVersion, _ = c.rep.LocalConfig()
@@ -68,11 +83,7 @@ func (d *delegate) LocalState(join bool) []byte {
 	return encodeState(&st)
 }
 
-// MergeRemoteState compares a peer's digest with ours and, when buckets
-// differ, queues a pull of them from that peer; when its config is newer,
-// asks for it. buf is memberlist's and is not retained.
-func (d *delegate) MergeRemoteState(buf []byte, join bool) {
-	c := d.c
+func (c *Cluster) mergeRemoteState(buf []byte) {
 	if c.closed.Load() || !c.ready.Load() {
 		return
 	}
@@ -96,7 +107,8 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 }
 
 // NotifyJoin, NotifyLeave and NotifyUpdate keep the copies of live
-// members the cluster sends to, and the departed nodes for Members.
+// members the cluster sends to, and the departed nodes for Members
+// (pruned by housekeepLoop).
 // memberlist calls them one at a time, holding its node lock, so n can be
 // read here and nowhere later. A member's address changes only through
 // death and a new join: a live name claimed from another address is a
@@ -108,11 +120,13 @@ func (d *delegate) NotifyJoin(n *memberlist.Node) {
 	d.c.mu.Unlock()
 }
 
-// NotifyLeave records a node that left or died.
+// NotifyLeave records a node that left or died, and when; what is kept
+// only about live members goes at once.
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	d.c.mu.Lock()
-	d.c.gone[n.Name] = n.Address()
+	d.c.gone[n.Name] = departed{addr: n.Address(), at: time.Now()}
 	delete(d.c.peers, n.Name)
+	delete(d.c.lag, n.Name)
 	d.c.mu.Unlock()
 }
 
@@ -188,7 +202,9 @@ func (c *Cluster) onChange(ch msync.Change) {
 // fanoutDelay, and sends each packet to every live member by UDP. Memberlist
 // gossip alone carries about 20 KB/s per node and each broadcast reaches
 // only a few peers per round; sending to everyone at once costs one packet
-// per member per batch and reaches all of them in one hop.
+// per member per batch and reaches all of them in one hop. Restarted after
+// a panic, it starts an empty packet: the changes of the one it dropped
+// still travel by gossip.
 func (c *Cluster) fanoutLoop() {
 	var page []byte
 	n := 0
@@ -250,14 +266,15 @@ func (c *Cluster) queueDelta(id string, msg []byte) {
 	}
 }
 
-// inboxLoop applies deltas, record pages, config and counters.
+// inboxLoop applies deltas, record pages, config and counters. A message
+// whose handling panics is dropped; anti-entropy repairs what it carried.
 func (c *Cluster) inboxLoop() {
 	for {
 		select {
 		case <-c.stop:
 			return
 		case msg := <-c.inbox:
-			c.handle(msg)
+			background.Guard(c.log, "cluster.inbox", func() { c.handle(msg) })
 		}
 	}
 }
@@ -364,7 +381,11 @@ func (c *Cluster) apply(r *record, delta bool) bool {
 		lag := max(time.Since(p.Version.Time()), 0)
 		c.metrics.observeLag(lag)
 		c.mu.Lock()
-		c.lag[p.Node] = lag
+		// Only for live members: p.Node may name a node long gone
+		// (a relayed delta of its write) or any name at all.
+		if _, live := c.peers[p.Node]; live {
+			c.lag[p.Node] = lag
+		}
 		c.mu.Unlock()
 	}
 	return ok

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -42,6 +43,10 @@ type Consumer struct {
 	maxPoll int
 	log     *slog.Logger
 	once    sync.Once
+	// decode and applyEvents are msync.DecodeEvent and the store's
+	// ApplyEvents; tests replace them to make them panic.
+	decode      func([]byte) (msync.Event, *msync.FieldError)
+	applyEvents func([]msync.Event) []msync.EventResult
 
 	applied, duplicates, rejected, failures prometheus.Counter
 }
@@ -66,7 +71,10 @@ func New(opts Options) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)
 	}
-	c := &Consumer{cl: cl, store: opts.Store, maxPoll: opts.MaxPoll, log: opts.Logger}
+	c := &Consumer{
+		cl: cl, store: opts.Store, maxPoll: opts.MaxPoll, log: opts.Logger,
+		decode: msync.DecodeEvent, applyEvents: opts.Store.ApplyEvents,
+	}
 	if c.maxPoll <= 0 {
 		c.maxPoll = 1000
 	}
@@ -78,7 +86,7 @@ func New(opts Options) (*Consumer, error) {
 	}
 	c.applied = counter("events_applied_total", "Events from the topic applied to profiles.")
 	c.duplicates = counter("events_duplicate_total", "Events from the topic already applied.")
-	c.rejected = counter("events_rejected_total", "Records of the topic that are not valid events; skipped.")
+	c.rejected = counter("events_rejected_total", "Records of the topic that are not valid events, or whose decoding or applying panicked; skipped.")
 	c.failures = counter("store_failures_total", "Polls the store failed to apply; retried before committing.")
 	if opts.Registry != nil {
 		for _, m := range []prometheus.Collector{c.applied, c.duplicates, c.rejected, c.failures} {
@@ -93,12 +101,25 @@ func New(opts Options) (*Consumer, error) {
 
 // Run polls, applies and commits until ctx ends or the client is closed.
 // A poll whose events the store fails to apply is retried, with backoff,
-// and its offsets are not committed until it succeeds.
+// and its offsets are not committed until it succeeds. A record whose
+// decoding or applying panics is skipped (logged, and counted as rejected
+// and in marquee_background_panics_total); a panic anywhere else starts
+// the loop again after a backoff. Either way Run goes on with the records
+// after it.
 func (c *Consumer) Run(ctx context.Context) error {
+	// The records of a poll that panicked outside the guarded steps are
+	// not committed: a rebalance or a restart reads them again, this
+	// client does not.
+	background.Run(c.log, "kafka.consumer", ctx.Done(), func() { c.consume(ctx) })
+	return nil
+}
+
+// consume is Run's loop; it returns when ctx ends or the client is closed.
+func (c *Consumer) consume(ctx context.Context) {
 	for {
 		fetches := c.cl.PollRecords(ctx, c.maxPoll)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
-			return nil
+			return
 		}
 		fetches.EachError(func(topic string, p int32, err error) {
 			c.log.Warn("kafka: fetch failed", "topic", topic, "partition", p, "err", err)
@@ -109,7 +130,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		evs := make([]msync.Event, 0, len(recs))
 		for _, r := range recs {
-			ev, ferr := msync.DecodeEvent(r.Value)
+			var ev msync.Event
+			var ferr *msync.FieldError
+			if background.Guard(c.log, "kafka.decode", func() { ev, ferr = c.decode(r.Value) }) {
+				c.rejected.Inc()
+				c.log.Warn("kafka: record skipped: decoding it panicked", "partition", r.Partition, "offset", r.Offset)
+				continue
+			}
 			if ferr != nil {
 				c.rejected.Inc()
 				c.log.Debug("kafka: record is not an event", "partition", r.Partition, "offset", r.Offset, "err", ferr)
@@ -118,7 +145,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			evs = append(evs, ev)
 		}
 		if err := c.apply(ctx, evs); err != nil {
-			return nil // ctx ended while retrying; nothing committed
+			return // ctx ended while retrying; nothing committed
 		}
 		if err := c.cl.CommitRecords(ctx, recs...); err != nil && ctx.Err() == nil {
 			c.log.Warn("kafka: commit failed; the events may be delivered again (and deduplicated)", "err", err)
@@ -131,9 +158,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) apply(ctx context.Context, evs []msync.Event) error {
 	backoff := 50 * time.Millisecond
 	for {
-		batch := append([]msync.Event(nil), evs...)
 		failed := false
-		for _, r := range c.store.ApplyEvents(batch) {
+		for _, r := range c.applyBatch(evs) {
 			switch r.Status {
 			case msync.EventAccepted:
 				c.applied.Inc()
@@ -157,6 +183,31 @@ func (c *Consumer) apply(ctx context.Context, evs []msync.Event) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// errPanicked marks an event skipped because applying it panicked.
+var errPanicked = errors.New("kafka: applying the event panicked")
+
+// applyBatch applies evs in one batch (on copies: the store normalises
+// them in place). When the batch panics, its events are applied one at a
+// time, so that only the ones that panic alone are lost: those are
+// rejected with errPanicked. An event the batch applied before panicking
+// is then a duplicate.
+func (c *Consumer) applyBatch(evs []msync.Event) []msync.EventResult {
+	var res []msync.EventResult
+	batch := append([]msync.Event(nil), evs...)
+	if !background.Guard(c.log, "kafka.apply", func() { res = c.applyEvents(batch) }) {
+		return res
+	}
+	res = make([]msync.EventResult, len(evs))
+	for i := range evs {
+		one := []msync.Event{evs[i]}
+		if background.Guard(c.log, "kafka.apply", func() { res[i] = c.applyEvents(one)[0] }) {
+			res[i] = msync.EventResult{Status: msync.EventRejected, Err: errPanicked}
+			c.log.Warn("kafka: event skipped: applying it panicked", "id", evs[i].ID)
+		}
+	}
+	return res
 }
 
 // Close leaves the group and closes the client. It is safe to call more
