@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
 
@@ -44,7 +45,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Segments evaluates the segments a profile is in now, for GET
 	// /v1/profiles/{id}. Nil: profiles are shown without segments.
-	Segments func(p *msync.Profile) []string
+	Segments func(p *profile.Profile) []string
 	// Personalizer serves the decision endpoints: campaigns (read and
 	// replace), explain, preview and stats. Nil: they answer 404.
 	Personalizer *personalize.Personalizer
@@ -203,7 +204,7 @@ func profileID(r *http.Request) (string, error) {
 // profileView is a profile as the admin API shows it: the version as a
 // string, since JavaScript numbers cannot hold 64 bits.
 type profileView struct {
-	*msync.Profile
+	*profile.Profile
 	Version  string   `json:"version"`
 	Segments []string `json:"segments,omitzero"`
 }
@@ -231,7 +232,7 @@ func (a *admin) getProfile(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func view(p *msync.Profile) profileView {
+func view(p *profile.Profile) profileView {
 	return profileView{Profile: p, Version: strconv.FormatUint(uint64(p.Version), 10)}
 }
 
@@ -239,9 +240,9 @@ func view(p *msync.Profile) profileView {
 // operator owns. Observed behaviour (views, sessions, recent items) belongs
 // to the proxy and is kept.
 type profileBody struct {
-	Attrs   map[string]any `json:"attrs"`
-	Scores  map[string]any `json:"scores"`
-	Consent *msync.Consent `json:"consent"`
+	Attrs   map[string]any   `json:"attrs"`
+	Scores  map[string]any   `json:"scores"`
+	Consent *profile.Consent `json:"consent"`
 }
 
 // decodeProfileRequest reads the profile id from the path and the JSON
@@ -272,13 +273,13 @@ func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.opts.Store.Update(id, func(p *msync.Profile) error {
+	p, err := a.opts.Store.Update(id, func(p *profile.Profile) error {
 		p.Attrs = attrs
 		p.Scores = scores
 		if body.Consent != nil {
 			p.Consent = *body.Consent
 		} else {
-			p.Consent = msync.Consent{}
+			p.Consent = profile.Consent{}
 		}
 		return nil
 	})

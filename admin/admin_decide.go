@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/internal/httpfield"
 
@@ -129,7 +130,7 @@ func (a *admin) explain(w http.ResponseWriter, r *http.Request) error {
 	}
 	found := prof != nil
 	if prof == nil {
-		prof = &msync.Profile{ID: id}
+		prof = &profile.Profile{ID: id}
 	}
 	p := a.opts.Personalizer
 	snap := p.Snapshot()

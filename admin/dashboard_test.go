@@ -18,6 +18,7 @@ import (
 	"github.com/marquee-proxy/marquee/internal/personalizetest"
 	"github.com/marquee-proxy/marquee/internal/proxytest"
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -80,7 +81,7 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 		Gatherer:     env.Server.Gatherer(),
 		Personalizer: pers,
 		Stats:        func() any { return rec.Report("edge-1") },
-		Segments: func(prof *msync.Profile) []string {
+		Segments: func(prof *profile.Profile) []string {
 			d := pers.Snapshot().Engine.Acquire(prof, []byte(prof.ID), time.Now())
 			defer d.Release()
 			return d.SegmentNames()
@@ -91,7 +92,7 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	if _, err := st.Update("xss-visitor", func(p *msync.Profile) error {
+	if _, err := st.Update("xss-visitor", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": xssPayload, xssPayload: "as a key too"}
 		return nil
 	}); err != nil {

@@ -5,8 +5,7 @@ import (
 	"net/http"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
-
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // patchBody is what PATCH /v1/profiles/{id} takes: a JSON merge patch
@@ -30,7 +29,7 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 	}
 	var (
 		attrs, scores map[string]any
-		consent       msync.Consent
+		consent       profile.Consent
 	)
 	if body.Attrs != nil && !isNull(body.Attrs) {
 		if err := decodeField(body.Attrs, "attrs", &attrs); err != nil {
@@ -66,7 +65,7 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p, err := a.opts.Store.Update(id, func(p *msync.Profile) error {
+	p, err := a.opts.Store.Update(id, func(p *profile.Profile) error {
 		switch {
 		case isNull(body.Attrs):
 			p.Attrs = nil
@@ -101,7 +100,7 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch {
 		case isNull(body.Consent):
-			p.Consent = msync.Consent{}
+			p.Consent = profile.Consent{}
 		case body.Consent != nil:
 			p.Consent = consent
 		}

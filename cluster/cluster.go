@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/marquee-proxy/marquee/internal/background"
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -388,8 +389,8 @@ func (c *Cluster) collectTombstones() {
 }
 
 // tombstoneCutoff is the version before which tombstones are collected.
-func (c *Cluster) tombstoneCutoff() msync.Version {
-	return msync.VersionAt(time.Now().Add(-c.cfg.TombstoneRetention))
+func (c *Cluster) tombstoneCutoff() profile.Version {
+	return profile.VersionAt(time.Now().Add(-c.cfg.TombstoneRetention))
 }
 
 // PublishConfig sends this node's replicated config to every node at

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -148,7 +149,7 @@ func (f *fakeRep) set(v uint64, doc string) {
 	f.version, f.doc = v, []byte(doc)
 }
 
-func versionOf(t testing.TB, st *msync.Store, id string) msync.Version {
+func versionOf(t testing.TB, st *msync.Store, id string) profile.Version {
 	p, err := st.Get(id)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestMembersListing(t *testing.T) {
 
 func TestDeltaReachesEveryNode(t *testing.T) {
 	nodes := startNodes(t, 5, nil)
-	p, err := nodes[0].store.Update("v1", func(p *msync.Profile) error {
+	p, err := nodes[0].store.Update("v1", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold"}
 		return nil
 	})
@@ -220,7 +221,7 @@ func TestDeltaReachesEveryNode(t *testing.T) {
 
 func TestLargeProfileGoesReliable(t *testing.T) {
 	nodes := startNodes(t, 3, nil)
-	p, err := nodes[1].store.Update("big", func(p *msync.Profile) error {
+	p, err := nodes[1].store.Update("big", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{}
 		for i := range 400 {
 			// Distinct values that do not compress away.
@@ -264,7 +265,7 @@ func TestAntiEntropyRepairsWhatGossipMissed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// And an erasure only one side knows of.
-	if _, err := nodes[2].store.MergeTombstone("gone", msync.VersionAt(time.Now())); err != nil {
+	if _, err := nodes[2].store.MergeTombstone("gone", profile.VersionAt(time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	want := digestOf(t, nodes[0])
@@ -360,7 +361,7 @@ func TestLoneNodeServesAndJoinsLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Shutdown(context.Background())
-	if _, err := st.Update("x", func(*msync.Profile) error { return nil }); err != nil {
+	if _, err := st.Update("x", func(*profile.Profile) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if a.NumMembers() != 1 {
@@ -392,7 +393,7 @@ func TestKeyRotation(t *testing.T) {
 			cfg.SecretKeys = [][]byte{testKeys[1], testKeys[0]}
 		}
 	})
-	p, _ := nodes[1].store.Update("r", func(*msync.Profile) error { return nil })
+	p, _ := nodes[1].store.Update("r", func(*profile.Profile) error { return nil })
 	waitFor(t, 5*time.Second, "delta across a key rotation", func() bool {
 		return versionOf(t, nodes[0].store, "r") == p.Version
 	})
@@ -409,7 +410,7 @@ func TestQueueIsBounded(t *testing.T) {
 	}
 	defer c.Shutdown(context.Background())
 	for i := range 1000 {
-		if _, err := st.Update(fmt.Sprintf("q%d", i), func(*msync.Profile) error { return nil }); err != nil {
+		if _, err := st.Update(fmt.Sprintf("q%d", i), func(*profile.Profile) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

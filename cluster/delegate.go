@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"github.com/marquee-proxy/marquee/internal/background"
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -367,7 +368,7 @@ func (c *Cluster) apply(r *record, delta bool) bool {
 		}
 		return ok
 	}
-	p := new(msync.Profile)
+	p := new(profile.Profile)
 	if err := json.Unmarshal(r.Profile, p); err != nil || p.ID != r.ID {
 		c.malformed(err)
 		return false

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // Nodes come and go for the life of a fleet (every deploy brings new
@@ -43,7 +42,7 @@ func TestDepartedNodesArePruned(t *testing.T) {
 		for i := range perWave {
 			n := &memberlist.Node{Name: fmt.Sprintf("n%d-%d", w, i), Addr: net.IPv4(127, 0, 0, 1), Port: uint16(20000 + i)}
 			d.NotifyJoin(n)
-			data, err := json.Marshal(&msync.Profile{ID: "p-" + n.Name, Node: n.Name, Version: msync.VersionAt(time.Now())})
+			data, err := json.Marshal(&profile.Profile{ID: "p-" + n.Name, Node: n.Name, Version: profile.VersionAt(time.Now())})
 			if err != nil {
 				t.Fatal(err)
 			}

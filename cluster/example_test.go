@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/marquee-proxy/marquee/cluster"
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -25,7 +26,7 @@ func ExampleNew() {
 	}
 	defer c.Shutdown(context.Background())
 	// From here on every local change of store reaches the other nodes.
-	_, _ = store.Update("visitor-1", func(p *msync.Profile) error {
+	_, _ = store.Update("visitor-1", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold"}
 		return nil
 	})

@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // fabric connects test nodes on loopback and can cut links between them,
@@ -172,11 +171,11 @@ func TestPartitionHeals(t *testing.T) {
 	t.Logf("partition seen after %v", time.Since(start))
 	// Different writes on each side, and the same profile on both.
 	for i := range 50 {
-		left[i%2].store.Update(fmt.Sprintf("L%d", i), func(p *msync.Profile) error { p.Sessions = i; return nil })
-		right[i%3].store.Update(fmt.Sprintf("R%d", i), func(p *msync.Profile) error { p.Sessions = i; return nil })
+		left[i%2].store.Update(fmt.Sprintf("L%d", i), func(p *profile.Profile) error { p.Sessions = i; return nil })
+		right[i%3].store.Update(fmt.Sprintf("R%d", i), func(p *profile.Profile) error { p.Sessions = i; return nil })
 	}
-	left[0].store.Update("both", func(p *msync.Profile) error { p.Attrs = map[string]any{"side": "left"}; return nil })
-	right[1].store.Update("both", func(p *msync.Profile) error { p.Attrs = map[string]any{"side": "right"}; return nil })
+	left[0].store.Update("both", func(p *profile.Profile) error { p.Attrs = map[string]any{"side": "left"}; return nil })
+	right[1].store.Update("both", func(p *profile.Profile) error { p.Attrs = map[string]any{"side": "right"}; return nil })
 	right[2].store.Erase("L0") // unknown on this side yet: a tombstone only
 
 	f.heal()
@@ -228,7 +227,7 @@ func TestKilledNodeCatchesUpAndMoves(t *testing.T) {
 	stop := time.Now().Add(time.Second)
 	n := 0
 	for time.Now().Before(stop) && n < 2000 {
-		if _, err := nodes[n%2].store.Update(fmt.Sprintf("k%d", n%300), func(p *msync.Profile) error { p.Sessions++; return nil }); err != nil {
+		if _, err := nodes[n%2].store.Update(fmt.Sprintf("k%d", n%300), func(p *profile.Profile) error { p.Sessions++; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		n++

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -52,7 +53,7 @@ func TestMeasureUpdateLatency(t *testing.T) {
 	const updates = 1000
 	type pending struct {
 		id      string
-		v       msync.Version
+		v       profile.Version
 		written time.Time
 	}
 	var open []pending
@@ -62,7 +63,7 @@ func TestMeasureUpdateLatency(t *testing.T) {
 	for i := 0; (i < updates || len(open) > 0) && time.Now().Before(deadline); {
 		if i < updates && !time.Now().Before(next) {
 			id := fmt.Sprintf("lat%d", i)
-			p, err := nodes[i%5].store.Update(id, func(p *msync.Profile) error { p.Sessions = i; return nil })
+			p, err := nodes[i%5].store.Update(id, func(p *profile.Profile) error { p.Sessions = i; return nil })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +106,7 @@ func TestMeasureBandwidth(t *testing.T) {
 			continue
 		}
 		id := fmt.Sprintf("bw%d", rand.N(100000))
-		if _, err := nodes[written%5].store.Update(id, func(p *msync.Profile) error {
+		if _, err := nodes[written%5].store.Update(id, func(p *profile.Profile) error {
 			p.Sessions++
 			p.Recent = append(p.Recent, "sku-12345")
 			return nil
@@ -146,7 +147,7 @@ func TestMeasurePartitionConvergence(t *testing.T) {
 	clock := msync.NewClock(nil)
 	seed := func(side []*testNode, prefix string, from int) {
 		for i := range per {
-			p := &msync.Profile{ID: fmt.Sprintf("%s%06d", prefix, from+i), Version: clock.Now(), Node: side[0].c.Name(),
+			p := &profile.Profile{ID: fmt.Sprintf("%s%06d", prefix, from+i), Version: clock.Now(), Node: side[0].c.Name(),
 				Attrs: map[string]any{"side": side[0].c.Name(), "n": i}, Sessions: i}
 			for _, nd := range side {
 				if _, err := nd.store.MergeRemote(p); err != nil {

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/marquee-proxy/marquee/internal/background"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // panicsOf reads background's panic counter for one goroutine name.
@@ -71,7 +71,7 @@ func TestPanickingReplicatorDoesNotStopTheNode(t *testing.T) {
 			nodes[1].rep.poison = nil
 			nodes[1].rep.mu.Unlock()
 
-			p, err := nodes[0].store.Update("after", func(p *msync.Profile) error { p.Sessions = 1; return nil })
+			p, err := nodes[0].store.Update("after", func(p *profile.Profile) error { p.Sessions = 1; return nil })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -69,7 +70,7 @@ const (
 type record struct {
 	ID string
 	// Erased is the erasure's version for a tombstone; 0 for a profile.
-	Erased msync.Version
+	Erased profile.Version
 	// Profile is the profile's JSON for a profile record.
 	Profile []byte
 }
@@ -217,7 +218,7 @@ func (r *reader) record() record {
 	switch {
 	case r.err != nil:
 	case tag == 1:
-		rec.Erased = msync.Version(r.uvarint("erasure version"))
+		rec.Erased = profile.Version(r.uvarint("erasure version"))
 		if rec.Erased == 0 {
 			r.fail("erasure version")
 		}
@@ -307,9 +308,9 @@ func decodePull(body []byte) (pull, error) {
 	p.Entries = make([]msync.Entry, 0, ne)
 	for range ne {
 		e := msync.Entry{ID: r.id()}
-		e.Version = msync.Version(r.uvarint("version"))
+		e.Version = profile.Version(r.uvarint("version"))
 		e.Node = string(r.bytes("node name", 512))
-		e.Erased = msync.Version(r.uvarint("erasure version"))
+		e.Erased = profile.Version(r.uvarint("erasure version"))
 		p.Entries = append(p.Entries, e)
 	}
 	return p, r.done()

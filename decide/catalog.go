@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // MaxCatalogProducts bounds a catalog file.
@@ -190,13 +190,13 @@ const affinityHalfLife = 7.0 // days
 // week), plus imported model scores named "product:ID" in p.Scores, then
 // popularity; purchased and in-cart products are left out. A visitor with no
 // history gets the most popular products.
-func (c *Catalog) Recommend(p *msync.Profile, n int, today int32) []Product {
+func (c *Catalog) Recommend(p *profile.Profile, n int, today int32) []Product {
 	return c.recommend(p, n, today, false)
 }
 
 // recommend is Recommend, scoring every product when scanAll is set
 // instead of only those that can rank.
-func (c *Catalog) recommend(p *msync.Profile, n int, today int32, scanAll bool) []Product {
+func (c *Catalog) recommend(p *profile.Profile, n int, today int32, scanAll bool) []Product {
 	if c == nil || n <= 0 || len(c.products) == 0 {
 		return nil
 	}

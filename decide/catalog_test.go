@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // randomCatalog returns n products over cats categories with popularity
@@ -31,21 +31,21 @@ func randomCatalog(t testing.TB, r *rand.Rand, n, cats int) *Catalog {
 
 // randomProfile returns a visitor with views (some of categories the
 // catalog lacks), model scores of either sign, a cart and purchases.
-func randomProfile(r *rand.Rand, products, cats int, today int32) *msync.Profile {
-	p := &msync.Profile{Views: map[string][]msync.DayCount{}, Scores: map[string]float64{}}
+func randomProfile(r *rand.Rand, products, cats int, today int32) *profile.Profile {
+	p := &profile.Profile{Views: map[string][]profile.DayCount{}, Scores: map[string]float64{}}
 	for range r.IntN(5) {
 		cat := fmt.Sprintf("c%d", r.IntN(cats+3))
-		p.Views[cat] = append(p.Views[cat], msync.DayCount{Day: today - int32(r.IntN(30)), Count: int32(1 + r.IntN(5))})
+		p.Views[cat] = append(p.Views[cat], profile.DayCount{Day: today - int32(r.IntN(30)), Count: int32(1 + r.IntN(5))})
 	}
 	for range r.IntN(4) {
 		p.Scores[fmt.Sprintf("product:p%d", r.IntN(products+2))] = r.Float64()*2 - 1
 	}
 	p.Scores["propensity"] = 0.5
 	for range r.IntN(3) {
-		p.Cart.Items = append(p.Cart.Items, msync.CartItem{Product: fmt.Sprintf("p%d", r.IntN(products))})
+		p.Cart.Items = append(p.Cart.Items, profile.CartItem{Product: fmt.Sprintf("p%d", r.IntN(products))})
 	}
 	for range r.IntN(3) {
-		p.Purchases = append(p.Purchases, msync.Purchase{Product: fmt.Sprintf("p%d", r.IntN(products))})
+		p.Purchases = append(p.Purchases, profile.Purchase{Product: fmt.Sprintf("p%d", r.IntN(products))})
 	}
 	return p
 }
@@ -89,22 +89,22 @@ func TestRecommend(t *testing.T) {
 	const today = 100
 	tests := []struct {
 		name string
-		p    msync.Profile
+		p    profile.Profile
 		n    int
 		want []string
 	}{
-		{"no history: most popular", msync.Profile{}, 3, []string{"shoe", "phone", "tv"}},
-		{"category views first, popularity within", msync.Profile{Views: map[string][]msync.DayCount{"electronics": {{Day: today, Count: 3}}}}, 3, []string{"phone", "tv", "shoe"}},
-		{"recent views outweigh old ones", msync.Profile{Views: map[string][]msync.DayCount{
+		{"no history: most popular", profile.Profile{}, 3, []string{"shoe", "phone", "tv"}},
+		{"category views first, popularity within", profile.Profile{Views: map[string][]profile.DayCount{"electronics": {{Day: today, Count: 3}}}}, 3, []string{"phone", "tv", "shoe"}},
+		{"recent views outweigh old ones", profile.Profile{Views: map[string][]profile.DayCount{
 			"home": {{Day: today, Count: 2}}, "electronics": {{Day: today - 28, Count: 4}}}}, 2, []string{"mug", "phone"}},
-		{"two matching categories add up", msync.Profile{Views: map[string][]msync.DayCount{"shoes": {{Day: today, Count: 1}}, "sale": {{Day: today, Count: 1}}}}, 2, []string{"sock", "shoe"}},
-		{"model score lifts a product", msync.Profile{Scores: map[string]float64{"product:mug": 0.5}}, 2, []string{"mug", "shoe"}},
-		{"negative model score sinks one", msync.Profile{Scores: map[string]float64{"product:shoe": -1}}, 2, []string{"phone", "tv"}},
-		{"purchased and in cart are left out", msync.Profile{
-			Cart:      msync.Cart{Items: []msync.CartItem{{Product: "shoe"}}},
-			Purchases: []msync.Purchase{{Product: "phone"}}}, 2, []string{"tv", "mug"}},
-		{"n above the catalog", msync.Profile{}, 50, []string{"shoe", "phone", "tv", "mug", "sock"}},
-		{"n of zero", msync.Profile{}, 0, []string{}},
+		{"two matching categories add up", profile.Profile{Views: map[string][]profile.DayCount{"shoes": {{Day: today, Count: 1}}, "sale": {{Day: today, Count: 1}}}}, 2, []string{"sock", "shoe"}},
+		{"model score lifts a product", profile.Profile{Scores: map[string]float64{"product:mug": 0.5}}, 2, []string{"mug", "shoe"}},
+		{"negative model score sinks one", profile.Profile{Scores: map[string]float64{"product:shoe": -1}}, 2, []string{"phone", "tv"}},
+		{"purchased and in cart are left out", profile.Profile{
+			Cart:      profile.Cart{Items: []profile.CartItem{{Product: "shoe"}}},
+			Purchases: []profile.Purchase{{Product: "phone"}}}, 2, []string{"tv", "mug"}},
+		{"n above the catalog", profile.Profile{}, 50, []string{"shoe", "phone", "tv", "mug", "sock"}},
+		{"n of zero", profile.Profile{}, 0, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestRecommend(t *testing.T) {
 		})
 	}
 	var empty *Catalog
-	if got := empty.Recommend(&msync.Profile{}, 3, today); got != nil {
+	if got := empty.Recommend(&profile.Profile{}, 3, today); got != nil {
 		t.Fatalf("nil catalog: got %v", got)
 	}
 }
@@ -123,7 +123,7 @@ func BenchmarkRecommend(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const today = 20000
 	c := randomCatalog(b, r, 100_000, 200)
-	p := &msync.Profile{Views: map[string][]msync.DayCount{
+	p := &profile.Profile{Views: map[string][]profile.DayCount{
 		"c1": {{Day: today, Count: 3}}, "c7": {{Day: today - 3, Count: 1}}, "c42": {{Day: today - 10, Count: 2}},
 	}, Scores: map[string]float64{"product:p17": 0.3}}
 	for _, scanAll := range []bool{true, false} {
@@ -153,10 +153,10 @@ func FuzzReadCatalog(f *testing.F) {
 		f.Add(seed)
 	}
 	const today = 20000
-	visitor := &msync.Profile{
-		Views:  map[string][]msync.DayCount{"x": {{Day: today, Count: 2}}, "electronics": {{Day: today - 9, Count: 1}}},
+	visitor := &profile.Profile{
+		Views:  map[string][]profile.DayCount{"x": {{Day: today, Count: 2}}, "electronics": {{Day: today - 9, Count: 1}}},
 		Scores: map[string]float64{"product:b": 0.2, "product:tv": -0.1},
-		Cart:   msync.Cart{Items: []msync.CartItem{{Product: "a"}}},
+		Cart:   profile.Cart{Items: []profile.CartItem{{Product: "a"}}},
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		c, err := ReadCatalog(strings.NewReader(data))

@@ -17,7 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/marquee-proxy/marquee/config"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // maxExprNodes bounds the size of one compiled expression.
@@ -231,7 +231,7 @@ func (e *Engine) addTemplate(cfg *config.Config, errs *config.Errors, name, path
 	if err == nil {
 		var trial *template.Template
 		if trial, err = t.Clone(); err == nil {
-			err = trial.Execute(io.Discard, &offerData{Profile: &msync.Profile{}})
+			err = trial.Execute(io.Discard, &offerData{Profile: &profile.Profile{}})
 		}
 	}
 	if err != nil {

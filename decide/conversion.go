@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/config"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // conversions is the compiled conversions config.
@@ -74,7 +74,7 @@ type Attribution struct {
 // credited to: each campaign seen within the attribution window and not
 // already credited with a conversion since that exposure. The caller
 // records them and marks them converted in the profile (MarkConverted).
-func (e *Engine) Attribute(p *msync.Profile, now time.Time) []Attribution {
+func (e *Engine) Attribute(p *profile.Profile, now time.Time) []Attribution {
 	var out []Attribution
 	for id, x := range p.Exposures {
 		if now.Sub(x.At) > e.conversions.window || now.Before(x.At.Add(-clockSkew)) {
@@ -90,7 +90,7 @@ func (e *Engine) Attribute(p *msync.Profile, now time.Time) []Attribution {
 
 // MarkConverted records on p that its attributed exposures converted at
 // now, so that one exposure is credited once.
-func MarkConverted(p *msync.Profile, attrs []Attribution, now time.Time) {
+func MarkConverted(p *profile.Profile, attrs []Attribution, now time.Time) {
 	for _, a := range attrs {
 		if x, ok := p.Exposures[a.Campaign]; ok {
 			// Never before the exposure, or the same exposure would be

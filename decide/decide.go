@@ -10,7 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/marquee-proxy/marquee/config"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // maxSegmentDepth bounds segments evaluated inside segments. Cycles are
@@ -50,7 +50,7 @@ func (c Choice) VariantName() string {
 // with Engine.Acquire and give it back with Release.
 type Decision struct {
 	e     *Engine
-	p     *msync.Profile
+	p     *profile.Profile
 	now   time.Time
 	today int32
 	id    []byte
@@ -74,7 +74,7 @@ type Decision struct {
 // offerData is what offer templates see as their dot.
 type offerData struct {
 	// Profile is the visitor's profile.
-	Profile *msync.Profile
+	Profile *profile.Profile
 }
 
 // newDecision makes a Decision for e with its own clones of the offer
@@ -101,7 +101,7 @@ func (e *Engine) newDecision() *Decision {
 // visitor is for experiment assignment: the customer id when known, else the
 // visitor id; it is copied. p may be an empty profile for a visitor marquee
 // has not seen before, never nil.
-func (e *Engine) Acquire(p *msync.Profile, id []byte, now time.Time) *Decision {
+func (e *Engine) Acquire(p *profile.Profile, id []byte, now time.Time) *Decision {
 	var d *Decision
 	select {
 	case d = <-e.free:
@@ -416,7 +416,7 @@ var _ io.StringWriter = (*appendWriter)(nil)
 
 // browsingCategory is the category the visitor viewed most in the last 7
 // days, ties broken by name; "" without views.
-func browsingCategory(p *msync.Profile, today int32) string {
+func browsingCategory(p *profile.Profile, today int32) string {
 	best, bestN := "", 0
 	for cat, buckets := range p.Views {
 		n := 0

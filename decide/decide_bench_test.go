@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // benchEngineConfig is the reference load: 20 segments mixing
@@ -50,21 +50,21 @@ func benchEngineConfigN(n int) string {
 }
 
 // benchProfile is a visitor with a realistic history.
-func benchProfile(today int32) *msync.Profile {
-	p := &msync.Profile{
+func benchProfile(today int32) *profile.Profile {
+	p := &profile.Profile{
 		Attrs:  map[string]any{"tier": "gold", "name": "Ada", "city": "Lyon", "age": 36.0},
 		Scores: map[string]float64{"propensity": 0.93},
-		Views:  map[string][]msync.DayCount{},
-		Cart:   msync.Cart{Items: []msync.CartItem{{Product: "p1", Qty: 1, Price: 80}}},
+		Views:  map[string][]profile.DayCount{},
+		Cart:   profile.Cart{Items: []profile.CartItem{{Product: "p1", Qty: 1, Price: 80}}},
 	}
 	for i, c := range []string{"electronics", "outdoor", "kitchen", "books", "fashion"} {
 		for d := range int32(10) {
-			p.Views[c] = append(p.Views[c], msync.DayCount{Day: today - d, Count: int32(i + 1)})
+			p.Views[c] = append(p.Views[c], profile.DayCount{Day: today - d, Count: int32(i + 1)})
 		}
 	}
 	for i := range 20 {
 		p.Recent = append(p.Recent, fmt.Sprintf("p%d", i*3))
-		p.Purchases = append(p.Purchases, msync.Purchase{Value: 40, At: testNow.Add(-time.Duration(i) * 24 * time.Hour)})
+		p.Purchases = append(p.Purchases, profile.Purchase{Value: 40, At: testNow.Add(-time.Duration(i) * 24 * time.Hour)})
 	}
 	return p
 }

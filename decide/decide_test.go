@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -40,21 +40,21 @@ campaigns:
 	today := DayIndex(testNow, time.UTC)
 	tests := []struct {
 		name      string
-		p         *msync.Profile
+		p         *profile.Profile
 		hero      string
 		heroOffer string
 		offer     string
 		errors    int
 	}{
-		{"gold with a script name", &msync.Profile{Attrs: map[string]any{"tier": "gold", "name": "<script>alert(1)</script>"}},
+		{"gold with a script name", &profile.Profile{Attrs: map[string]any{"tier": "gold", "name": "<script>alert(1)</script>"}},
 			"gold-hero", "<b>Hello &lt;script&gt;alert(1)&lt;/script&gt;, gold offer</b>", "default-offer", 1},
-		{"electronics fan", &msync.Profile{Views: map[string][]msync.DayCount{"electronics": {{Day: today - 8, Count: 9}, {Day: today - 6, Count: 2}, {Day: today, Count: 1}}}},
+		{"electronics fan", &profile.Profile{Views: map[string][]profile.DayCount{"electronics": {{Day: today - 8, Count: 9}, {Day: today - 6, Count: 2}, {Day: today, Count: 1}}}},
 			"fan-hero", "<i>electronics</i>", "default-offer", 1},
-		{"old views do not count", &msync.Profile{Views: map[string][]msync.DayCount{"electronics": {{Day: today - 7, Count: 9}}}},
+		{"old views do not count", &profile.Profile{Views: map[string][]profile.DayCount{"electronics": {{Day: today - 7, Count: 9}}}},
 			"", "", "default-offer", 1},
-		{"adult", &msync.Profile{Attrs: map[string]any{"age": 30.0}}, "", "", "adult-offer", 0},
-		{"string age is a runtime error that skips the campaign", &msync.Profile{Attrs: map[string]any{"age": "thirty"}}, "", "", "default-offer", 1},
-		{"empty profile", &msync.Profile{}, "", "", "default-offer", 1},
+		{"adult", &profile.Profile{Attrs: map[string]any{"age": 30.0}}, "", "", "adult-offer", 0},
+		{"string age is a runtime error that skips the campaign", &profile.Profile{Attrs: map[string]any{"age": "thirty"}}, "", "", "default-offer", 1},
+		{"empty profile", &profile.Profile{}, "", "", "default-offer", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestSegmentsMemoisedAndNested(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Acquire(&msync.Profile{Attrs: map[string]any{"tier": "gold"}, Scores: map[string]float64{"ltv": 5000}}, []byte("visitor"), testNow)
+	d := e.Acquire(&profile.Profile{Attrs: map[string]any{"tier": "gold"}, Scores: map[string]float64{"ltv": 5000}}, []byte("visitor"), testNow)
 	defer d.Release()
 	for _, s := range e.Explain(d.p, []byte("visitor"), testNow).Segments {
 		if !s.Value {
@@ -118,7 +118,7 @@ func TestOfferCacheFollowsSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	render := func(p *msync.Profile) string {
+	render := func(p *profile.Profile) string {
 		d := e.Acquire(p, []byte("visitor"), testNow)
 		defer d.Release()
 		out, err := d.AppendOffer([]byte("prefix:"), first(d.Choose("hero")))
@@ -127,7 +127,7 @@ func TestOfferCacheFollowsSnapshots(t *testing.T) {
 		}
 		return string(out)
 	}
-	v1 := &msync.Profile{Attrs: map[string]any{"name": "Ada"}}
+	v1 := &profile.Profile{Attrs: map[string]any{"name": "Ada"}}
 	if got := render(v1); got != "prefix:Hi Ada" {
 		t.Fatalf("got %q", got)
 	}

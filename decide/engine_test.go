@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 const experimentConfig = `segments:
@@ -39,7 +39,7 @@ func visitorID(i int) []byte {
 
 func assignAll(t testing.TB, e *Engine, n int) []string {
 	out := make([]string, n)
-	empty := &msync.Profile{}
+	empty := &profile.Profile{}
 	for i := range n {
 		d := e.Acquire(empty, visitorID(i), testNow)
 		ch, ok := d.Choose("hero")
@@ -142,7 +142,7 @@ func TestRememberedVariantSurvivesNewID(t *testing.T) {
 	}
 	// Find the variant a visitor id gets, then log in as a customer whose
 	// id would get another: the remembered one wins.
-	p := &msync.Profile{}
+	p := &profile.Profile{}
 	var anon, other string
 	for i := 0; anon == "" || other == "" || anon == other; i++ {
 		d := e.Acquire(p, visitorID(i), testNow)
@@ -154,7 +154,7 @@ func TestRememberedVariantSurvivesNewID(t *testing.T) {
 			other = ch.VariantName()
 		}
 	}
-	remembered := &msync.Profile{Variants: map[string]string{"hero-test": anon}}
+	remembered := &profile.Profile{Variants: map[string]string{"hero-test": anon}}
 	for i := range 50 {
 		d := e.Acquire(remembered, []byte(fmt.Sprintf("customer-%d", i)), testNow)
 		ch, _ := d.Choose("hero")
@@ -173,7 +173,7 @@ func TestGlobalHoldout(t *testing.T) {
 	const n = 20_000
 	held := 0
 	for i := range n {
-		d := e.Acquire(&msync.Profile{}, visitorID(i), testNow)
+		d := e.Acquire(&profile.Profile{}, visitorID(i), testNow)
 		_, ok := d.Choose("hero")
 		if d.GlobalHoldout == ok {
 			t.Fatalf("visitor %d: global holdout %v but chosen %v", i, d.GlobalHoldout, ok)
@@ -202,7 +202,7 @@ func TestFrequencyCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &msync.Profile{}
+	p := &profile.Profile{}
 	var shown []string
 	for range 5 {
 		d := e.Acquire(p, []byte("v"), testNow)
@@ -214,10 +214,10 @@ func TestFrequencyCap(t *testing.T) {
 			// What the proxy records on an exposure, on two nodes alternately.
 			next := p.Clone()
 			if next.Caps == nil {
-				next.Caps = map[string][]msync.NodeDayCount{}
+				next.Caps = map[string][]profile.NodeDayCount{}
 			}
 			node := fmt.Sprintf("n%d", len(shown)%2)
-			next.Caps["capped"] = append(next.Caps["capped"], msync.NodeDayCount{Day: today, Node: node, Count: 1})
+			next.Caps["capped"] = append(next.Caps["capped"], profile.NodeDayCount{Day: today, Node: node, Count: 1})
 			p = next
 		}
 	}
@@ -269,7 +269,7 @@ func TestSchedule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		now, _ := time.Parse(time.RFC3339, tt.at)
-		d := e.Acquire(&msync.Profile{}, []byte("v"), now)
+		d := e.Acquire(&profile.Profile{}, []byte("v"), now)
 		_, ok := d.Choose(tt.slot)
 		d.Release()
 		if ok != tt.want {
@@ -286,7 +286,7 @@ func TestSameCampaignNeverTwiceOnAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := e.Acquire(&msync.Profile{}, []byte("v"), testNow)
+	d := e.Acquire(&profile.Profile{}, []byte("v"), testNow)
 	defer d.Release()
 	a, _ := d.Choose("hero")
 	b, _ := d.Choose("hero")
@@ -306,9 +306,9 @@ campaigns:
 		t.Fatal(err)
 	}
 	today := DayIndex(testNow, time.UTC)
-	p := &msync.Profile{
-		Purchases: []msync.Purchase{{Value: 600, At: testNow.Add(-48 * time.Hour)}},
-		Views:     map[string][]msync.DayCount{"electronics": {{Day: today, Count: 4}}, "books": {{Day: today, Count: 1}}},
+	p := &profile.Profile{
+		Purchases: []profile.Purchase{{Value: 600, At: testNow.Add(-48 * time.Hour)}},
+		Views:     map[string][]profile.DayCount{"electronics": {{Day: today, Count: 4}}, "books": {{Day: today, Count: 1}}},
 	}
 	d := e.Acquire(p, []byte("v"), testNow)
 	defer d.Release()
@@ -329,7 +329,7 @@ campaigns:
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := e.Explain(&msync.Profile{Attrs: map[string]any{"tier": "gold", "age": "old"}}, []byte("v"), testNow)
+	x := e.Explain(&profile.Profile{Attrs: map[string]any{"tier": "gold", "age": "old"}}, []byte("v"), testNow)
 	got := map[string]string{}
 	for _, c := range x.Campaigns {
 		got[c.ID] = c.Reason
@@ -361,7 +361,7 @@ func TestReviewedEdgeCases(t *testing.T) {
 			{"2026-11-28T22:30:00Z", false}, // Saturday night
 		} {
 			now, _ := time.Parse(time.RFC3339, tt.at)
-			d := e.Acquire(&msync.Profile{}, []byte("v"), now)
+			d := e.Acquire(&profile.Profile{}, []byte("v"), now)
 			_, ok := d.Choose("hero")
 			d.Release()
 			if ok != tt.want {
@@ -374,7 +374,7 @@ func TestReviewedEdgeCases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := e.Explain(&msync.Profile{Attrs: map[string]any{"x": "1"}}, []byte("v"), testNow)
+		x := e.Explain(&profile.Profile{Attrs: map[string]any{"x": "1"}}, []byte("v"), testNow)
 		if !x.Segments[1].Value {
 			t.Errorf("let vip evaluated as the segment vip: %+v", x.Segments)
 		}
@@ -398,7 +398,7 @@ campaigns:
 			t.Fatal(err)
 		}
 		day := DayIndex(testNow, time.UTC)
-		p := &msync.Profile{Attrs: map[string]any{"which": "recent"}, Views: map[string][]msync.DayCount{"shoes": {{Day: day, Count: 1}}}}
+		p := &profile.Profile{Attrs: map[string]any{"which": "recent"}, Views: map[string][]profile.DayCount{"shoes": {{Day: day, Count: 1}}}}
 		d := e.Acquire(p, []byte("v"), testNow)
 		_, first := d.Choose("hero")
 		d.Release()

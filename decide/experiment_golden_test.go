@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // goldenTwoArms is a 50/50 experiment with a 20% holdout and its own salt.
@@ -43,7 +43,7 @@ campaigns:
 // an empty profile, and whether the visitor is in the global holdout.
 func chooseHero(t *testing.T, e *Engine, id string) (variant string, global bool) {
 	t.Helper()
-	d := e.Acquire(&msync.Profile{}, []byte(id), testNow)
+	d := e.Acquire(&profile.Profile{}, []byte(id), testNow)
 	defer d.Release()
 	ch, ok := d.Choose("hero")
 	if !ok && !d.GlobalHoldout {

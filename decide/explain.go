@@ -3,7 +3,7 @@ package decide
 import (
 	"time"
 
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // Explanation says, for one visitor at one moment, what every segment
@@ -36,7 +36,7 @@ type CampaignExplained struct {
 
 // Explain evaluates every segment and every campaign for p, slot by slot in
 // priority order, exactly as a page with every slot would.
-func (e *Engine) Explain(p *msync.Profile, id []byte, now time.Time) Explanation {
+func (e *Engine) Explain(p *profile.Profile, id []byte, now time.Time) Explanation {
 	d := e.Acquire(p, id, now)
 	defer d.Release()
 	var x Explanation

@@ -2,7 +2,7 @@ package decide
 
 import (
 	"github.com/marquee-proxy/marquee/internal/boundedmap"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // offerKey names one rendering: a template for a profile snapshot (and a
@@ -12,7 +12,7 @@ import (
 // only .Profile, so the key decides the output.
 type offerKey struct {
 	tmpl int // index into Engine.templates
-	p    *msync.Profile
+	p    *profile.Profile
 	day  int32
 }
 

@@ -2,7 +2,7 @@ package decide
 
 import (
 	"github.com/marquee-proxy/marquee/internal/boundedmap"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 const segmentCacheEntries = 1 << 16
@@ -13,15 +13,15 @@ const segmentCacheEntries = 1 << 16
 // Engine is one configuration version, so the pair (engine, snapshot) fixes
 // the answer. Results are the segment states of a Decision.
 type segmentCache struct {
-	m *boundedmap.Map[*msync.Profile, []uint8]
+	m *boundedmap.Map[*profile.Profile, []uint8]
 }
 
 func newSegmentCache(entries int) *segmentCache {
-	return &segmentCache{boundedmap.New[*msync.Profile, []uint8](entries)}
+	return &segmentCache{boundedmap.New[*profile.Profile, []uint8](entries)}
 }
 
 // load copies the remembered states for p into dst.
-func (c *segmentCache) load(p *msync.Profile, dst []uint8) bool {
+func (c *segmentCache) load(p *profile.Profile, dst []uint8) bool {
 	src, ok := c.m.Get(p)
 	if ok {
 		copy(dst, src)
@@ -30,7 +30,7 @@ func (c *segmentCache) load(p *msync.Profile, dst []uint8) bool {
 }
 
 // store remembers the stable states of src for p, once per snapshot.
-func (c *segmentCache) store(p *msync.Profile, src []uint8, segs []*segment) {
+func (c *segmentCache) store(p *profile.Profile, src []uint8, segs []*segment) {
 	if _, known := c.m.Get(p); known {
 		return
 	}

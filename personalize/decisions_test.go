@@ -9,7 +9,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/internal/personalizetest"
 	"github.com/marquee-proxy/marquee/personalize"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 const capConfig = `conversions: {paths: ["/checkout/complete"], window: 1d}
@@ -43,7 +43,7 @@ func TestCapThroughProxy(t *testing.T) {
 func TestBotsGetFallback(t *testing.T) {
 	env := startPersonalized(t, goldConfig, slotPage)
 	vid := string(env.Pers.Signer().AppendMint(nil))
-	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *msync.Profile) error {
+	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}
 		return nil
 	})
@@ -118,7 +118,7 @@ func TestPreviewAndConversions(t *testing.T) {
 func TestDecideEndpoint(t *testing.T) {
 	env := startPersonalized(t, goldConfig, slotPage)
 	vid := string(env.Pers.Signer().AppendMint(nil))
-	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *msync.Profile) error {
+	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "<i>Ada</i>"}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/marquee-proxy/marquee/proxy"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,7 +113,7 @@ type personalizeScratch struct {
 }
 
 // emptyProfile stands for a visitor with no stored profile.
-var emptyProfile = &msync.Profile{}
+var emptyProfile = &profile.Profile{}
 
 // New returns the personalising rewrite stage.
 func New(opts Options) (*Personalizer, error) {
@@ -374,7 +375,7 @@ func (p *Personalizer) preview(snap *Snapshot, rc *proxy.RewriteContext, now tim
 // expose counts what this page showed and queues the profile changes that
 // follow: cap counts, the remembered variant, the exposure time. Nothing is
 // written when nothing changed.
-func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
+func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
 	if p.recorder != nil && snap.Engine.GlobalHoldoutShare() > 0 {
 		group := globalTreated
 		if d.GlobalHoldout {
@@ -408,7 +409,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 		_, capMax := ch.Campaign.CapDays()
 		list = append(list, exp{ch.Campaign.ID, ch.VariantName(), ch.Campaign.Experiment(), capMax > 0, ch.Holdout()})
 	}
-	p.updates.enqueue(string(id), func(pr *msync.Profile) error {
+	p.updates.enqueue(string(id), func(pr *profile.Profile) error {
 		for _, x := range list {
 			if x.capped && !x.holdout {
 				pr.Caps = addCap(pr.Caps, x.campaign, today, node)
@@ -423,10 +424,10 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 				continue
 			}
 			if pr.Exposures == nil {
-				pr.Exposures = map[string]msync.Exposure{}
+				pr.Exposures = map[string]profile.Exposure{}
 			}
 			old := pr.Exposures[x.campaign]
-			pr.Exposures[x.campaign] = msync.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
+			pr.Exposures[x.campaign] = profile.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
 		}
 		return nil
 	})
@@ -435,7 +436,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *msync.Profile, d 
 // needsWrite reports whether showing ch changes what the profile records:
 // a cap count, a variant not yet remembered, or (when conversions are
 // attributed) a missing or stale exposure time.
-func needsWrite(prof *msync.Profile, ch decide.Choice, now time.Time, attribute bool) bool {
+func needsWrite(prof *profile.Profile, ch decide.Choice, now time.Time, attribute bool) bool {
 	if _, capMax := ch.Campaign.CapDays(); capMax > 0 && !ch.Holdout() {
 		return true
 	}
@@ -450,9 +451,9 @@ func needsWrite(prof *msync.Profile, ch decide.Choice, now time.Time, attribute 
 }
 
 // addCap counts one impression of campaign today on node.
-func addCap(caps map[string][]msync.NodeDayCount, campaign string, today int32, node string) map[string][]msync.NodeDayCount {
+func addCap(caps map[string][]profile.NodeDayCount, campaign string, today int32, node string) map[string][]profile.NodeDayCount {
 	if caps == nil {
-		caps = map[string][]msync.NodeDayCount{}
+		caps = map[string][]profile.NodeDayCount{}
 	}
 	list := caps[campaign]
 	for i := range list {
@@ -468,7 +469,7 @@ func addCap(caps map[string][]msync.NodeDayCount, campaign string, today int32, 
 			kept = append(kept, b)
 		}
 	}
-	caps[campaign] = append(kept, msync.NodeDayCount{Day: today, Node: node, Count: 1})
+	caps[campaign] = append(kept, profile.NodeDayCount{Day: today, Node: node, Count: 1})
 	return caps
 }
 
@@ -489,7 +490,7 @@ func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
 // exposure.
 func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
 	var credited []decide.Attribution
-	p.updates.enqueueThen(string(id), func(pr *msync.Profile) error {
+	p.updates.enqueueThen(string(id), func(pr *profile.Profile) error {
 		if !pr.Consent.Allows() {
 			return msync.ErrNoChange
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/internal/proxytest"
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/marquee-proxy/marquee/proxy"
 
 	"github.com/valyala/fasthttp"
@@ -63,7 +64,7 @@ func benchPersonalizer(b *testing.B) (*Personalizer, []string) {
 	for i := range cookies {
 		cookies[i] = string(p.Signer().AppendMint(nil))
 		name := fmt.Sprintf("Visitor %d", i)
-		if _, err := st.Update(cookies[i][:VisitorIDLen], func(pr *msync.Profile) error {
+		if _, err := st.Update(cookies[i][:VisitorIDLen], func(pr *profile.Profile) error {
 			pr.Attrs = map[string]any{"tier": "gold", "name": name, "city": "Lyon"}
 			pr.Scores = map[string]float64{"propensity": 0.9}
 			return nil

@@ -11,7 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/marquee-proxy/marquee/personalize"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func TestPersonalizeEndToEnd(t *testing.T) {
@@ -40,7 +40,7 @@ func TestPersonalizeEndToEnd(t *testing.T) {
 	}
 
 	id := vid[:personalize.VisitorIDLen]
-	if _, err := env.Store.Update(id, func(p *msync.Profile) error {
+	if _, err := env.Store.Update(id, func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "<script>alert(1)</script>"}
 		return nil
 	}); err != nil {
@@ -85,7 +85,7 @@ func TestPersonalizeConsentAndNoSlots(t *testing.T) {
 	env := startPersonalized(t, goldConfig, slotPage)
 	vid := string(env.Pers.Signer().AppendMint(nil))
 	no := false
-	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *msync.Profile) error {
+	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}
 		p.Consent.Personalization = &no
 		return nil
@@ -124,7 +124,7 @@ func TestPersonalizeConcurrentVisitors(t *testing.T) {
 	for i := range cookies {
 		cookies[i] = string(env.Pers.Signer().AppendMint(nil))
 		tok := fmt.Sprintf("tok-%05d", i)
-		if _, err := env.Store.Update(cookies[i][:personalize.VisitorIDLen], func(p *msync.Profile) error {
+		if _, err := env.Store.Update(cookies[i][:personalize.VisitorIDLen], func(p *profile.Profile) error {
 			p.Attrs = map[string]any{"token": tok}
 			return nil
 		}); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -25,7 +26,7 @@ const (
 )
 
 // ProfileFunc changes a profile copy inside a store update.
-type ProfileFunc func(p *msync.Profile) error
+type ProfileFunc func(p *profile.Profile) error
 
 type profileUpdate struct {
 	id    string

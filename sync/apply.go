@@ -3,6 +3,8 @@ package sync
 import (
 	"sort"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // Bounds on what one profile accumulates, so that a busy visitor or a
@@ -23,13 +25,13 @@ const (
 // (EventRules.Normalize); loc is the zone of daily buckets. Events may come
 // in any order: each lands in the bucket of its own day, and times only
 // move forward.
-func ApplyEvent(p *Profile, e *Event, loc *time.Location) {
+func ApplyEvent(p *profile.Profile, e *Event, loc *time.Location) {
 	day := DayIndex(e.TS, loc)
 	switch e.Type {
 	case EventView:
 		if e.Category != "" {
 			if p.Views == nil {
-				p.Views = make(map[string][]DayCount)
+				p.Views = make(map[string][]profile.DayCount)
 			}
 			addCount(p.Views, e.Category, day, 1)
 		}
@@ -52,14 +54,14 @@ func ApplyEvent(p *Profile, e *Event, loc *time.Location) {
 			p.Cart.UpdatedAt = e.TS.UTC()
 		}
 	case EventPurchase:
-		p.Purchases = addPurchase(p.Purchases, Purchase{ID: e.ID, Product: e.Product, Value: e.Value, At: e.TS.UTC()})
+		p.Purchases = addPurchase(p.Purchases, profile.Purchase{ID: e.ID, Product: e.Product, Value: e.Value, At: e.TS.UTC()})
 		if !e.TS.Before(p.Cart.UpdatedAt) {
-			p.Cart = Cart{UpdatedAt: e.TS.UTC()}
+			p.Cart = profile.Cart{UpdatedAt: e.TS.UTC()}
 		}
 	case EventCustom:
 		name, _ := e.Props["name"].(string)
 		if p.Custom == nil {
-			p.Custom = make(map[string][]DayCount)
+			p.Custom = make(map[string][]profile.DayCount)
 		}
 		addCount(p.Custom, NormalizeName(name, true), day, 1)
 	}
@@ -70,7 +72,7 @@ func ApplyEvent(p *Profile, e *Event, loc *time.Location) {
 
 // addCount adds n to key's bucket for day, keeping buckets sorted by day,
 // within RetentionDays of the newest and at most maxCategories keys.
-func addCount(m map[string][]DayCount, key string, day, n int32) {
+func addCount(m map[string][]profile.DayCount, key string, day, n int32) {
 	b := m[key]
 	if _, ok := m[key]; !ok && len(m) >= maxCategories {
 		evictStalest(m)
@@ -79,9 +81,9 @@ func addCount(m map[string][]DayCount, key string, day, n int32) {
 	if i < len(b) && b[i].Day == day {
 		b[i].Count += n
 	} else {
-		b = append(b, DayCount{})
+		b = append(b, profile.DayCount{})
 		copy(b[i+1:], b[i:])
-		b[i] = DayCount{Day: day, Count: n}
+		b[i] = profile.DayCount{Day: day, Count: n}
 	}
 	if newest := b[len(b)-1].Day; b[0].Day <= newest-RetentionDays {
 		j := sort.Search(len(b), func(i int) bool { return b[i].Day > newest-RetentionDays })
@@ -91,7 +93,7 @@ func addCount(m map[string][]DayCount, key string, day, n int32) {
 }
 
 // evictStalest drops the key whose newest bucket is oldest.
-func evictStalest(m map[string][]DayCount) {
+func evictStalest(m map[string][]profile.DayCount) {
 	var victim string
 	oldest := int32(1<<31 - 1)
 	for k, b := range m {
@@ -122,7 +124,7 @@ func pushRecent(r []string, product string) []string {
 	return r
 }
 
-func addCartItem(items []CartItem, product string, qty int, price float64) []CartItem {
+func addCartItem(items []profile.CartItem, product string, qty int, price float64) []profile.CartItem {
 	for i := range items {
 		if items[i].Product == product {
 			items[i].Qty += qty
@@ -138,11 +140,11 @@ func addCartItem(items []CartItem, product string, qty int, price float64) []Car
 	if qty <= 0 || len(items) >= maxCartItems {
 		return items
 	}
-	return append(items, CartItem{Product: product, Qty: qty, Price: price})
+	return append(items, profile.CartItem{Product: product, Qty: qty, Price: price})
 }
 
 // addPurchase inserts o in time order, once per order id.
-func addPurchase(ps []Purchase, o Purchase) []Purchase {
+func addPurchase(ps []profile.Purchase, o profile.Purchase) []profile.Purchase {
 	if o.ID != "" {
 		for _, x := range ps {
 			if x.ID == o.ID {
@@ -151,7 +153,7 @@ func addPurchase(ps []Purchase, o Purchase) []Purchase {
 		}
 	}
 	i := sort.Search(len(ps), func(i int) bool { return ps[i].At.After(o.At) })
-	ps = append(ps, Purchase{})
+	ps = append(ps, profile.Purchase{})
 	copy(ps[i+1:], ps[i:])
 	ps[i] = o
 	if len(ps) > maxPurchases {
@@ -164,7 +166,7 @@ func addPurchase(ps []Purchase, o Purchase) []Purchase {
 // counters are summed per bucket, attributes and scores of the more
 // recently updated profile win per key, carts and purchases are combined,
 // and src's id joins dst's links.
-func MergeInto(dst, src *Profile) {
+func MergeInto(dst, src *profile.Profile) {
 	srcNewer := src.Updated.After(dst.Updated)
 	dst.Attrs = mergeMap(dst.Attrs, src.Attrs, srcNewer)
 	dst.Scores = mergeMap(dst.Scores, src.Scores, srcNewer)
@@ -176,7 +178,7 @@ func MergeInto(dst, src *Profile) {
 	}
 	for k, b := range src.Views {
 		if dst.Views == nil {
-			dst.Views = make(map[string][]DayCount)
+			dst.Views = make(map[string][]profile.DayCount)
 		}
 		for _, c := range b {
 			addCount(dst.Views, k, c.Day, c.Count)
@@ -184,7 +186,7 @@ func MergeInto(dst, src *Profile) {
 	}
 	for k, b := range src.Custom {
 		if dst.Custom == nil {
-			dst.Custom = make(map[string][]DayCount)
+			dst.Custom = make(map[string][]profile.DayCount)
 		}
 		for _, c := range b {
 			addCount(dst.Custom, k, c.Day, c.Count)
@@ -220,14 +222,14 @@ func MergeInto(dst, src *Profile) {
 	for c, src := range src.Exposures {
 		if cur, ok := dst.Exposures[c]; !ok || src.At.After(cur.At) {
 			if dst.Exposures == nil {
-				dst.Exposures = make(map[string]Exposure)
+				dst.Exposures = make(map[string]profile.Exposure)
 			}
 			dst.Exposures[c] = src
 		}
 	}
 	for c, counts := range src.Caps {
 		if dst.Caps == nil {
-			dst.Caps = make(map[string][]NodeDayCount)
+			dst.Caps = make(map[string][]profile.NodeDayCount)
 		}
 		dst.Caps[c] = mergeNodeCounts(dst.Caps[c], counts)
 	}
@@ -280,7 +282,7 @@ func contains(list []string, s string) bool {
 }
 
 // mergeNodeCounts adds src's counts into dst per day and node.
-func mergeNodeCounts(dst, src []NodeDayCount) []NodeDayCount {
+func mergeNodeCounts(dst, src []profile.NodeDayCount) []profile.NodeDayCount {
 	for _, c := range src {
 		found := false
 		for i := range dst {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
 
@@ -24,7 +25,7 @@ var errPanicked = errors.New("sync: batch panicked")
 type batch struct {
 	s      *Store
 	tx     *buntdb.Tx
-	staged map[string]*Profile // nil: deleted
+	staged map[string]*profile.Profile // nil: deleted
 	order  []string
 	// raw are ids written already encoded (setRaw), which the cache must
 	// not answer for.
@@ -37,7 +38,7 @@ type batch struct {
 	quiet bool
 	// erased holds, for each removed id, the version of its erasure (0:
 	// removed without one), read when the batch is written.
-	erased map[string]Version
+	erased map[string]profile.Version
 	// delta is the change to the live digest, applied on commit; most
 	// batches write one profile, two entries, held in deltaBuf.
 	delta    digestDelta
@@ -63,7 +64,7 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 			s.locks[i].Unlock()
 		}
 	}()
-	b := &batch{s: s, staged: make(map[string]*Profile), invalidate: invalidate}
+	b := &batch{s: s, staged: make(map[string]*profile.Profile), invalidate: invalidate}
 	b.delta = b.deltaBuf[:0]
 	var panicked any
 	err := s.db.Update(func(tx *buntdb.Tx) (err error) {
@@ -108,7 +109,7 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 
 // peek returns the current profile of id, staged or stored, read-only; nil
 // when there is none.
-func (b *batch) peek(id string) (*Profile, error) {
+func (b *batch) peek(id string) (*profile.Profile, error) {
 	if p, ok := b.staged[id]; ok {
 		return p, nil
 	}
@@ -133,7 +134,7 @@ func (b *batch) peek(id string) (*Profile, error) {
 
 // edit returns a private copy of id's profile (a new one when there is
 // none) that is written when the batch commits.
-func (b *batch) edit(id string) (*Profile, error) {
+func (b *batch) edit(id string) (*profile.Profile, error) {
 	if p, ok := b.staged[id]; ok && p != nil {
 		return p, nil
 	}
@@ -141,7 +142,7 @@ func (b *batch) edit(id string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{ID: id}
+	p := &profile.Profile{ID: id}
 	if old != nil {
 		p = old.Clone()
 	}
@@ -188,7 +189,7 @@ func (b *batch) setRaw(id string, data []byte) error {
 // remove stages the deletion of id's profile.
 func (b *batch) remove(id string) { b.stage(id, nil) }
 
-func (b *batch) stage(id string, p *Profile) {
+func (b *batch) stage(id string, p *profile.Profile) {
 	if _, ok := b.staged[id]; !ok {
 		b.order = append(b.order, id)
 	}
@@ -197,7 +198,7 @@ func (b *batch) stage(id string, p *Profile) {
 
 // tombstone returns the version of id's erasure, 0 when it was never
 // erased.
-func (b *batch) tombstone(id string) Version { return tombstoneOf(b.tx, id) }
+func (b *batch) tombstone(id string) profile.Version { return tombstoneOf(b.tx, id) }
 
 // write stores every staged profile under a new version.
 func (b *batch) write() error {
@@ -212,7 +213,7 @@ func (b *batch) write() error {
 			}
 			if v := b.tombstone(id); v != 0 {
 				if b.erased == nil {
-					b.erased = make(map[string]Version)
+					b.erased = make(map[string]profile.Version)
 				}
 				b.erased[id] = v
 			}
@@ -223,7 +224,7 @@ func (b *batch) write() error {
 		p.Version = b.s.clock.Now()
 		p.Node = b.s.node
 		p.Updated = p.Version.Time().UTC()
-		data, err := p.marshal()
+		data, err := marshalProfile(p)
 		if err != nil {
 			return fmt.Errorf("sync: encode %q: %w", id, err)
 		}

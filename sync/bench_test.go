@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func benchStore(b *testing.B, dir string) *Store {
@@ -105,13 +107,13 @@ func BenchmarkDigest(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Now()
-	cutoff := VersionAt(now.Add(-30 * 24 * time.Hour))
+	cutoff := profile.VersionAt(now.Add(-30 * 24 * time.Hour))
 	for i := range 10_000 {
 		at := now.Add(-24 * time.Hour)
 		if i%10 == 0 {
 			at = now.Add(-31 * 24 * time.Hour)
 		}
-		if _, err := s.MergeTombstone("gone-"+strconv.Itoa(i), VersionAt(at)); err != nil {
+		if _, err := s.MergeTombstone("gone-"+strconv.Itoa(i), profile.VersionAt(at)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -211,7 +213,7 @@ func TestMillionProfiles(t *testing.T) {
 		go func() {
 			time.Sleep(50 * time.Millisecond)
 			start := time.Now()
-			s.Update("cust-1", func(p *Profile) error { p.Sessions++; return nil })
+			s.Update("cust-1", func(p *profile.Profile) error { p.Sessions++; return nil })
 			waited <- time.Since(start)
 		}()
 		start = time.Now()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	stdsync "sync"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
 
@@ -13,17 +14,17 @@ import (
 // profile and of its latest erasure, each 0 when there is none.
 type Entry struct {
 	ID      string
-	Version Version
+	Version profile.Version
 	// Node wrote Version; it breaks ties between equal versions.
 	Node   string
-	Erased Version
+	Erased profile.Version
 }
 
 // Newer reports whether the write (v, node) wins over (cur, curNode):
 // the higher version, and between equal versions written by two nodes in
 // the same millisecond, the higher node name, so every node picks the
 // same one.
-func Newer(v Version, node string, cur Version, curNode string) bool {
+func Newer(v profile.Version, node string, cur profile.Version, curNode string) bool {
 	return v > cur || (v == cur && node > curNode)
 }
 
@@ -53,7 +54,7 @@ func mix64(x uint64) uint64 {
 
 // entryHash hashes one (id, version) pair; tomb separates an erasure from
 // a profile of the same version.
-func entryHash(id string, v Version, node string, tomb bool) uint64 {
+func entryHash(id string, v profile.Version, node string, tomb bool) uint64 {
 	h := fnv64a(id) ^ mix64(uint64(v)) ^ mix64(fnv64a(node))
 	if tomb {
 		h = ^h
@@ -77,7 +78,7 @@ const DefaultDigestBuckets = 1024
 // the cluster collects them hourly). For any other n it reads the whole
 // store without decoding, in chunks, so writers wait for at most one
 // chunk.
-func (s *Store) Digest(n int, since Version) ([]uint64, error) {
+func (s *Store) Digest(n int, since profile.Version) ([]uint64, error) {
 	if s.live == nil || s.live.n != n {
 		return s.scanDigest(n, since)
 	}
@@ -106,13 +107,13 @@ func (s *Store) DigestBuckets() int {
 
 // scanDigest computes Digest by reading every profile and every tombstone
 // of since or later.
-func (s *Store) scanDigest(n int, since Version) ([]uint64, error) {
+func (s *Store) scanDigest(n int, since profile.Version) ([]uint64, error) {
 	d := make([]uint64, n)
-	err := s.scanProfiles(nil, func(id string, v Version, node string) {
+	err := s.scanProfiles(nil, func(id string, v profile.Version, node string) {
 		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
 	})
 	if err == nil {
-		err = s.scanTombstones(nil, since, func(id string, v Version) {
+		err = s.scanTombstones(nil, since, func(id string, v profile.Version) {
 			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
 		})
 	}
@@ -126,18 +127,18 @@ func (s *Store) scanDigest(n int, since Version) ([]uint64, error) {
 // CollectTombstones find the old ones without reading the others.
 const tombstoneIndex = "tombstones"
 
-func formatVersion(v Version) string { return strconv.FormatUint(uint64(v), 10) }
+func formatVersion(v profile.Version) string { return strconv.FormatUint(uint64(v), 10) }
 
 // parseVersion reads a version stored by formatVersion, 0 when raw is not
 // one.
-func parseVersion(raw string) Version {
+func parseVersion(raw string) profile.Version {
 	v, _ := strconv.ParseUint(raw, 10, 64)
-	return Version(v)
+	return profile.Version(v)
 }
 
 // tombstoneOf returns the version of id's erasure stored in tx, 0 when it
 // was never erased.
-func tombstoneOf(tx *buntdb.Tx, id string) Version {
+func tombstoneOf(tx *buntdb.Tx, id string) profile.Version {
 	raw, err := tx.Get(tombstonePrefix + id)
 	if err != nil {
 		return 0
@@ -240,7 +241,7 @@ func recordKey(id string, tomb bool) string {
 // Entries returns the entries of every id whose bucket among n is set in
 // want (len(want) == n), sorted by id; tombstones older than since are
 // left out as in Digest.
-func (s *Store) Entries(want []bool, since Version) ([]Entry, error) {
+func (s *Store) Entries(want []bool, since profile.Version) ([]Entry, error) {
 	idx := make(map[string]int)
 	var out []Entry
 	entry := func(id string) *Entry {
@@ -252,12 +253,12 @@ func (s *Store) Entries(want []bool, since Version) ([]Entry, error) {
 		}
 		return &out[i]
 	}
-	err := s.scanProfiles(want, func(id string, v Version, node string) {
+	err := s.scanProfiles(want, func(id string, v profile.Version, node string) {
 		e := entry(id)
 		e.Version, e.Node = v, node
 	})
 	if err == nil {
-		err = s.scanTombstones(want, since, func(id string, v Version) { entry(id).Erased = v })
+		err = s.scanTombstones(want, since, func(id string, v profile.Version) { entry(id).Erased = v })
 	}
 	if err != nil {
 		return nil, err
@@ -273,7 +274,7 @@ func (s *Store) Entries(want []bool, since Version) ([]Entry, error) {
 // anti-entropy tolerates, since a difference it misses is found on the
 // next round and one it reports is compared entry by entry before anything
 // is sent.
-func (s *Store) scanProfiles(want []bool, fn func(id string, v Version, node string)) error {
+func (s *Store) scanProfiles(want []bool, fn func(id string, v profile.Version, node string)) error {
 	return s.ascendPrefix(keyPrefix, func(k, raw string) {
 		if id := k[len(keyPrefix):]; want == nil || want[Bucket(id, len(want))] {
 			v, node := rawVersion(raw)
@@ -282,7 +283,7 @@ func (s *Store) scanProfiles(want []bool, fn func(id string, v Version, node str
 	})
 }
 
-func (s *Store) scanTombstones(want []bool, since Version, fn func(id string, v Version)) error {
+func (s *Store) scanTombstones(want []bool, since profile.Version, fn func(id string, v profile.Version)) error {
 	return s.ascendPrefix(tombstonePrefix, func(k, raw string) {
 		id := k[len(tombstonePrefix):]
 		if v := parseVersion(raw); v >= since && (want == nil || want[Bucket(id, len(want))]) {
@@ -337,7 +338,7 @@ func (s *Store) ascendPrefix(prefix string, fn func(k, v string)) error {
 // decoding it: the top-level "version" and "node" are the last such keys,
 // since every field after them holds a string or a time (node names are
 // plain: a name needing escapes falls back to decoding).
-func rawVersion(raw string) (Version, string) {
+func rawVersion(raw string) (profile.Version, string) {
 	const vkey, nkey = `"version":`, `"node":"`
 	if i := strings.LastIndex(raw, vkey); i >= 0 {
 		j := i + len(vkey)
@@ -350,11 +351,11 @@ func rawVersion(raw string) (Version, string) {
 			rest := raw[k:]
 			n := strings.Index(rest, nkey)
 			if n < 0 {
-				return Version(v), ""
+				return profile.Version(v), ""
 			}
 			rest = rest[n+len(nkey):]
 			if e := strings.IndexByte(rest, '"'); e >= 0 && !strings.Contains(rest[:e], `\`) {
-				return Version(v), rest[:e]
+				return profile.Version(v), rest[:e]
 			}
 		}
 	}

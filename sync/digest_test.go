@@ -11,12 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func TestRawVersion(t *testing.T) {
-	p := &Profile{ID: "a", Attrs: map[string]any{"version": "x", "node": "y"}, Caps: map[string][]NodeDayCount{"c": {{Day: 1, Node: "other", Count: 2}}},
+	p := &profile.Profile{ID: "a", Attrs: map[string]any{"version": "x", "node": "y"}, Caps: map[string][]profile.NodeDayCount{"c": {{Day: 1, Node: "other", Count: 2}}},
 		Version: 123456789, Node: "edge1", Updated: time.Unix(5, 0)}
-	data, err := p.marshal()
+	data, err := marshalProfile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,9 +30,9 @@ func TestRawVersion(t *testing.T) {
 
 func TestNewer(t *testing.T) {
 	tests := []struct {
-		v    Version
+		v    profile.Version
 		node string
-		cur  Version
+		cur  profile.Version
 		curN string
 		want bool
 	}{
@@ -52,7 +54,7 @@ func TestDigestFollowsMerges(t *testing.T) {
 	defer a.Close()
 	b, _ := Open(Options{Node: "b"})
 	defer b.Close()
-	p, err := a.Update("x", func(p *Profile) error { p.Sessions = 1; return nil })
+	p, err := a.Update("x", func(p *profile.Profile) error { p.Sessions = 1; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +91,14 @@ func TestTombstoneBeatsStaleEdits(t *testing.T) {
 	defer a.Close()
 	b, _ := Open(Options{Node: "b"})
 	defer b.Close()
-	p, _ := a.Update("x", func(p *Profile) error { p.Attrs = map[string]any{"secret": 1}; return nil })
+	p, _ := a.Update("x", func(p *profile.Profile) error { p.Attrs = map[string]any{"secret": 1}; return nil })
 	b.MergeRemote(p)
 	if err := a.Erase("x"); err != nil {
 		t.Fatal(err)
 	}
 	tv := a.Tombstone("x")
 	// b, not told yet, edits its copy after the erasure.
-	stale, _ := b.Update("x", func(p *Profile) error { p.Sessions++; return nil })
+	stale, _ := b.Update("x", func(p *profile.Profile) error { p.Sessions++; return nil })
 	if stale.Version <= tv {
 		t.Fatalf("edit at %d not after erasure at %d", stale.Version, tv)
 	}
@@ -110,11 +112,11 @@ func TestTombstoneBeatsStaleEdits(t *testing.T) {
 		t.Errorf("stale copy accepted after the erasure")
 	}
 	// A profile born after the erasure is kept.
-	fresh, _ := a.Update("x", func(p *Profile) error { p.Sessions = 1; return nil })
+	fresh, _ := a.Update("x", func(p *profile.Profile) error { p.Sessions = 1; return nil })
 	if ok, _ := b.MergeRemote(fresh); !ok {
 		t.Errorf("fresh profile refused")
 	}
-	if n, err := a.CollectTombstones(VersionAt(time.Now().Add(time.Hour))); err != nil || n != 1 {
+	if n, err := a.CollectTombstones(profile.VersionAt(time.Now().Add(time.Hour))); err != nil || n != 1 {
 		t.Errorf("CollectTombstones: %d, %v; want 1", n, err)
 	}
 }
@@ -123,11 +125,11 @@ func TestOnChange(t *testing.T) {
 	var got []Change
 	s, _ := Open(Options{Node: "a", OnChange: func(c Change) { got = append(got, c) }})
 	defer s.Close()
-	s.Update("x", func(p *Profile) error { return nil })
+	s.Update("x", func(p *profile.Profile) error { return nil })
 	s.Erase("x")
 	other, _ := Open(Options{Node: "b"})
 	defer other.Close()
-	p, _ := other.Update("y", func(p *Profile) error { return nil })
+	p, _ := other.Update("y", func(p *profile.Profile) error { return nil })
 	s.MergeRemote(p)
 	if len(got) != 2 || got[0].Profile == nil || got[1].Erased == 0 {
 		t.Errorf("got changes %+v, want a write then an erasure (and nothing for the merge)", got)
@@ -153,7 +155,7 @@ func TestScanInChunks(t *testing.T) {
 	var want []string
 	for i := range n {
 		id := fmt.Sprintf("v%03d", i)
-		if _, err := s.Update(id, func(p *Profile) error { p.Sessions = i; return nil }); err != nil {
+		if _, err := s.Update(id, func(p *profile.Profile) error { p.Sessions = i; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if i != 7 {
@@ -190,7 +192,7 @@ func TestScanInChunks(t *testing.T) {
 func TestScanLetsWritersIn(t *testing.T) {
 	s := mustOpen(t, Options{Node: "a"})
 	for i := range 200 {
-		if _, err := s.Update(fmt.Sprintf("v%03d", i), func(p *Profile) error { return nil }); err != nil {
+		if _, err := s.Update(fmt.Sprintf("v%03d", i), func(p *profile.Profile) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -201,7 +203,7 @@ func TestScanLetsWritersIn(t *testing.T) {
 		if !started {
 			started = true
 			go func() {
-				s.Update("new", func(p *Profile) error { return nil })
+				s.Update("new", func(p *profile.Profile) error { return nil })
 				wrote.Store(true)
 			}()
 		}
@@ -228,10 +230,10 @@ func checkLiveDigest(t *testing.T, s *Store) {
 	if s.live == nil {
 		t.Fatal("no live digest")
 	}
-	cutoffs := []Version{0, s.Clock().Now() + 1}
+	cutoffs := []profile.Version{0, s.Clock().Now() + 1}
 	s.ascendPrefix(tombstonePrefix, func(_, raw string) {
 		v, _ := strconv.ParseUint(raw, 10, 64)
-		cutoffs = append(cutoffs, Version(v), Version(v)+1)
+		cutoffs = append(cutoffs, profile.Version(v), profile.Version(v)+1)
 	})
 	for _, since := range cutoffs {
 		live, err := s.Digest(s.live.n, since)
@@ -265,13 +267,13 @@ func randomWrites(t *testing.T, s *Store, seed int64, rounds int) {
 			for i := range rounds {
 				switch r.IntN(10) {
 				case 0:
-					s.Update(id(), func(p *Profile) error { p.Sessions = i; return nil })
+					s.Update(id(), func(p *profile.Profile) error { p.Sessions = i; return nil })
 				case 1:
 					s.Delete(id())
 				case 2:
 					s.Erase(id())
 				case 3:
-					if p, _ := other.Update(id(), func(p *Profile) error { p.Sessions = -i; return nil }); p != nil {
+					if p, _ := other.Update(id(), func(p *profile.Profile) error { p.Sessions = -i; return nil }); p != nil {
 						s.MergeRemote(p)
 					}
 				case 4:
@@ -289,7 +291,7 @@ func randomWrites(t *testing.T, s *Store, seed int64, rounds int) {
 					if r.IntN(4) == 0 {
 						s.CollectTombstones(s.Clock().Now())
 					} else {
-						s.CollectTombstones(VersionAt(now))
+						s.CollectTombstones(profile.VersionAt(now))
 					}
 				}
 			}
@@ -330,10 +332,10 @@ func TestLiveDigestMatchesScan(t *testing.T) {
 // digest does not count what it wrote.
 func TestLiveDigestRollback(t *testing.T) {
 	s := mustOpen(t, Options{Node: "a", DigestBuckets: 32})
-	if _, err := s.Update("kept", func(p *Profile) error { return nil }); err != nil {
+	if _, err := s.Update("kept", func(p *profile.Profile) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := (&Profile{ID: "x", Version: 5, Node: "a"}).marshal()
+	raw, _ := marshalProfile(&profile.Profile{ID: "x", Version: 5, Node: "a"})
 	failing := errors.New("fails after writing")
 	err := s.inBatch([]string{"x", "kept"}, true, func(b *batch) error {
 		b.setRaw("x", raw)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 const childDirEnv = "MARQUEE_SYNC_KILL_CHILD_DIR"
@@ -25,7 +27,7 @@ func killChild(dir string) {
 	w := bufio.NewWriter(os.Stdout)
 	for i := 0; i < 1_000_000; i++ {
 		id := "p" + strconv.Itoa(i)
-		if _, err := s.Update(id, func(p *Profile) error { p.Attrs = map[string]any{"n": float64(i)}; return nil }); err != nil {
+		if _, err := s.Update(id, func(p *profile.Profile) error { p.Attrs = map[string]any{"n": float64(i)}; return nil }); err != nil {
 			fmt.Println("update:", err)
 			os.Exit(1)
 		}
@@ -99,7 +101,7 @@ func TestTornTail(t *testing.T) {
 			}
 			const n = 50
 			for i := range n {
-				s.Update("p"+strconv.Itoa(i), func(p *Profile) error { p.Attrs = map[string]any{"n": float64(i)}; return nil })
+				s.Update("p"+strconv.Itoa(i), func(p *profile.Profile) error { p.Attrs = map[string]any{"n": float64(i)}; return nil })
 			}
 			s.Close()
 			path := filepath.Join(dir, "profiles.db")
@@ -120,7 +122,7 @@ func TestTornTail(t *testing.T) {
 			if p, _ := s.Get("p" + strconv.Itoa(n-1)); p != nil {
 				t.Errorf("torn record came back: %+v", p)
 			}
-			if _, err := s.Update("after", func(p *Profile) error { return nil }); err != nil {
+			if _, err := s.Update("after", func(p *profile.Profile) error { return nil }); err != nil {
 				t.Fatalf("write after repair: %v", err)
 			}
 		})
@@ -135,7 +137,7 @@ func TestBackgroundShrink(t *testing.T) {
 	}
 	defer s.Close()
 	for i := range 2000 {
-		s.Update("same", func(p *Profile) error { p.Sessions = i; return nil })
+		s.Update("same", func(p *profile.Profile) error { p.Sessions = i; return nil })
 	}
 	path := filepath.Join(dir, "profiles.db")
 	grown := fileSize(path)
@@ -164,7 +166,7 @@ func TestConcurrentShrink(t *testing.T) {
 	}
 	defer s.Close()
 	for i := range 5000 {
-		s.Update("p"+strconv.Itoa(i%500), func(p *Profile) error { p.Sessions = i; return nil })
+		s.Update("p"+strconv.Itoa(i%500), func(p *profile.Profile) error { p.Sessions = i; return nil })
 	}
 	errs := make(chan error, 8)
 	for range cap(errs) {

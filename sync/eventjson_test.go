@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 var decodeCases = []struct {
@@ -81,7 +83,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			return
 		}
 		if nerr := (EventRules{}).Normalize(&ev, t0); nerr == nil {
-			p := &Profile{}
+			p := &profile.Profile{}
 			ApplyEvent(p, &ev, time.UTC)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
 
@@ -272,7 +273,7 @@ func (s *Store) ErasedAt(id string) time.Time {
 // this node's (MergeRecords), unless an erasure newer than the copy's birth
 // is recorded. It reports whether anything was stored: the copy, or the
 // merge of both when each held counts the other lacked.
-func (s *Store) MergeRemote(p *Profile) (bool, error) {
+func (s *Store) MergeRemote(p *profile.Profile) (bool, error) {
 	if p == nil || !ValidID(p.ID) {
 		return false, ErrInvalidID
 	}
@@ -280,7 +281,7 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 	stored := false
 	err := s.inBatch([]string{p.ID}, false, func(b *batch) error {
 		b.quiet = true
-		if tv := b.tombstone(p.ID); tv != 0 && p.born() <= tv {
+		if tv := b.tombstone(p.ID); tv != 0 && born(p) <= tv {
 			return nil
 		}
 		cur, err := b.peek(p.ID)
@@ -294,7 +295,7 @@ func (s *Store) MergeRemote(p *Profile) (bool, error) {
 			}
 			p = m
 		}
-		data, err := p.marshal()
+		data, err := marshalProfile(p)
 		if err != nil {
 			return err
 		}

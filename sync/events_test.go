@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -81,7 +83,7 @@ func TestApplyEventsBucketsDedupPartial(t *testing.T) {
 	}
 	p, _ := s.Get("v1")
 	today := DayIndex(now, time.UTC)
-	if got := p.Views["electronics"]; len(got) != 2 || got[0] != (DayCount{today - 2, 1}) || got[1] != (DayCount{today, 1}) {
+	if got := p.Views["electronics"]; len(got) != 2 || got[0] != (profile.DayCount{Day: today - 2, Count: 1}) || got[1] != (profile.DayCount{Day: today, Count: 1}) {
 		t.Errorf("electronics buckets: got %v", got)
 	}
 	// A replay of the batch, e.g. a retry, changes nothing.
@@ -138,7 +140,7 @@ func TestEraseSurvivesReplay(t *testing.T) {
 		t.Errorf("linked visitor survived erasure: %+v", p)
 	}
 	// A stale copy from another node is refused.
-	if ok, _ := s.MergeRemote(&Profile{ID: "c1", Version: Version(t0.UnixMilli()) << logicalBits}); ok {
+	if ok, _ := s.MergeRemote(&profile.Profile{ID: "c1", Version: profile.VersionAt(t0)}); ok {
 		t.Error("stale remote copy resurrected an erased profile")
 	}
 	// A new event after the erasure starts afresh; survives a restart.
@@ -162,7 +164,7 @@ func TestLinkMergesDevices(t *testing.T) {
 	s := openAt(t, dir, &now)
 	s.ApplyEvents([]Event{view("d1a", "dev1", "electronics", now), view("d1b", "dev1", "electronics", now)})
 	s.ApplyEvents([]Event{view("d2a", "dev2", "electronics", now)})
-	if _, err := s.Update("dev2", func(p *Profile) error { p.Attrs = map[string]any{"tier": "gold"}; return nil }); err != nil {
+	if _, err := s.Update("dev2", func(p *profile.Profile) error { p.Attrs = map[string]any{"tier": "gold"}; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	for _, dev := range []string{"dev1", "dev2"} {
@@ -182,7 +184,7 @@ func TestLinkMergesDevices(t *testing.T) {
 	if s.ErasedAt("dev1").IsZero() {
 		t.Error("no tombstone for the merged device profile")
 	}
-	stale := &Profile{ID: "dev1", Attrs: map[string]any{"tier": "gold"}, Version: VersionAt(t0.Add(-time.Hour)), Node: "other"}
+	stale := &profile.Profile{ID: "dev1", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0.Add(-time.Hour)), Node: "other"}
 	if ok, _ := s.MergeRemote(stale); ok {
 		t.Error("a stale remote copy of the merged device profile was accepted")
 	}
@@ -238,15 +240,15 @@ func TestProductIndex(t *testing.T) {
 }
 
 func TestMergeIntoKeepsDecisionState(t *testing.T) {
-	anon := &Profile{ID: "v", Updated: t0,
+	anon := &profile.Profile{ID: "v", Updated: t0,
 		Variants:  map[string]string{"exp1": "b", "exp2": "a"},
-		Exposures: map[string]Exposure{"c1": {Variant: "b", At: t0}},
-		Caps:      map[string][]NodeDayCount{"c1": {{Day: 1, Node: "n1", Count: 2}}},
+		Exposures: map[string]profile.Exposure{"c1": {Variant: "b", At: t0}},
+		Caps:      map[string][]profile.NodeDayCount{"c1": {{Day: 1, Node: "n1", Count: 2}}},
 	}
-	cust := &Profile{ID: "c", Updated: t0.Add(-time.Hour),
+	cust := &profile.Profile{ID: "c", Updated: t0.Add(-time.Hour),
 		Variants:  map[string]string{"exp1": "a"},
-		Exposures: map[string]Exposure{"c1": {Variant: "a", At: t0.Add(-time.Hour)}},
-		Caps:      map[string][]NodeDayCount{"c1": {{Day: 1, Node: "n1", Count: 1}, {Day: 1, Node: "n2", Count: 1}}},
+		Exposures: map[string]profile.Exposure{"c1": {Variant: "a", At: t0.Add(-time.Hour)}},
+		Caps:      map[string][]profile.NodeDayCount{"c1": {{Day: 1, Node: "n1", Count: 1}, {Day: 1, Node: "n2", Count: 1}}},
 	}
 	MergeInto(cust, anon)
 	if cust.Variants["exp1"] != "a" || cust.Variants["exp2"] != "a" {

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	stdsync "sync"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // ProfileRecord is one line of a profile import: the operator-owned fields
@@ -19,8 +21,8 @@ type ProfileRecord struct {
 	ID        string             `json:"id"`
 	Attrs     map[string]any     `json:"attrs"`
 	Scores    map[string]float64 `json:"scores"`
-	Consent   *Consent           `json:"consent"`
-	Purchases []Purchase         `json:"purchases"`
+	Consent   *profile.Consent   `json:"consent"`
+	Purchases []profile.Purchase `json:"purchases"`
 }
 
 // Bounds of one import record.
@@ -75,7 +77,7 @@ func DecodeProfileRecord(raw []byte) (ProfileRecord, *FieldError) {
 }
 
 // applyRecord merges r into p.
-func applyRecord(p *Profile, r *ProfileRecord) {
+func applyRecord(p *profile.Profile, r *ProfileRecord) {
 	for k, v := range r.Attrs {
 		if v == nil {
 			delete(p.Attrs, k)
@@ -213,8 +215,8 @@ type importChunk struct {
 	ends  []int
 	lines []int
 	recs  []ProfileRecord
-	fresh [][]byte  // recs encoded as new profiles
-	vers  []Version // versions reserved in stream order
+	fresh [][]byte          // recs encoded as new profiles
+	vers  []profile.Version // versions reserved in stream order
 	evs   []Event
 	errs  []*FieldError
 	done  chan struct{}
@@ -328,10 +330,10 @@ func (c *importChunk) decode(kind ImportKind, node string) {
 		c.errs[i] = err
 		var data []byte
 		if err == nil {
-			p := &Profile{ID: rec.ID, Version: c.vers[i], Node: node}
+			p := &profile.Profile{ID: rec.ID, Version: c.vers[i], Node: node}
 			p.Updated = p.Version.Time().UTC()
 			applyRecord(p, &rec)
-			data, _ = p.marshal()
+			data, _ = marshalProfile(p)
 		}
 		c.fresh = append(c.fresh, data)
 	}

@@ -3,8 +3,8 @@ package sync
 import (
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
 
@@ -15,11 +15,11 @@ type Change struct {
 	ID string
 	// Profile is the profile as committed, a shared read-only snapshot;
 	// nil when the change removed it.
-	Profile *Profile
+	Profile *profile.Profile
 	// Erased is the version of the erasure that removed the profile; 0
 	// when the profile was written, or removed without an erasure (Delete,
 	// or an anonymous profile merged into a customer's by Link).
-	Erased Version
+	Erased profile.Version
 }
 
 // SetOnChange replaces Options.OnChange; nil stops the calls. Calls
@@ -43,7 +43,7 @@ func (s *Store) notify(c Change) {
 // node: a stored profile no newer than v is removed with its alias, and
 // later copies no newer than v are refused by MergeRemote. It reports
 // whether anything changed, and does not call Options.OnChange.
-func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
+func (s *Store) MergeTombstone(id string, v profile.Version) (bool, error) {
 	if !ValidID(id) || v == 0 {
 		return false, ErrInvalidID
 	}
@@ -62,7 +62,7 @@ func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if cur != nil && cur.born() <= v {
+		if cur != nil && born(cur) <= v {
 			b.remove(id)
 			if _, err := b.tx.Delete(aliasPrefix + id); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
 				return err
@@ -75,8 +75,8 @@ func (s *Store) MergeTombstone(id string, v Version) (bool, error) {
 
 // Tombstone returns the version of id's latest erasure, 0 when it was
 // never erased (or its tombstone was collected).
-func (s *Store) Tombstone(id string) Version {
-	var v Version
+func (s *Store) Tombstone(id string) profile.Version {
+	var v profile.Version
 	_ = s.db.View(func(tx *buntdb.Tx) error {
 		v = tombstoneOf(tx, id)
 		return nil
@@ -88,7 +88,7 @@ func (s *Store) Tombstone(id string) Version {
 // and returns how many it deleted. Retention must outlast any partition
 // and the oldest event timestamp the events API accepts, or an old copy or
 // event could bring erased data back.
-func (s *Store) CollectTombstones(before Version) (int, error) {
+func (s *Store) CollectTombstones(before profile.Version) (int, error) {
 	var old []string
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		return tx.AscendLessThan(tombstoneIndex, formatVersion(before), func(k, _ string) bool {
@@ -126,18 +126,8 @@ func (s *Store) CollectTombstones(before Version) (int, error) {
 	return n, nil
 }
 
-// VersionAt returns the smallest Version of wall-clock time t, for
-// comparing versions with a point in time.
-func VersionAt(t time.Time) Version {
-	ms := t.UnixMilli()
-	if ms < 0 {
-		return 0
-	}
-	return Version(ms) << logicalBits
-}
-
 // born returns when this incarnation of the profile was first written.
-func (p *Profile) born() Version {
+func born(p *profile.Profile) profile.Version {
 	if p.Born != 0 {
 		return p.Born
 	}
@@ -146,7 +136,7 @@ func (p *Profile) born() Version {
 
 // bornOf is the Born of p about to be written at now: kept, else the
 // version it was read at, else now for a new profile.
-func bornOf(p *Profile, now Version) Version {
+func bornOf(p *profile.Profile, now profile.Version) profile.Version {
 	switch {
 	case p.Born != 0:
 		return p.Born

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // TestEraseBoundary pins which events an erasure drops: one dated at or
@@ -53,7 +55,7 @@ func TestEraseBoundary(t *testing.T) {
 				return
 			}
 			day := DayIndex(erased, time.UTC)
-			if p == nil || len(p.Views) != 1 || !slices.Equal(p.Views["garden"], []DayCount{{day, 1}}) {
+			if p == nil || len(p.Views) != 1 || !slices.Equal(p.Views["garden"], []profile.DayCount{{Day: day, Count: 1}}) {
 				t.Errorf("profile after the erasure: got %+v, want only one garden view", p)
 			}
 		})
@@ -108,7 +110,7 @@ func TestDedupWindowExpires(t *testing.T) {
 // anti-entropy finds and settles the tie (Newer breaks it by node), while
 // identical copies give identical digests.
 func TestDigestSeparatesNodes(t *testing.T) {
-	v := VersionAt(t0)
+	v := profile.VersionAt(t0)
 	tests := []struct {
 		name         string
 		nodeA, nodeB string
@@ -125,7 +127,7 @@ func TestDigestSeparatesNodes(t *testing.T) {
 				s    *Store
 				node string
 			}{{a, tt.nodeA}, {b, tt.nodeB}} {
-				p := &Profile{ID: "x", Sessions: 1, Version: v, Node: c.node}
+				p := &profile.Profile{ID: "x", Sessions: 1, Version: v, Node: c.node}
 				if ok, err := c.s.MergeRemote(p); !ok || err != nil {
 					t.Fatalf("MergeRemote: %v %v", ok, err)
 				}

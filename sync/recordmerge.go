@@ -3,6 +3,8 @@ package sync
 import (
 	"cmp"
 	"slices"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // MergeRecords merges two copies of one profile written on different nodes
@@ -21,7 +23,7 @@ import (
 // Otherwise the result is new, with a version one past both, so that it
 // replaces both everywhere; a node that computes the same merge gets the
 // same record.
-func MergeRecords(a, b *Profile) *Profile {
+func MergeRecords(a, b *profile.Profile) *profile.Profile {
 	newer, older := a, b
 	if Newer(b.Version, b.Node, a.Version, a.Node) {
 		newer, older = b, a
@@ -38,19 +40,19 @@ func MergeRecords(a, b *Profile) *Profile {
 	return m
 }
 
-func mergeCaps(m, o *Profile) bool {
+func mergeCaps(m, o *profile.Profile) bool {
 	var changed bool
-	m.Caps, changed = mergeLarger(m.Caps, o.Caps, func(x, y NodeDayCount) int {
+	m.Caps, changed = mergeLarger(m.Caps, o.Caps, func(x, y profile.NodeDayCount) int {
 		return cmp.Or(cmp.Compare(x.Day, y.Day), cmp.Compare(x.Node, y.Node))
-	}, func(c NodeDayCount) int32 { return c.Count })
+	}, func(c profile.NodeDayCount) int32 { return c.Count })
 	return changed
 }
 
-func mergeViews(m, o *Profile) bool {
+func mergeViews(m, o *profile.Profile) bool {
 	var changed bool
-	m.Views, changed = mergeLarger(m.Views, o.Views, func(x, y DayCount) int {
+	m.Views, changed = mergeLarger(m.Views, o.Views, func(x, y profile.DayCount) int {
 		return cmp.Compare(x.Day, y.Day)
-	}, func(c DayCount) int32 { return c.Count })
+	}, func(c profile.DayCount) int32 { return c.Count })
 	return changed
 }
 
@@ -86,7 +88,7 @@ func mergeLarger[T any](m, o map[string][]T, compare func(x, y T) int, count fun
 	return m, changed
 }
 
-func mergeExposures(m, o *Profile) bool {
+func mergeExposures(m, o *profile.Profile) bool {
 	changed := false
 	for campaign, ox := range o.Exposures {
 		mx, ok := m.Exposures[campaign]
@@ -99,7 +101,7 @@ func mergeExposures(m, o *Profile) bool {
 		}
 		if !ok || !sameExposure(next, mx) {
 			if m.Exposures == nil {
-				m.Exposures = map[string]Exposure{}
+				m.Exposures = map[string]profile.Exposure{}
 			}
 			m.Exposures[campaign], changed = next, true
 		}
@@ -107,7 +109,7 @@ func mergeExposures(m, o *Profile) bool {
 	return changed
 }
 
-func mergeVariants(m, o *Profile) bool {
+func mergeVariants(m, o *profile.Profile) bool {
 	changed := false
 	for exp, v := range o.Variants {
 		if _, ok := m.Variants[exp]; !ok {
@@ -120,6 +122,6 @@ func mergeVariants(m, o *Profile) bool {
 	return changed
 }
 
-func sameExposure(x, y Exposure) bool {
+func sameExposure(x, y profile.Exposure) bool {
 	return x.Variant == y.Variant && x.At.Equal(y.At) && x.Converted.Equal(y.Converted)
 }

@@ -4,21 +4,23 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func TestMergeRecordsCountersAddUp(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	base := &Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: VersionAt(t0), Node: "n1",
-		Caps: map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 1}}}}
+	base := &profile.Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0), Node: "n1",
+		Caps: map[string][]profile.NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 1}}}}
 	// Two nodes count an impression each, at the same moment.
 	a := base.Clone()
 	a.Caps["promo"][0].Count = 2
-	a.Version, a.Node = VersionAt(t0.Add(time.Second)), "n1"
+	a.Version, a.Node = profile.VersionAt(t0.Add(time.Second)), "n1"
 	b := base.Clone()
-	b.Caps["promo"] = append(b.Caps["promo"], NodeDayCount{Day: 100, Node: "n2", Count: 1})
-	b.Exposures = map[string]Exposure{"promo": {Variant: "x", At: t0.Add(time.Second)}}
+	b.Caps["promo"] = append(b.Caps["promo"], profile.NodeDayCount{Day: 100, Node: "n2", Count: 1})
+	b.Exposures = map[string]profile.Exposure{"promo": {Variant: "x", At: t0.Add(time.Second)}}
 	b.Variants = map[string]string{"exp": "x"}
-	b.Version, b.Node = VersionAt(t0.Add(time.Second)), "n2"
+	b.Version, b.Node = profile.VersionAt(t0.Add(time.Second)), "n2"
 
 	ab, ba := MergeRecords(a, b), MergeRecords(b, a)
 	ja, _ := json.Marshal(ab)
@@ -56,15 +58,15 @@ func TestMergeRemoteKeepsBothNodesCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Update("v", func(p *Profile) error {
-		p.Caps = map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 2}}}
+	if _, err := s.Update("v", func(p *profile.Profile) error {
+		p.Caps = map[string][]profile.NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 2}}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	local, _ := s.Get("v")
-	remote := &Profile{ID: "v", Version: local.Version + 5, Node: "n2", Born: local.Born,
-		Caps: map[string][]NodeDayCount{"promo": {{Day: 100, Node: "n2", Count: 1}}}}
+	remote := &profile.Profile{ID: "v", Version: local.Version + 5, Node: "n2", Born: local.Born,
+		Caps: map[string][]profile.NodeDayCount{"promo": {{Day: 100, Node: "n2", Count: 1}}}}
 	if ok, err := s.MergeRemote(remote); err != nil || !ok {
 		t.Fatalf("MergeRemote: %v %v", ok, err)
 	}

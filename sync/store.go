@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
 
@@ -204,7 +205,7 @@ func (s *Store) Clock() *Clock { return s.clock }
 
 // Get returns the snapshot of the profile with id, or nil when there is
 // none. The snapshot is shared: do not modify it.
-func (s *Store) Get(id string) (*Profile, error) {
+func (s *Store) Get(id string) (*profile.Profile, error) {
 	if p, ok := s.cache.get(id); ok {
 		return p, nil
 	}
@@ -213,7 +214,7 @@ func (s *Store) Get(id string) (*Profile, error) {
 
 // GetBytes is Get for an id held in a byte slice; it does not allocate on a
 // cache hit. id is not retained.
-func (s *Store) GetBytes(id []byte) (*Profile, error) {
+func (s *Store) GetBytes(id []byte) (*profile.Profile, error) {
 	if p, ok := s.cache.getBytes(id); ok {
 		return p, nil
 	}
@@ -223,7 +224,7 @@ func (s *Store) GetBytes(id []byte) (*Profile, error) {
 // load reads id from the database into the cache. It takes the id's lock so
 // that a snapshot read before a concurrent write cannot land in the cache
 // after that write's.
-func (s *Store) load(id string) (*Profile, error) {
+func (s *Store) load(id string) (*profile.Profile, error) {
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -237,7 +238,7 @@ func (s *Store) lock(id string) *stdsync.Mutex { return &s.locks[s.stripe(id)] }
 
 func (s *Store) stripe(id string) int { return int(maphash.String(s.seed, id) % uint64(len(s.locks))) }
 
-func (s *Store) loadLocked(id string) (*Profile, error) {
+func (s *Store) loadLocked(id string) (*profile.Profile, error) {
 	var raw string
 	err := s.db.View(func(tx *buntdb.Tx) error {
 		v, err := tx.Get(keyPrefix + id)
@@ -265,7 +266,7 @@ func (s *Store) loadLocked(id string) (*Profile, error) {
 // when there is none) and stores the result under a new version. Updates
 // of one id are serialised. fn returning an error leaves the store as it
 // was.
-func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
+func (s *Store) Update(id string, fn func(p *profile.Profile) error) (*profile.Profile, error) {
 	if id == "" || len(id) > MaxIDLen {
 		return nil, ErrInvalidID
 	}
@@ -279,11 +280,11 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 			return nil, err
 		}
 	}
-	var p *Profile
+	var p *profile.Profile
 	if old != nil {
 		p = old.Clone()
 	} else {
-		p = &Profile{ID: id}
+		p = &profile.Profile{ID: id}
 	}
 	if err := fn(p); err != nil {
 		if errors.Is(err, ErrNoChange) {
@@ -296,7 +297,7 @@ func (s *Store) Update(id string, fn func(p *Profile) error) (*Profile, error) {
 	p.Version = s.clock.Now()
 	p.Node = s.node
 	p.Updated = p.Version.Time().UTC()
-	data, err := p.marshal()
+	data, err := marshalProfile(p)
 	if err != nil {
 		return nil, fmt.Errorf("sync: encode %q: %w", id, err)
 	}

@@ -6,6 +6,8 @@ import (
 	stdsync "sync"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func openTest(t *testing.T, dir string) *Store {
@@ -23,7 +25,7 @@ func TestStoreUpdateGetDelete(t *testing.T) {
 	if p, err := s.Get("v1"); p != nil || err != nil {
 		t.Fatalf("Get of a missing id: got %v, %v; want nil, nil", p, err)
 	}
-	p, err := s.Update("v1", func(p *Profile) error {
+	p, err := s.Update("v1", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}
 		return nil
 	})
@@ -43,14 +45,14 @@ func TestStoreUpdateGetDelete(t *testing.T) {
 
 	// A failed update changes nothing.
 	boom := errors.New("boom")
-	if _, err := s.Update("v1", func(p *Profile) error { p.Attrs["tier"] = "x"; return boom }); !errors.Is(err, boom) {
+	if _, err := s.Update("v1", func(p *profile.Profile) error { p.Attrs["tier"] = "x"; return boom }); !errors.Is(err, boom) {
 		t.Errorf("Update error: got %v, want %v", err, boom)
 	}
 	if got, _ := s.Get("v1"); got.Attrs["tier"] != "gold" {
 		t.Errorf("failed update leaked: tier %v", got.Attrs["tier"])
 	}
 	// The snapshot handed out earlier is not changed by later writes.
-	if _, err := s.Update("v1", func(p *Profile) error { p.Attrs["tier"] = "silver"; return nil }); err != nil {
+	if _, err := s.Update("v1", func(p *profile.Profile) error { p.Attrs["tier"] = "silver"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got.Attrs["tier"] != "gold" {
@@ -71,7 +73,7 @@ func TestStoreUpdateGetDelete(t *testing.T) {
 func TestStoreInvalidIDs(t *testing.T) {
 	s := openTest(t, "")
 	for _, id := range []string{"", string(make([]byte, MaxIDLen+1))} {
-		if _, err := s.Update(id, func(*Profile) error { return nil }); !errors.Is(err, ErrInvalidID) {
+		if _, err := s.Update(id, func(*profile.Profile) error { return nil }); !errors.Is(err, ErrInvalidID) {
 			t.Errorf("Update(%d bytes): got %v, want ErrInvalidID", len(id), err)
 		}
 		if err := s.Delete(id); !errors.Is(err, ErrInvalidID) {
@@ -86,7 +88,7 @@ func TestStorePersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.Update("v1", func(p *Profile) error {
+	want, err := s.Update("v1", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"name": "Ada", "age": 36.0}
 		p.Scores = map[string]float64{"propensity": 0.9}
 		return nil
@@ -122,7 +124,7 @@ func TestStoreConcurrentUpdates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if _, err := s.Update("shared", func(p *Profile) error { p.Sessions++; return nil }); err != nil {
+				if _, err := s.Update("shared", func(p *profile.Profile) error { p.Sessions++; return nil }); err != nil {
 					t.Error(err)
 					return
 				}

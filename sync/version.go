@@ -3,22 +3,14 @@ package sync
 import (
 	stdsync "sync"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
-
-// Version is a hybrid logical clock reading: milliseconds since the Unix
-// epoch in the upper 48 bits, a counter in the lower 16. It orders writes
-// across nodes whose clocks drift, while staying close to wall time.
-type Version uint64
-
-const logicalBits = 16
-
-// Time returns the wall-clock part of v.
-func (v Version) Time() time.Time { return time.UnixMilli(int64(v >> logicalBits)) }
 
 // Clock issues increasing Versions. It is safe for concurrent use.
 type Clock struct {
 	mu   stdsync.Mutex
-	last Version
+	last profile.Version
 	now  func() time.Time
 }
 
@@ -32,8 +24,8 @@ func NewClock(now func() time.Time) *Clock {
 
 // Now returns a Version greater than every Version this clock has issued
 // or observed.
-func (c *Clock) Now() Version {
-	wall := Version(c.now().UnixMilli()) << logicalBits
+func (c *Clock) Now() profile.Version {
+	wall := profile.VersionAt(c.now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if wall > c.last {
@@ -46,7 +38,7 @@ func (c *Clock) Now() Version {
 
 // Observe moves the clock past a Version seen from another node, so that
 // this node's next write orders after it.
-func (c *Clock) Observe(v Version) {
+func (c *Clock) Observe(v profile.Version) {
 	c.mu.Lock()
 	if v > c.last {
 		c.last = v

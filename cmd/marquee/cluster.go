@@ -11,6 +11,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/admin"
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/config"
@@ -105,7 +106,7 @@ func (r *replicator) MergeConfig(v uint64, data []byte) error {
 		return err
 	}
 	r.pers.Swap(snap)
-	r.clock.Observe(msync.Version(v))
+	r.clock.Observe(profile.Version(v))
 	r.version, r.doc = v, append([]byte(nil), data...)
 	r.log.Info("campaigns replaced from the cluster", "version", v)
 	return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/demo"
@@ -98,7 +99,7 @@ type seedBody struct {
 
 // abandonedCarts are the named visitors who left something in their cart
 // two hours before the demo started, to show the cart reminder.
-var abandonedCarts = map[string][]msync.CartItem{
+var abandonedCarts = map[string][]profile.CartItem{
 	"Dev": {{Product: "nova-ereader", Qty: 1, Price: 129}, {Product: "trail-headlamp", Qty: 2, Price: 34}},
 }
 
@@ -108,10 +109,10 @@ func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
 		if err := json.Unmarshal(s.Body, &b); err != nil {
 			return fmt.Errorf("seed %s: %w", s.ID, err)
 		}
-		if _, err := st.Update(s.ID, func(p *msync.Profile) error {
+		if _, err := st.Update(s.ID, func(p *profile.Profile) error {
 			p.Attrs, p.Scores = b.Attrs, b.Scores
 			if items, ok := abandonedCarts[s.Name]; ok {
-				p.Cart = msync.Cart{Items: items, UpdatedAt: now.Add(-2 * time.Hour)}
+				p.Cart = profile.Cart{Items: items, UpdatedAt: now.Add(-2 * time.Hour)}
 			}
 			return nil
 		}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -155,8 +156,8 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 
 // segmentsOf evaluates the current configuration's segments for a profile,
 // for the admin API's profile view.
-func segmentsOf(pers *personalize.Personalizer) func(p *msync.Profile) []string {
-	return func(p *msync.Profile) []string {
+func segmentsOf(pers *personalize.Personalizer) func(p *profile.Profile) []string {
+	return func(p *profile.Profile) []string {
 		d := pers.Snapshot().Engine.Acquire(p, []byte(p.ID), time.Now())
 		defer d.Release()
 		return d.SegmentNames()

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/personalize"
+	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/demo"
-	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // startTestNode runs a node on loopback in front of origin with the given
@@ -293,7 +293,7 @@ campaigns:
     template: 'VIP-OFFER'
 `, base64.StdEncoding.EncodeToString(key))
 	n := startTestNode(t, customerOrigin(), cfg)
-	if _, err := n.store.Update("cust-1", func(p *msync.Profile) error { p.Attrs = map[string]any{"tier": "vip"}; return nil }); err != nil {
+	if _, err := n.store.Update("cust-1", func(p *profile.Profile) error { p.Attrs = map[string]any{"tier": "vip"}; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/internal/background"
 	"github.com/marquee-proxy/marquee/personalize"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,7 +60,7 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 			n = nil
 		}
 	}()
-	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), background.Collector())
 
 	n.stats = stats.NewRecorder(stats.Config{})
 	keys, err := cfg.SigningKeys()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide"
-	msync "github.com/marquee-proxy/marquee/sync"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 func TestConfigFragment(t *testing.T) {
@@ -107,7 +107,7 @@ func TestNamedSeedsSeeTheirCampaigns(t *testing.T) {
 		"Eve":   {"hero": "gold-hero", "offer": "free-shipping", "recs": "picks"},
 	}
 	for _, s := range NamedSeeds() {
-		var p msync.Profile
+		var p profile.Profile
 		if err := json.Unmarshal(s.Body, &p); err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}

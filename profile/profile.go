@@ -1,9 +1,6 @@
-package sync
+package profile
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Profile is everything marquee knows about one visitor or customer. A
 // Profile returned by the store is a shared, read-only snapshot: callers
@@ -195,15 +192,4 @@ func (p *Profile) PurchasesSince(t time.Time) (total float64, n int) {
 		n++
 	}
 	return total, n
-}
-
-// marshal encodes the profile as stored.
-func (p *Profile) marshal() ([]byte, error) { return json.Marshal(p) }
-
-func unmarshalProfile(data []byte) (*Profile, error) {
-	p := new(Profile)
-	if err := json.Unmarshal(data, p); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
