@@ -1,0 +1,166 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// serveRewrite reads an eligible page, runs the rewrite stage and answers
+// with its result, or with the origin's bytes when the stage fails.
+func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) {
+	x.raw = acquireBuffer()
+	var (
+		complete bool
+		err      error
+	)
+	x.raw.b, complete, err = readPrefix(x.raw.b[:0], x.resp.BodyStream(), s.opts.MaxRewriteBody)
+	if err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return
+	}
+	if !complete {
+		s.copyHeader(ctx, x, modeExact)
+		// Larger than declared, or not declared: the rest passes untouched.
+		prefix := x.raw
+		x.raw = nil
+		s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
+		s.metrics.outcome(outcomePassthrough)
+		return
+	}
+	// The whole body is in hand: give the origin connection back now.
+	_ = x.resp.CloseBodyStream()
+
+	body := x.raw.b
+	if enc := parseContentEncoding(x.resp.Header.ContentEncoding()); enc != codingIdentity {
+		cached, k, hit := s.decoded.get(enc, x.raw.b)
+		if hit {
+			body = cached
+		} else if body, err = s.decode(x, enc, k); err != nil {
+			if errors.Is(err, errDecodedTooLarge) {
+				s.copyHeader(ctx, x, modeExact)
+				sendRaw(ctx, x)
+				s.metrics.outcome(outcomePassthrough)
+				return
+			}
+			s.failOpen(ctx, x, fmt.Errorf("%w: decode %s body: %w", ErrRewrite, enc, err))
+			return
+		}
+	}
+
+	rc := acquireRewriteContext(s, ctx, peer, body, x.resp.Header.ContentType())
+	rc.origin = &x.resp.Header
+	defer releaseRewriteContext(rc)
+	if err := s.runRewriter(rc); err != nil {
+		s.failOpen(ctx, x, err)
+		return
+	}
+	h := &ctx.Response.Header
+	switch {
+	case !rc.Slotted && !rc.Changed:
+		// No slots: the origin's response exactly, body and caching headers.
+		s.copyHeader(ctx, x, modeExact)
+		sendRaw(ctx, x)
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnslotted)
+	case !rc.Changed:
+		// Slots, none filled: the origin's bytes, but the answer still
+		// depends on who asks.
+		s.copyHeader(ctx, x, modePrivate)
+		sendRaw(ctx, x)
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnchanged)
+	default:
+		s.writeRewritten(ctx, x, rc)
+		s.metrics.outcome(outcomeRewritten)
+	}
+}
+
+// runRewriter calls the rewrite stage, turning a panic into an error.
+func (s *Server) runRewriter(rc *RewriteContext) (err error) {
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic: %v", ErrRewrite, r)
+		}
+		s.metrics.observeRewrite(time.Since(start))
+	}()
+	if err := s.opts.Rewriter.Rewrite(rc); err != nil {
+		return fmt.Errorf("%w: %w", ErrRewrite, err)
+	}
+	return nil
+}
+
+// sendDst sends the rewrite stage's output with sendBuffer; rc keeps a
+// fresh buffer from the pool in its place.
+func sendDst(ctx *fasthttp.RequestCtx, rc *RewriteContext) {
+	b := acquireBuffer()
+	b.b, rc.Dst = rc.Dst, b.b[:0]
+	sendBuffer(ctx, b)
+}
+
+// decode decodes the origin's body into the exchange's buffer and keeps
+// it in the decoded-page cache under k.
+func (s *Server) decode(x *exchange, enc coding, k decodeKey) ([]byte, error) {
+	x.dec = acquireBuffer()
+	var err error
+	x.dec.b, err = appendDecoded(x.dec.b[:0], enc, x.raw.b, s.opts.MaxRewriteBody)
+	if err != nil {
+		return nil, err
+	}
+	s.decoded.put(k, x.raw.b, x.dec.b)
+	return x.dec.b, nil
+}
+
+// writeRewritten answers with the stage's body, compressed as the client
+// accepts (or as RewriteContext.Splice already encoded it), with private
+// caching headers.
+func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *RewriteContext) {
+	s.copyHeader(ctx, x, modeRewritten)
+	h := &ctx.Response.Header
+	rc.applyHeaders(h)
+
+	if rc.encoded != codingIdentity {
+		// Encoded by RewriteContext.Splice for this client's Accept-Encoding.
+		sendDst(ctx, rc)
+		h.SetContentEncoding(rc.encoded.String())
+		return
+	}
+	if enc := negotiate(ctx.Request.Header.PeekBytes(strAcceptEncoding)); enc != codingIdentity {
+		out := acquireBuffer()
+		err := s.enc.encode(out, enc, rc.Dst)
+		if err == nil {
+			sendBuffer(ctx, out)
+			h.SetContentEncoding(enc.String())
+			return
+		}
+		releaseBuffer(out)
+		s.log.Warn("proxy: compress failed, sending identity", "coding", enc.String(), "err", err)
+	}
+	sendDst(ctx, rc)
+}
+
+// failOpen serves the origin's bytes and headers exactly as received after
+// the rewrite stage failed, and counts and logs the failure.
+func (s *Server) failOpen(ctx *fasthttp.RequestCtx, x *exchange, err error) {
+	s.copyHeader(ctx, x, modeExact)
+	sendRaw(ctx, x)
+	s.metrics.rewriteFailures.Inc()
+	s.metrics.outcome(outcomeFailOpen)
+	s.log.Warn("proxy: rewrite failed, serving origin page", "path", string(ctx.Path()), "err", err)
+}
+
+// originError answers 502 or 504 and logs why.
+func (s *Server) originError(ctx *fasthttp.RequestCtx, err error) {
+	code := writeError(ctx, err)
+	if code == fasthttp.StatusGatewayTimeout {
+		s.metrics.originTimeouts.Inc()
+	} else {
+		s.metrics.originFailures.Inc()
+	}
+	s.metrics.outcome(outcomeOriginError)
+	s.log.Warn("proxy: origin request failed", "status", code, "path", string(ctx.Path()), "err", err)
+}
