@@ -99,7 +99,11 @@ func (s *Store) applyEvents(evs []Event, dedup bool) []EventResult {
 				continue
 			}
 			target := ev.Target()
-			if tv := b.tombstone(target); tv != 0 && !ev.TS.After(tv.Time()) {
+			// A tombstone keeps its time to the millisecond, so an event is
+			// after the erasure only past the erasure's whole millisecond:
+			// one written before it within that millisecond must not bring
+			// the profile back.
+			if tv := b.tombstone(target); tv != 0 && ev.TS.Before(tv.Time().Add(time.Millisecond)) {
 				res[i] = EventResult{Status: EventRejected, Err: &FieldError{Field: "ts", Code: CodeStale, Reason: "older than the erasure of this profile; dropped"}}
 				continue
 			}

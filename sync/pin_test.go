@@ -15,16 +15,22 @@ import (
 func TestEraseBoundary(t *testing.T) {
 	tests := []struct {
 		name   string
-		offset time.Duration // of the event from the erasure's time
+		erase  time.Duration // of the erasure from t0
+		offset time.Duration // of the event from the erasure
 		status EventStatus
 	}{
-		{"a millisecond before", -time.Millisecond, EventRejected},
-		{"at the erasure's time", 0, EventRejected},
-		{"a millisecond after", time.Millisecond, EventAccepted},
+		{"a millisecond before", 0, -time.Millisecond, EventRejected},
+		{"at the erasure's time", 0, 0, EventRejected},
+		{"a millisecond after", 0, time.Millisecond, EventAccepted},
+		// A tombstone keeps its time to the millisecond: the erasure wins
+		// its whole millisecond, never an event written before it.
+		{"earlier in the erasure's millisecond", 500 * time.Microsecond, -300 * time.Microsecond, EventRejected},
+		{"later in the erasure's millisecond", 500 * time.Microsecond, 300 * time.Microsecond, EventRejected},
+		{"the next millisecond", 500 * time.Microsecond, 500 * time.Microsecond, EventAccepted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now := t0
+			now := t0.Add(tt.erase)
 			s := openAt(t, "", &now)
 			if r := s.ApplyEvent(view("before", "v1", "books", t0.Add(-time.Hour))); r.Status != EventAccepted {
 				t.Fatalf("event before the erasure: %s %v", r.Status, r.Err)
@@ -32,10 +38,10 @@ func TestEraseBoundary(t *testing.T) {
 			if err := s.Erase("v1"); err != nil {
 				t.Fatal(err)
 			}
-			erased := s.ErasedAt("v1")
-			if !erased.Equal(t0) {
+			if erased := s.ErasedAt("v1"); !erased.Equal(t0) {
 				t.Fatalf("erased at %v, want %v", erased, t0)
 			}
+			erased := t0.Add(tt.erase)
 			now = t0.Add(time.Minute)
 			r := s.ApplyEvent(view("probe", "v1", "garden", erased.Add(tt.offset)))
 			if r.Status != tt.status {
