@@ -1,5 +1,7 @@
-// Package sync owns visitor profiles: the record, its version, merge rules,
-// tombstones, the buntdb-backed store and the digests used for anti-entropy.
+// Package sync owns where visitor profiles live and how copies agree: the
+// buntdb-backed store, its encoding, the hybrid logical clock, merge rules,
+// tombstones and the digests used for anti-entropy. The record itself is
+// package profile's, so that readers of profiles need not import the store.
 //
 // Profiles change through the Store: events (ApplyEvents, deduplicated by
 // id, each landing in the daily bucket of its own time), the proxy's own
