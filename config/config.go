@@ -1,6 +1,14 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/marquee-proxy/marquee/cluster"
+	"github.com/marquee-proxy/marquee/proxy"
+	msync "github.com/marquee-proxy/marquee/sync"
+)
 
 // Config is marquee's configuration as written in its YAML file, after
 // defaults have been applied. It holds plain values only: the packages that
@@ -310,6 +318,11 @@ type Cluster struct {
 func (c *Config) File() string { return c.file }
 
 // Default returns the configuration used for every field the file leaves out.
+// Where a field maps onto a package's options its default is that package's,
+// read from proxy.DefaultOptions, sync.DefaultOptions and
+// cluster.DefaultConfig, so the command and a library user get the same
+// proxy, store and cluster. The visitor cookie's defaults live here and
+// personalize.DefaultOptions reads them, since personalize imports config.
 func Default() *Config {
 	c := &Config{}
 	c.applyDefaults()
@@ -317,22 +330,23 @@ func Default() *Config {
 }
 
 func (c *Config) applyDefaults() {
-	setString(&c.Listen, "127.0.0.1:8000")
+	p := proxy.DefaultOptions()
+	setString(&c.Listen, p.Listen)
 	setString(&c.Admin.Listen, "127.0.0.1:9000")
-	setString(&c.TimeZone, "UTC")
+	setString(&c.TimeZone, msync.DefaultEventRules().Location.String())
 	setString(&c.Identity.Cookie, "mq_vid")
 	setDuration(&c.Identity.MaxAge, 365*Day)
 	l := &c.Limits
-	setDuration(&l.ReadTimeout, 10*Second)
-	setDuration(&l.WriteTimeout, 30*Second)
-	setDuration(&l.IdleTimeout, 60*Second)
-	setDuration(&l.OriginTimeout, 15*Second)
-	setSize(&l.MaxHeaderBytes, 16*KiB)
-	setSize(&l.MaxRequestBody, 8*MiB)
-	setSize(&l.MaxResponseBody, 1*GiB)
-	setSize(&l.MaxRewriteBody, 4*MiB)
+	setDuration(&l.ReadTimeout, Duration(p.ReadTimeout))
+	setDuration(&l.WriteTimeout, Duration(p.WriteTimeout))
+	setDuration(&l.IdleTimeout, Duration(p.IdleTimeout))
+	setDuration(&l.OriginTimeout, Duration(p.OriginTimeout))
+	setSize(&l.MaxHeaderBytes, ByteSize(p.MaxHeaderBytes))
+	setSize(&l.MaxRequestBody, ByteSize(p.MaxRequestBody))
+	setSize(&l.MaxResponseBody, ByteSize(p.MaxResponseBody))
+	setSize(&l.MaxRewriteBody, ByteSize(p.MaxRewriteBody))
 	if l.MaxConns == 0 {
-		l.MaxConns = 10000
+		l.MaxConns = p.MaxConns
 	}
 	setString(&c.Salt, "marquee")
 	setDuration(&c.Conversions.Window, 7*Day)
@@ -360,9 +374,10 @@ func (c *Config) applyDefaults() {
 		setString(&c.Slots[i].Mode, "inner")
 	}
 	if cl := c.Cluster; cl != nil {
-		setString(&cl.Name, "marquee")
-		setString(&cl.Bind, "0.0.0.0:7946")
-		setString(&cl.Preset, "lan")
+		d := cluster.DefaultConfig(cluster.LAN)
+		setString(&cl.Name, d.Name)
+		setString(&cl.Bind, net.JoinHostPort(d.BindAddr, strconv.Itoa(d.BindPort)))
+		setString(&cl.Preset, d.Preset.String())
 	}
 }
 

@@ -42,22 +42,36 @@ const (
 	DefaultFamilySize    = 4
 )
 
-// withDefaults returns o with zero fields replaced by their defaults.
+// DefaultOptions returns Options with every default filled in, for
+// callers that show or adjust the defaults before calling NewCompiler.
+func DefaultOptions() Options {
+	return Options{
+		CompileBudget: DefaultCompileBudget,
+		MaxEntries:    DefaultMaxEntries,
+		MaxBytes:      DefaultMaxBytes,
+		MaxBodySize:   DefaultMaxBodySize,
+		FamilySize:    DefaultFamilySize,
+	}
+}
+
+// withDefaults returns o with zero fields replaced by those of
+// DefaultOptions.
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.CompileBudget <= 0 {
-		o.CompileBudget = DefaultCompileBudget
+		o.CompileBudget = d.CompileBudget
 	}
 	if o.MaxEntries <= 0 {
-		o.MaxEntries = DefaultMaxEntries
+		o.MaxEntries = d.MaxEntries
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
+		o.MaxBytes = d.MaxBytes
 	}
 	if o.MaxBodySize <= 0 {
-		o.MaxBodySize = DefaultMaxBodySize
+		o.MaxBodySize = d.MaxBodySize
 	}
 	if o.FamilySize == 0 {
-		o.FamilySize = DefaultFamilySize
+		o.FamilySize = d.FamilySize
 	}
 	return o
 }

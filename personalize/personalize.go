@@ -19,40 +19,6 @@ import (
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
-// Options configures a Personalizer.
-type Options struct {
-	// Snapshot is the compiled configuration to start with. Required.
-	Snapshot *Snapshot
-	// Store holds the profiles. Required.
-	Store *msync.Store
-	// Keys are the cookie-signing keys, the signing one first. Required.
-	Keys [][]byte
-	// CookieName is the visitor cookie's name. Zero means "mq_vid".
-	CookieName string
-	// CookieMaxAge is the visitor cookie's lifetime. Zero means 365 days.
-	CookieMaxAge time.Duration
-	// SecureCookie marks the cookie Secure on every response, not only on
-	// requests that came over TLS.
-	SecureCookie bool
-	// Now is the clock. Nil means time.Now.
-	Now func() time.Time
-	// Logger receives one line per failed render. Nil discards.
-	Logger *slog.Logger
-	// Registry receives the personaliser's metrics. Nil: not registered.
-	Registry prometheus.Registerer
-	// Recorder counts exposures and conversions. Nil: not counted.
-	Recorder Recorder
-	// Node names this node in the cap counts it writes. Default "local".
-	Node string
-	// Tracker records observed page views. Nil: nothing is tracked.
-	Tracker *Tracker
-	// Customer resolves logged-in visitors to their customer profile.
-	// Nil: visitors stay anonymous.
-	Customer *CustomerResolver
-	// Consent says when visitors are neither personalised nor tracked.
-	Consent ConsentPolicy
-}
-
 // Recorder counts exposures and conversions per campaign and variant, for
 // statistics. It is called on the request path, concurrently: it must not
 // block and must not retain visitor.
@@ -124,6 +90,7 @@ func New(opts Options) (*Personalizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts = opts.withDefaults()
 	p := &Personalizer{
 		store:    opts.Store,
 		signer:   signer,
@@ -134,21 +101,6 @@ func New(opts Options) (*Personalizer, error) {
 		log:      opts.Logger,
 		recorder: opts.Recorder,
 		node:     opts.Node,
-	}
-	if p.cookie == "" {
-		p.cookie = "mq_vid"
-	}
-	if p.maxAge <= 0 {
-		p.maxAge = 365 * 24 * 3600
-	}
-	if p.now == nil {
-		p.now = time.Now
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
-	if p.node == "" {
-		p.node = "local"
 	}
 	p.updates = newUpdater(opts.Store, p.log)
 	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}

@@ -9,27 +9,34 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-proxy/marquee/inject"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 )
 
 // Defaults applied by New to zero fields of Options. fasthttp's own defaults
 // are unlimited for most of these, which lets one slow or hostile client hold
-// resources forever, so every limit is set explicitly.
+// resources forever, so every limit is set explicitly. They are also the
+// marquee command's defaults: its config builds them from DefaultOptions, so
+// a library user and a command user get the same proxy.
 const (
-	DefaultListen          = ":8080"
+	// DefaultListen is loopback only: a proxy that nobody configured should
+	// not be reachable from other hosts.
+	DefaultListen          = "127.0.0.1:8000"
 	DefaultReadTimeout     = 10 * time.Second
-	DefaultWriteTimeout    = 60 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
 	DefaultIdleTimeout     = 60 * time.Second
-	DefaultOriginTimeout   = 30 * time.Second
+	DefaultOriginTimeout   = 15 * time.Second
 	DefaultMaxHeaderBytes  = 16 << 10
 	DefaultMaxRequestBody  = 8 << 20
 	DefaultMaxResponseBody = 1 << 30
-	DefaultMaxRewriteBody  = 2 << 20
-	DefaultMaxConns        = 64 << 10
-	DefaultMaxOriginConns  = 1024
-	DefaultGzipLevel       = 1
-	DefaultBrotliQuality   = 1
+	// DefaultMaxRewriteBody is the compiler's own bound, so that a page
+	// read in full for rewriting is never one the compiler refuses.
+	DefaultMaxRewriteBody = inject.DefaultMaxBodySize
+	DefaultMaxConns       = 10000
+	DefaultMaxOriginConns = 1024
+	DefaultGzipLevel      = 1
+	DefaultBrotliQuality  = 1
 )
 
 // Options configures a Server. The zero value is usable once Origins is set:
@@ -37,7 +44,8 @@ const (
 // read once by New; changing it afterwards has no effect.
 type Options struct {
 	// Listen is the TCP address ListenAndServe binds, e.g. ":8080" or
-	// "127.0.0.1:0". Zero means DefaultListen. Serve ignores it.
+	// "127.0.0.1:0". Zero means DefaultListen (127.0.0.1:8000). Serve
+	// ignores it.
 	Listen string
 
 	// Origins are the base URLs of the origin, e.g. "http://127.0.0.1:8080".
@@ -65,7 +73,7 @@ type Options struct {
 
 	// WriteTimeout bounds writing one response, body included, to a client.
 	// A streamed body that takes longer is cut. Zero means
-	// DefaultWriteTimeout (60 s).
+	// DefaultWriteTimeout (30 s).
 	WriteTimeout time.Duration
 
 	// IdleTimeout closes a keep-alive connection with no request for this
@@ -77,7 +85,7 @@ type Options struct {
 	// before the response starts, which for a body read in full (one of
 	// declared length up to 256 KiB, or a page for the rewrite stage) means
 	// before the whole body has arrived, yields 504; a streamed body is cut.
-	// Zero means DefaultOriginTimeout (30 s).
+	// Zero means DefaultOriginTimeout (15 s).
 	OriginTimeout time.Duration
 
 	// MaxHeaderBytes is the largest request head (request line plus
@@ -97,11 +105,11 @@ type Options struct {
 
 	// MaxRewriteBody is the largest HTML body, in bytes (both as received
 	// and decoded), read into memory for the rewrite stage. Larger pages
-	// are streamed untouched. Zero means DefaultMaxRewriteBody (2 MiB).
+	// are streamed untouched. Zero means DefaultMaxRewriteBody (4 MiB).
 	MaxRewriteBody int
 
 	// MaxConns caps concurrent client connections. Zero means
-	// DefaultMaxConns (65536).
+	// DefaultMaxConns (10000).
 	MaxConns int
 
 	// MaxConnsPerIP caps concurrent connections from one client address.

@@ -85,15 +85,17 @@ type ShrinkOptions struct {
 	Interval time.Duration
 }
 
+// withDefaults returns o with zero fields set from DefaultShrinkOptions.
 func (o ShrinkOptions) withDefaults() ShrinkOptions {
+	d := DefaultShrinkOptions()
 	if o.Ratio == 0 {
-		o.Ratio = 2
+		o.Ratio = d.Ratio
 	}
 	if o.MinSize <= 0 {
-		o.MinSize = 32 << 20
+		o.MinSize = d.MinSize
 	}
 	if o.Interval <= 0 {
-		o.Interval = time.Minute
+		o.Interval = d.Interval
 	}
 	return o
 }

@@ -116,12 +116,14 @@ func fieldErr(field, format string, args ...any) *FieldError {
 // EventRules are the bounds and normalisation applied to every event. The
 // zero value applies the defaults named per field.
 type EventRules struct {
-	// DedupWindow is how long an event id is remembered. Zero means 24h.
+	// DedupWindow is how long an event id is remembered. Zero means
+	// DefaultDedupWindow (24h).
 	DedupWindow time.Duration
-	// MaxPast rejects events older than this. Zero means 30 days.
+	// MaxPast rejects events older than this. Zero means DefaultMaxPast
+	// (30 days).
 	MaxPast time.Duration
 	// MaxFuture rejects events further ahead than this, for clock skew.
-	// Zero means 5 minutes.
+	// Zero means DefaultMaxFuture (5 minutes).
 	MaxFuture time.Duration
 	// KeepCase keeps category and product case; by default both are
 	// case-folded, so "Electronics " and "electronics" count as one.
@@ -132,18 +134,20 @@ type EventRules struct {
 	Location *time.Location
 }
 
+// withDefaults returns r with zero fields set from DefaultEventRules.
 func (r EventRules) withDefaults() EventRules {
+	d := DefaultEventRules()
 	if r.DedupWindow <= 0 {
-		r.DedupWindow = 24 * time.Hour
+		r.DedupWindow = d.DedupWindow
 	}
 	if r.MaxPast <= 0 {
-		r.MaxPast = 30 * 24 * time.Hour
+		r.MaxPast = d.MaxPast
 	}
 	if r.MaxFuture <= 0 {
-		r.MaxFuture = 5 * time.Minute
+		r.MaxFuture = d.MaxFuture
 	}
 	if r.Location == nil {
-		r.Location = time.UTC
+		r.Location = d.Location
 	}
 	return r
 }

@@ -40,9 +40,11 @@ const keyPrefix = "p:"
 type Options struct {
 	// Dir holds the store file. Empty: in memory, lost on Close.
 	Dir string
-	// Node names this node in the versions it writes. Default "local".
+	// Node names this node in the versions it writes. Default
+	// DefaultNode ("local").
 	Node string
-	// CacheEntries bounds the decoded-profile cache. Default 1<<18: a
+	// CacheEntries bounds the decoded-profile cache. Default
+	// DefaultCacheEntries (1<<18): a
 	// decoded profile costs about 1 KiB beside its ~250 bytes in the
 	// database, so caching a million would double the memory of a node
 	// with a million profiles (measured: 1.5 GiB with all decoded, 340 MiB
@@ -140,11 +142,11 @@ func Open(opts Options) (*Store, error) {
 	}
 	node := opts.Node
 	if node == "" {
-		node = "local"
+		node = DefaultNode
 	}
 	entries := opts.CacheEntries
 	if entries <= 0 {
-		entries = 1 << 18
+		entries = DefaultCacheEntries
 	}
 	now := opts.Now
 	if now == nil {

@@ -17,7 +17,8 @@ import (
 )
 
 // storeOptions maps the config's store and events sections onto the
-// profile store's options.
+// profile store's options, starting from sync.DefaultOptions so that every
+// field the config does not name keeps the library's default.
 func storeOptions(cfg *config.Config) (msync.Options, error) {
 	policy, err := msync.ParseSyncPolicy(cfg.Store.Sync)
 	if err != nil {
@@ -33,28 +34,23 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 			return msync.Options{}, err
 		}
 	}
-	node := "local"
+	o := msync.DefaultOptions()
+	o.Dir = cfg.DataDir
 	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
-		node = cfg.Cluster.NodeName
+		o.Node = cfg.Cluster.NodeName
 	}
-	return msync.Options{
-		Dir:      cfg.DataDir,
-		Node:     node,
-		Sync:     policy,
-		Products: products,
-		Shrink: msync.ShrinkOptions{
-			Ratio:   cfg.Store.ShrinkRatio,
-			MinSize: int64(cfg.Store.ShrinkMinSize),
-		},
-		Events: msync.EventRules{
-			DedupWindow:  cfg.Events.DedupWindow.D(),
-			MaxPast:      cfg.Events.MaxPast.D(),
-			MaxFuture:    cfg.Events.MaxFuture.D(),
-			KeepCase:     cfg.Events.KeepCase,
-			FoldCustomer: cfg.Identity.Customer != nil && cfg.Identity.Customer.FoldCase,
-			Location:     loc,
-		},
-	}, nil
+	o.Sync = policy
+	o.Products = products
+	o.Shrink.Ratio = cfg.Store.ShrinkRatio
+	o.Shrink.MinSize = int64(cfg.Store.ShrinkMinSize)
+	ev := &o.Events
+	ev.DedupWindow = cfg.Events.DedupWindow.D()
+	ev.MaxPast = cfg.Events.MaxPast.D()
+	ev.MaxFuture = cfg.Events.MaxFuture.D()
+	ev.KeepCase = cfg.Events.KeepCase
+	ev.FoldCustomer = cfg.Identity.Customer != nil && cfg.Identity.Customer.FoldCase
+	ev.Location = loc
+	return o, nil
 }
 
 // ingestParts are the personaliser's observers built from the config.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"time"
 
@@ -77,65 +76,25 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if n.ingest, err = newIngest(cfg, n.store, n.registry, log); err != nil {
 		return n, err
 	}
-	n.pers, err = personalize.New(personalize.Options{
-		Snapshot:     snap,
-		Store:        n.store,
-		Keys:         keys,
-		CookieName:   cfg.Identity.Cookie,
-		CookieMaxAge: cfg.Identity.MaxAge.D(),
-		SecureCookie: cfg.Identity.Secure,
-		Logger:       log,
-		Registry:     n.registry,
-		Tracker:      n.ingest.tracker,
-		Customer:     n.ingest.customer,
-		Consent:      n.ingest.consent,
-		Node:         nodeName(cfg),
-		Recorder:     n.stats,
-	})
-	if err != nil {
+	popts := personalizeOptions(cfg)
+	popts.Snapshot, popts.Store, popts.Keys = snap, n.store, keys
+	popts.Logger, popts.Registry, popts.Recorder = log, n.registry, n.stats
+	popts.Tracker, popts.Customer, popts.Consent = n.ingest.tracker, n.ingest.customer, n.ingest.consent
+	if n.pers, err = personalize.New(popts); err != nil {
 		return n, err
 	}
 	if err := n.startCluster(); err != nil {
 		return n, err
 	}
-	var trusted []netip.Prefix
-	for _, s := range cfg.TrustedProxies {
-		p, err := config.ParsePrefix(s)
-		if err != nil {
-			return n, err
-		}
-		trusted = append(trusted, p)
-	}
-	var rw proxy.Rewriter = n.pers
-	var local proxy.LocalHandler = n.pers
-	observe := n.pers.ObserveResponse
-	if opts.passthrough {
-		rw, local, observe = nil, nil, nil
-	}
-	l := cfg.Limits
-	n.proxy, err = proxy.New(proxy.Options{
-		Listen:          cfg.Listen,
-		Origins:         cfg.Origin,
-		TrustedProxies:  trusted,
-		ReadTimeout:     l.ReadTimeout.D(),
-		WriteTimeout:    l.WriteTimeout.D(),
-		IdleTimeout:     l.IdleTimeout.D(),
-		OriginTimeout:   l.OriginTimeout.D(),
-		MaxHeaderBytes:  l.MaxHeaderBytes.Int(),
-		MaxRequestBody:  l.MaxRequestBody.Int(),
-		MaxResponseBody: l.MaxResponseBody.Int(),
-		MaxRewriteBody:  l.MaxRewriteBody.Int(),
-		MaxConns:        l.MaxConns,
-		MaxConnsPerIP:   l.MaxConnsPerIP,
-		Rewriter:        rw,
-		Local:           local,
-		ObserveResponse: observe,
-		Logger:          log,
-		Registry:        n.registry,
-
-		StripResponseHeaders: n.ingest.strip,
-	})
+	po, err := proxyOptions(cfg)
 	if err != nil {
+		return n, err
+	}
+	if !opts.passthrough {
+		po.Rewriter, po.Local, po.ObserveResponse = n.pers, n.pers, n.pers.ObserveResponse
+	}
+	po.Logger, po.Registry, po.StripResponseHeaders = log, n.registry, n.ingest.strip
+	if n.proxy, err = proxy.New(po); err != nil {
 		return n, err
 	}
 	if n.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -227,4 +186,45 @@ func nodeName(cfg *config.Config) string {
 		return h
 	}
 	return "local"
+}
+
+// proxyOptions maps the config's listener, origins, trusted proxies and
+// limits onto proxy.Options, starting from proxy.DefaultOptions so that
+// every field the config does not name keeps the library's default. The
+// caller adds the rewrite stage, logger and registry.
+func proxyOptions(cfg *config.Config) (proxy.Options, error) {
+	o := proxy.DefaultOptions()
+	o.Listen = cfg.Listen
+	o.Origins = cfg.Origin
+	for _, s := range cfg.TrustedProxies {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			return o, err
+		}
+		o.TrustedProxies = append(o.TrustedProxies, p)
+	}
+	l := cfg.Limits
+	o.ReadTimeout = l.ReadTimeout.D()
+	o.WriteTimeout = l.WriteTimeout.D()
+	o.IdleTimeout = l.IdleTimeout.D()
+	o.OriginTimeout = l.OriginTimeout.D()
+	o.MaxHeaderBytes = l.MaxHeaderBytes.Int()
+	o.MaxRequestBody = l.MaxRequestBody.Int()
+	o.MaxResponseBody = l.MaxResponseBody.Int()
+	o.MaxRewriteBody = l.MaxRewriteBody.Int()
+	o.MaxConns = l.MaxConns
+	o.MaxConnsPerIP = l.MaxConnsPerIP
+	return o, nil
+}
+
+// personalizeOptions maps the config's identity section onto
+// personalize.Options, starting from personalize.DefaultOptions. The
+// caller adds the snapshot, store, keys and observers.
+func personalizeOptions(cfg *config.Config) personalize.Options {
+	o := personalize.DefaultOptions()
+	o.CookieName = cfg.Identity.Cookie
+	o.CookieMaxAge = cfg.Identity.MaxAge.D()
+	o.SecureCookie = cfg.Identity.Secure
+	o.Node = nodeName(cfg)
+	return o
 }
