@@ -2,12 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
-	"strconv"
-
-	"github.com/marquee-proxy/marquee/cluster"
-	"github.com/marquee-proxy/marquee/proxy"
-	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // Config is marquee's configuration as written in its YAML file, after
@@ -318,11 +312,15 @@ type Cluster struct {
 func (c *Config) File() string { return c.file }
 
 // Default returns the configuration used for every field the file leaves out.
-// Where a field maps onto a package's options its default is that package's,
-// read from proxy.DefaultOptions, sync.DefaultOptions and
-// cluster.DefaultConfig, so the command and a library user get the same
-// proxy, store and cluster. The visitor cookie's defaults live here and
-// personalize.DefaultOptions reads them, since personalize imports config.
+//
+// A field that maps onto the options of package proxy, sync or cluster
+// (listen, limits, events, store, cluster) stays zero when left out: zero
+// there means that package's default (proxy.DefaultOptions,
+// sync.DefaultOptions, cluster.DefaultConfig), so the command and a
+// library user get the same proxy, store and cluster from one table, and
+// this package, which the decision engine imports, depends on none of them.
+// The visitor cookie's defaults live here and personalize.DefaultOptions
+// reads them, since personalize imports config.
 func Default() *Config {
 	c := &Config{}
 	c.applyDefaults()
@@ -330,24 +328,10 @@ func Default() *Config {
 }
 
 func (c *Config) applyDefaults() {
-	p := proxy.DefaultOptions()
-	setString(&c.Listen, p.Listen)
 	setString(&c.Admin.Listen, "127.0.0.1:9000")
-	setString(&c.TimeZone, msync.DefaultEventRules().Location.String())
+	setString(&c.TimeZone, "UTC")
 	setString(&c.Identity.Cookie, "mq_vid")
 	setDuration(&c.Identity.MaxAge, 365*Day)
-	l := &c.Limits
-	setDuration(&l.ReadTimeout, Duration(p.ReadTimeout))
-	setDuration(&l.WriteTimeout, Duration(p.WriteTimeout))
-	setDuration(&l.IdleTimeout, Duration(p.IdleTimeout))
-	setDuration(&l.OriginTimeout, Duration(p.OriginTimeout))
-	setSize(&l.MaxHeaderBytes, ByteSize(p.MaxHeaderBytes))
-	setSize(&l.MaxRequestBody, ByteSize(p.MaxRequestBody))
-	setSize(&l.MaxResponseBody, ByteSize(p.MaxResponseBody))
-	setSize(&l.MaxRewriteBody, ByteSize(p.MaxRewriteBody))
-	if l.MaxConns == 0 {
-		l.MaxConns = p.MaxConns
-	}
 	setString(&c.Salt, "marquee")
 	setDuration(&c.Conversions.Window, 7*Day)
 	for i := range c.Campaigns {
@@ -372,12 +356,6 @@ func (c *Config) applyDefaults() {
 	setString(&c.Log.Format, "text")
 	for i := range c.Slots {
 		setString(&c.Slots[i].Mode, "inner")
-	}
-	if cl := c.Cluster; cl != nil {
-		d := cluster.DefaultConfig(cluster.LAN)
-		setString(&cl.Name, d.Name)
-		setString(&cl.Bind, net.JoinHostPort(d.BindAddr, strconv.Itoa(d.BindPort)))
-		setString(&cl.Preset, d.Preset.String())
 	}
 }
 

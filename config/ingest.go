@@ -1,7 +1,5 @@
 package config
 
-import msync "github.com/marquee-proxy/marquee/sync"
-
 // Tracking turns the page views the proxy sees into profile updates.
 type Tracking struct {
 	// Pages maps URL path patterns to events. A pattern is a path whose
@@ -118,18 +116,8 @@ func (c *Config) applyIngestDefaults() {
 	for i := range t.Pages {
 		setString(&t.Pages[i].Event, "view")
 	}
-	ev := msync.DefaultEventRules()
-	setDuration(&c.Events.DedupWindow, Duration(ev.DedupWindow))
-	setDuration(&c.Events.MaxPast, Duration(ev.MaxPast))
-	setDuration(&c.Events.MaxFuture, Duration(ev.MaxFuture))
 	if cu := c.Identity.Customer; cu != nil {
 		setString(&cu.CookieFormat, "hmac")
 	}
-	st := msync.DefaultOptions()
-	setString(&c.Store.Sync, st.Sync.String())
-	if c.Store.ShrinkRatio == 0 {
-		c.Store.ShrinkRatio = st.Shrink.Ratio
-	}
-	setSize(&c.Store.ShrinkMinSize, ByteSize(st.Shrink.MinSize))
 	setString(&c.Kafka.Group, "marquee")
 }

@@ -31,7 +31,7 @@ func (c *Config) validate() Errors {
 	var errs Errors
 	add := func(path, format string, args ...any) { errs = append(errs, c.Errorf(path, format, args...)) }
 
-	if err := checkHostPort(c.Listen); err != "" {
+	if err := checkHostPort(c.Listen); c.Listen != "" && err != "" {
 		add("listen", "%q: %s", c.Listen, err)
 	}
 	if len(c.Origin) == 0 {
@@ -102,7 +102,7 @@ func (c *Config) validate() Errors {
 		{"limits.max_header_bytes", l.MaxHeaderBytes}, {"limits.max_request_body", l.MaxRequestBody},
 		{"limits.max_response_body", l.MaxResponseBody}, {"limits.max_rewrite_body", l.MaxRewriteBody},
 	} {
-		if s.v <= 0 {
+		if s.v < 0 {
 			add(s.path, "%d: must be positive", s.v)
 		}
 	}
@@ -174,7 +174,7 @@ func (c *Config) validate() Errors {
 	}
 
 	if cl := c.Cluster; cl != nil {
-		if err := checkHostPort(cl.Bind); err != "" {
+		if err := checkHostPort(cl.Bind); cl.Bind != "" && err != "" {
 			add("cluster.bind", "%q: %s", cl.Bind, err)
 		}
 		if cl.Advertise != "" {
@@ -193,7 +193,7 @@ func (c *Config) validate() Errors {
 				add("cluster.secret_keys["+strconv.Itoa(i)+"]", "want base64 of a 16-, 24- or 32-byte AES key")
 			}
 		}
-		if !slices.Contains(presets, cl.Preset) {
+		if cl.Preset != "" && !slices.Contains(presets, cl.Preset) {
 			add("cluster.preset", "unknown preset %q, want one of %s", cl.Preset, strings.Join(presets, ", "))
 		}
 	}

@@ -44,7 +44,7 @@ func (c *Config) validateIngest() Errors {
 		path string
 		v    Duration
 	}{{"events.dedup_window", c.Events.DedupWindow}, {"events.max_past", c.Events.MaxPast}, {"events.max_future", c.Events.MaxFuture}} {
-		if d.v <= 0 {
+		if d.v < 0 {
 			add(d.path, "%s: must be positive", d.v)
 		}
 	}
@@ -82,10 +82,10 @@ func (c *Config) validateIngest() Errors {
 	if cs.ConsentCookie != "" && !validCookieName(cs.ConsentCookie) {
 		add("consent.consent_cookie", "%q is not a cookie name", cs.ConsentCookie)
 	}
-	if !slices.Contains(syncPolicies, c.Store.Sync) {
+	if c.Store.Sync != "" && !slices.Contains(syncPolicies, c.Store.Sync) {
 		add("store.sync", "unknown policy %q, want always, every_second or never", c.Store.Sync)
 	}
-	if c.Store.ShrinkRatio < 1.1 && c.Store.ShrinkRatio >= 0 {
+	if c.Store.ShrinkRatio < 1.1 && c.Store.ShrinkRatio > 0 {
 		add("store.shrink_ratio", "%g: want at least 1.1, or negative to disable", c.Store.ShrinkRatio)
 	}
 	for i, b := range c.Kafka.Brokers {

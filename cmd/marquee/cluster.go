@@ -27,13 +27,13 @@ func clusterConfig(cfg *config.Config) (cluster.Config, error) {
 		return cluster.Config{}, err
 	}
 	cc := cluster.DefaultConfig(preset)
-	cc.Name = cl.Name
+	set(&cc.Name, cl.Name)
 	cc.NodeName = nodeName(cfg)
-	host, port, err := splitPort(cl.Bind)
-	if err != nil {
-		return cc, fmt.Errorf("cluster.bind: %w", err)
+	if cl.Bind != "" {
+		if cc.BindAddr, cc.BindPort, err = splitPort(cl.Bind); err != nil {
+			return cc, fmt.Errorf("cluster.bind: %w", err)
+		}
 	}
-	cc.BindAddr, cc.BindPort = host, port
 	if cl.Advertise != "" {
 		if cc.AdvertiseAddr, cc.AdvertisePort, err = splitPort(cl.Advertise); err != nil {
 			return cc, fmt.Errorf("cluster.advertise: %w", err)

@@ -42,10 +42,11 @@ func TestEmptyConfigIsLibraryDefaults(t *testing.T) {
 
 	t.Run("inject", func(t *testing.T) {
 		// personalize.Compile hands limits.max_rewrite_body to the compiler
-		// as its body bound; the proxy's and the compiler's must agree, or
-		// pages between the two are read in full for nothing.
-		if got, want := cfg.Limits.MaxRewriteBody.Int(), inject.DefaultOptions().MaxBodySize; got != want {
-			t.Errorf("limits.max_rewrite_body = %d, want inject.DefaultOptions().MaxBodySize %d", got, want)
+		// as its body bound, zero when left out; the proxy's default and
+		// the compiler's must agree, or pages between the two are read in
+		// full for nothing.
+		if got, want := proxy.DefaultOptions().MaxRewriteBody, inject.DefaultOptions().MaxBodySize; cfg.Limits.MaxRewriteBody != 0 || got != want {
+			t.Errorf("limits.max_rewrite_body %d: proxy default %d, inject default %d", cfg.Limits.MaxRewriteBody, got, want)
 		}
 	})
 

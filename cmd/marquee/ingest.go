@@ -20,9 +20,13 @@ import (
 // profile store's options, starting from sync.DefaultOptions so that every
 // field the config does not name keeps the library's default.
 func storeOptions(cfg *config.Config) (msync.Options, error) {
-	policy, err := msync.ParseSyncPolicy(cfg.Store.Sync)
-	if err != nil {
-		return msync.Options{}, err
+	o := msync.DefaultOptions()
+	if cfg.Store.Sync != "" {
+		policy, err := msync.ParseSyncPolicy(cfg.Store.Sync)
+		if err != nil {
+			return o, err
+		}
+		o.Sync = policy
 	}
 	loc, err := time.LoadLocation(cfg.TimeZone)
 	if err != nil {
@@ -34,19 +38,17 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 			return msync.Options{}, err
 		}
 	}
-	o := msync.DefaultOptions()
 	o.Dir = cfg.DataDir
 	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
 		o.Node = cfg.Cluster.NodeName
 	}
-	o.Sync = policy
 	o.Products = products
-	o.Shrink.Ratio = cfg.Store.ShrinkRatio
-	o.Shrink.MinSize = int64(cfg.Store.ShrinkMinSize)
+	set(&o.Shrink.Ratio, cfg.Store.ShrinkRatio)
+	set(&o.Shrink.MinSize, int64(cfg.Store.ShrinkMinSize))
 	ev := &o.Events
-	ev.DedupWindow = cfg.Events.DedupWindow.D()
-	ev.MaxPast = cfg.Events.MaxPast.D()
-	ev.MaxFuture = cfg.Events.MaxFuture.D()
+	set(&ev.DedupWindow, cfg.Events.DedupWindow.D())
+	set(&ev.MaxPast, cfg.Events.MaxPast.D())
+	set(&ev.MaxFuture, cfg.Events.MaxFuture.D())
 	ev.KeepCase = cfg.Events.KeepCase
 	ev.FoldCustomer = cfg.Identity.Customer != nil && cfg.Identity.Customer.FoldCase
 	ev.Location = loc

@@ -97,7 +97,7 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if n.proxy, err = proxy.New(po); err != nil {
 		return n, err
 	}
-	if n.proxyLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if n.proxyLn, err = net.Listen("tcp", po.Listen); err != nil {
 		return n, fmt.Errorf("listen: %w", err)
 	}
 	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
@@ -194,7 +194,7 @@ func nodeName(cfg *config.Config) string {
 // caller adds the rewrite stage, logger and registry.
 func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 	o := proxy.DefaultOptions()
-	o.Listen = cfg.Listen
+	set(&o.Listen, cfg.Listen)
 	o.Origins = cfg.Origin
 	for _, s := range cfg.TrustedProxies {
 		p, err := config.ParsePrefix(s)
@@ -204,17 +204,26 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	l := cfg.Limits
-	o.ReadTimeout = l.ReadTimeout.D()
-	o.WriteTimeout = l.WriteTimeout.D()
-	o.IdleTimeout = l.IdleTimeout.D()
-	o.OriginTimeout = l.OriginTimeout.D()
-	o.MaxHeaderBytes = l.MaxHeaderBytes.Int()
-	o.MaxRequestBody = l.MaxRequestBody.Int()
-	o.MaxResponseBody = l.MaxResponseBody.Int()
-	o.MaxRewriteBody = l.MaxRewriteBody.Int()
-	o.MaxConns = l.MaxConns
+	set(&o.ReadTimeout, l.ReadTimeout.D())
+	set(&o.WriteTimeout, l.WriteTimeout.D())
+	set(&o.IdleTimeout, l.IdleTimeout.D())
+	set(&o.OriginTimeout, l.OriginTimeout.D())
+	set(&o.MaxHeaderBytes, l.MaxHeaderBytes.Int())
+	set(&o.MaxRequestBody, l.MaxRequestBody.Int())
+	set(&o.MaxResponseBody, l.MaxResponseBody.Int())
+	set(&o.MaxRewriteBody, l.MaxRewriteBody.Int())
+	set(&o.MaxConns, l.MaxConns)
 	o.MaxConnsPerIP = l.MaxConnsPerIP
 	return o, nil
+}
+
+// set overwrites *dst with v unless v is zero: a config field left out
+// keeps the package's default.
+func set[T comparable](dst *T, v T) {
+	var zero T
+	if v != zero {
+		*dst = v
+	}
 }
 
 // personalizeOptions maps the config's identity section onto
