@@ -55,6 +55,10 @@ type Catalog struct {
 	prodCats [][]int32        // per product, its category numbers in order
 	byCat    [][]int32        // per category number, its products, ascending
 	byID     map[string]int32 // product id → position
+	// byFold maps the trimmed, lower-cased form of an id that differs
+	// from the id itself to its position, so that events, whose product
+	// ids are folded unless events.keep_case is set, find the product.
+	byFold map[string]int32
 }
 
 // LoadCatalog reads a JSON array or NDJSON file of products.
@@ -136,10 +140,16 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 func (c *Catalog) index() {
 	c.cats = map[string]int32{}
 	c.byID = make(map[string]int32, len(c.products))
+	c.byFold = map[string]int32{}
 	c.prodCats = make([][]int32, len(c.products))
 	for i := range c.products {
 		pr := &c.products[i]
 		c.byID[pr.ID] = int32(i)
+		if k := foldID(pr.ID); k != pr.ID {
+			if _, dup := c.byFold[k]; !dup {
+				c.byFold[k] = int32(i)
+			}
+		}
 		cs := make([]int32, len(pr.Categories))
 		for k, name := range pr.Categories {
 			n, ok := c.cats[name]
@@ -155,6 +165,37 @@ func (c *Catalog) index() {
 		}
 		c.prodCats[i] = cs
 	}
+}
+
+// foldID is how the event path normalises a product id when it folds
+// case (sync.NormalizeName): trimmed and lower-cased.
+func foldID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// ProductCategory returns the first category of the product with id, ""
+// when it has none, and whether the catalog has the product at all. It is
+// how the event path names the category of a product view that names none
+// and counts events about products the catalog lacks, so that events and
+// recommendations read one catalog. An id matches exactly or after
+// trimming and lower-casing both sides, since events fold product ids by
+// default. A nil catalog has no product.
+func (c *Catalog) ProductCategory(id string) (category string, ok bool) {
+	if c == nil {
+		return "", false
+	}
+	i, ok := c.byID[id]
+	if !ok {
+		k := foldID(id)
+		if i, ok = c.byID[k]; !ok {
+			i, ok = c.byFold[k]
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	if cs := c.products[i].Categories; len(cs) > 0 {
+		return cs[0], true
+	}
+	return "", true
 }
 
 // firstNonSpace returns the first byte after whitespace and a UTF-8 byte

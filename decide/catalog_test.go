@@ -176,3 +176,31 @@ func FuzzReadCatalog(f *testing.F) {
 		}
 	})
 }
+
+func TestProductCategory(t *testing.T) {
+	c, err := ReadCatalog(strings.NewReader(`[{"id":"Aero-Earbuds","categories":["Electronics","audio"]},{"id":"mug"},{"id":"abc","categories":["lower"]},{"id":"ABC","categories":["upper"]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id, cat string
+		ok      bool
+	}{
+		{"Aero-Earbuds", "Electronics", true}, // as written
+		{"aero-earbuds", "Electronics", true}, // folded, as events are by default
+		{"AERO-EARBUDS", "Electronics", true}, // kept case that differs
+		{"mug", "", true},
+		{"abc", "lower", true}, // an exact match wins over a folded one
+		{"ABC", "upper", true},
+		{"ghost", "", false},
+	} {
+		cat, ok := c.ProductCategory(tt.id)
+		if cat != tt.cat || ok != tt.ok {
+			t.Errorf("ProductCategory(%q) = %q, %v; want %q, %v", tt.id, cat, ok, tt.cat, tt.ok)
+		}
+	}
+	var none *Catalog
+	if _, ok := none.ProductCategory("mug"); ok {
+		t.Error("a nil catalog has a product")
+	}
+}

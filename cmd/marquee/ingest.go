@@ -27,21 +27,14 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 	if err != nil {
 		return msync.Options{}, fmt.Errorf("time_zone: %w", err)
 	}
-	var products msync.ProductIndex
-	if cfg.Catalog != "" {
-		if products, err = msync.LoadProductIndex(cfg.CatalogPath()); err != nil {
-			return msync.Options{}, err
-		}
-	}
 	node := "local"
 	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
 		node = cfg.Cluster.NodeName
 	}
 	return msync.Options{
-		Dir:      cfg.DataDir,
-		Node:     node,
-		Sync:     policy,
-		Products: products,
+		Dir:  cfg.DataDir,
+		Node: node,
+		Sync: policy,
 		Shrink: msync.ShrinkOptions{
 			Ratio:   cfg.Store.ShrinkRatio,
 			MinSize: int64(cfg.Store.ShrinkMinSize),
