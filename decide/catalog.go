@@ -51,7 +51,7 @@ type Catalog struct {
 
 	// Indexes built at load, so that a recommendation scores the products
 	// that can rank instead of the whole catalog.
-	cats     map[string]int32 // category name → category number
+	cats     map[string]int32 // folded category name → category number
 	prodCats [][]int32        // per product, its category numbers in order
 	byCat    [][]int32        // per category number, its products, ascending
 	byID     map[string]int32 // product id → position
@@ -150,15 +150,21 @@ func (c *Catalog) index() {
 				c.byFold[k] = int32(i)
 			}
 		}
-		cs := make([]int32, len(pr.Categories))
-		for k, name := range pr.Categories {
+		cs := make([]int32, 0, len(pr.Categories))
+		for _, name := range pr.Categories {
+			// Folded, as events fold the categories of views by default:
+			// a catalog's "Electronics" is a profile's "electronics".
+			name = foldID(name)
 			n, ok := c.cats[name]
 			if !ok {
 				n = int32(len(c.byCat))
 				c.cats[name] = n
 				c.byCat = append(c.byCat, nil)
 			}
-			cs[k] = n
+			if slices.Contains(cs, n) {
+				continue // named twice: it counts once
+			}
+			cs = append(cs, n)
 			if l := c.byCat[n]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				c.byCat[n] = append(l, int32(i))
 			}
@@ -167,8 +173,8 @@ func (c *Catalog) index() {
 	}
 }
 
-// foldID is how the event path normalises a product id when it folds
-// case (sync.NormalizeName): trimmed and lower-cased.
+// foldID is how the event path normalises a product id or category name
+// when it folds case (sync.NormalizeName): trimmed and lower-cased.
 func foldID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
 
 // ProductCategory returns the first category of the product with id, ""
@@ -265,8 +271,13 @@ func (c *Catalog) recommend(p *profile.Profile, n int, today int32, scanAll bool
 		}
 		total += w
 		negative = negative || w < 0
-		if k, ok := c.cats[cat]; ok && w != 0 {
-			affinity = append(affinity, catWeight{k, w})
+		if k, ok := c.cats[foldID(cat)]; ok && w != 0 {
+			// Views kept in two cases (events.keep_case) add up.
+			if j := slices.IndexFunc(affinity, func(a catWeight) bool { return a.cat == k }); j >= 0 {
+				affinity[j].w += w
+			} else {
+				affinity = append(affinity, catWeight{k, w})
+			}
 		}
 	}
 	exclude := map[string]bool{}

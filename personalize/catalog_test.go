@@ -25,7 +25,7 @@ func TestSwapSharesCatalogWithEvents(t *testing.T) {
 		return path
 	}
 	a := write("a.json", `[{"id":"p1","categories":["shoes"]},{"id":"p3","categories":["shoes"],"popularity":9}]`)
-	b := write("b.json", `[{"id":"P1","categories":["electronics"]},{"id":"p2","categories":["electronics"],"popularity":1},{"id":"p3","categories":["shoes"],"popularity":9}]`)
+	b := write("b.json", `[{"id":"P1","categories":["Electronics"]},{"id":"p2","categories":["Electronics"],"popularity":1},{"id":"p3","categories":["shoes"],"popularity":9}]`)
 	env := startPersonalized(t, fmt.Sprintf("catalog: %s\n", a), slotPage)
 	if got := env.Pers.Snapshot().Products(); got != env.Pers.Snapshot().Engine.Catalog() {
 		t.Fatalf("snapshot's event catalog %v is not the engine's", got)
@@ -61,7 +61,7 @@ func TestSwapSharesCatalogWithEvents(t *testing.T) {
 		t.Fatalf("view after the swap: want electronics, got %v", p.Views)
 	}
 	recs := cur.Engine.Catalog().Recommend(p, 2, p.Views["electronics"][0].Day)
-	if len(recs) != 2 || recs[0].Categories[0] != "electronics" {
+	if len(recs) != 2 || recs[0].Categories[0] != "Electronics" {
 		t.Errorf("recommendations after the swap do not follow the recorded category: %+v", recs)
 	}
 }
