@@ -371,8 +371,3 @@ func setDuration(p *Duration, v Duration) {
 	}
 }
 
-func setSize(p *ByteSize, v ByteSize) {
-	if *p == 0 {
-		*p = v
-	}
-}

@@ -51,10 +51,14 @@ type Catalog struct {
 
 	// Indexes built at load, so that a recommendation scores the products
 	// that can rank instead of the whole catalog.
-	cats     map[string]int32 // category name → category number
+	cats     map[string]int32 // folded category name → category number
 	prodCats [][]int32        // per product, its category numbers in order
 	byCat    [][]int32        // per category number, its products, ascending
 	byID     map[string]int32 // product id → position
+	// byFold maps the trimmed, lower-cased form of an id that differs
+	// from the id itself to its position, so that events, whose product
+	// ids are folded unless events.keep_case is set, find the product.
+	byFold map[string]int32
 }
 
 // LoadCatalog reads a JSON array or NDJSON file of products.
@@ -136,25 +140,68 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 func (c *Catalog) index() {
 	c.cats = map[string]int32{}
 	c.byID = make(map[string]int32, len(c.products))
+	c.byFold = map[string]int32{}
 	c.prodCats = make([][]int32, len(c.products))
 	for i := range c.products {
 		pr := &c.products[i]
 		c.byID[pr.ID] = int32(i)
-		cs := make([]int32, len(pr.Categories))
-		for k, name := range pr.Categories {
+		if k := foldID(pr.ID); k != pr.ID {
+			if _, dup := c.byFold[k]; !dup {
+				c.byFold[k] = int32(i)
+			}
+		}
+		cs := make([]int32, 0, len(pr.Categories))
+		for _, name := range pr.Categories {
+			// Folded, as events fold the categories of views by default:
+			// a catalog's "Electronics" is a profile's "electronics".
+			name = foldID(name)
 			n, ok := c.cats[name]
 			if !ok {
 				n = int32(len(c.byCat))
 				c.cats[name] = n
 				c.byCat = append(c.byCat, nil)
 			}
-			cs[k] = n
+			if slices.Contains(cs, n) {
+				continue // named twice: it counts once
+			}
+			cs = append(cs, n)
 			if l := c.byCat[n]; len(l) == 0 || l[len(l)-1] != int32(i) {
 				c.byCat[n] = append(l, int32(i))
 			}
 		}
 		c.prodCats[i] = cs
 	}
+}
+
+// foldID is how the event path normalises a product id or category name
+// when it folds case (sync.NormalizeName): trimmed and lower-cased.
+func foldID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// ProductCategory returns the first category of the product with id, ""
+// when it has none, and whether the catalog has the product at all. It is
+// how the event path names the category of a product view that names none
+// and counts events about products the catalog lacks, so that events and
+// recommendations read one catalog. An id matches exactly or after
+// trimming and lower-casing both sides, since events fold product ids by
+// default. A nil catalog has no product.
+func (c *Catalog) ProductCategory(id string) (category string, ok bool) {
+	if c == nil {
+		return "", false
+	}
+	i, ok := c.byID[id]
+	if !ok {
+		k := foldID(id)
+		if i, ok = c.byID[k]; !ok {
+			i, ok = c.byFold[k]
+		}
+	}
+	if !ok {
+		return "", false
+	}
+	if cs := c.products[i].Categories; len(cs) > 0 {
+		return cs[0], true
+	}
+	return "", true
 }
 
 // firstNonSpace returns the first byte after whitespace and a UTF-8 byte
@@ -224,8 +271,13 @@ func (c *Catalog) recommend(p *profile.Profile, n int, today int32, scanAll bool
 		}
 		total += w
 		negative = negative || w < 0
-		if k, ok := c.cats[cat]; ok && w != 0 {
-			affinity = append(affinity, catWeight{k, w})
+		if k, ok := c.cats[foldID(cat)]; ok && w != 0 {
+			// Views kept in two cases (events.keep_case) add up.
+			if j := slices.IndexFunc(affinity, func(a catWeight) bool { return a.cat == k }); j >= 0 {
+				affinity[j].w += w
+			} else {
+				affinity = append(affinity, catWeight{k, w})
+			}
 		}
 	}
 	exclude := map[string]bool{}

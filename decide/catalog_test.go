@@ -176,3 +176,66 @@ func FuzzReadCatalog(f *testing.F) {
 		}
 	})
 }
+
+func TestProductCategory(t *testing.T) {
+	c, err := ReadCatalog(strings.NewReader(`[{"id":"Aero-Earbuds","categories":["Electronics","audio"]},{"id":"mug"},{"id":"abc","categories":["lower"]},{"id":"ABC","categories":["upper"]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		id, cat string
+		ok      bool
+	}{
+		{"Aero-Earbuds", "Electronics", true}, // as written
+		{"aero-earbuds", "Electronics", true}, // folded, as events are by default
+		{"AERO-EARBUDS", "Electronics", true}, // kept case that differs
+		{"mug", "", true},
+		{"abc", "lower", true}, // an exact match wins over a folded one
+		{"ABC", "upper", true},
+		{"ghost", "", false},
+	} {
+		cat, ok := c.ProductCategory(tt.id)
+		if cat != tt.cat || ok != tt.ok {
+			t.Errorf("ProductCategory(%q) = %q, %v; want %q, %v", tt.id, cat, ok, tt.cat, tt.ok)
+		}
+	}
+	var none *Catalog
+	if _, ok := none.ProductCategory("mug"); ok {
+		t.Error("a nil catalog has a product")
+	}
+}
+
+// TestRecommendFoldsCategories: views recorded by events, whose categories
+// are lower-cased by default, match a catalog's capitalised categories.
+func TestRecommendFoldsCategories(t *testing.T) {
+	c, err := ReadCatalog(strings.NewReader(`[
+		{"id":"tv","categories":["Electronics"],"popularity":3},
+		{"id":"shoe","categories":["Shoes"],"popularity":10},
+		{"id":"twice","categories":["Home","home "],"popularity":2}
+	]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const today = 100
+	views := func(kv ...any) profile.Profile {
+		p := profile.Profile{Views: map[string][]profile.DayCount{}}
+		for i := 0; i < len(kv); i += 2 {
+			p.Views[kv[i].(string)] = []profile.DayCount{{Day: today, Count: int32(kv[i+1].(int))}}
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name string
+		p    profile.Profile
+		want string
+	}{
+		{"folded view matches", views("electronics", 1), "tv"},
+		{"kept-case views add up", views("Electronics", 1, "electronics", 1, "shoes", 1), "tv"},
+		{"a category named twice counts once", views("home", 1, "electronics", 1), "tv"},
+	} {
+		got := c.Recommend(&tt.p, 1, today)
+		if len(got) != 1 || got[0].ID != tt.want {
+			t.Errorf("%s: got %v, want %s", tt.name, got, tt.want)
+		}
+	}
+}

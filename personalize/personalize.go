@@ -126,8 +126,14 @@ func New(opts Options) (*Personalizer, error) {
 		registerCampaigns(p.recorder, opts.Snapshot)
 	}
 	p.snap.Store(opts.Snapshot)
+	// The event path reads the catalog of the snapshot in force, so every
+	// Swap changes it with the decisions' catalog.
+	opts.Store.SetProducts(p.products)
 	return p, nil
 }
+
+// products returns the catalog of the snapshot in force, for the store.
+func (p *Personalizer) products() msync.Products { return p.snap.Load().Products() }
 
 // Swap replaces the compiled configuration and numbers it one past the
 // one it replaces; requests already running finish with the one they

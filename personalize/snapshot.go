@@ -7,6 +7,7 @@ import (
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/inject"
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // Snapshot is the compiled, read-only form of one configuration's
@@ -23,9 +24,17 @@ type Snapshot struct {
 	// configuration marquee started with.
 	Version uint64
 
-	bots   *botMatcher
-	global *decide.Campaign // stands for the global holdout experiment
+	bots     *botMatcher
+	global   *decide.Campaign // stands for the global holdout experiment
+	products msync.Products   // Engine's catalog; nil when none
 }
+
+// Products returns the catalog the event path names categories and flags
+// unknown products with: the decision engine's own, so that events and
+// recommendations read the same catalog version. Nil when the
+// configuration has none. The Personalizer hands it to the store (see
+// msync.Store.SetProducts) for whichever snapshot serves.
+func (s *Snapshot) Products() msync.Products { return s.products }
 
 // Compile compiles the parts of cfg used on the request path. Every
 // problem is reported, located in the file, as a config.Errors.
@@ -63,11 +72,17 @@ func Compile(cfg *config.Config) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("personalize: %w", err)
 	}
-	return &Snapshot{
+	snap := &Snapshot{
 		Config:   cfg,
 		Engine:   eng,
 		Compiler: comp,
 		bots:     newBotMatcher(cfg.Bots.UserAgents),
 		global:   &decide.Campaign{ID: GlobalCampaign},
-	}, nil
+	}
+	if cat := eng.Catalog(); cat != nil {
+		// Only a non-nil catalog: a nil *Catalog in the interface would
+		// read as a catalog without products.
+		snap.products = cat
+	}
+	return snap, nil
 }

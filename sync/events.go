@@ -65,6 +65,8 @@ func (s *Store) ApplyObserved(evs []Event) []EventResult { return s.applyEvents(
 func (s *Store) applyEvents(evs []Event, dedup bool) []EventResult {
 	res := make([]EventResult, len(evs))
 	now := s.now()
+	// One catalog for the whole batch, even if a reload swaps it meanwhile.
+	products := s.catalog()
 	ids := make([]string, 0, 2*len(evs))
 	valid := make([]int, 0, len(evs))
 	for i := range evs {
@@ -75,8 +77,10 @@ func (s *Store) applyEvents(evs []Event, dedup bool) []EventResult {
 			res[i] = EventResult{Status: EventRejected, Err: ferr}
 			continue
 		}
-		if p := evs[i].Product; p != "" && evs[i].Category == "" && evs[i].Type == EventView {
-			evs[i].Category = s.products.Category(p)
+		if p := evs[i].Product; p != "" && evs[i].Category == "" && evs[i].Type == EventView && products != nil {
+			if c, _ := products.ProductCategory(p); c != "" {
+				evs[i].Category = NormalizeName(c, !s.rules.KeepCase)
+			}
 		}
 		valid = append(valid, i)
 		ids = append(ids, evs[i].Target())
@@ -123,8 +127,10 @@ func (s *Store) applyEvents(evs []Event, dedup bool) []EventResult {
 				}
 			}
 			res[i] = EventResult{Status: EventAccepted}
-			if ev.Product != "" && !s.products.Has(ev.Product) {
-				s.unknown.Add(1)
+			if ev.Product != "" && products != nil {
+				if _, known := products.ProductCategory(ev.Product); !known {
+					s.unknown.Add(1)
+				}
 			}
 		}
 		return nil

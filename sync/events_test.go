@@ -2,7 +2,6 @@ package sync
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -204,26 +203,27 @@ func TestLockedDir(t *testing.T) {
 	}
 }
 
-func TestProductIndex(t *testing.T) {
-	idx, err := ReadProductIndex(strings.NewReader(`[{"id":"Aero-Earbuds","categories":["Electronics","audio"],"price":79},{"id":"mug"}]`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if idx.Category("aero-earbuds") != "electronics" || !idx.Has("mug") || idx.Has("ghost") {
-		t.Fatalf("index: %v", idx)
-	}
-	if _, err := ReadProductIndex(strings.NewReader(`[{"title":"no id"}]`)); err == nil {
-		t.Error("a product without an id was accepted")
-	}
+// testProducts is a catalog for the store's tests: product → category.
+type testProducts map[string]string
+
+func (x testProducts) ProductCategory(p string) (string, bool) {
+	c, ok := x[p]
+	return c, ok
+}
+
+func TestProducts(t *testing.T) {
 	now := t0
-	s, err := Open(Options{Products: idx, Now: func() time.Time { return now }})
+	s, err := Open(Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	var current Products = testProducts{"aero-earbuds": "Electronics ", "mug": ""}
+	s.SetProducts(func() Products { return current })
 	res := s.ApplyEvents([]Event{
 		{ID: "1", Type: EventView, Visitor: "v", Product: "AERO-EARBUDS"},
 		{ID: "2", Type: EventView, Visitor: "v", Product: "ghost", Category: "x"},
+		{ID: "3", Type: EventView, Visitor: "v", Product: "mug", Category: "y"},
 	})
 	for i, r := range res {
 		if r.Status != EventAccepted {
@@ -232,10 +232,35 @@ func TestProductIndex(t *testing.T) {
 	}
 	p, _ := s.Get("v")
 	if p.Views["electronics"] == nil {
-		t.Errorf("product view without a category did not take the catalog's: %v", p.Views)
+		t.Errorf("product view without a category did not take the catalog's, normalised: %v", p.Views)
 	}
 	if got := s.UnknownProducts(); got != 1 {
 		t.Errorf("unknown products: got %d, want 1", got)
+	}
+
+	// The store reads the catalog in force at each batch.
+	current = testProducts{"aero-earbuds": "audio"}
+	s.ApplyEvents([]Event{
+		{ID: "4", Type: EventView, Visitor: "w", Product: "aero-earbuds"},
+		{ID: "5", Type: EventView, Visitor: "w", Product: "mug", Category: "y"},
+	})
+	if p, _ := s.Get("w"); p.Views["audio"] == nil {
+		t.Errorf("view after the catalog changed: want audio, got %v", p.Views)
+	}
+	if got := s.UnknownProducts(); got != 2 {
+		t.Errorf("unknown products after the catalog changed: got %d, want 2", got)
+	}
+
+	// No catalog: nothing is filled in and nothing is counted.
+	current = nil
+	s.ApplyEvents([]Event{{ID: "6", Type: EventView, Visitor: "x", Product: "ghost"}})
+	if p, _ := s.Get("x"); len(p.Views) != 0 {
+		t.Errorf("view without a catalog took a category: %v", p.Views)
+	}
+	s.SetProducts(nil)
+	s.ApplyEvents([]Event{{ID: "7", Type: EventView, Visitor: "x", Product: "ghost", Category: "z"}})
+	if got := s.UnknownProducts(); got != 2 {
+		t.Errorf("unknown products without a catalog: got %d, want 2", got)
 	}
 }
 

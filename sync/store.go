@@ -61,10 +61,6 @@ type Options struct {
 	// Shrink compacts the store file in the background. The zero value
 	// applies ShrinkOptions' defaults; it has no effect in memory.
 	Shrink ShrinkOptions
-	// Products is the product catalog: events about products it does not
-	// have are applied but counted (UnknownProducts), and a view of a
-	// product without a category takes the catalog's. Nil: no catalog.
-	Products ProductIndex
 	// DigestBuckets is the bucket count of the digest the store keeps up
 	// to date on every write, so that Digest with that count reads no
 	// profile (see Digest). Zero means DefaultDigestBuckets; negative
@@ -107,7 +103,7 @@ type Store struct {
 	chunk    int // keys per read transaction of a scan
 	live     *liveDigest
 
-	products ProductIndex
+	products atomic.Pointer[func() Products]
 	unknown  atomic.Uint64
 	onChange atomic.Pointer[func(c Change)]
 }
@@ -154,7 +150,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, node: node, clock: NewClock(opts.Now), cache: newCache(entries), seed: maphash.MakeSeed(),
-		rules: opts.Events.withDefaults(), now: now, path: path, flock: fl, products: opts.Products,
+		rules: opts.Events.withDefaults(), now: now, path: path, flock: fl,
 		stop: make(chan struct{}), done: make(chan struct{}), chunk: scanChunk,
 	}
 	s.SetOnChange(opts.OnChange)
@@ -196,7 +192,7 @@ func (s *Store) Close() error {
 }
 
 // UnknownProducts counts the events applied about products the catalog
-// (Options.Products) does not have.
+// in force (see SetProducts) does not have.
 func (s *Store) UnknownProducts() uint64 { return s.unknown.Load() }
 
 // Rules returns the event rules in force, defaults filled in.

@@ -32,17 +32,10 @@ func storeOptions(cfg *config.Config) (msync.Options, error) {
 	if err != nil {
 		return msync.Options{}, fmt.Errorf("time_zone: %w", err)
 	}
-	var products msync.ProductIndex
-	if cfg.Catalog != "" {
-		if products, err = msync.LoadProductIndex(cfg.CatalogPath()); err != nil {
-			return msync.Options{}, err
-		}
-	}
 	o.Dir = cfg.DataDir
 	if cfg.Cluster != nil && cfg.Cluster.NodeName != "" {
 		o.Node = cfg.Cluster.NodeName
 	}
-	o.Products = products
 	set(&o.Shrink.Ratio, cfg.Store.ShrinkRatio)
 	set(&o.Shrink.MinSize, int64(cfg.Store.ShrinkMinSize))
 	ev := &o.Events

@@ -73,6 +73,9 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if n.store, err = msync.Open(sopts); err != nil {
 		return n, err
 	}
+	// Events may arrive (from Kafka) before the personaliser exists; it
+	// then hands the store the catalog of whichever snapshot serves.
+	n.store.SetProducts(snap.Products)
 	if n.ingest, err = newIngest(cfg, n.store, n.registry, log); err != nil {
 		return n, err
 	}
