@@ -94,7 +94,7 @@ type Personalizer struct {
 	now      func() time.Time
 	log      *slog.Logger
 	recorder Recorder
-	updates  *updater
+	queue    *writeQueue // the node's, shared with the Tracker
 	node     string
 	ingest   ingest
 	scratch  sync.Pool // *personalizeScratch
@@ -150,7 +150,11 @@ func New(opts Options) (*Personalizer, error) {
 	if p.node == "" {
 		p.node = "local"
 	}
-	p.updates = newUpdater(opts.Store, p.log)
+	if opts.Tracker != nil {
+		p.queue = opts.Tracker.queue // one write queue per node
+	} else {
+		p.queue = newWriteQueue(opts.Store, p.log, defaultQueueWorkers, personalizerQueueLen, 0)
+	}
 	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {
@@ -164,10 +168,13 @@ func New(opts Options) (*Personalizer, error) {
 	p.bots = counter("bot_pages_total", "Pages with slots served to crawlers, always with the fallback content.")
 	p.previews = counter("previews_total", "Pages served for a valid preview token.")
 	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews, p.updates.dropped, p.updates.failed} {
+		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews} {
 			if err := opts.Registry.Register(c); err != nil {
 				return nil, err
 			}
+		}
+		if err := p.queue.register(opts.Registry); err != nil {
+			return nil, err
 		}
 	}
 	if p.recorder != nil {
@@ -201,18 +208,14 @@ func (p *Personalizer) Now() time.Time { return p.now() }
 // caps, conversions, observed views) are applied, or 100 ms pass: the same
 // wait a request of that visitor makes, so that a caller sees its own
 // writes.
-func (p *Personalizer) Wait(id []byte) {
-	if p.ingest.tracker != nil {
-		p.ingest.tracker.Wait(id)
-	}
-	p.updates.wait(id)
-}
+func (p *Personalizer) Wait(id []byte) { p.queue.wait(id, nil) }
 
 // Signer returns the visitor cookie signer.
 func (p *Personalizer) Signer() *Signer { return p.signer }
 
-// Close applies the profile updates still queued, until ctx ends.
-func (p *Personalizer) Close(ctx context.Context) error { return p.updates.close(ctx) }
+// Close stops the node's write queue, shared with the Tracker if any, and
+// applies the profile updates still queued, until ctx ends.
+func (p *Personalizer) Close(ctx context.Context) error { return p.queue.close(ctx) }
 
 // Rewrite personalises one page.
 func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
@@ -258,8 +261,6 @@ func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
 		id = sc.cookie[:VisitorIDLen]
 		p.setCookie(rc, sc.cookie)
 		p.minted.Inc()
-	} else {
-		p.updates.wait(id)
 	}
 
 	vid := id
@@ -409,7 +410,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, 
 		_, capMax := ch.Campaign.CapDays()
 		list = append(list, exp{ch.Campaign.ID, ch.VariantName(), ch.Campaign.Experiment(), capMax > 0, ch.Holdout()})
 	}
-	p.updates.enqueue(string(id), func(pr *profile.Profile) error {
+	p.queue.update(string(id), func(pr *profile.Profile) error {
 		for _, x := range list {
 			if x.capped && !x.holdout {
 				pr.Caps = addCap(pr.Caps, x.campaign, today, node)
@@ -430,7 +431,7 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, 
 			pr.Exposures[x.campaign] = profile.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
 		}
 		return nil
-	})
+	}, nil)
 }
 
 // needsWrite reports whether showing ch changes what the profile records:
@@ -490,7 +491,7 @@ func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
 // exposure.
 func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
 	var credited []decide.Attribution
-	p.updates.enqueueThen(string(id), func(pr *profile.Profile) error {
+	p.queue.update(string(id), func(pr *profile.Profile) error {
 		if !pr.Consent.Allows() {
 			return msync.ErrNoChange
 		}
