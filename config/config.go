@@ -370,4 +370,3 @@ func setDuration(p *Duration, v Duration) {
 		*p = v
 	}
 }
-

@@ -91,7 +91,7 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 		id, ok := p.signer.Verify(h.Cookie(p.cookie))
 		switch {
 		case ok:
-			p.updates.wait(id)
+			// resolveHeaders waits for the visitor's pending updates.
 		case p.ingest.consent.mayMintHeader(h):
 			v := p.signer.AppendMint(nil)
 			id = v[:VisitorIDLen]

@@ -17,7 +17,8 @@ type ingest struct {
 // request carries a verified customer id (cust, appended to buf), else the
 // visitor's. A first sight of the two together links them; when the
 // visitor has an anonymous profile, it is merged now, so this very page
-// sees one person. It waits for the visitor's pending observed updates.
+// sees one person. It first waits, once, for the pending updates of the
+// visitor and of the customer.
 func (p *Personalizer) resolve(rc *proxy.RewriteContext, vid, buf []byte) (id, cust []byte) {
 	return p.resolveHeaders(rc.RequestHeader(), rc.OriginResponseHeader(), vid, buf)
 }
@@ -26,13 +27,10 @@ func (p *Personalizer) resolve(rc *proxy.RewriteContext, vid, buf []byte) (id, c
 // headers; origin may be nil (requests marquee answers itself).
 func (p *Personalizer) resolveHeaders(req *fasthttp.RequestHeader, origin *fasthttp.ResponseHeader, vid, buf []byte) (id, cust []byte) {
 	in := &p.ingest
-	if in.tracker != nil {
-		in.tracker.Wait(vid)
+	if in.customer != nil {
+		cust = in.customer.resolve(req, origin, buf)
 	}
-	if in.customer == nil {
-		return vid, buf[:0]
-	}
-	cust = in.customer.resolve(req, origin, buf)
+	p.queue.wait(vid, cust)
 	if cust == nil {
 		return vid, buf[:0]
 	}
@@ -45,7 +43,6 @@ func (p *Personalizer) resolveHeaders(req *fasthttp.RequestHeader, origin *fasth
 	} else if err := p.store.Link(string(vid), string(cust)); err != nil {
 		p.log.Warn("linking visitor to customer failed", "err", err)
 	}
-	p.updates.wait(cust)
 	return cust, cust
 }
 

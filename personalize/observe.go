@@ -2,12 +2,12 @@ package personalize
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,71 +41,39 @@ type TrackerOptions struct {
 	// EventHeader is the origin response header that describes an event,
 	// e.g. "X-Marquee-Event". Empty: none.
 	EventHeader string
-	// Workers apply updates. Zero means 4.
+	// Workers apply the node's profile updates: those observed here and,
+	// for a Personalizer given this Tracker, its own. Zero means 4.
 	Workers int
 	// Queue bounds pending updates per worker times Workers. Zero means
 	// 65536.
 	Queue int
 	// WaitBudget bounds how long a request waits for its visitor's pending
-	// update before deciding without it. Zero means 100 ms.
+	// updates before deciding without them. Zero means 100 ms.
 	WaitBudget time.Duration
 	// Logger receives store failures. Nil discards.
 	Logger *slog.Logger
-	// Registry receives the tracker's metrics. Nil: not registered.
+	// Registry receives the update queue's metrics. Nil: not registered.
 	Registry prometheus.Registerer
 }
 
-// Tracker turns the page views the proxy sees into profile updates, applied
-// by worker goroutines off the request path. Updates of one visitor go to
-// one worker in order, and Wait lets the visitor's next request see them
-// (read-your-writes on this node). It is safe for concurrent use.
+// Tracker turns the page views the proxy sees into profile updates. It
+// decides what to write; the node's one write queue, which the Tracker
+// starts and a Personalizer given it shares, applies the updates off the
+// request path, each visitor's in order, and Wait lets the visitor's next
+// request see them (read-your-writes on this node). It is safe for
+// concurrent use.
 type Tracker struct {
-	store   *msync.Store
-	pages   []pagePattern
-	evHdr   string
-	budget  time.Duration
-	log     *slog.Logger
-	seed    maphash.Seed
-	workers []*trackWorker
-	// slots hold, per hash of a visitor id, the sequence number of the
-	// last update enqueued for it on its worker.
-	slots [trackSlots]atomic.Uint64
+	pages []pagePattern
+	evHdr string
+	seed  maphash.Seed
+	queue *writeQueue
 	// linked remembers, lossily, hashes of visitor-customer pairs already
 	// linked, so that a logged-in visitor's requests do not queue a link
 	// each.
 	linked [linkSlots]atomic.Uint64
-	wg     sync.WaitGroup
-	once   sync.Once
-
-	applied, dropped, failed, waited prometheus.Counter
 }
 
-const (
-	trackSlots = 4096
-	linkSlots  = 1 << 16
-)
-
-type trackWorker struct {
-	mu     sync.Mutex // guards seq and sends on ch, so ch is in seq order
-	seq    uint64
-	ch     chan trackJob
-	closed bool
-
-	done atomic.Uint64 // highest seq applied
-
-	nmu    sync.Mutex
-	notify chan struct{} // closed and replaced after each applied batch
-}
-
-// trackJob is one observed update, owning its strings.
-type trackJob struct {
-	seq      uint64
-	visitor  string
-	customer string
-	header   string // raw event header, parsed by the worker
-	ev       msync.Event
-	hasEvent bool
-}
+const linkSlots = 1 << 16
 
 // pagePattern is a compiled TrackPage.
 type pagePattern struct {
@@ -117,68 +85,30 @@ type pagePattern struct {
 	catHeader string
 }
 
-// NewTracker starts the tracker's workers; Close stops them.
+// NewTracker starts the node's write queue; Close stops it.
 func NewTracker(opts TrackerOptions) (*Tracker, error) {
 	if opts.Store == nil {
 		return nil, errors.New("personalize: tracker needs a store")
 	}
-	t := &Tracker{store: opts.Store, evHdr: opts.EventHeader, budget: opts.WaitBudget, log: opts.Logger, seed: maphash.MakeSeed()}
+	t := &Tracker{evHdr: opts.EventHeader, seed: maphash.MakeSeed()}
 	for _, p := range opts.Pages {
 		if msg := config.CheckPathPattern(p.Path); msg != "" {
 			return nil, errors.New("personalize: tracking path " + strconv.Quote(p.Path) + ": " + msg)
 		}
 		t.pages = append(t.pages, compilePattern(p))
 	}
-	if t.budget <= 0 {
-		t.budget = 100 * time.Millisecond
-	}
-	if t.log == nil {
-		t.log = slog.New(slog.DiscardHandler)
-	}
-	n := opts.Workers
-	if n <= 0 {
-		n = 4
-	}
-	q := opts.Queue
-	if q <= 0 {
-		q = 65536
-	}
-	counter := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "tracking", Name: name, Help: help})
-	}
-	t.applied = counter("updates_applied_total", "Observed page views and events applied to profiles.")
-	t.dropped = counter("updates_dropped_total", "Observed updates dropped because the queue was full.")
-	t.failed = counter("updates_failed_total", "Observed updates the store refused or failed to apply.")
-	t.waited = counter("reads_waited_total", "Requests that waited for their visitor's pending update.")
-	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{t.applied, t.dropped, t.failed, t.waited} {
-			if err := opts.Registry.Register(c); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for range n {
-		w := &trackWorker{ch: make(chan trackJob, max(1, q/n)), notify: make(chan struct{})}
-		t.workers = append(t.workers, w)
-		t.wg.Add(1)
-		go t.run(w)
+	t.queue = newWriteQueue(opts.Store, opts.Logger, opts.Workers, opts.Queue, opts.WaitBudget)
+	t.queue.tracker = t
+	if err := t.queue.register(opts.Registry); err != nil {
+		t.Close()
+		return nil, err
 	}
 	return t, nil
 }
 
 // Close stops accepting updates, applies those queued and returns. It is
 // safe to call more than once.
-func (t *Tracker) Close() {
-	t.once.Do(func() {
-		for _, w := range t.workers {
-			w.mu.Lock()
-			w.closed = true
-			close(w.ch)
-			w.mu.Unlock()
-		}
-		t.wg.Wait()
-	})
-}
+func (t *Tracker) Close() { _ = t.queue.close(context.Background()) }
 
 func compilePattern(p TrackPage) pagePattern {
 	pp := pagePattern{catIdx: -1, prodIdx: -1, ev: p.Event, catBytes: []byte(p.Category), catHeader: p.CategoryHeader}
@@ -301,8 +231,6 @@ func (t *Tracker) pairHash(visitor, customer []byte) uint64 {
 }
 
 func (t *Tracker) enqueue(f *jobFields) {
-	slot := maphash.Bytes(t.seed, f.visitor) % trackSlots
-	w := t.workers[slot%uint64(len(t.workers))]
 	// One allocation holds every string the job keeps.
 	var arr [256]byte
 	b := append(arr[:0], f.visitor...)
@@ -312,122 +240,50 @@ func (t *Tracker) enqueue(f *jobFields) {
 	b = append(b, f.header...)
 	all := string(b)
 	cut := func(n int) string { s := all[:n]; all = all[n:]; return s }
-	job := trackJob{hasEvent: f.event}
-	job.visitor = cut(len(f.visitor))
-	job.customer = cut(len(f.customer))
-	job.ev = msync.Event{Type: f.typ, Category: cut(len(f.category)), Product: cut(len(f.product)), TS: time.Now()}
-	job.header = cut(len(f.header))
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return
-	}
-	job.seq = w.seq + 1
-	select {
-	case w.ch <- job:
-		w.seq = job.seq
-		t.slots[slot].Store(job.seq)
-	default:
-		t.dropped.Inc()
-	}
-	w.mu.Unlock()
+	j := job{hasEvent: f.event, typ: f.typ, ts: time.Now()}
+	j.id = cut(len(f.visitor))
+	j.customer = cut(len(f.customer))
+	j.category = cut(len(f.category))
+	j.product = cut(len(f.product))
+	j.header = cut(len(f.header))
+	t.queue.push(&j)
 }
 
-// Wait blocks until every update enqueued for visitor has been applied, or
+// Wait blocks until every update queued for visitor has been applied, or
 // the wait budget is spent. It does not allocate when there is nothing to
 // wait for, the common case.
-func (t *Tracker) Wait(visitor []byte) {
-	slot := maphash.Bytes(t.seed, visitor) % trackSlots
-	want := t.slots[slot].Load()
-	if want == 0 {
-		return
-	}
-	w := t.workers[slot%uint64(len(t.workers))]
-	if w.done.Load() >= want {
-		return
-	}
-	t.waited.Inc()
-	timer := time.NewTimer(t.budget)
-	defer timer.Stop()
-	for {
-		w.nmu.Lock()
-		ch := w.notify
-		w.nmu.Unlock()
-		if w.done.Load() >= want {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			return
+func (t *Tracker) Wait(visitor []byte) { t.queue.wait(visitor, nil) }
+
+// collect does, on a queue worker, what one observation says: it links
+// the visitor to the customer and appends the events to store to evs.
+func (t *Tracker) collect(j *job, evs []msync.Event) []msync.Event {
+	q := t.queue
+	if j.customer != "" {
+		if err := q.store.Link(j.id, j.customer); err != nil {
+			q.failed.Inc()
+			q.log.Warn("tracking: link failed", "err", err)
+		} else {
+			h := t.pairHash([]byte(j.id), []byte(j.customer))
+			t.linked[h%linkSlots].Store(h)
 		}
 	}
+	if j.hasEvent {
+		evs = append(evs, eventOf(j, msync.Event{Type: j.typ, Category: j.category, Product: j.product, TS: j.ts}))
+	}
+	if j.header != "" {
+		if ev, err := ParseEventHeader(j.header); err == nil {
+			ev.TS = j.ts
+			evs = append(evs, eventOf(j, ev))
+		} else {
+			q.failed.Inc()
+		}
+	}
+	return evs
 }
 
-// maxTrackBatch bounds the updates a worker applies in one transaction.
-const maxTrackBatch = 128
-
-func (t *Tracker) run(w *trackWorker) {
-	defer t.wg.Done()
-	batch := make([]trackJob, 0, maxTrackBatch)
-	evs := make([]msync.Event, 0, maxTrackBatch)
-	for job := range w.ch {
-		batch = append(batch[:0], job)
-	fill:
-		for len(batch) < maxTrackBatch {
-			select {
-			case j, ok := <-w.ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		evs = evs[:0]
-		for i := range batch {
-			j := &batch[i]
-			if j.customer != "" {
-				if err := t.store.Link(j.visitor, j.customer); err != nil {
-					t.failed.Inc()
-					t.log.Warn("tracking: link failed", "err", err)
-				} else {
-					h := t.pairHash([]byte(j.visitor), []byte(j.customer))
-					t.linked[h%linkSlots].Store(h)
-				}
-			}
-			if j.hasEvent {
-				evs = append(evs, t.eventOf(j, j.ev))
-			}
-			if j.header != "" {
-				if ev, err := ParseEventHeader(j.header); err == nil {
-					ev.TS = j.ev.TS
-					evs = append(evs, t.eventOf(j, ev))
-				} else {
-					t.failed.Inc()
-				}
-			}
-		}
-		if len(evs) > 0 {
-			for _, r := range t.store.ApplyObserved(evs) {
-				if r.Status == msync.EventAccepted {
-					t.applied.Inc()
-				} else {
-					t.failed.Inc()
-				}
-			}
-		}
-		w.done.Store(batch[len(batch)-1].seq)
-		w.nmu.Lock()
-		close(w.notify)
-		w.notify = make(chan struct{})
-		w.nmu.Unlock()
-	}
-}
-
-func (t *Tracker) eventOf(j *trackJob, ev msync.Event) msync.Event {
-	ev.Visitor = j.visitor
+// eventOf is ev as observed by j's visitor.
+func eventOf(j *job, ev msync.Event) msync.Event {
+	ev.Visitor = j.id
 	ev.Customer = j.customer
 	if ev.Customer != "" {
 		// Linked already: the visitor id would only link again.

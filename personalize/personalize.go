@@ -60,7 +60,7 @@ type Personalizer struct {
 	now      func() time.Time
 	log      *slog.Logger
 	recorder Recorder
-	updates  *updater
+	queue    *writeQueue // the node's, shared with the Tracker
 	node     string
 	ingest   ingest
 	scratch  sync.Pool // *personalizeScratch
@@ -102,7 +102,11 @@ func New(opts Options) (*Personalizer, error) {
 		recorder: opts.Recorder,
 		node:     opts.Node,
 	}
-	p.updates = newUpdater(opts.Store, p.log)
+	if opts.Tracker != nil {
+		p.queue = opts.Tracker.queue // one write queue per node
+	} else {
+		p.queue = newWriteQueue(opts.Store, p.log, defaultQueueWorkers, personalizerQueueLen, 0)
+	}
 	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {
@@ -116,10 +120,13 @@ func New(opts Options) (*Personalizer, error) {
 	p.bots = counter("bot_pages_total", "Pages with slots served to crawlers, always with the fallback content.")
 	p.previews = counter("previews_total", "Pages served for a valid preview token.")
 	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews, p.updates.dropped, p.updates.failed} {
+		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews} {
 			if err := opts.Registry.Register(c); err != nil {
 				return nil, err
 			}
+		}
+		if err := p.queue.register(opts.Registry); err != nil {
+			return nil, err
 		}
 	}
 	if p.recorder != nil {
@@ -159,321 +166,14 @@ func (p *Personalizer) Now() time.Time { return p.now() }
 // caps, conversions, observed views) are applied, or 100 ms pass: the same
 // wait a request of that visitor makes, so that a caller sees its own
 // writes.
-func (p *Personalizer) Wait(id []byte) {
-	if p.ingest.tracker != nil {
-		p.ingest.tracker.Wait(id)
-	}
-	p.updates.wait(id)
-}
+func (p *Personalizer) Wait(id []byte) { p.queue.wait(id, nil) }
 
 // Signer returns the visitor cookie signer.
 func (p *Personalizer) Signer() *Signer { return p.signer }
 
-// Close applies the profile updates still queued, until ctx ends.
-func (p *Personalizer) Close(ctx context.Context) error { return p.updates.close(ctx) }
-
-// Rewrite personalises one page.
-func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
-	snap := p.snap.Load()
-	body := rc.Body()
-	plan, err := snap.Compiler.PlanHint(rc.URI().Path(), body, b2s(rc.ContentType()))
-	if err != nil {
-		// Markup too broken to be sure of: the page passes as it came.
-		p.planErrors.Inc()
-		return nil
-	}
-	slotted := plan.NumSlots() > 0
-	conversion := snap.Engine.IsConversionPath(rc.URI().Path())
-	if !slotted && !conversion {
-		p.observeUnslotted(snap, rc)
-		return nil
-	}
-	rc.Slotted = slotted
-	if snap.bots.isBot(rc.RequestHeader().UserAgent()) {
-		// Crawlers see the shop's own page, are never assigned, counted or
-		// given a cookie, so search engines see one stable page.
-		if slotted {
-			p.bots.Inc()
-		}
-		return nil
-	}
-	if p.ingest.consent.optedOut(rc) {
-		return nil
-	}
-
-	sc := p.scratch.Get().(*personalizeScratch)
-	defer p.scratch.Put(sc)
-
-	id, ok := p.signer.Verify(rc.Cookie(p.cookie))
-	if !ok {
-		if !slotted {
-			return nil // a conversion by a visitor marquee never saw
-		}
-		if !p.ingest.consent.mayMint(rc) {
-			return nil
-		}
-		sc.cookie = p.signer.AppendMint(sc.cookie[:0])
-		id = sc.cookie[:VisitorIDLen]
-		p.setCookie(rc, sc.cookie)
-		p.minted.Inc()
-	} else {
-		p.updates.wait(id)
-	}
-
-	vid := id
-	id, sc.cust = p.resolve(rc, vid, sc.cust)
-	prof, err := p.store.GetBytes(id)
-	if err != nil {
-		return err
-	}
-	if prof == nil {
-		prof = emptyProfile
-	}
-	if p.ingest.tracker != nil && prof.Consent.Allows() {
-		p.ingest.tracker.Observe(rc, vid, sc.cust)
-	}
-	now := p.now()
-	if conversion && prof.Consent.Allows() {
-		p.convert(snap, append([]byte(nil), id...), now)
-	}
-	if !slotted || !prof.Consent.Allows() {
-		return nil
-	}
-
-	preview, previewing := p.preview(snap, rc, now)
-	d := snap.Engine.Acquire(prof, id, now)
-	defer d.Release()
-	n := plan.NumSlots()
-	sc.spans, sc.buf, sc.choices = sc.spans[:0], sc.buf[:0], sc.choices[:0]
-	filled := false
-	for i := range n {
-		name := plan.Slot(i).Name
-		var ch decide.Choice
-		var ok bool
-		if previewing && name == preview.slot {
-			ch, ok = d.Force(preview.Campaign, preview.Variant)
-			previewing = !ok
-		} else {
-			ch, ok = d.Choose(name)
-		}
-		if !ok {
-			sc.spans = append(sc.spans, [2]int{-1, -1})
-			continue
-		}
-		sc.choices = append(sc.choices, ch)
-		start := len(sc.buf)
-		sc.buf, err = d.AppendOffer(sc.buf, ch)
-		if err != nil {
-			p.renderErrors.Inc()
-			p.log.Warn("offer failed to render; slot keeps its fallback", "campaign", ch.Campaign.ID, "slot", name, "err", err)
-		}
-		if err != nil || ch.Holdout() {
-			sc.spans = append(sc.spans, [2]int{-1, -1})
-			continue
-		}
-		sc.spans = append(sc.spans, [2]int{start, len(sc.buf)})
-		filled = true
-	}
-	if d.Errors > 0 {
-		p.exprErrors.Add(float64(d.Errors))
-	}
-	switch {
-	case preview.Campaign != "":
-		p.previews.Inc()
-	case rc.RequestHeader().IsHead():
-		// Nobody saw a HEAD response's body.
-	default:
-		p.expose(snap, id, prof, d, sc.choices, now)
-	}
-	if !filled {
-		return nil
-	}
-	// Offers are cut from buf only now that it has stopped growing.
-	sc.offers = sc.offers[:0]
-	for _, sp := range sc.spans {
-		if sp[0] < 0 {
-			sc.offers = append(sc.offers, nil)
-			continue
-		}
-		sc.offers = append(sc.offers, sc.buf[sp[0]:sp[1]])
-		p.filled.Inc()
-	}
-	// Splice may write the page already gzip-encoded for a gzip client.
-	rc.Splice(plan, sc.offers)
-	return nil
-}
-
-// previewRequest is a verified preview and the slot its campaign fills.
-type previewRequest struct {
-	Preview
-	slot string
-}
-
-// preview reads a preview token from the query or a header.
-func (p *Personalizer) preview(snap *Snapshot, rc *proxy.RewriteContext, now time.Time) (previewRequest, bool) {
-	tok := rc.URI().QueryArgs().Peek(PreviewParam)
-	if len(tok) == 0 {
-		tok = rc.RequestHeader().Peek(PreviewHeader)
-	}
-	if len(tok) == 0 {
-		return previewRequest{}, false
-	}
-	pv, err := p.signer.VerifyPreview(tok, now)
-	if err != nil {
-		return previewRequest{}, false
-	}
-	for _, c := range snap.Engine.Campaigns() {
-		if c.ID == pv.Campaign {
-			return previewRequest{Preview: pv, slot: c.Slot}, true
-		}
-	}
-	return previewRequest{}, false
-}
-
-// expose counts what this page showed and queues the profile changes that
-// follow: cap counts, the remembered variant, the exposure time. Nothing is
-// written when nothing changed.
-func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
-	if p.recorder != nil && snap.Engine.GlobalHoldoutShare() > 0 {
-		group := globalTreated
-		if d.GlobalHoldout {
-			group = globalHeldOut
-		}
-		p.recorder.Expose(GlobalCampaign, group.Name, id)
-		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: group})
-	}
-	attribute := snap.Engine.TracksConversions()
-	need := false
-	for _, ch := range choices {
-		if ch.Campaign != snap.global && p.recorder != nil {
-			p.recorder.Expose(ch.Campaign.ID, statsVariant(ch.VariantName()), id)
-		}
-		if needsWrite(prof, ch, now, attribute) {
-			need = true
-		}
-	}
-	if !need {
-		return
-	}
-	today := d.Today()
-	node := p.node
-	// The update runs later on another goroutine: it gets its own copies.
-	type exp struct {
-		campaign, variant, experiment string
-		capped, holdout               bool
-	}
-	list := make([]exp, 0, len(choices))
-	for _, ch := range choices {
-		_, capMax := ch.Campaign.CapDays()
-		list = append(list, exp{ch.Campaign.ID, ch.VariantName(), ch.Campaign.Experiment(), capMax > 0, ch.Holdout()})
-	}
-	p.updates.enqueue(string(id), func(pr *profile.Profile) error {
-		for _, x := range list {
-			if x.capped && !x.holdout {
-				pr.Caps = addCap(pr.Caps, x.campaign, today, node)
-			}
-			if x.experiment != "" {
-				if pr.Variants == nil {
-					pr.Variants = map[string]string{}
-				}
-				pr.Variants[x.experiment] = x.variant
-			}
-			if !attribute {
-				continue
-			}
-			if pr.Exposures == nil {
-				pr.Exposures = map[string]profile.Exposure{}
-			}
-			old := pr.Exposures[x.campaign]
-			pr.Exposures[x.campaign] = profile.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
-		}
-		return nil
-	})
-}
-
-// needsWrite reports whether showing ch changes what the profile records:
-// a cap count, a variant not yet remembered, or (when conversions are
-// attributed) a missing or stale exposure time.
-func needsWrite(prof *profile.Profile, ch decide.Choice, now time.Time, attribute bool) bool {
-	if _, capMax := ch.Campaign.CapDays(); capMax > 0 && !ch.Holdout() {
-		return true
-	}
-	if exp := ch.Campaign.Experiment(); exp != "" && prof.Variants[exp] != ch.VariantName() {
-		return true
-	}
-	if !attribute {
-		return false
-	}
-	x, ok := prof.Exposures[ch.Campaign.ID]
-	return !ok || x.Variant != ch.VariantName() || now.Sub(x.At) > exposureRefresh
-}
-
-// addCap counts one impression of campaign today on node.
-func addCap(caps map[string][]profile.NodeDayCount, campaign string, today int32, node string) map[string][]profile.NodeDayCount {
-	if caps == nil {
-		caps = map[string][]profile.NodeDayCount{}
-	}
-	list := caps[campaign]
-	for i := range list {
-		if list[i].Day == today && list[i].Node == node {
-			list[i].Count++
-			return caps
-		}
-	}
-	// Keep the list short: buckets older than a year count for no cap.
-	kept := list[:0]
-	for _, b := range list {
-		if b.Day > today-366 {
-			kept = append(kept, b)
-		}
-	}
-	caps[campaign] = append(kept, profile.NodeDayCount{Day: today, Node: node, Count: 1})
-	return caps
-}
-
-// ConvertEvent credits a conversion to the profile id when an event of type
-// typ at time at is a configured conversion event (conversions.events).
-func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
-	snap := p.snap.Load()
-	if !snap.Engine.IsConversionEvent(typ) || !msync.ValidID(id) {
-		return
-	}
-	p.convert(snap, []byte(id), at)
-}
-
-// convert credits a conversion to the exposures it follows. Attribution
-// and marking happen in one profile update, under the store's lock for
-// that id, and are counted only once stored: two conversions at once (a
-// purchase event and the thank-you page) cannot both credit the same
-// exposure.
-func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
-	var credited []decide.Attribution
-	p.updates.enqueueThen(string(id), func(pr *profile.Profile) error {
-		if !pr.Consent.Allows() {
-			return msync.ErrNoChange
-		}
-		credited = snap.Engine.Attribute(pr, now)
-		if len(credited) == 0 {
-			return msync.ErrNoChange
-		}
-		decide.MarkConverted(pr, credited, now)
-		return nil
-	}, func() {
-		if p.recorder == nil {
-			return
-		}
-		for _, a := range credited {
-			p.recorder.Convert(a.Campaign, statsVariant(a.Variant), id)
-		}
-	})
-}
-
-func (p *Personalizer) setCookie(rc *proxy.RewriteContext, value []byte) {
-	c := fasthttp.AcquireCookie()
-	defer fasthttp.ReleaseCookie(c)
-	p.fillCookie(c, value, rc.IsTLS())
-	rc.SetCookie(c)
-}
+// Close stops the node's write queue, shared with the Tracker if any, and
+// applies the profile updates still queued, until ctx ends.
+func (p *Personalizer) Close(ctx context.Context) error { return p.queue.close(ctx) }
 
 // fillCookie sets c up as the visitor cookie holding value.
 func (p *Personalizer) fillCookie(c *fasthttp.Cookie, value []byte, tls bool) {
