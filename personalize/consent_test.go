@@ -2,6 +2,7 @@ package personalize
 
 import (
 	"testing"
+	"time"
 
 	"github.com/marquee-proxy/marquee/proxy"
 
@@ -72,6 +73,10 @@ func TestCustomerResolver(t *testing.T) {
 		{"signed cookie", CustomerOptions{Cookie: "s", Keys: [][]byte{key}}, map[string]string{"s": SignCustomerHMAC("c-9", key)}, nil, "c-9"},
 		{"unsigned cookie", CustomerOptions{Cookie: "s", Keys: [][]byte{key}}, map[string]string{"s": "c-9"}, nil, ""},
 		{"cookie before header", CustomerOptions{Cookie: "s", Header: "X-Customer", Keys: [][]byte{key}}, map[string]string{"s": SignCustomerHMAC("c-9", key)}, map[string]string{"X-Customer": "c-1"}, "c-9"},
+		{"forged cookie, header", CustomerOptions{Cookie: "s", Header: "X-Customer", Keys: [][]byte{key}}, map[string]string{"s": flipLast(SignCustomerHMAC("c-9", key))}, map[string]string{"X-Customer": "c-1"}, "c-1"},
+		{"signed invalid id", CustomerOptions{Cookie: "s", Header: "X-Customer", Keys: [][]byte{key}}, map[string]string{"s": SignCustomerHMAC("c/9", key)}, map[string]string{"X-Customer": "c-1"}, ""},
+		{"jwt cookie folded", CustomerOptions{Cookie: "s", Format: CustomerJWT, Keys: [][]byte{key}, FoldCase: true, Now: func() time.Time { return time.Unix(100, 0) }}, map[string]string{"s": makeJWT(key, `{"alg":"HS256"}`, `{"sub":" C-9 ","exp":200}`)}, nil, "c-9"},
+		{"expired jwt, header", CustomerOptions{Cookie: "s", Header: "X-Customer", Format: CustomerJWT, Keys: [][]byte{key}, Now: func() time.Time { return time.Unix(300, 0) }}, map[string]string{"s": makeJWT(key, `{"alg":"HS256"}`, `{"sub":"c-9","exp":200}`)}, map[string]string{"X-Customer": "c-1"}, "c-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,5 +91,8 @@ func TestCustomerResolver(t *testing.T) {
 	}
 	if _, err := NewCustomerResolver(CustomerOptions{Cookie: "s"}); err == nil {
 		t.Error("a cookie without keys was accepted")
+	}
+	if _, err := NewCustomerResolver(CustomerOptions{Cookie: "s", Format: CustomerFormat(9), Keys: [][]byte{key}}); err == nil {
+		t.Error("an unknown cookie format was accepted")
 	}
 }

@@ -40,7 +40,13 @@ type Signer struct {
 }
 
 type signingKey struct {
-	kid  [kidLen]byte
+	kid [kidLen]byte
+	macKey
+}
+
+// macKey is an HMAC-SHA256 key with its hash states pooled, so that
+// computing a MAC allocates nothing. Signer and CustomerVerifier share it.
+type macKey struct {
 	macs sync.Pool // of *macState
 }
 
@@ -49,6 +55,22 @@ type signingKey struct {
 type macState struct {
 	h   hash.Hash
 	sum [sha256.Size]byte
+}
+
+// init sets the key, which must not be empty; it keeps a copy.
+func (k *macKey) init(key []byte) {
+	key = bytes.Clone(key)
+	k.macs.New = func() any { return &macState{h: hmac.New(sha256.New, key)} }
+}
+
+// sum sets out to the MAC of msg.
+func (k *macKey) sum(out *[sha256.Size]byte, msg []byte) {
+	m := k.macs.Get().(*macState)
+	m.h.Reset()
+	m.h.Write(msg)
+	m.h.Sum(m.sum[:0])
+	*out = m.sum
+	k.macs.Put(m)
 }
 
 // NewSigner returns a Signer for keys, the signing key first.
@@ -61,10 +83,9 @@ func NewSigner(keys [][]byte) (*Signer, error) {
 		if len(k) == 0 {
 			return nil, ErrNoKeys
 		}
-		key := bytes.Clone(k)
-		sum := sha256.Sum256(key)
+		sum := sha256.Sum256(k)
 		b64.Encode(s.keys[i].kid[:], sum[:kidBytes])
-		s.keys[i].macs.New = func() any { return &macState{h: hmac.New(sha256.New, key)} }
+		s.keys[i].init(k)
 	}
 	return s, nil
 }
@@ -99,13 +120,9 @@ func (s *Signer) Verify(value []byte) (id []byte, ok bool) {
 
 // mac appends the encoded, truncated MAC of msg to dst.
 func (k *signingKey) mac(dst, msg []byte) []byte {
-	m := k.macs.Get().(*macState)
-	m.h.Reset()
-	m.h.Write(msg)
-	m.h.Sum(m.sum[:0])
-	dst = b64.AppendEncode(dst, m.sum[:macBytes])
-	k.macs.Put(m)
-	return dst
+	var sum [sha256.Size]byte
+	k.sum(&sum, msg)
+	return b64.AppendEncode(dst, sum[:macBytes])
 }
 
 // AppendMint appends a new signed cookie value for a fresh random visitor
