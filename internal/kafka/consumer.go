@@ -47,6 +47,15 @@ type Consumer struct {
 	// ApplyEvents; tests replace them to make them panic.
 	decode      func([]byte) (msync.Event, *msync.FieldError)
 	applyEvents func([]msync.Event) []msync.EventResult
+	// polled runs after each poll that returned records; tests make it
+	// panic outside the guarded steps.
+	polled func()
+	// inFlight is, per partition, the offset of the first record of the
+	// poll being handled, until its offsets are committed. A loop started
+	// again after a panic rewinds to it: the client's fetch position is
+	// past those records, and committing what it fetches next would skip
+	// them. Only the loop's goroutine uses it.
+	inFlight map[string]map[int32]kgo.EpochOffset
 
 	applied, duplicates, rejected, failures prometheus.Counter
 }
@@ -73,7 +82,7 @@ func New(opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{
 		cl: cl, store: opts.Store, maxPoll: opts.MaxPoll, log: opts.Logger,
-		decode: msync.DecodeEvent, applyEvents: opts.Store.ApplyEvents,
+		decode: msync.DecodeEvent, applyEvents: opts.Store.ApplyEvents, polled: func() {},
 	}
 	if c.maxPoll <= 0 {
 		c.maxPoll = 1000
@@ -103,15 +112,35 @@ func New(opts Options) (*Consumer, error) {
 // A poll whose events the store fails to apply is retried, with backoff,
 // and its offsets are not committed until it succeeds. A record whose
 // decoding or applying panics is skipped (logged, and counted as rejected
-// and in marquee_background_panics_total); a panic anywhere else starts
-// the loop again after a backoff. Either way Run goes on with the records
-// after it.
+// and in marquee_background_panics_total), and Run goes on with the
+// records after it; a panic anywhere else starts the loop again after a
+// backoff, from the first record of the poll it was handling.
 func (c *Consumer) Run(ctx context.Context) error {
-	// The records of a poll that panicked outside the guarded steps are
-	// not committed: a rebalance or a restart reads them again, this
-	// client does not.
-	background.Run(c.log, "kafka.consumer", ctx.Done(), func() { c.consume(ctx) })
+	background.Run(c.log, "kafka.consumer", ctx.Done(), func() {
+		if c.inFlight != nil {
+			// The poll that panicked was not committed: read it again.
+			c.cl.SetOffsets(c.inFlight)
+			c.inFlight = nil
+		}
+		c.consume(ctx)
+	})
 	return nil
+}
+
+// firstOffsets returns, per partition, the offset of the first of recs.
+func firstOffsets(recs []*kgo.Record) map[string]map[int32]kgo.EpochOffset {
+	out := make(map[string]map[int32]kgo.EpochOffset)
+	for _, r := range recs {
+		parts := out[r.Topic]
+		if parts == nil {
+			parts = make(map[int32]kgo.EpochOffset)
+			out[r.Topic] = parts
+		}
+		if _, ok := parts[r.Partition]; !ok {
+			parts[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset}
+		}
+	}
+	return out
 }
 
 // consume is Run's loop; it returns when ctx ends or the client is closed.
@@ -128,6 +157,8 @@ func (c *Consumer) consume(ctx context.Context) {
 		if len(recs) == 0 {
 			continue
 		}
+		c.inFlight = firstOffsets(recs)
+		c.polled()
 		evs := make([]msync.Event, 0, len(recs))
 		for _, r := range recs {
 			var ev msync.Event
@@ -150,6 +181,7 @@ func (c *Consumer) consume(ctx context.Context) {
 		if err := c.cl.CommitRecords(ctx, recs...); err != nil && ctx.Err() == nil {
 			c.log.Warn("kafka: commit failed; the events may be delivered again (and deduplicated)", "err", err)
 		}
+		c.inFlight = nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,5 +118,53 @@ func TestPanickingRecordIsSkipped(t *testing.T) {
 				t.Errorf("rejected: %v, want %v", r, tt.rejected)
 			}
 		})
+	}
+}
+
+// A panic outside the guarded steps, after a poll and before its events
+// are stored, starts the loop again from that poll's first record: none of
+// its records is skipped, although the client had already fetched them.
+func TestPanicAfterPollReplaysThePoll(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	addrs := cluster.ListenAddrs()
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	view := func(i int) string {
+		return fmt.Sprintf(`{"id":"r%d","type":"view","visitor":"v1","category":"electronics"}`, i)
+	}
+	produce(t, addrs, "events", view(0), view(1), view(2))
+	c, err := New(Options{Brokers: addrs, Topic: "events", Group: "g", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var polls atomic.Int32
+	c.polled = func() {
+		if polls.Add(1) == 1 {
+			panic("bug between poll and apply")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); c.Close(); <-done }()
+
+	count := func() int32 {
+		p, _ := st.Get("v1")
+		if p == nil || len(p.Views["electronics"]) == 0 {
+			return 0
+		}
+		return p.Views["electronics"][0].Count
+	}
+	produce(t, addrs, "events", view(3))
+	waitFor(t, "every view, the first poll's included", func() bool { return count() == 4 })
+	if polls.Load() < 2 {
+		t.Errorf("polls: %d, want the panicking one and at least one more", polls.Load())
 	}
 }
