@@ -5,7 +5,9 @@ import (
 )
 
 // Config is marquee's configuration as written in its YAML file, after
-// defaults have been applied. It holds plain values only: the packages that
+// its own defaults have been applied (fields that configure package proxy,
+// sync or cluster stay zero when left out: see [Default]). It holds plain
+// values only: the packages that
 // use a part of it compile that part (expressions, templates, selectors) into
 // their own read-only form.
 //

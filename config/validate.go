@@ -58,9 +58,6 @@ func (c *Config) validate() Errors {
 		} else if c.Admin.Token == "" && !isLoopback(c.Admin.Listen) {
 			add("admin.token", "required when admin.listen %q is not a loopback address", c.Admin.Listen)
 		}
-		if c.Admin.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
-			add("admin.listen", "%q is also the public listen address", c.Admin.Listen)
-		}
 	}
 
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
@@ -92,7 +89,7 @@ func (c *Config) validate() Errors {
 		{"limits.idle_timeout", l.IdleTimeout}, {"limits.origin_timeout", l.OriginTimeout},
 	} {
 		if d.v < 0 {
-			add(d.path, "%s: must be positive", d.v)
+			add(d.path, "%s: must not be negative", d.v)
 		}
 	}
 	for _, s := range []struct {
@@ -103,14 +100,14 @@ func (c *Config) validate() Errors {
 		{"limits.max_response_body", l.MaxResponseBody}, {"limits.max_rewrite_body", l.MaxRewriteBody},
 	} {
 		if s.v < 0 {
-			add(s.path, "%d: must be positive", s.v)
+			add(s.path, "%d: must not be negative", s.v)
 		}
 	}
 	if l.MaxHeaderBytes > 0 && l.MaxHeaderBytes < 1024 {
 		add("limits.max_header_bytes", "%d: want at least 1024", l.MaxHeaderBytes)
 	}
 	if l.MaxConns < 0 {
-		add("limits.max_conns", "%d: must be positive", l.MaxConns)
+		add("limits.max_conns", "%d: must not be negative", l.MaxConns)
 	}
 	if l.MaxConnsPerIP < 0 {
 		add("limits.max_conns_per_ip", "%d: must not be negative", l.MaxConnsPerIP)

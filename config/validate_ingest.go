@@ -45,7 +45,7 @@ func (c *Config) validateIngest() Errors {
 		v    Duration
 	}{{"events.dedup_window", c.Events.DedupWindow}, {"events.max_past", c.Events.MaxPast}, {"events.max_future", c.Events.MaxFuture}} {
 		if d.v < 0 {
-			add(d.path, "%s: must be positive", d.v)
+			add(d.path, "%s: must not be negative", d.v)
 		}
 	}
 	if cu := c.Identity.Customer; cu != nil {

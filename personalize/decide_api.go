@@ -165,5 +165,3 @@ func writeLocalError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 var _ proxy.LocalHandler = (*Personalizer)(nil)
-
-var _ proxy.LocalHandler = (*Personalizer)(nil)

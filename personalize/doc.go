@@ -10,9 +10,9 @@
 // and origin annotations, and the /_marquee/decide endpoint for apps.
 //
 // Everything a request learns is written to the profile store by one
-// background queue per node, after the response, ordered per visitor; a
-// visitor's next request waits for its own pending writes, so it always
-// reads them. A full queue drops a write rather than slow a request; a
+// background queue per node, after the response: a visitor's observations
+// in order, and each profile's own writes in order. A visitor's next
+// request waits for its pending writes, so it always reads them. A full queue drops a write rather than slow a request; a
 // write that panics is dropped and counted, and the queue goes on. Any
 // failure leaves the origin's page as it came.
 package personalize

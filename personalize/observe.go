@@ -100,15 +100,16 @@ func NewTracker(opts TrackerOptions) (*Tracker, error) {
 	t.queue = newWriteQueue(opts.Store, opts.Logger, opts.Workers, opts.Queue, opts.WaitBudget)
 	t.queue.tracker = t
 	if err := t.queue.register(opts.Registry); err != nil {
-		t.Close()
+		_ = t.Close(context.Background())
 		return nil, err
 	}
 	return t, nil
 }
 
-// Close stops accepting updates, applies those queued and returns. It is
-// safe to call more than once.
-func (t *Tracker) Close() { _ = t.queue.close(context.Background()) }
+// Close stops accepting updates and applies those queued, until ctx ends.
+// The queue is the node's, shared with a Personalizer built on this
+// Tracker: closing either closes it. It is safe to call more than once.
+func (t *Tracker) Close(ctx context.Context) error { return t.queue.close(ctx) }
 
 func compilePattern(p TrackPage) pagePattern {
 	pp := pagePattern{catIdx: -1, prodIdx: -1, ev: p.Event, catBytes: []byte(p.Category), catHeader: p.CategoryHeader}

@@ -1,6 +1,7 @@
 package personalize
 
 import (
+	"context"
 	"testing"
 
 	msync "github.com/marquee-proxy/marquee/sync"
@@ -83,7 +84,7 @@ func newTestTracker(tb testing.TB, o TrackerOptions) (*Tracker, *msync.Store) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(tr.Close)
+	tb.Cleanup(func() { _ = tr.Close(context.Background()) })
 	return tr, st
 }
 

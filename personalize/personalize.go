@@ -120,12 +120,10 @@ func New(opts Options) (*Personalizer, error) {
 	p.bots = counter("bot_pages_total", "Pages with slots served to crawlers, always with the fallback content.")
 	p.previews = counter("previews_total", "Pages served for a valid preview token.")
 	if opts.Registry != nil {
-		for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews} {
-			if err := opts.Registry.Register(c); err != nil {
-				return nil, err
+		if err := p.register(opts.Registry); err != nil {
+			if opts.Tracker == nil {
+				_ = p.queue.close(context.Background()) // its workers are ours
 			}
-		}
-		if err := p.queue.register(opts.Registry); err != nil {
 			return nil, err
 		}
 	}
@@ -137,6 +135,16 @@ func New(opts Options) (*Personalizer, error) {
 	// Swap changes it with the decisions' catalog.
 	opts.Store.SetProducts(p.products)
 	return p, nil
+}
+
+// register registers the personaliser's metrics and its queue's.
+func (p *Personalizer) register(r prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{p.minted, p.filled, p.planErrors, p.renderErrors, p.exprErrors, p.bots, p.previews} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return p.queue.register(r)
 }
 
 // products returns the catalog of the snapshot in force, for the store.
@@ -163,7 +171,8 @@ func (p *Personalizer) Snapshot() *Snapshot { return p.snap.Load() }
 func (p *Personalizer) Now() time.Time { return p.now() }
 
 // Wait blocks until the profile updates already queued for id (exposures,
-// caps, conversions, observed views) are applied, or 100 ms pass: the same
+// caps, conversions, observed views) are applied, or the queue's wait
+// budget (TrackerOptions.WaitBudget, 100 ms by default) passes: the same
 // wait a request of that visitor makes, so that a caller sees its own
 // writes.
 func (p *Personalizer) Wait(id []byte) { p.queue.wait(id, nil) }
@@ -172,7 +181,9 @@ func (p *Personalizer) Wait(id []byte) { p.queue.wait(id, nil) }
 func (p *Personalizer) Signer() *Signer { return p.signer }
 
 // Close stops the node's write queue, shared with the Tracker if any, and
-// applies the profile updates still queued, until ctx ends.
+// applies the profile updates still queued, until ctx ends. The store keeps
+// reading the catalog of this Personalizer's last snapshot for events
+// until another Personalizer is built on it.
 func (p *Personalizer) Close(ctx context.Context) error { return p.queue.close(ctx) }
 
 // fillCookie sets c up as the visitor cookie holding value.

@@ -9,9 +9,11 @@ import (
 )
 
 // record is the last stage: it queues what the page says about its
-// visitor for the node's write queue, in this order (the queue keeps it per
-// profile): the observed view, a conversion on a conversion page, and for
-// a page with slots the exposures it showed. It counts the decision's
+// visitor for the node's write queue: the observed view (keyed by the
+// visitor), then a conversion on a conversion page and, for a page with
+// slots, the exposures it showed (keyed by the profile read). Keys of a
+// logged-in visitor may land on different workers; the updates commute,
+// and the next request waits for both keys. It counts the decision's
 // failed conditions and the preview served. A visitor who declined
 // consent never reaches it.
 func (p *Personalizer) record(pg *page) {

@@ -58,6 +58,7 @@ type metrics struct {
 	originFailures  prometheus.Counter
 	rewriteFailures prometheus.Counter
 	rewriteDuration prometheus.Observer
+	stitched        prometheus.Counter
 	gatherer        prometheus.Gatherer
 }
 
@@ -86,7 +87,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help:    "Time spent in the rewrite stage per page.",
 		Buckets: prometheus.ExponentialBuckets(10e-6, 2.5, 10), // 10 µs … ~38 ms
 	})
-	collectors := []prometheus.Collector{requests, originErrors, rewriteFailures, rewriteDuration}
+	stitched := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "marquee", Subsystem: "proxy", Name: "gzip_stitched_total",
+		Help: "Rewritten pages sent as gzip stitched from parts compressed once (RewriteContext.Splice) instead of compressed per request.",
+	})
+	collectors := []prometheus.Collector{requests, originErrors, rewriteFailures, rewriteDuration, stitched}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			// Leave the registry as it was.
@@ -107,6 +112,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.originFailures = originErrors.WithLabelValues("bad_gateway")
 	m.rewriteFailures = rewriteFailures
 	m.rewriteDuration = rewriteDuration
+	m.stitched = stitched
 	return m, nil
 }
 

@@ -125,6 +125,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 
 	if rc.encoded != codingIdentity {
 		// Encoded by RewriteContext.Splice for this client's Accept-Encoding.
+		s.metrics.stitched.Inc()
 		sendDst(ctx, rc)
 		h.SetContentEncoding(rc.encoded.String())
 		return

@@ -6,7 +6,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 )
 
-// marshal encodes the profile as stored.
+// marshalProfile encodes the profile as stored.
 func marshalProfile(p *profile.Profile) ([]byte, error) { return json.Marshal(p) }
 
 func unmarshalProfile(data []byte) (*profile.Profile, error) {

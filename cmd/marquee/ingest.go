@@ -63,13 +63,13 @@ type ingestParts struct {
 
 // close stops the Kafka consumer, then applies the tracker's queued
 // updates; the store must still be open.
-func (in *ingestParts) close() {
+func (in *ingestParts) close(ctx context.Context) error {
 	if in.kafka != nil {
 		in.stopKafka()
 		in.kafka.Close()
 		<-in.kafkaDone
 	}
-	in.tracker.Close()
+	return in.tracker.Close(ctx)
 }
 
 // newIngest builds the tracker, customer resolver and consent policy.
@@ -106,13 +106,13 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 		for _, k := range cu.Keys {
 			b, err := config.DecodeKey(k)
 			if err != nil {
-				in.tracker.Close()
+				_ = in.tracker.Close(context.Background())
 				return nil, fmt.Errorf("identity.customer.keys: %w", err)
 			}
 			opts.Keys = append(opts.Keys, b)
 		}
 		if in.customer, err = personalize.NewCustomerResolver(opts); err != nil {
-			in.tracker.Close()
+			_ = in.tracker.Close(context.Background())
 			return nil, err
 		}
 		if cu.Header != "" {
@@ -125,14 +125,14 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 			Help: "Events applied about products the catalog does not have.",
 		}, func() float64 { return float64(store.UnknownProducts()) })
 		if err := reg.Register(unknown); err != nil {
-			in.tracker.Close()
+			_ = in.tracker.Close(context.Background())
 			return nil, err
 		}
 	}
 	if k := cfg.Kafka; len(k.Brokers) > 0 {
 		in.kafka, err = kafka.New(kafka.Options{Brokers: k.Brokers, Topic: k.Topic, Group: k.Group, Store: store, Logger: log, Registry: reg})
 		if err != nil {
-			in.tracker.Close()
+			_ = in.tracker.Close(context.Background())
 			return nil, err
 		}
 		ctx, cancel := context.WithCancel(context.Background())

@@ -112,4 +112,11 @@ campaigns:
 	if code != 1 || !strings.Contains(stderr, `unknown segment "platinum"`) {
 		t.Errorf("serve with bad config: code %d, stderr %q", code, stderr)
 	}
+
+	// listen left out is the proxy's default, 127.0.0.1:8000.
+	clash := write("clash.yaml", "origin: http://127.0.0.1:8080\nadmin:\n  listen: 127.0.0.1:8000\n")
+	code, _, stderr = runCLI("check", "-config", clash)
+	if want := clash + `:3: admin.listen: "127.0.0.1:8000" is also the public listen address`; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("admin on the default public address: code %d, stderr %q, want %q", code, stderr, want)
+	}
 }

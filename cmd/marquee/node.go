@@ -168,7 +168,7 @@ func (n *node) close(ctx context.Context) error {
 	}
 	errs = append(errs, n.stopCluster(ctx))
 	if n.ingest != nil {
-		n.ingest.close()
+		errs = append(errs, n.ingest.close(ctx))
 	}
 	if n.pers != nil {
 		errs = append(errs, n.pers.Close(ctx))

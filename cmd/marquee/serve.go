@@ -104,9 +104,25 @@ func loadConfig(path string) (*config.Config, *personalize.Snapshot, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkListeners(cfg); err != nil {
+		return nil, nil, err
+	}
 	snap, err := personalize.Compile(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, snap, nil
+}
+
+// checkListeners refuses an admin listener on the public address, which
+// is known only once the proxy's default fills a listen left out.
+func checkListeners(cfg *config.Config) error {
+	po, err := proxyOptions(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Admin.Listen != "off" && cfg.Admin.Listen == po.Listen && !strings.HasSuffix(po.Listen, ":0") {
+		return config.Errors{cfg.Errorf("admin.listen", "%q is also the public listen address", cfg.Admin.Listen)}
+	}
+	return nil
 }

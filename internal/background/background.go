@@ -5,10 +5,10 @@
 // it is recovered, logged once at Error with its stack, and counted in
 // marquee_background_panics_total under the goroutine's name; then the
 // unit of work it was doing is abandoned (Guard) or the loop is started
-// again after a backoff (Run, Go).
+// again after a backoff (Run).
 //
 // Guard what is done per item (one message, one job), so that one bad item
-// costs only itself; Run or Go the loops around them, so that a panic
+// costs only itself; Run the loops around them, so that a panic
 // outside any item still leaves the loop running.
 package background
 
@@ -96,9 +96,4 @@ func Run(log *slog.Logger, name string, stop <-chan struct{}, loop func()) {
 		}
 		delay = min(2*delay, maxBackoff)
 	}
-}
-
-// Go is Run in a new goroutine, for loops nobody waits for.
-func Go(log *slog.Logger, name string, stop <-chan struct{}, loop func()) {
-	go Run(log, name, stop, loop)
 }
