@@ -40,18 +40,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func TestConsumeCommitsAfterStoring(t *testing.T) {
+// newTopic starts an in-process Kafka cluster with one "events" topic and
+// an in-memory store, both closed when the test ends.
+func newTopic(t *testing.T) (addrs []string, st *msync.Store) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cluster.Close()
-	addrs := cluster.ListenAddrs()
-	st, err := msync.Open(msync.Options{})
+	t.Cleanup(cluster.Close)
+	st, err = msync.Open(msync.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return cluster.ListenAddrs(), st
+}
+
+// electronicsViews is how many electronics views v1's profile counts on
+// its first day.
+func electronicsViews(st *msync.Store) int32 {
+	p, _ := st.Get("v1")
+	if p == nil || len(p.Views["electronics"]) == 0 {
+		return 0
+	}
+	return p.Views["electronics"][0].Count
+}
+
+func TestConsumeCommitsAfterStoring(t *testing.T) {
+	addrs, st := newTopic(t)
 	var vals []string
 	for i := range 5 {
 		vals = append(vals, fmt.Sprintf(`{"id":"k%d","type":"view","visitor":"v1","category":"electronics"}`, i))
@@ -69,13 +86,7 @@ func TestConsumeCommitsAfterStoring(t *testing.T) {
 		return c, done
 	}
 	c, done := run()
-	count := func() int32 {
-		p, _ := st.Get("v1")
-		if p == nil || len(p.Views["electronics"]) == 0 {
-			return 0
-		}
-		return p.Views["electronics"][0].Count
-	}
+	count := func() int32 { return electronicsViews(st) }
 	waitFor(t, "five views", func() bool { return count() == 5 })
 	// Committed: a new consumer of the group starts after what was stored,
 	// and sees only what is produced next.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/marquee-proxy/marquee/internal/background"
 	msync "github.com/marquee-proxy/marquee/sync"
@@ -69,17 +68,7 @@ func TestPanickingRecordIsSkipped(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cluster.Close()
-			addrs := cluster.ListenAddrs()
-			st, err := msync.Open(msync.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			addrs, st := newTopic(t)
 			view := func(i int) string {
 				return fmt.Sprintf(`{"id":"k%d","type":"view","visitor":"v1","category":"electronics"}`, i)
 			}
@@ -97,13 +86,7 @@ func TestPanickingRecordIsSkipped(t *testing.T) {
 			go func() { c.Run(ctx); close(done) }()
 			defer func() { cancel(); c.Close(); <-done }()
 
-			count := func() int32 {
-				p, _ := st.Get("v1")
-				if p == nil || len(p.Views["electronics"]) == 0 {
-					return 0
-				}
-				return p.Views["electronics"][0].Count
-			}
+			count := func() int32 { return electronicsViews(st) }
 			waitFor(t, "the four views around the poison record", func() bool { return count() == 4 })
 			waitFor(t, "commit past the poison record", func() bool {
 				o := c.cl.CommittedOffsets()["events"]
@@ -125,17 +108,7 @@ func TestPanickingRecordIsSkipped(t *testing.T) {
 // are stored, starts the loop again from that poll's first record: none of
 // its records is skipped, although the client had already fetched them.
 func TestPanicAfterPollReplaysThePoll(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	addrs := cluster.ListenAddrs()
-	st, err := msync.Open(msync.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	addrs, st := newTopic(t)
 	view := func(i int) string {
 		return fmt.Sprintf(`{"id":"r%d","type":"view","visitor":"v1","category":"electronics"}`, i)
 	}
@@ -155,13 +128,7 @@ func TestPanicAfterPollReplaysThePoll(t *testing.T) {
 	go func() { c.Run(ctx); close(done) }()
 	defer func() { cancel(); c.Close(); <-done }()
 
-	count := func() int32 {
-		p, _ := st.Get("v1")
-		if p == nil || len(p.Views["electronics"]) == 0 {
-			return 0
-		}
-		return p.Views["electronics"][0].Count
-	}
+	count := func() int32 { return electronicsViews(st) }
 	produce(t, addrs, "events", view(3))
 	waitFor(t, "every view, the first poll's included", func() bool { return count() == 4 })
 	if polls.Load() < 2 {
