@@ -55,6 +55,12 @@ type Options struct {
 	// decisions document PUT /v1/campaigns applies is published to it.
 	// Nil: a single node, and /v1/cluster answers 404.
 	Cluster Cluster
+	// Campaigns records every decisions document PUT /v1/campaigns and
+	// POST /v1/campaigns/rollback apply as a version, and serves the
+	// history routes; it publishes to the fleet itself, so Cluster's
+	// PublishCampaigns is not called when it is set. Nil: documents are
+	// swapped in unrecorded and the history routes answer 404.
+	Campaigns Campaigns
 }
 
 // Cluster is what the admin API needs of a node's fleet. Its calls come

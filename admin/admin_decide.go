@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 	"github.com/marquee-proxy/marquee/profile"
 
@@ -29,6 +30,9 @@ func (a *admin) decisionRoutes(mux *http.ServeMux) {
 	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
 	mux.Handle("GET /v1/explain", a.auth(a.explain))
 	mux.Handle("POST /v1/preview", a.auth(a.preview))
+	if a.opts.Campaigns != nil {
+		a.historyRoutes(mux)
+	}
 	if a.opts.Stats != nil {
 		mux.Handle("GET /v1/stats", a.auth(func(w http.ResponseWriter, r *http.Request) error {
 			writeJSON(w, http.StatusOK, a.opts.Stats())
@@ -91,18 +95,35 @@ func (a *admin) putCampaigns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.apply(w, data, "body", opstate.ByAPI)
+}
+
+// apply compiles doc (named name in error locations) against the running
+// configuration, swaps it in and records and publishes it as a version by
+// by.
+func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error {
 	p := a.opts.Personalizer
 	old := p.Snapshot()
-	cfg, err := old.Config.WithDecisions("body", data)
+	cfg, err := old.Config.WithDecisions(name, data)
 	if err == nil {
 		var snap *personalize.Snapshot
 		if snap, err = personalize.Compile(cfg); err == nil {
-			p.Swap(snap)
-			if a.opts.Cluster != nil {
-				a.opts.Cluster.PublishCampaigns(data)
+			out := map[string]any{"segments": len(cfg.Segments), "campaigns": len(cfg.Campaigns)}
+			if a.opts.Campaigns != nil {
+				e, err := a.opts.Campaigns.Apply(snap, data, by)
+				if err != nil {
+					return err
+				}
+				out["history_version"] = strconv.FormatUint(e.Version, 10)
+			} else {
+				p.Swap(snap)
+				if a.opts.Cluster != nil {
+					a.opts.Cluster.PublishCampaigns(data)
+				}
 			}
-			a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "campaigns", len(cfg.Campaigns))
-			writeJSON(w, http.StatusOK, map[string]any{"version": snap.Version, "segments": len(cfg.Segments), "campaigns": len(cfg.Campaigns)})
+			out["version"] = snap.Version // set by the swap
+			a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "by", by, "history_version", out["history_version"], "campaigns", len(cfg.Campaigns))
+			writeJSON(w, http.StatusOK, out)
 			return nil
 		}
 	}

@@ -129,7 +129,7 @@ func TestReloadSwapsEventCatalog(t *testing.T) {
 // another node replaces the event path's catalog too.
 func TestMergeConfigSwapsEventCatalog(t *testing.T) {
 	n, _, _ := catalogNode(t)
-	rep := newReplicator(n.pers, n.stats, "n1", n.store.Clock(), slog.New(slog.DiscardHandler))
+	rep := newReplicator(n.campaigns, n.stats, "n1")
 	if err := rep.MergeConfig(uint64(n.store.Clock().Now())+1, []byte(`{"catalog": "b.json"}`)); err != nil {
 		t.Fatal(err)
 	}

@@ -4,19 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"sync"
 
 	"github.com/marquee-proxy/marquee/admin"
-	"github.com/marquee-proxy/marquee/personalize"
-	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
-	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // clusterConfig maps the cluster: section onto cluster.Config.
@@ -67,56 +63,28 @@ func splitPort(hp string) (string, int, error) {
 // A document's version is a reading of the store's hybrid logical clock
 // when it was put, so versions order across nodes.
 type replicator struct {
-	pers  *personalize.Personalizer
-	rec   *stats.Recorder
-	node  string
-	clock *msync.Clock
-	log   *slog.Logger
+	campaigns *campaignLog
+	rec       *stats.Recorder
+	node      string
 
-	mu      sync.Mutex
-	version uint64
-	doc     []byte
-	remote  map[string]stats.NodeState
+	mu     sync.Mutex
+	remote map[string]stats.NodeState
 }
 
-func newReplicator(pers *personalize.Personalizer, rec *stats.Recorder, node string, clock *msync.Clock, log *slog.Logger) *replicator {
-	return &replicator{pers: pers, rec: rec, node: node, clock: clock, log: log, remote: make(map[string]stats.NodeState)}
+func newReplicator(campaigns *campaignLog, rec *stats.Recorder, node string) *replicator {
+	return &replicator{campaigns: campaigns, rec: rec, node: node, remote: make(map[string]stats.NodeState)}
 }
 
-// LocalConfig implements cluster.Replicator.
+// LocalConfig implements cluster.Replicator: the version this node
+// serves, as its history records it (so it survives restarts).
 func (r *replicator) LocalConfig() (uint64, []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.version, r.doc
+	return r.campaigns.current()
 }
 
-// MergeConfig compiles a newer document from another node and swaps it in.
+// MergeConfig compiles a newer document from another node, records it in
+// the history under its version and swaps it in.
 func (r *replicator) MergeConfig(v uint64, data []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if v <= r.version {
-		return nil
-	}
-	cfg, err := r.pers.Snapshot().Config.WithDecisions("cluster", data)
-	if err != nil {
-		return err
-	}
-	snap, err := personalize.Compile(cfg)
-	if err != nil {
-		return err
-	}
-	r.pers.Swap(snap)
-	r.clock.Observe(profile.Version(v))
-	r.version, r.doc = v, append([]byte(nil), data...)
-	r.log.Info("campaigns replaced from the cluster", "version", v)
-	return nil
-}
-
-// put records a document accepted by this node's admin API.
-func (r *replicator) put(data []byte) {
-	r.mu.Lock()
-	r.version, r.doc = uint64(r.clock.Now()), data
-	r.mu.Unlock()
+	return r.campaigns.merge(v, data)
 }
 
 // LocalStats implements cluster.Replicator.
@@ -163,9 +131,9 @@ func (p *clusterParts) Status() any {
 	return map[string]any{"node": p.c.Name(), "addr": p.c.Addr(), "members": p.c.Members()}
 }
 
-// PublishCampaigns implements admin.Cluster.
+// PublishCampaigns implements admin.Cluster. The document is already the
+// current version of the node's history, which the replicator serves.
 func (p *clusterParts) PublishCampaigns(doc []byte) {
-	p.rep.put(doc)
 	p.c.PublishConfig()
 }
 
@@ -178,12 +146,15 @@ func (n *node) startCluster() error {
 	if err != nil {
 		return err
 	}
-	rep := newReplicator(n.pers, n.stats, nodeName(n.cfg), n.store.Clock(), n.log)
+	rep := newReplicator(n.campaigns, n.stats, nodeName(n.cfg))
 	c, err := cluster.New(cc, n.store, rep, version, n.log)
 	if err != nil {
 		return err
 	}
 	n.clu = &clusterParts{c: c, rep: rep}
+	n.campaigns.mu.Lock()
+	n.campaigns.publish = c.PublishConfig
+	n.campaigns.mu.Unlock()
 	n.registry.MustRegister(c.Metrics())
 	n.log.Info("cluster started", "node", c.Name(), "addr", c.Addr(), "join", cc.Join)
 	return nil

@@ -28,6 +28,7 @@ var commands = []command{
 	{"bench", "measure the proxy's cost against passthrough on this machine", runBench},
 	{"check", "validate a config file and print every problem", runCheck},
 	{"stats", "print experiment statistics from a running marquee", runStats},
+	{"campaigns", "list, diff and roll back campaign versions of a running marquee", runCampaigns},
 	{"preview", "mint a signed link that previews a campaign", runPreview},
 	{"keygen", "print a new base64 cookie-signing key", runKeygen},
 	{"import", "stream an NDJSON file of profiles or events into the store", runImport},
@@ -68,7 +69,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, "marquee: an edge personalization proxy\n\nUsage:\n  marquee <command> [flags]\n\nCommands:\n")
 	cs := commands
 	for _, c := range cs {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun \"marquee <command> -h\" for a command's flags.\n")
 }

@@ -39,6 +39,11 @@ type node struct {
 	registry *prometheus.Registry
 	stats    *stats.Recorder
 	clu      *clusterParts
+	// campaigns records every decisions document the node serves.
+	campaigns *campaignLog
+	// stopSaver stops the periodic save of the counters and saves them a
+	// last time; nil without a data_dir.
+	stopSaver func()
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -62,6 +67,9 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), background.Collector())
 
 	n.stats = stats.NewRecorder(stats.Config{})
+	if err := restoreStats(cfg, n.stats, log); err != nil {
+		return n, fmt.Errorf("stats: %w", err)
+	}
 	keys, err := cfg.SigningKeys()
 	if err != nil {
 		return n, err
@@ -71,6 +79,10 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		return n, err
 	}
 	if n.store, err = msync.Open(sopts); err != nil {
+		return n, err
+	}
+	hist, snap, err := openCampaigns(cfg, snap, n.store.Clock(), log)
+	if err != nil {
 		return n, err
 	}
 	// Events may arrive (from Kafka) before the personaliser exists; it
@@ -86,6 +98,8 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if n.pers, err = personalize.New(popts); err != nil {
 		return n, err
 	}
+	n.campaigns = &campaignLog{hist: hist, pers: n.pers, clock: n.store.Clock(), log: log}
+	n.startStatsSaver()
 	if err := n.startCluster(); err != nil {
 		return n, err
 	}
@@ -107,7 +121,7 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 
 	if cfg.Admin.Listen != "off" {
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
-			Stats: func() any { return n.report() }, Cluster: n.adminCluster()})
+			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns})
 		if err != nil {
 			return n, err
 		}
@@ -167,6 +181,9 @@ func (n *node) close(ctx context.Context) error {
 		n.adminLn.Close()
 	}
 	errs = append(errs, n.stopCluster(ctx))
+	if n.stopSaver != nil {
+		n.stopSaver() // after the proxy: the last exposures are in
+	}
 	if n.ingest != nil {
 		errs = append(errs, n.ingest.close(ctx))
 	}

@@ -83,7 +83,10 @@ func reload(n *node, path string, log *slog.Logger) {
 		log.Error("reload refused; the running configuration keeps serving", "err", err)
 		return
 	}
-	n.pers.Swap(snap)
+	if err := n.campaigns.reload(snap); err != nil {
+		log.Error("reload refused; the running configuration keeps serving", "err", err)
+		return
+	}
 	log.Info("reloaded", "segments", len(snap.Config.Segments), "campaigns", len(snap.Config.Campaigns))
 }
 

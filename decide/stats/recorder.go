@@ -268,3 +268,41 @@ func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 // Started returns the creation time of r, the second half of its G-counter
 // key.
 func (r *Recorder) Started() time.Time { return r.started }
+
+// Restore adds the counts and sketches of st, a state this node saved with
+// State before it stopped, and takes over st's start time, so that a
+// restarted node continues the G-counter entry it gossiped before instead
+// of opening a second one that peers would add to the first. Campaigns are
+// restored without their specs: Register, called when the configuration
+// is compiled, gives the ones still configured their weights again.
+// Pairs beyond Config.MaxSeries are dropped. Call Restore before r is
+// shared: it is not safe to run alongside State, Expose or Convert.
+func (r *Recorder) Restore(st NodeState) error {
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	if !st.Started.IsZero() {
+		r.started = st.Started.UTC()
+	}
+	for _, c := range st.Campaigns {
+		for _, v := range c.Variants {
+			s := r.series(c.Campaign, v.Name)
+			if s == nil {
+				continue
+			}
+			s.exposures.Add(v.Exposures)
+			s.conversions.Add(v.Conversions)
+			s.mu.Lock()
+			if sk := union(nil, v.Visitors); sk != nil {
+				_ = s.visitors.Merge(sk) // precision checked by Validate
+				s.seen = true
+			}
+			if sk := union(nil, v.Converters); sk != nil {
+				_ = s.converters.Merge(sk)
+				s.converted = true
+			}
+			s.mu.Unlock()
+		}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/axiomhq/hyperloglog"
 )
@@ -108,4 +109,48 @@ func FuzzDecodeNodeState(f *testing.F) {
 			t.Fatalf("report of an accepted state does not marshal: %v", err)
 		}
 	})
+}
+
+// TestRestoreContinuesCounts pins what a node restarted on its data_dir
+// reports: the counts and unique visitors of its previous run plus the new
+// ones, exactly as if it had never stopped, under the same G-counter key.
+func TestRestoreContinuesCounts(t *testing.T) {
+	c := newClock()
+	before := newTestRecorder(c)
+	record(before, 0, 60)
+	saved, err := DecodeNodeState(mustJSON(t, before.State("n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c.advance(time.Hour)
+	after := NewRecorder(Config{Now: c.now})
+	if err := after.Restore(saved); err != nil {
+		t.Fatal(err)
+	}
+	after.Register("hero", abSpecs)
+	record(after, 60, 120)
+
+	never := newTestRecorder(c)
+	record(never, 0, 120)
+
+	if !after.Started().Equal(before.Started()) {
+		t.Errorf("started %v, want the saved %v", after.Started(), before.Started())
+	}
+	got, want := mustJSON(t, after.Report("n").Campaigns), mustJSON(t, never.Report("n").Campaigns)
+	if string(got) != string(want) {
+		t.Errorf("restored report\n%s\nwant\n%s", got, want)
+	}
+	if err := after.Restore(NodeState{Node: " "}); err == nil {
+		t.Error("Restore accepted an invalid state")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,0 +1,120 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/opstate"
+	"github.com/marquee-proxy/marquee/personalize"
+)
+
+// Campaigns is what the admin API needs of a node's versioned decisions
+// documents, so that every document it applies is recorded, survives a
+// restart and can be rolled back to. Its calls come through the same
+// authentication as every other route.
+type Campaigns interface {
+	// Apply makes snap, compiled from doc, the running configuration, and
+	// records doc as a new version applied by by (opstate.ByAPI,
+	// opstate.ByRollback), replicated to the fleet like any other version.
+	Apply(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error)
+	// History lists the kept versions, newest first.
+	History() []opstate.Entry
+	// Version returns one kept version and its document; ok is false when
+	// it is not kept.
+	Version(v uint64) (e opstate.Entry, doc []byte, ok bool, err error)
+}
+
+func (a *admin) historyRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /v1/campaigns/history", a.auth(a.getHistory))
+	mux.Handle("GET /v1/campaigns/history/{version}", a.auth(a.getHistoryVersion))
+	mux.Handle("POST /v1/campaigns/rollback", a.auth(a.rollback))
+}
+
+// getHistory lists the kept versions of the decisions document, newest
+// first.
+func (a *admin) getHistory(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"versions": a.opts.Campaigns.History()})
+	return nil
+}
+
+// versionDoc is one kept version with its document, as GET
+// /v1/campaigns/history/{version} shows it.
+type versionDoc struct {
+	opstate.Entry
+	Document string `json:"document"`
+}
+
+func (a *admin) getHistoryVersion(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.ParseUint(r.PathValue("version"), 10, 64)
+	if err != nil {
+		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "version", "want a version number from GET /v1/campaigns/history")
+	}
+	e, doc, err := a.version(v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, versionDoc{Entry: e, Document: string(doc)})
+	return nil
+}
+
+// version returns a kept version or the 404 naming it.
+func (a *admin) version(v uint64) (opstate.Entry, []byte, error) {
+	e, doc, ok, err := a.opts.Campaigns.Version(v)
+	if err != nil {
+		return e, nil, err
+	}
+	if !ok {
+		return e, nil, apierror.Errorf(http.StatusNotFound, apierror.CodeNotFound, "version", "no version %d in the history", v)
+	}
+	return e, doc, nil
+}
+
+// rollbackBody is what POST /v1/campaigns/rollback takes. The version may
+// come as a number or, as the history lists it, a string.
+type rollbackBody struct {
+	Version json.RawMessage `json:"version"`
+}
+
+// rollback applies an old version again, as a new version by "rollback",
+// compiled against today's configuration like any PUT.
+func (a *admin) rollback(w http.ResponseWriter, r *http.Request) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	var body rollbackBody
+	if err := decodeStrict(data, &body); err != nil {
+		return err
+	}
+	v, err := parseVersion(body.Version)
+	if err != nil {
+		return err
+	}
+	_, doc, err := a.version(v)
+	if err != nil {
+		return err
+	}
+	return a.apply(w, doc, "version "+strconv.FormatUint(v, 10), opstate.ByRollback)
+}
+
+// parseVersion reads a version given as a JSON number or a string of
+// digits.
+func parseVersion(raw json.RawMessage) (uint64, error) {
+	bad := apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "version", "want a version number from GET /v1/campaigns/history")
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "version", "version is required")
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, bad
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, bad
+	}
+	return v, nil
+}
