@@ -90,6 +90,9 @@ func NewCompiler(rules []SlotRule, opts Options) (*Compiler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: rule %d (%s) %q: %v", ErrSelector, i, r.Name, r.Selector, err)
 		}
+		if tag, ok := selectsRawText(sel, r.Selector); ok {
+			return nil, fmt.Errorf("%w: rule %d (%s) %q selects <%s>, whose content is raw text; an offer there would run as script or style", ErrRawTextSlot, i, r.Name, r.Selector, tag)
+		}
 		c.sels = append(c.sels, sel)
 		c.selAttrs = append(c.selAttrs, selectorAttrs(r.Selector)...)
 		c.selIDs = c.selIDs || strings.Contains(r.Selector, "#")

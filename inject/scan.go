@@ -273,6 +273,12 @@ func (s *scanner) startTag() error {
 		s.pOpen = true
 	}
 	if k, rname := rawKindOf(a); k != rawNone {
+		if isSlot {
+			// An offer is escaped as HTML text; inside script, style or
+			// any other raw text its characters would be code or
+			// markup-less text the escaping does not protect.
+			return ErrRawTextSlot
+		}
 		if s.selects > 0 && a != atom.Script && a != atom.Textarea {
 			// Whether the tree builder inserts these inside <select> (and so
 			// whether their content is text) changed between versions of
@@ -294,7 +300,7 @@ func (s *scanner) startTag() error {
 		return nil
 	}
 	switch {
-	case a == atom.Html || a == atom.Head || a == atom.Body || a == atom.Frameset || a == atom.Plaintext:
+	case a == atom.Html || a == atom.Head || a == atom.Body || a == atom.Frameset:
 		// Their end tags are implied or never come; content after them
 		// joins them in the tree.
 		return nil
