@@ -219,6 +219,9 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		return nil, err
 	}
 	e.free = make(chan *Decision, maxIdleDecisions)
+	if e.trial(cfg, &errs); len(errs) > 0 {
+		return nil, errs
+	}
 	return e, nil
 }
 
@@ -289,6 +292,9 @@ var volatileNames = map[string]bool{
 
 func (e *Engine) compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
 	var out compiledExpr
+	if len(src) > maxExprSource {
+		return out, fmt.Errorf("expression of %d bytes; at most %d", len(src), maxExprSource)
+	}
 	src = rewritePlain(src)
 	tree, err := parser.Parse(src)
 	if err != nil {
@@ -300,8 +306,8 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 			declared[v.Name] = true
 		}
 	}))
-	var bad []string
-	var used []int
+	var bad, refused []string
+	var used, long []int
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
 		if name, ok := inSegmentArg(*n); ok {
 			if !hasKey(segments, name) {
@@ -318,6 +324,12 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		}
 		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
 			out.volatile = true
+		}
+		if name, ok := calledName(*n); ok && refusedBuiltins[name] {
+			refused = append(refused, name)
+		}
+		if s, ok := (*n).(*ast.StringNode); ok && len(s.Value) > maxStringLiteral {
+			long = append(long, len(s.Value))
 		}
 
 		id, ok := (*n).(*ast.IdentifierNode)
@@ -342,12 +354,19 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	if len(bad) > 0 {
 		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
 	}
+	if len(refused) > 0 {
+		return out, fmt.Errorf("%s() is not available in expressions: it can build values too large to evaluate safely", refused[0])
+	}
+	if len(long) > 0 {
+		return out, fmt.Errorf("string literal of %d bytes; at most %d", long[0], maxStringLiteral)
+	}
 	prog, err := expr.Compile(src,
 		expr.Env(Env{}),
 		expr.AsBool(),
 		expr.MaxNodes(maxExprNodes),
 		expr.Patch(segmentPatcher{segments: segments, declared: declared}),
 		expr.Patch(viewsPatcher{e}),
+		expr.Patch(budgetPatcher{}),
 	)
 	if err != nil {
 		return out, exprError(err)
@@ -438,6 +457,19 @@ func inSegmentArg(n ast.Node) (string, bool) {
 		return "", false
 	}
 	return s.Value, true
+}
+
+// calledName returns the name of the function a call node calls.
+func calledName(n ast.Node) (string, bool) {
+	switch c := n.(type) {
+	case *ast.BuiltinNode:
+		return c.Name, true
+	case *ast.CallNode:
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+			return id.Value, true
+		}
+	}
+	return "", false
 }
 
 type visitorFunc func(*ast.Node)

@@ -58,6 +58,7 @@ type Decision struct {
 	seg   []uint8
 	depth int
 	vms   [maxSegmentDepth + 1]vm.VM
+	spent budget // of the evaluation running
 	data  offerData
 	w     appendWriter
 	used  []bool
@@ -167,6 +168,13 @@ func (d *Decision) bind() {
 	d.env.Viewed = func(product string) bool { return slices.Contains(d.p.Recent, product) }
 	d.env.Score = func(name string) float64 { return d.p.Scores[name] }
 	d.env.Since = func(t time.Time) time.Duration { return d.now.Sub(t) }
+	b := &d.spent
+	d.env.Repeat, d.env.Replace, d.env.Join = b.repeat, b.replace, b.join
+	d.env.Split, d.env.SplitAfter, d.env.String = b.split(false), b.split(true), b.str
+	d.env.Add, d.env.Step = b.add, b.step
+	for i := range d.vms {
+		d.vms[i].MemoryBudget = exprMemoryBudget
+	}
 }
 
 // segment evaluates segment i once per decision. A runtime error makes the
@@ -206,6 +214,10 @@ func (d *Decision) runErr(prog *vm.Program) (bool, error) {
 	}
 	if d.depth >= len(d.vms) {
 		return false, errTooDeep
+	}
+	if d.depth == 0 {
+		// Segments evaluated inside a condition share its budget.
+		d.spent.reset()
 	}
 	m := &d.vms[d.depth]
 	d.depth++
