@@ -221,6 +221,7 @@ func (s *scanner) reset(deadline time.Time) {
 		lx:          lexer{attrs: s.lx.attrs[:0]},
 		tags:        s.tags[:0],
 		foreign:     s.foreign[:0],
+		tables:      s.tables[:0],
 		stack:       s.stack[:0],
 		slots:       s.slots[:0],
 		checkpoints: s.checkpoints[:0],
