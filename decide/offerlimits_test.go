@@ -52,6 +52,7 @@ func TestOfferSizeLimitAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.renderTime = time.Minute
 	p := &profile.Profile{Attrs: map[string]any{"bio": strings.Repeat("z", MaxOfferSize)}}
 	d := e.Acquire(p, []byte("v"), testNow)
 	defer d.Release()
@@ -95,6 +96,7 @@ func TestOfferCacheBoundedByBytes(t *testing.T) {
 	}
 	const maxBytes = 1 << 20
 	e.offers = newOfferCache(offerCacheEntries, maxBytes)
+	e.renderTime = time.Minute // a loaded machine must not fail renderings here
 	bio := strings.Repeat("q", 4000)
 	for i := range 1000 {
 		d := e.Acquire(&profile.Profile{ID: fmt.Sprint(i), Attrs: map[string]any{"bio": bio}}, []byte("v"), testNow)
