@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -23,8 +22,25 @@ import (
 // maxExprNodes bounds the size of one compiled expression.
 const maxExprNodes = 1000
 
-// offerCacheEntries bounds the rendered offers an Engine remembers.
-const offerCacheEntries = 1 << 16
+// offerCacheEntries and offerCacheBytes bound the rendered offers an
+// Engine remembers.
+const (
+	offerCacheEntries = 1 << 16
+	offerCacheBytes   = 64 << 20
+)
+
+// Offer limits: a rendering past either fails, the slot keeping its
+// fallback (counted by the caller as a render error).
+const (
+	// MaxOfferSize is the largest rendered offer.
+	MaxOfferSize = 64 << 10
+	// MaxRenderTime bounds one offer's rendering. Renderings take
+	// microseconds; the margin is for a loaded machine.
+	MaxRenderTime = 250 * time.Millisecond
+	// maxTemplateRange bounds the iterations of nested {{range N}} with
+	// constant N in an offer template.
+	maxTemplateRange = 10_000
+)
 
 // Engine is the compiled, read-only form of a configuration's segments,
 // campaigns, experiments and catalog. It is safe for concurrent use.
@@ -36,12 +52,17 @@ type Engine struct {
 
 	// templates are the offer templates, parsed but never executed:
 	// every Decision works on its own clones, bound to it.
-	templates []*template.Template
-	dated     []bool // templates calling recommend, whose output changes daily
-	offers    *offerCache
-	hasStable bool // some segment's result is cached per profile snapshot
-	stable    *segmentCache
-	catalog   *Catalog
+	templates     []*template.Template
+	templatePaths []string // where each template is in the configuration
+	dated         []bool   // templates calling recommend, whose output changes daily
+	offers        *offerCache
+	// maxOffer and renderTime bound one rendering (MaxOfferSize,
+	// MaxRenderTime).
+	maxOffer   int
+	renderTime time.Duration
+	hasStable  bool // some segment's result is cached per profile snapshot
+	stable     *segmentCache
+	catalog    *Catalog
 
 	salt          string
 	globalHoldout float64
@@ -110,7 +131,7 @@ func (c *Campaign) CapDays() (days int32, max int) { return c.capDays, c.capMax 
 // templateStubs stand in for the functions a Decision binds to itself, so
 // that templates parse.
 var templateStubs = template.FuncMap{
-	"recommend": func(int) []Product { return nil },
+	"recommend": func(int) ([]Product, error) { return nil, nil },
 }
 
 // Compile compiles the segments, campaigns, experiments and catalog of cfg.
@@ -120,7 +141,9 @@ func Compile(cfg *config.Config) (*Engine, error) {
 	e := &Engine{
 		bySlot:        map[string][]*Campaign{},
 		loc:           time.UTC,
-		offers:        newOfferCache(offerCacheEntries),
+		offers:        newOfferCache(offerCacheEntries, offerCacheBytes),
+		maxOffer:      MaxOfferSize,
+		renderTime:    MaxRenderTime,
 		stable:        newSegmentCache(segmentCacheEntries),
 		salt:          cfg.Salt,
 		globalHoldout: cfg.GlobalHoldout,
@@ -219,6 +242,9 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		return nil, err
 	}
 	e.free = make(chan *Decision, maxIdleDecisions)
+	if e.trial(cfg, &errs); len(errs) > 0 {
+		return nil, errs
+	}
 	return e, nil
 }
 
@@ -229,15 +255,23 @@ func Compile(cfg *config.Config) (*Engine, error) {
 func (e *Engine) addTemplate(cfg *config.Config, errs *config.Errors, name, path, src string) int {
 	t, err := template.New(name).Option("missingkey=zero").Funcs(templateStubs).Parse(src)
 	if err == nil {
+		err = checkTemplate(t)
+	}
+	if err == nil {
 		var trial *template.Template
 		if trial, err = t.Clone(); err == nil {
-			err = trial.Execute(io.Discard, &offerData{Profile: &profile.Profile{}})
+			w := &appendWriter{limit: MaxOfferSize, deadline: time.Now().Add(time.Second)}
+			err = trial.Execute(w, &offerData{Profile: &profile.Profile{}})
+			if errors.Is(err, ErrOfferTooLarge) || errors.Is(err, ErrRenderTimeout) {
+				err = nil // reported by Engine.trial, with the limits
+			}
 		}
 	}
 	if err != nil {
 		*errs = append(*errs, cfg.Errorf(path, "%s", templateError(err)))
 	}
 	e.templates = append(e.templates, t)
+	e.templatePaths = append(e.templatePaths, path)
 	e.dated = append(e.dated, strings.Contains(src, "recommend"))
 	return len(e.templates) - 1
 }
@@ -289,6 +323,9 @@ var volatileNames = map[string]bool{
 
 func (e *Engine) compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
 	var out compiledExpr
+	if len(src) > maxExprSource {
+		return out, fmt.Errorf("expression of %d bytes; at most %d", len(src), maxExprSource)
+	}
 	src = rewritePlain(src)
 	tree, err := parser.Parse(src)
 	if err != nil {
@@ -300,8 +337,8 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 			declared[v.Name] = true
 		}
 	}))
-	var bad []string
-	var used []int
+	var bad, refused []string
+	var used, long []int
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
 		if name, ok := inSegmentArg(*n); ok {
 			if !hasKey(segments, name) {
@@ -318,6 +355,12 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		}
 		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
 			out.volatile = true
+		}
+		if name, ok := calledName(*n); ok && refusedBuiltins[name] {
+			refused = append(refused, name)
+		}
+		if s, ok := (*n).(*ast.StringNode); ok && len(s.Value) > maxStringLiteral {
+			long = append(long, len(s.Value))
 		}
 
 		id, ok := (*n).(*ast.IdentifierNode)
@@ -342,12 +385,19 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	if len(bad) > 0 {
 		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
 	}
+	if len(refused) > 0 {
+		return out, fmt.Errorf("%s() is not available in expressions: it can build values too large to evaluate safely", refused[0])
+	}
+	if len(long) > 0 {
+		return out, fmt.Errorf("string literal of %d bytes; at most %d", long[0], maxStringLiteral)
+	}
 	prog, err := expr.Compile(src,
 		expr.Env(Env{}),
 		expr.AsBool(),
 		expr.MaxNodes(maxExprNodes),
 		expr.Patch(segmentPatcher{segments: segments, declared: declared}),
 		expr.Patch(viewsPatcher{e}),
+		expr.Patch(budgetPatcher{}),
 	)
 	if err != nil {
 		return out, exprError(err)
@@ -438,6 +488,19 @@ func inSegmentArg(n ast.Node) (string, bool) {
 		return "", false
 	}
 	return s.Value, true
+}
+
+// calledName returns the name of the function a call node calls.
+func calledName(n ast.Node) (string, bool) {
+	switch c := n.(type) {
+	case *ast.BuiltinNode:
+		return c.Name, true
+	case *ast.CallNode:
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+			return id.Value, true
+		}
+	}
+	return "", false
 }
 
 type visitorFunc func(*ast.Node)

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"errors"
 	"html/template"
 	"io"
 	"slices"
@@ -58,6 +59,7 @@ type Decision struct {
 	seg   []uint8
 	depth int
 	vms   [maxSegmentDepth + 1]vm.VM
+	spent budget // of the evaluation running
 	data  offerData
 	w     appendWriter
 	used  []bool
@@ -167,6 +169,13 @@ func (d *Decision) bind() {
 	d.env.Viewed = func(product string) bool { return slices.Contains(d.p.Recent, product) }
 	d.env.Score = func(name string) float64 { return d.p.Scores[name] }
 	d.env.Since = func(t time.Time) time.Duration { return d.now.Sub(t) }
+	b := &d.spent
+	d.env.Repeat, d.env.Replace, d.env.Join = b.repeat, b.replace, b.join
+	d.env.Split, d.env.SplitAfter, d.env.String = b.split(false), b.split(true), b.str
+	d.env.Add, d.env.Step = b.add, b.step
+	for i := range d.vms {
+		d.vms[i].MemoryBudget = exprMemoryBudget
+	}
 }
 
 // segment evaluates segment i once per decision. A runtime error makes the
@@ -207,6 +216,10 @@ func (d *Decision) runErr(prog *vm.Program) (bool, error) {
 	if d.depth >= len(d.vms) {
 		return false, errTooDeep
 	}
+	if d.depth == 0 {
+		// Segments evaluated inside a condition share its budget.
+		d.spent.reset()
+	}
 	m := &d.vms[d.depth]
 	d.depth++
 	out, err := m.Run(prog, &d.env)
@@ -239,8 +252,14 @@ func (d *Decision) viewsDays(category string, days int32) int {
 	return n
 }
 
-// recommend is the templates' recommend function.
-func (d *Decision) recommend(n int) []Product { return d.e.catalog.Recommend(d.p, n, d.today) }
+// recommend is the templates' recommend function. Past the rendering's
+// deadline it fails, which stops the template.
+func (d *Decision) recommend(n int) ([]Product, error) {
+	if !d.w.deadline.IsZero() && time.Now().After(d.w.deadline) {
+		return nil, ErrRenderTimeout
+	}
+	return d.e.catalog.Recommend(d.p, n, d.today), nil
+}
 
 // DayIndex is the daily bucket a time falls in: days since the Unix epoch
 // in loc.
@@ -385,29 +404,75 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 	if d.e.dated[t] {
 		k.day = d.today // recommendations fade with the days
 	}
-	if b, ok := d.e.offers.Get(k); ok {
-		return append(dst, b...), nil
+	if o, ok := d.e.offers.Get(k); ok {
+		if o.failed != nil {
+			return dst, o.failed
+		}
+		return append(dst, o.b...), nil
 	}
 	start := len(dst)
-	d.w.b = dst
-	err := d.tmpls[t].Execute(&d.w, &d.data)
-	dst, d.w.b = d.w.b, nil
+	dst, err := d.execute(dst, t)
 	if err != nil {
+		if errors.Is(err, ErrOfferTooLarge) {
+			// The same profile would fail the same way. (A timeout may
+			// be a stall of the machine, and is not remembered.)
+			d.e.offers.Put(k, offerEntry{failed: err})
+		}
 		return dst[:start], err
 	}
-	d.e.offers.Put(k, append([]byte(nil), dst[start:]...))
+	d.e.offers.Put(k, offerEntry{b: append([]byte(nil), dst[start:]...)})
 	return dst, nil
 }
 
-// appendWriter is an io.Writer appending to a reusable slice.
-type appendWriter struct{ b []byte }
+// execute renders template t onto dst within the offer limits.
+func (d *Decision) execute(dst []byte, t int) ([]byte, error) {
+	d.w.b, d.w.limit = dst, len(dst)+d.e.maxOffer
+	d.w.deadline = time.Now().Add(d.e.renderTime)
+	err := d.tmpls[t].Execute(&d.w, &d.data)
+	dst, d.w.b = d.w.b, nil
+	return dst, err
+}
+
+// Errors of AppendOffer past the offer limits; the slot keeps its fallback.
+var (
+	// ErrOfferTooLarge reports an offer over MaxOfferSize bytes.
+	ErrOfferTooLarge = errors.New("decide: offer larger than the maximum offer size")
+	// ErrRenderTimeout reports an offer whose rendering took over
+	// MaxRenderTime.
+	ErrRenderTimeout = errors.New("decide: offer rendering took too long")
+)
+
+// appendWriter is an io.Writer appending to a reusable slice, up to limit
+// bytes in all and until deadline: past them Write fails, which stops the
+// template's execution.
+type appendWriter struct {
+	b        []byte
+	limit    int
+	deadline time.Time
+}
+
+func (w *appendWriter) check(n int) error {
+	if len(w.b)+n > w.limit {
+		return ErrOfferTooLarge
+	}
+	if time.Now().After(w.deadline) {
+		return ErrRenderTimeout
+	}
+	return nil
+}
 
 func (w *appendWriter) Write(p []byte) (int, error) {
+	if err := w.check(len(p)); err != nil {
+		return 0, err
+	}
 	w.b = append(w.b, p...)
 	return len(p), nil
 }
 
 func (w *appendWriter) WriteString(s string) (int, error) {
+	if err := w.check(len(s)); err != nil {
+		return 0, err
+	}
 	w.b = append(w.b, s...)
 	return len(s), nil
 }

@@ -34,6 +34,16 @@ type Env struct {
 	Seg func(i int) bool `expr:"__seg"`
 	// ViewsK is views for the engine's constant (category, window) pair k.
 	ViewsK func(k int) int `expr:"__views"`
+
+	// The budgeted replacements of expr builtins and operators (budget.go).
+	Repeat     func(args ...any) (any, error) `expr:"__repeat"`
+	Replace    func(args ...any) (any, error) `expr:"__replace"`
+	Join       func(args ...any) (any, error) `expr:"__join"`
+	Split      func(args ...any) (any, error) `expr:"__split"`
+	SplitAfter func(args ...any) (any, error) `expr:"__splitAfter"`
+	String     func(args ...any) (any, error) `expr:"__string"`
+	Add        func(x, y any) (any, error)    `expr:"__add"`
+	Step       func() (bool, error)           `expr:"__step"`
 }
 
 // Purchases summarises a visitor's orders.

@@ -1,6 +1,8 @@
 package decide
 
 import (
+	"unsafe"
+
 	"github.com/marquee-proxy/marquee/internal/boundedmap"
 	"github.com/marquee-proxy/marquee/profile"
 )
@@ -16,8 +18,24 @@ type offerKey struct {
 	day  int32
 }
 
-// offerCache memoises rendered offers; bounded, a dropped entry costs one
-// render.
-type offerCache = boundedmap.Map[offerKey, []byte]
+// offerEntry is a rendered offer, or a rendering that failed past a limit
+// (failed set), remembered so that the same profile does not pay for the
+// failure again.
+type offerEntry struct {
+	b      []byte
+	failed error
+}
 
-func newOfferCache(entries int) *offerCache { return boundedmap.New[offerKey, []byte](entries) }
+// offerCache memoises rendered offers; bounded by entries and by bytes, a
+// dropped entry costs one render.
+type offerCache = boundedmap.Map[offerKey, offerEntry]
+
+// offerEntryOverhead is what an entry costs besides its bytes: the key,
+// the slice header, the map's share.
+const offerEntryOverhead = int64(unsafe.Sizeof(offerKey{})+unsafe.Sizeof(offerEntry{})) + 16
+
+func newOfferCache(entries int, maxBytes int64) *offerCache {
+	return boundedmap.NewSized[offerKey, offerEntry](entries, maxBytes, func(e offerEntry) int64 {
+		return int64(cap(e.b)) + offerEntryOverhead
+	})
+}

@@ -90,6 +90,9 @@ func NewCompiler(rules []SlotRule, opts Options) (*Compiler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: rule %d (%s) %q: %v", ErrSelector, i, r.Name, r.Selector, err)
 		}
+		if tag, ok := selectsRawText(sel, r.Selector); ok {
+			return nil, fmt.Errorf("%w: rule %d (%s) %q selects <%s>, whose content is raw text; an offer there would run as script or style", ErrRawTextSlot, i, r.Name, r.Selector, tag)
+		}
 		c.sels = append(c.sels, sel)
 		c.selAttrs = append(c.selAttrs, selectorAttrs(r.Selector)...)
 		c.selIDs = c.selIDs || strings.Contains(r.Selector, "#")
@@ -218,6 +221,7 @@ func (s *scanner) reset(deadline time.Time) {
 		lx:          lexer{attrs: s.lx.attrs[:0]},
 		tags:        s.tags[:0],
 		foreign:     s.foreign[:0],
+		tables:      s.tables[:0],
 		stack:       s.stack[:0],
 		slots:       s.slots[:0],
 		checkpoints: s.checkpoints[:0],

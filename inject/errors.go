@@ -16,6 +16,13 @@ var (
 	// state that the scanner does not model (for example a <style> inside a
 	// <select>); guessing could turn script text into a slot.
 	ErrAmbiguous = errors.New("inject: markup too ambiguous to scan safely")
+	// ErrRawTextSlot reports a slot, marked or selected, on an element
+	// whose content is raw text (script, style, textarea, title, xmp,
+	// iframe, noscript, noembed, noframes, plaintext): an offer escaped as
+	// HTML would run as script or style there, so the page passes through.
+	// A selector that names such an element is refused by NewCompiler with
+	// this error too.
+	ErrRawTextSlot = errors.New("inject: slot on a raw text element")
 	// ErrBudget reports a page whose compilation exceeded Options.CompileBudget.
 	ErrBudget = errors.New("inject: compile time budget exceeded")
 	// ErrTooLarge reports a body larger than Options.MaxBodySize.

@@ -17,6 +17,11 @@ import (
 func FuzzCompileSplice(f *testing.F) {
 	f.Add([]byte(`<div data-marquee-slot=a>x</div>`), uint16(0), uint16(3), byte('x'))
 	f.Add([]byte(`<!doctype html><p>a<script>"</p>"</script><b>b</b>`), uint16(5), uint16(20), byte('<'))
+	for i, name := range rawTextHosts {
+		f.Add([]byte("<p>a</p><"+mixedCase(name)+" id=r DATA-marquee-SLOT=r>x</"+name+"><b>b</b>"), uint16(i), uint16(i*5), byte('<'))
+	}
+	f.Add([]byte(`<table><tr><td data-marquee-slot=c>1</td><th>2</th></tr></table>`), uint16(0), uint16(30), byte('x'))
+	f.Add([]byte(`<table><tbody><tr><th data-marquee-slot=h>1</th></tr></tbody></table>`), uint16(7), uint16(40), byte('/'))
 	for i, d := range html5libDocsIfPresent() {
 		f.Add(d, uint16(i*7), uint16(i*13), "x<>\"'-/= "[i%9])
 	}
@@ -45,15 +50,18 @@ func FuzzCompileSplice(f *testing.F) {
 			checkInvariant(t, p, in)
 			for i := 0; i < p.NumSlots(); i++ {
 				s := p.Slot(i)
-				if s.Rule >= 0 {
-					continue
-				}
 				var z lexer
 				z.reset(in, s.ElementStart)
 				if z.next() != tokStartTag {
 					t.Fatalf("slot %d does not start with a tag", i)
 				}
 				name := string(bytes.ToLower(z.name()))
+				if slices.Contains(rawTextHosts, name) {
+					t.Fatalf("slot %d on raw text element %s: %q", i, name, in)
+				}
+				if s.Rule >= 0 {
+					continue
+				}
 				if name == "image" {
 					name = "img"
 				}

@@ -46,6 +46,18 @@ func (g *pageGen) marker(live bool, void bool) string {
 	return s
 }
 
+// cellMarker is a live marker for a table cell.
+func (g *pageGen) cellMarker() string {
+	name := fmt.Sprintf("m%d", g.n)
+	g.n++
+	g.live = append(g.live, name)
+	s := ` data-marquee-slot=` + name
+	if m := [...]string{"", "inner", "prepend", "append"}[g.r.IntN(4)]; m != "" {
+		s += ` data-marquee-mode=` + m
+	}
+	return s
+}
+
 // deadMarkup is markup whose marker is not an element.
 func (g *pageGen) deadMarkup() string {
 	m := `<div` + g.marker(false, false) + `>x</div>`
@@ -107,9 +119,20 @@ func (g *pageGen) flow(depth int, inSlot bool) {
 			g.b.WriteString("</ul>")
 		case k == 4:
 			a, s := g.attrs(inSlot, false)
-			g.b.WriteString("<table" + a + "><tbody><tr><td>")
-			g.flow(depth-2, inSlot || s)
-			g.b.WriteString("</td></tr></tbody></table>")
+			g.b.WriteString("<table" + a + ">" + [...]string{"<tbody>", "", "<thead>\n"}[g.r.IntN(3)] + "<tr>")
+			for j := g.r.IntN(3); j >= 0; j-- {
+				cell := [...]string{"td", "th", "TD"}[g.r.IntN(3)]
+				ca, cs := "", false
+				if !inSlot && !s && g.r.IntN(3) == 0 {
+					// A cell of a well-formed table is a slot, in the
+					// modes that keep the offer inside it.
+					ca, cs = g.cellMarker(), true
+				}
+				g.b.WriteString("<" + cell + ca + ">")
+				g.flow(depth-2, inSlot || s || cs)
+				g.b.WriteString("</" + cell + ">")
+			}
+			g.b.WriteString("</tr></table>")
 		case k == 5:
 			g.phrasing(depth-1, inSlot)
 		default:

@@ -76,6 +76,10 @@ type scanner struct {
 	formatting int
 	foreign    []elem
 	pOpen      bool
+	// tables are the open tables around the current token, outside slots
+	// (table.go); tablesLost, once the scan cannot follow them.
+	tables     []tableFrame
+	tablesLost bool
 
 	inSlot  bool
 	cur     SlotInfo
@@ -155,6 +159,8 @@ func (s *scanner) syncCDATA() {
 
 func (s *scanner) isIP(e elem) bool { return isIntegrationPoint(s.lx.buf[e.ns:e.ne]) }
 
+func (s *scanner) isIPName(name []byte) bool { return isIntegrationPoint(name) }
+
 // sameName reports whether e has the current tag's name, comparing names as
 // foreign content does (ASCII case-insensitively).
 func (s *scanner) sameName(e elem) bool {
@@ -209,6 +215,11 @@ func (s *scanner) startTag() error {
 			if len(s.foreign) >= maxDepth {
 				return ErrAmbiguous
 			}
+			if len(s.tables) > 0 && s.isIPName(z.name()) {
+				// End tags in its HTML content may close the cell around
+				// it, which the scan does not follow there.
+				s.loseTables()
+			}
 			if !z.selfClosing {
 				s.foreign = append(s.foreign, elem{a, z.nameStart, z.nameEnd})
 			}
@@ -245,6 +256,13 @@ func (s *scanner) startTag() error {
 	if isSlot && a == 0 {
 		a = lookupAtom(z.name())
 	}
+	cell := false
+	if s.tracksTables(a) {
+		if a == 0 {
+			a = lookupAtom(z.name())
+		}
+		cell = s.tableStart(a, isSlot)
+	}
 	if s.inSlot {
 		if err := s.checkStart(a); err != nil {
 			return err
@@ -273,6 +291,12 @@ func (s *scanner) startTag() error {
 		s.pOpen = true
 	}
 	if k, rname := rawKindOf(a); k != rawNone {
+		if isSlot {
+			// An offer is escaped as HTML text; inside script, style or
+			// any other raw text its characters would be code or
+			// markup-less text the escaping does not protect.
+			return ErrRawTextSlot
+		}
 		if s.selects > 0 && a != atom.Script && a != atom.Textarea {
 			// Whether the tree builder inserts these inside <select> (and so
 			// whether their content is text) changed between versions of
@@ -294,13 +318,19 @@ func (s *scanner) startTag() error {
 		return nil
 	}
 	switch {
-	case a == atom.Html || a == atom.Head || a == atom.Body || a == atom.Frameset || a == atom.Plaintext:
+	case a == atom.Html || a == atom.Head || a == atom.Body || a == atom.Frameset:
 		// Their end tags are implied or never come; content after them
 		// joins them in the tree.
 		return nil
+	case isCell(a) && cell:
+		if mode != ModeInner && mode != ModePrepend && mode != ModeAppend {
+			// An offer outside the cell would be foster-parented.
+			return nil
+		}
 	case isTablePart(a):
 		// Only the table insertion modes create these; elsewhere the tree
-		// builder drops the tag, so the marker would mark nothing.
+		// builder drops the tag, so the marker would mark nothing. Cells
+		// the table tracker follows are the exception above.
 		return nil
 	case a == atom.Form && s.forms > 1, a == atom.Select && s.selects > 1:
 		// A form inside a form, a select inside a select: the tag is
@@ -480,6 +510,12 @@ func (s *scanner) endTag() error {
 }
 
 func (s *scanner) htmlEnd(a atom.Atom) error {
+	if s.tracksTables(a) {
+		if a == 0 {
+			a = lookupAtom(s.lx.name())
+		}
+		s.tableEnd(a)
+	}
 	if s.collect && s.formatting > 0 && isFormatting(lookupAtom(s.lx.name())) {
 		s.formatting--
 	}
@@ -526,6 +562,9 @@ func (s *scanner) htmlEnd(a atom.Atom) error {
 		}
 		s.cur.ContentEnd, s.cur.ElementEnd = s.lx.start, s.lx.end
 		s.finishSlot()
+		if isCell(s.slotEl.a) && len(s.tables) > 0 {
+			s.tables[len(s.tables)-1].state = tsRow
+		}
 		return nil
 	}
 	switch {

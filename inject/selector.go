@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
@@ -215,4 +217,101 @@ func inTemplate(n *html.Node) bool {
 		}
 	}
 	return false
+}
+
+// rawTextTags are the elements whose content the tokenizer reads as raw
+// text (rawKindOf): never slot hosts.
+var rawTextTags = []string{"script", "style", "textarea", "title", "xmp", "iframe", "noscript", "noembed", "noframes", "plaintext"}
+
+// selectsRawText reports a selector that names a raw text element as its
+// subject, returning the element's name: one whose last compound selector
+// has that type (`div > SCRIPT.x`), or that matches a bare such element in
+// the head or the body, with some content (`script`, `body > *:not(div)`). Selectors that match
+// one only through attributes or position (`#hero`) pass; the scan refuses
+// the page when they do (ErrRawTextSlot).
+func selectsRawText(sel cascadia.Selector, src string) (string, bool) {
+	for _, subject := range subjectTypes(src) {
+		for _, t := range rawTextTags {
+			if strings.EqualFold(subject, t) {
+				return t, true
+			}
+		}
+	}
+	for _, t := range rawTextTags {
+		for _, parent := range []atom.Atom{atom.Head, atom.Body} {
+			root := &html.Node{Type: html.DocumentNode}
+			h := &html.Node{Type: html.ElementNode, Data: "html", DataAtom: atom.Html}
+			p := &html.Node{Type: html.ElementNode, Data: parent.String(), DataAtom: parent}
+			n := &html.Node{Type: html.ElementNode, Data: t, DataAtom: atom.Lookup([]byte(t))}
+			root.AppendChild(h)
+			h.AppendChild(p)
+			p.AppendChild(n)
+			n.AppendChild(&html.Node{Type: html.TextNode, Data: "x"})
+			if sel.Match(n) {
+				return t, true
+			}
+		}
+	}
+	return "", false
+}
+
+// subjectTypes returns the type selector of the last compound selector of
+// each selector in a group ("" where it has none), reading the source
+// outside strings, brackets and parentheses.
+func subjectTypes(src string) []string {
+	var out []string
+	depth, start := 0, 0
+	var quote byte
+	last := func(seg string) string {
+		seg = strings.TrimSpace(seg)
+		// The last compound starts after the last top-level combinator.
+		d, from := 0, 0
+		var q byte
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			switch {
+			case q != 0:
+				if c == '\\' {
+					i++
+				} else if c == q {
+					q = 0
+				}
+			case c == '"' || c == '\'':
+				q = c
+			case c == '(' || c == '[':
+				d++
+			case c == ')' || c == ']':
+				d--
+			case d == 0 && (c == ' ' || c == '\t' || c == '\n' || c == '>' || c == '+' || c == '~'):
+				from = i + 1
+			}
+		}
+		seg = seg[from:]
+		end := 0
+		for end < len(seg) && (seg[end] == '-' || seg[end] == '_' || 'a' <= seg[end]|0x20 && seg[end]|0x20 <= 'z' || '0' <= seg[end] && seg[end] <= '9') {
+			end++
+		}
+		return seg[:end]
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, last(src[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, last(src[start:]))
 }

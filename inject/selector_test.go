@@ -34,14 +34,14 @@ func TestSelectorSlots(t *testing.T) {
 			`<img src=a.png>`, nil},
 		{"not in template", []SlotRule{{Name: "t", Selector: ".x"}},
 			`<template><div class=x>t</div></template><div class=x>y</div>`, []string{"t:inner=y"}},
-		{"not in svg", []SlotRule{{Name: "t", Selector: "title"}},
-			`<svg><title>s</title></svg>`, nil},
+		{"not in svg", []SlotRule{{Name: "t", Selector: "#s"}},
+			`<svg><title id=s>s</title></svg>`, nil},
 		{"not in comment", []SlotRule{{Name: "t", Selector: "#hero"}},
 			`<!-- <div id=hero>x</div> --><div id=hero>y</div>`, []string{"t:inner=y"}},
 		{"self-closing tag", []SlotRule{{Name: "t", Selector: "span"}},
 			`<span/>x</span>`, []string{"t:inner=x"}},
-		{"selector path with head", []SlotRule{{Name: "t", Selector: "title"}},
-			`<html><head><title>T</title></head><body></body></html>`, []string{"t:inner=T"}},
+		{"selector path with head", []SlotRule{{Name: "t", Selector: "h1"}},
+			`<html><head><title>T</title></head><body><h1>H</h1></body></html>`, []string{"t:inner=H"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package personalize
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -57,7 +58,11 @@ func Compile(cfg *config.Config) (*Snapshot, error) {
 		}
 		rule := inject.SlotRule{Name: s.Name, Selector: s.Selector, Mode: mode}
 		if _, err := inject.NewCompiler([]inject.SlotRule{rule}, inject.Options{}); err != nil {
-			errs = append(errs, cfg.Errorf(fmt.Sprintf("slots[%d].selector", i), "selector %q does not parse: %v", s.Selector, err))
+			msg := fmt.Sprintf("selector %q does not parse: %v", s.Selector, err)
+			if errors.Is(err, inject.ErrRawTextSlot) {
+				msg = fmt.Sprintf("%v", err)
+			}
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("slots[%d].selector", i), "%s", msg))
 			continue
 		}
 		rules = append(rules, rule)

@@ -21,11 +21,17 @@ type Map[K comparable, V any] struct {
 	hash   func(maphash.Seed, K) uint64
 	max    int // per shard
 	shards [shards]shard[K, V]
+
+	// size, when set, weighs each value; a shard then also holds at most
+	// maxBytes of them (see NewSized).
+	size     func(V) int64
+	maxBytes int64 // per shard
 }
 
 type shard[K comparable, V any] struct {
-	mu sync.RWMutex
-	m  map[K]V
+	mu    sync.RWMutex
+	m     map[K]V
+	bytes int64 // sum of size over m, when the map is sized
 }
 
 // New returns a map holding at most about entries values.
@@ -37,6 +43,16 @@ func New[K comparable, V any](entries int) *Map[K, V] {
 // slice key without converting it (GetBytes).
 func NewString[V any](entries int) *Map[string, V] {
 	return newMap[string, V](entries, maphash.String)
+}
+
+// NewSized returns a map holding at most about entries values and about
+// maxBytes of them as weighed by size (plus a key's share of nothing: size
+// should include what the caller wants counted). A value heavier than a
+// shard's share of maxBytes is not stored.
+func NewSized[K comparable, V any](entries int, maxBytes int64, size func(V) int64) *Map[K, V] {
+	m := newMap[K, V](entries, maphash.Comparable[K])
+	m.size, m.maxBytes = size, max(1, maxBytes/shards)
+	return m
 }
 
 func newMap[K comparable, V any](entries int, hash func(maphash.Seed, K) uint64) *Map[K, V] {
@@ -91,6 +107,10 @@ func (m *Map[K, V]) PutIfAbsent(k K, v V) bool {
 }
 
 func (m *Map[K, V]) putLocked(sh *shard[K, V], k K, v V) {
+	if m.size != nil {
+		m.putSizedLocked(sh, k, v)
+		return
+	}
 	if _, ok := sh.m[k]; !ok && len(sh.m) >= m.max {
 		for old := range sh.m {
 			delete(sh.m, old)
@@ -100,10 +120,46 @@ func (m *Map[K, V]) putLocked(sh *shard[K, V], k K, v V) {
 	sh.m[k] = v
 }
 
+func (m *Map[K, V]) putSizedLocked(sh *shard[K, V], k K, v V) {
+	n := m.size(v)
+	if old, ok := sh.m[k]; ok {
+		sh.bytes -= m.size(old)
+		delete(sh.m, k)
+	}
+	if n > m.maxBytes {
+		return
+	}
+	for len(sh.m) > 0 && (len(sh.m) >= m.max || sh.bytes+n > m.maxBytes) {
+		for old, ov := range sh.m {
+			sh.bytes -= m.size(ov)
+			delete(sh.m, old)
+			break
+		}
+	}
+	sh.m[k] = v
+	sh.bytes += n
+}
+
+// Bytes returns the weight of the entries of a map made by NewSized, 0 for
+// other maps.
+func (m *Map[K, V]) Bytes() int64 {
+	var n int64
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.RLock()
+		n += sh.bytes
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
 // Delete removes k.
 func (m *Map[K, V]) Delete(k K) {
 	sh := m.shard(k)
 	sh.mu.Lock()
+	if v, ok := sh.m[k]; ok && m.size != nil {
+		sh.bytes -= m.size(v)
+	}
 	delete(sh.m, k)
 	sh.mu.Unlock()
 }

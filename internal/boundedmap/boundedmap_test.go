@@ -75,3 +75,39 @@ func TestGetBytesAllocs(t *testing.T) {
 		t.Errorf("GetBytes allocates %v times", n)
 	}
 }
+
+func TestSizedBound(t *testing.T) {
+	const maxBytes = shards * 1000
+	m := NewSized[int, []byte](1<<20, maxBytes, func(b []byte) int64 { return int64(len(b)) })
+	for i := range 10000 {
+		m.Put(i, make([]byte, 100+i%400))
+	}
+	if n := m.Bytes(); n > maxBytes || n < maxBytes/4 {
+		t.Errorf("holds %d bytes, bound %d", n, maxBytes)
+	}
+	var sum int64
+	for i := range m.shards {
+		for _, v := range m.shards[i].m {
+			sum += int64(len(v))
+		}
+	}
+	if sum != m.Bytes() {
+		t.Errorf("Bytes %d, entries weigh %d", m.Bytes(), sum)
+	}
+	m.Put(-1, make([]byte, maxBytes)) // heavier than a shard's share
+	if _, ok := m.Get(-1); ok {
+		t.Error("stored a value over a shard's share")
+	}
+	m.Put(-2, make([]byte, 10))
+	m.Put(-2, make([]byte, 20))
+	m.Delete(-2)
+	sum = 0
+	for i := range m.shards {
+		for _, v := range m.shards[i].m {
+			sum += int64(len(v))
+		}
+	}
+	if sum != m.Bytes() {
+		t.Errorf("after replace and delete: Bytes %d, entries weigh %d", m.Bytes(), sum)
+	}
+}
