@@ -178,7 +178,8 @@ const (
 	// modeExact keeps every end-to-end field of the origin.
 	modeExact respMode = iota
 	// modePrivate is for a page with slots served with the origin's bytes:
-	// caching fields are replaced, validators dropped.
+	// caching fields are replaced, CDN-targeted caching fields and
+	// validators dropped.
 	modePrivate
 	// modeRewritten is modePrivate for a body the proxy produced: the
 	// origin's representation metadata (coding, length, digest) goes too.
@@ -214,7 +215,8 @@ var (
 // significant (RFC 9110 §5.3). In modePrivate and modeRewritten a response
 // that depends on the visitor is made uncacheable by shared caches
 // (RFC 9111 §5.2.2.7): Cache-Control gains private and loses public and
-// s-maxage while no-store, no-cache, max-age and the rest stay; Vary gains
+// s-maxage while no-store, no-cache, max-age and the rest stay; fields that
+// steer a CDN instead of Cache-Control go (see isTargetedCacheControl); Vary gains
 // Cookie (and Accept-Encoding when rewritten); ETag and Last-Modified go, so
 // that no cache can revalidate one visitor's page into another's
 // (RFC 9110 §8.8). Content-Length is set from the origin's; a body set later
@@ -231,7 +233,7 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader, mode respMode, scratc
 			continue
 		}
 		if mode != modeExact && (bytes.EqualFold(k, strCacheControl) || bytes.EqualFold(k, strVary) ||
-			bytes.EqualFold(k, strETag) || bytes.EqualFold(k, strLastModified)) {
+			bytes.EqualFold(k, strETag) || bytes.EqualFold(k, strLastModified) || isTargetedCacheControl(k)) {
 			continue
 		}
 		if mode == modeRewritten && (bytes.EqualFold(k, strContentEncoding) ||
@@ -254,6 +256,30 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader, mode respMode, scratc
 	}
 	dst.SetContentLength(src.ContentLength())
 	return scratch
+}
+
+var (
+	strSurrogateControl = []byte("Surrogate-Control")
+	strEdgeControl      = []byte("Edge-Control")
+	strXAccelExpires    = []byte("X-Accel-Expires")
+	strCDNCacheControl  = []byte("CDN-Cache-Control")
+)
+
+// isTargetedCacheControl reports whether k is a caching field aimed at a
+// CDN or a reverse proxy rather than at every cache: CDN-Cache-Control and
+// any vendor's *-CDN-Cache-Control (RFC 9213), Surrogate-Control (Fastly,
+// Varnish, Akamai), Edge-Control (Akamai) and X-Accel-Expires (nginx). A
+// cache that honours one of them ignores Cache-Control, so on a page that
+// depends on the visitor they would store one visitor's page for all; the
+// proxy drops them there (RFC 9213 §2.1 lets an intermediary remove them).
+func isTargetedCacheControl(k []byte) bool {
+	if bytes.EqualFold(k, strSurrogateControl) || bytes.EqualFold(k, strEdgeControl) ||
+		bytes.EqualFold(k, strXAccelExpires) {
+		return true
+	}
+	n := len(strCDNCacheControl)
+	return len(k) >= n && bytes.EqualFold(k[len(k)-n:], strCDNCacheControl) &&
+		(len(k) == n || k[len(k)-n-1] == '-')
 }
 
 // appendConnectionTokens appends, comma-terminated, the field names listed

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -168,8 +170,12 @@ func FuzzCopyResponseHeader(f *testing.F) {
 	f.Add("public, max-age=60, s-maxage=300", "Origin, Accept-Encoding", "X-A, close")
 	f.Add(",,,", "*", "")
 	f.Add(`private="a,b"`, "cookie,,", "keep-alive,,X-B")
+	f.Add("max-age=5", "Origin", "Cloudflare-CDN-Cache-Control")
 	f.Fuzz(func(t *testing.T, cc, vary, conn string) {
 		var src, dst fasthttp.ResponseHeader
+		for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control", "Edge-Control", "X-Accel-Expires", "Fastly-CDN-Cache-Control"} {
+			src.Set(k, cc)
+		}
 		src.Set("Cache-Control", cc)
 		src.Set("Vary", vary)
 		src.Set("Connection", conn)
@@ -182,5 +188,77 @@ func FuzzCopyResponseHeader(f *testing.F) {
 		if v := string(dst.Peek("Vary")); v != "*" && !strings.Contains(strings.ToLower(v), "cookie") {
 			t.Fatalf("Vary %q from %q", v, vary)
 		}
+		for k := range dst.All() {
+			if isTargetedCacheControl(k) {
+				t.Fatalf("%s kept on a rewritten page", k)
+			}
+		}
 	})
+}
+
+func TestCopyResponseHeaderDropsTargetedCacheControl(t *testing.T) {
+	// Fields that steer a CDN instead of Cache-Control (RFC 9213 and the
+	// vendors' older ones) must not survive on a page that depends on the
+	// visitor, or a CDN would store it for everyone.
+	targeted := []string{
+		"CDN-Cache-Control", "cdn-cache-control", "Surrogate-Control", "Cloudflare-CDN-Cache-Control",
+		"Akamai-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires",
+	}
+	kept := []string{"X-CDN-Cache-Controlled", "CDNCache-Control", "Surrogate-Key", "X-Accel-Buffering"}
+	for _, mode := range []respMode{modeExact, modePrivate, modeRewritten} {
+		t.Run(mode.String(), func(t *testing.T) {
+			var src, dst fasthttp.ResponseHeader
+			for _, k := range append(append([]string(nil), targeted...), kept...) {
+				src.Add(k, "max-age=600")
+			}
+			copyResponseHeader(&dst, &src, mode, nil)
+			for _, k := range targeted {
+				if got := len(dst.Peek(k)) > 0; got != (mode == modeExact) {
+					t.Errorf("%s present %v, want %v", k, got, mode == modeExact)
+				}
+			}
+			for _, k := range kept {
+				if len(dst.Peek(k)) == 0 {
+					t.Errorf("%s removed", k)
+				}
+			}
+		})
+	}
+}
+
+func TestSlottedPageDropsTargetedCacheControl(t *testing.T) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/html")
+		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
+		ctx.Response.Header.Set("CDN-Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Cloudflare-CDN-Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Surrogate-Control", "max-age=600")
+		ctx.Response.Header.Set("Edge-Control", "cache-maxage=600s")
+		ctx.Response.Header.Set("X-Accel-Expires", "600")
+		if string(ctx.Path()) == "/plain" {
+			ctx.SetBodyString("<p>no slots</p>")
+			return
+		}
+		ctx.SetBodyString("<p>SLOT</p>")
+	})
+	tests := []struct {
+		name, path  string
+		replacement []byte
+		wantKept    bool
+	}{
+		{"slotted, filled", "/page", []byte("offer"), false},
+		{"slotted, unfilled", "/page", nil, false},
+		{"no slots", "/plain", []byte("offer"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProxy(t, origin, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: tt.replacement}})
+			r := p.Get(t, "GET", tt.path)
+			for _, k := range []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control", "Edge-Control", "X-Accel-Expires"} {
+				if got := len(r.Header.Peek(k)) > 0; got != tt.wantKept {
+					t.Errorf("%s present %v, want %v", k, got, tt.wantKept)
+				}
+			}
+		})
+	}
 }
