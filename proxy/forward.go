@@ -50,6 +50,9 @@ var (
 	strGET          = []byte(fasthttp.MethodGet)
 	strHEAD         = []byte(fasthttp.MethodHead)
 	strCONNECT      = []byte(fasthttp.MethodConnect)
+	strPOST         = []byte(fasthttp.MethodPost)
+	strPUT          = []byte(fasthttp.MethodPut)
+	strPATCH        = []byte(fasthttp.MethodPatch)
 	strTextHTML     = []byte("text/html")
 	strSchemeHTTP   = []byte("http://")
 	strSchemeHTTPS  = []byte("https://")
@@ -109,8 +112,8 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	s.serveStream(ctx, x, headAsGet)
 }
 
-// checkRequest refuses what must never be forwarded: tunnels (an open proxy)
-// and request targets that are neither origin-form nor absolute-form
+// checkRequest refuses what must never be forwarded: tunnels (an open proxy),
+// GET and HEAD requests with a body, and request targets that are neither origin-form nor absolute-form
 // (RFC 9112 §3.2). fasthttp has already refused ambiguous framing:
 // duplicate Content-Length, unknown or repeated Transfer-Encoding, and
 // Transfer-Encoding in HTTP/1.0; Content-Length beside Transfer-Encoding is
@@ -118,6 +121,13 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 func checkRequest(ctx *fasthttp.RequestCtx) error {
 	if bytes.Equal(ctx.Method(), strCONNECT) {
 		return fmt.Errorf("%w: CONNECT is not supported", ErrBadRequest)
+	}
+	// An origin that expects no body on GET or HEAD may not read one and
+	// would then take it for the next request on the shared connection
+	// (a CL.0 desync): another visitor would get its answer. Such bodies
+	// have no defined meaning (RFC 9110 §9.3.1, §9.3.2); refuse them.
+	if (ctx.IsGet() || ctx.IsHead()) && (len(ctx.Request.Body()) > 0 || ctx.Request.Header.ContentLength() > 0) {
+		return fmt.Errorf("%w: %s request with a body", ErrBadRequest, ctx.Method())
 	}
 	uri := ctx.Request.Header.RequestURI()
 	if len(uri) == 0 || (uri[0] != '/' && !hasPrefixFold(uri, strSchemeHTTP) && !hasPrefixFold(uri, strSchemeHTTPS)) {
@@ -196,6 +206,12 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 	// The request and its body outlive neither the handler nor ctx.
 	if body := ctx.Request.Body(); len(body) > 0 {
 		x.req.SetBodyRaw(body)
+		// An origin may answer a method that rarely carries a body (DELETE,
+		// OPTIONS, ...) without reading it; the connection must then not
+		// carry another request, whose start would be read as this body's.
+		if m := ctx.Method(); !bytes.Equal(m, strPOST) && !bytes.Equal(m, strPUT) && !bytes.Equal(m, strPATCH) {
+			x.req.SetConnectionClose()
+		}
 	}
 }
 

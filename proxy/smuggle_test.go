@@ -3,10 +3,12 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marquee-proxy/marquee/internal/proxytest"
 
@@ -162,6 +164,99 @@ func TestRequestSmuggling(t *testing.T) {
 			}
 			if bytes.Contains([]byte(wire), []byte("\n")) && strings.Count(wire, "\n") != strings.Count(wire, "\r\n") {
 				t.Fatalf("origin received bare LF: %q", wire)
+			}
+		})
+	}
+}
+
+// startBodyIgnoringOrigin serves keep-alive connections the way a careless
+// origin does: it reads each request head, never a body, and answers with
+// the request line it read, a smuggled one a little late. It returns the origin's URL and a function
+// that counts the connections accepted.
+func startBodyIgnoringOrigin(t *testing.T) (string, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns int
+	)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns++
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				for range 20 {
+					first, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					body := strings.TrimSpace(first)
+					if strings.Contains(body, "/smuggled") {
+						// Answer after the proxy has taken the response
+						// before it, so that this one waits on the idle
+						// connection for the next visitor.
+						time.Sleep(50 * time.Millisecond)
+					}
+					if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return conns }
+}
+
+func TestBodyOnBodilessMethodDoesNotDesync(t *testing.T) {
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: shop\r\n\r\n"
+	tests := []struct {
+		name, raw string
+		refused   bool
+	}{
+		{"GET with Content-Length", "GET /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, true},
+		{"HEAD with Content-Length", "HEAD /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, true},
+		{"GET chunked", "GET /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(smuggled), smuggled), true},
+		{"GET with Content-Length 0", "GET /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 0\r\n\r\n", false},
+		{"DELETE with a body", "DELETE /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+		{"OPTIONS with a body", "OPTIONS /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			origin, _ := startBodyIgnoringOrigin(t)
+			p := startProxy(t, origin, Options{})
+			// Read as text: a response to HEAD has no body to parse.
+			out := p.Raw(t, tt.raw)
+			if refused := strings.HasPrefix(out, "HTTP/1.1 400 "); refused != tt.refused {
+				t.Fatalf("refused %v, want %v: %q", refused, tt.refused, out)
+			}
+			// The next visitors must get their own answers, whatever the
+			// origin made of the body it ignored.
+			for i := range 3 {
+				r := p.Get(t, "GET", fmt.Sprintf("/next%d", i))
+				if want := fmt.Sprintf("GET /next%d HTTP/1.1", i); string(r.Body()) != want {
+					t.Fatalf("visitor %d got %q, want %q", i, r.Body(), want)
+				}
 			}
 		})
 	}
