@@ -18,11 +18,14 @@ import (
 // origin response and the prefix buffer passes to an originBody when the
 // body is streamed after the handler.
 type exchange struct {
-	req     fasthttp.Request
-	resp    *fasthttp.Response
-	raw     *buffer // origin body as received
-	dec     *buffer // origin body decoded
-	scratch []byte
+	req  fasthttp.Request
+	resp *fasthttp.Response
+	// notModified is the origin's 304 while resp holds the page fetched
+	// again without the visitor's validators (see refetchNotModified).
+	notModified *fasthttp.Response
+	raw         *buffer // origin body as received
+	dec         *buffer // origin body decoded
+	scratch     []byte
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -35,6 +38,10 @@ func releaseExchange(x *exchange) {
 		_ = x.resp.CloseBodyStream()
 		fasthttp.ReleaseResponse(x.resp)
 		x.resp = nil
+	}
+	if x.notModified != nil {
+		fasthttp.ReleaseResponse(x.notModified)
+		x.notModified = nil
 	}
 	releaseBuffer(x.raw)
 	releaseBuffer(x.dec)
@@ -103,6 +110,9 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	x.resp.Header.SetNoDefaultContentType(true)
 	if err := s.client.DoDeadline(&x.req, x.resp, time.Now().Add(s.opts.OriginTimeout)); err != nil {
 		s.originError(ctx, classifyOrigin(err))
+		return
+	}
+	if s.mayHideSlottedPage(ctx, x.resp) && !s.refetchNotModified(ctx, x) {
 		return
 	}
 	if s.eligible(ctx, x.resp) {
@@ -232,6 +242,55 @@ func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) boo
 		return false
 	}
 	return resp.Header.ContentLength() <= s.opts.MaxRewriteBody
+}
+
+// mayHideSlottedPage reports whether resp is an origin 304 to a GET or HEAD
+// that may stand for a page with slots. The proxy cannot tell until it
+// has seen the page: a 304 carries no body and usually no Content-Type.
+// Relayed as it is, it would carry the origin's ETag and public caching to
+// a page the proxy answers privately and without validators, so that a
+// cache holding some other copy (the origin's page before it had slots, or
+// one planted by a probe) would keep or share it. A 304 whose Content-Type
+// says it is not HTML stands.
+func (s *Server) mayHideSlottedPage(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
+	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusNotModified || !(ctx.IsGet() || ctx.IsHead()) {
+		return false
+	}
+	ct := resp.Header.ContentType()
+	return len(ct) == 0 || isHTML(ct)
+}
+
+var (
+	strIfNoneMatch     = []byte(fasthttp.HeaderIfNoneMatch)
+	strIfModifiedSince = []byte(fasthttp.HeaderIfModifiedSince)
+)
+
+// refetchNotModified asks the origin again for the page behind a 304,
+// without the visitor's validators, and leaves in x.resp what should be
+// served: the full page when it goes to the rewrite stage (which answers
+// with the origin's 304 after all when the page has no slots, see
+// serveRewrite), otherwise the origin's 304 as it was. So a 304 reaches
+// the client only for a response the proxy would have served exactly; the
+// price is a second origin request for every 304 of such a response.
+// It reports false when it has answered ctx with an error.
+func (s *Server) refetchNotModified(ctx *fasthttp.RequestCtx, x *exchange) bool {
+	x.notModified, x.resp = x.resp, fasthttp.AcquireResponse()
+	x.resp.Header.SetNoDefaultContentType(true)
+	x.req.Header.DelBytes(strIfNoneMatch)
+	x.req.Header.DelBytes(strIfModifiedSince)
+	if err := s.client.DoDeadline(&x.req, x.resp, time.Now().Add(s.opts.OriginTimeout)); err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return false
+	}
+	if s.eligible(ctx, x.resp) {
+		return true
+	}
+	// Not a page: the visitor's copy is current and the 304 stands. The
+	// unread body closes the origin connection.
+	_ = x.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(x.resp)
+	x.resp, x.notModified = x.notModified, nil
+	return true
 }
 
 // isHTML reports whether a Content-Type's media type is text/html.

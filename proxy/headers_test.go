@@ -262,3 +262,82 @@ func TestSlottedPageDropsTargetedCacheControl(t *testing.T) {
 		})
 	}
 }
+
+func TestConditionalRequests(t *testing.T) {
+	// The origin honours validators on every path, answering 304 with public
+	// caching and its ETag, as shops and their frameworks do.
+	const etag, lastMod = `"v1"`, "Mon, 02 Nov 2026 10:00:00 GMT"
+	rec := &recorder{}
+	origin := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+		h := &ctx.Response.Header
+		h.Set("Cache-Control", "public, max-age=60")
+		h.Set("ETag", etag)
+		h.Set("Last-Modified", lastMod)
+		if string(ctx.Request.Header.Peek("If-None-Match")) == etag ||
+			string(ctx.Request.Header.Peek("If-Modified-Since")) == lastMod {
+			ctx.SetStatusCode(fasthttp.StatusNotModified)
+			return
+		}
+		switch string(ctx.Path()) {
+		case "/app.css":
+			ctx.SetContentType("text/css")
+			ctx.SetBodyString("body{}")
+		case "/plain":
+			ctx.SetContentType("text/html")
+			ctx.SetBodyString("<p>no slots</p>")
+		default:
+			ctx.SetContentType("text/html")
+			ctx.SetBodyString("<p>SLOT</p>")
+		}
+	}))
+	tests := []struct {
+		name, method, path, cond string
+		replacement              []byte
+		wantStatus               int
+		wantBody                 string
+	}{
+		{"slotted page, If-None-Match", "GET", "/page", "If-None-Match: " + etag, []byte("offer"), 200, "<p>offer</p>"},
+		{"slotted page, If-Modified-Since", "GET", "/page", "If-Modified-Since: " + lastMod, []byte("offer"), 200, "<p>offer</p>"},
+		{"slotted page, unfilled", "GET", "/page", "If-None-Match: " + etag, nil, 200, "<p>SLOT</p>"},
+		{"slotted page, HEAD", "HEAD", "/page", "If-None-Match: " + etag, []byte("offer"), 200, ""},
+		{"page without slots", "GET", "/plain", "If-None-Match: " + etag, []byte("offer"), 304, ""},
+		{"asset", "GET", "/app.css", "If-None-Match: " + etag, []byte("offer"), 304, ""},
+		{"asset, If-Modified-Since", "GET", "/app.css", "If-Modified-Since: " + lastMod, []byte("offer"), 304, ""},
+		{"asset, stale validator", "GET", "/app.css", `If-None-Match: "v0"`, []byte("offer"), 200, "body{}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProxy(t, origin, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: tt.replacement}})
+			r := p.Get(t, tt.method, tt.path, tt.cond)
+			if r.StatusCode() != tt.wantStatus {
+				t.Fatalf("got %d, want %d", r.StatusCode(), tt.wantStatus)
+			}
+			if tt.method == "GET" && string(r.Body()) != tt.wantBody {
+				t.Fatalf("got body %q, want %q", r.Body(), tt.wantBody)
+			}
+			cc := string(r.Header.Peek("Cache-Control"))
+			validators := len(r.Header.Peek("ETag")) > 0 || len(r.Header.Peek("Last-Modified")) > 0
+			slotted := tt.path == "/page"
+			if slotted && (!strings.HasPrefix(cc, "private") || strings.Contains(cc, "public") || validators) {
+				t.Fatalf("slotted page answered with Cache-Control %q, validators %v:\n%s", cc, validators, &r.Header)
+			}
+			if !slotted && (cc != "public, max-age=60" || !validators) {
+				t.Fatalf("unslotted response lost the origin's caching: Cache-Control %q, validators %v", cc, validators)
+			}
+		})
+	}
+	// A 304 that says what it is stands without a second origin request.
+	n := len(rec.requests())
+	origin2 := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		ctx.SetContentType("image/png")
+		ctx.Response.Header.Set("ETag", etag)
+	}))
+	p := startProxy(t, origin2, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT")}})
+	if r := p.Get(t, "GET", "/logo.png", "If-None-Match: "+etag); r.StatusCode() != 304 {
+		t.Fatalf("got %d, want 304", r.StatusCode())
+	}
+	if got := len(rec.requests()) - n; got != 1 {
+		t.Fatalf("a typed 304 cost %d origin requests, want 1", got)
+	}
+}
