@@ -81,16 +81,23 @@ func New(opts Options) (*Server, error) {
 	s.client = s.newOriginClient()
 	s.handler = s.serveHTTP
 	s.srv = &fasthttp.Server{
-		Handler:            s.handler,
-		ErrorHandler:       s.serveParseError,
-		Name:               "",
-		Concurrency:        o.MaxConns,
-		ReadBufferSize:     o.MaxHeaderBytes,
-		WriteBufferSize:    16 << 10,
-		ReadTimeout:        o.ReadTimeout,
+		Handler:         s.handler,
+		ErrorHandler:    s.serveParseError,
+		Name:            "",
+		Concurrency:     o.MaxConns,
+		ReadBufferSize:  o.MaxHeaderBytes,
+		WriteBufferSize: 16 << 10,
+		// fasthttp's ReadTimeout runs from a connection's opening, or a
+		// keep-alive request's first byte, until the body is read; it is
+		// cut to HeaderTimeout, and once the head is in HeaderReceived
+		// gives the body ReadTimeout of its own.
+		ReadTimeout: o.HeaderTimeout,
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
+		},
 		WriteTimeout:       o.WriteTimeout,
 		IdleTimeout:        o.IdleTimeout,
-		MaxConnsPerIP:      o.MaxConnsPerIP,
+		MaxConnsPerIP:      max(o.MaxConnsPerIP, 0),
 		MaxRequestBodySize: o.MaxRequestBody,
 		// The origin's Server and Content-Type pass through as sent.
 		// fasthttp manages Date itself and offers no way to relay the

@@ -207,6 +207,7 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	l := cfg.Limits
+	set(&o.HeaderTimeout, l.HeaderTimeout.D())
 	set(&o.ReadTimeout, l.ReadTimeout.D())
 	set(&o.WriteTimeout, l.WriteTimeout.D())
 	set(&o.IdleTimeout, l.IdleTimeout.D())
@@ -216,7 +217,7 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 	set(&o.MaxResponseBody, l.MaxResponseBody.Int())
 	set(&o.MaxRewriteBody, l.MaxRewriteBody.Int())
 	set(&o.MaxConns, l.MaxConns)
-	o.MaxConnsPerIP = l.MaxConnsPerIP
+	set(&o.MaxConnsPerIP, l.MaxConnsPerIP)
 	return o, nil
 }
 
