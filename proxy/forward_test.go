@@ -183,6 +183,43 @@ func TestForwardedHeaders(t *testing.T) {
 	}
 }
 
+func TestClientClaimsStripped(t *testing.T) {
+	// Fields that claim a client address or an original URL reach the
+	// origin only from a trusted proxy.
+	claims := []string{
+		"True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Original-URL", "X-Rewrite-URL",
+		"X-Forwarded-Port", "X-Forwarded-Prefix", "Fastly-Client-IP", "x-cluster-client-ip",
+		"X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
+	}
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+	}{
+		{"untrusted peer", nil},
+		{"trusted peer", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{TrustedProxies: tt.trusted})
+			headers := []string{"X-Kept: 1"}
+			for _, c := range claims {
+				headers = append(headers, c+": /admin")
+			}
+			p.Get(t, "GET", "/", headers...)
+			got := rec.last(t)
+			for _, c := range claims {
+				if has := headerHas(got.header, c); has != (tt.trusted != nil) {
+					t.Errorf("%s reached the origin %v, want %v", c, has, tt.trusted != nil)
+				}
+			}
+			if !headerHas(got.header, "X-Kept") {
+				t.Error("X-Kept removed")
+			}
+		})
+	}
+}
+
 func TestHostHeader(t *testing.T) {
 	for _, preserve := range []bool{false, true} {
 		t.Run(fmt.Sprint("preserve=", preserve), func(t *testing.T) {

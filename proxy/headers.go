@@ -96,7 +96,8 @@ func (s *Server) trusted(ip netip.Addr) bool {
 // setForwarded sets X-Forwarded-For, -Proto and -Host on the origin request
 // out. Incoming values are kept and extended only when the peer is a trusted
 // proxy; from anyone else they are forged until proven otherwise, so they
-// are replaced, and Forwarded (RFC 7239) and X-Real-Ip are dropped.
+// are replaced, and Forwarded (RFC 7239), X-Real-Ip and clientClaims are
+// dropped.
 func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHeader, peer netip.Addr, scratch []byte) []byte {
 	trusted := s.trusted(peer)
 	scratch = scratch[:0]
@@ -114,6 +115,7 @@ func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHea
 		out.Del("X-Real-Ip")
 		out.DelBytes(strXFProto)
 		out.DelBytes(strXFHost)
+		removeClientClaims(out)
 	}
 	if len(scratch) > 0 {
 		scratch = append(scratch, strCommaSpace...)
@@ -137,6 +139,54 @@ func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHea
 		out.SetBytesKV(strXFHost, host)
 	}
 	return scratch
+}
+
+// clientClaims are request fields through which the proxy in front of an
+// origin tells it who the client is or what it asked for: CDNs' client
+// addresses, and the original URL, port and path prefix that IIS, Symfony,
+// Spring and others honour for routing and access control. From a peer
+// that is not a trusted proxy they are forgeries, so they are removed.
+var clientClaims = [...][]byte{
+	[]byte("True-Client-Ip"),
+	[]byte("Cf-Connecting-Ip"),
+	[]byte("Fastly-Client-Ip"),
+	[]byte("X-Client-Ip"),
+	[]byte("X-Cluster-Client-Ip"),
+	[]byte("X-Original-Url"),
+	[]byte("X-Rewrite-Url"),
+	[]byte("X-Forwarded-Port"),
+	[]byte("X-Forwarded-Prefix"),
+	[]byte("X-Forwarded-Server"),
+	[]byte("X-Forwarded-Scheme"),
+	[]byte("X-Forwarded-Ssl"),
+}
+
+// isClientClaim reports whether field k is one of clientClaims.
+func isClientClaim(k []byte) bool {
+	for _, c := range clientClaims {
+		if len(k) == len(c) && bytes.EqualFold(k, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeClientClaims deletes every clientClaims field from h. It looks
+// first, so that the usual request, which has none, costs one pass.
+func removeClientClaims(h *fasthttp.RequestHeader) {
+	found := false
+	for k := range h.All() {
+		if isClientClaim(k) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	for _, c := range clientClaims {
+		h.DelBytes(c)
+	}
 }
 
 // clientIP resolves the visitor's address: the peer, or, when the peer is a
