@@ -115,7 +115,7 @@ func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHea
 		out.Del("X-Real-Ip")
 		out.DelBytes(strXFProto)
 		out.DelBytes(strXFHost)
-		removeClientClaims(out)
+		removeClientClaims(out, &ctx.Request.Header)
 	}
 	if len(scratch) > 0 {
 		scratch = append(scratch, strCommaSpace...)
@@ -171,11 +171,13 @@ func isClientClaim(k []byte) bool {
 	return false
 }
 
-// removeClientClaims deletes every clientClaims field from h. It looks
-// first, so that the usual request, which has none, costs one pass.
-func removeClientClaims(h *fasthttp.RequestHeader) {
+// removeClientClaims deletes every clientClaims field from out, the copy
+// of in. It looks in in's fields as received first, so that the usual
+// request, which has none, costs one pass. (All would parse and rewrite
+// the Cookie field, which must reach the origin verbatim.)
+func removeClientClaims(out, in *fasthttp.RequestHeader) {
 	found := false
-	for k := range h.All() {
+	for k := range in.AllInOrder() {
 		if isClientClaim(k) {
 			found = true
 			break
@@ -185,7 +187,7 @@ func removeClientClaims(h *fasthttp.RequestHeader) {
 		return
 	}
 	for _, c := range clientClaims {
-		h.DelBytes(c)
+		out.DelBytes(c)
 	}
 }
 
