@@ -57,6 +57,8 @@ var (
 	strGET          = []byte(fasthttp.MethodGet)
 	strHEAD         = []byte(fasthttp.MethodHead)
 	strCONNECT      = []byte(fasthttp.MethodConnect)
+	strHTTP11       = []byte("HTTP/1.1")
+	strHTTP10       = []byte("HTTP/1.0")
 	strPOST         = []byte(fasthttp.MethodPost)
 	strPUT          = []byte(fasthttp.MethodPut)
 	strPATCH        = []byte(fasthttp.MethodPatch)
@@ -122,13 +124,20 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	s.serveStream(ctx, x, headAsGet)
 }
 
-// checkRequest refuses what must never be forwarded: tunnels (an open proxy),
+// checkRequest refuses what must never be forwarded: HTTP versions other
+// than 1.0 and 1.1, tunnels (an open proxy),
 // GET and HEAD requests with a body, and request targets that are neither origin-form nor absolute-form
 // (RFC 9112 §3.2). fasthttp has already refused ambiguous framing:
 // duplicate Content-Length, unknown or repeated Transfer-Encoding, and
 // Transfer-Encoding in HTTP/1.0; Content-Length beside Transfer-Encoding is
 // decoded as chunked and the connection closed after (RFC 9112 §6.3).
 func checkRequest(ctx *fasthttp.RequestCtx) error {
+	// fasthttp reads any HTTP/x.y and treats all but 1.1 as 1.0; a version
+	// the proxy does not speak gets 505 rather than a guess at its framing
+	// (RFC 9110 §15.6.6).
+	if p := ctx.Request.Header.Protocol(); !bytes.Equal(p, strHTTP11) && !bytes.Equal(p, strHTTP10) {
+		return fmt.Errorf("%w: %q", ErrHTTPVersion, p)
+	}
 	if bytes.Equal(ctx.Method(), strCONNECT) {
 		return fmt.Errorf("%w: CONNECT is not supported", ErrBadRequest)
 	}

@@ -119,6 +119,9 @@ func TestRequestSmuggling(t *testing.T) {
 		{"harmless underscore", "POST /a HTTP/1.1\r\nHost: shop\r\nX_Custom: 1\r\nContent-Length: 5\r\n\r\nhello", "hello"},
 		{"two hosts", "GET /a HTTP/1.1\r\nHost: shop\r\nHost: evil\r\n\r\n" + smuggled, "-"},
 		{"space in request line", "GET /a HTTP/1.1 extra\r\nHost: shop\r\n\r\n" + smuggled, "-"},
+		{"HTTP/1.2", "POST /a HTTP/1.2\r\nHost: shop\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"HTTP/2.0 request line", "GET /a HTTP/2.0\r\nHost: shop\r\n\r\n" + smuggled, "-"},
+		{"HTTP/1.0", "POST /a HTTP/1.0\r\nHost: shop\r\nContent-Length: 5\r\n\r\nhello", "hello"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +135,7 @@ func TestRequestSmuggling(t *testing.T) {
 			wire := tap.wire()
 			reqs := originRequests(t, wire)
 			switch code := resps[0].StatusCode(); code {
-			case fasthttp.StatusBadRequest, fasthttp.StatusNotImplemented:
+			case fasthttp.StatusBadRequest, fasthttp.StatusNotImplemented, fasthttp.StatusHTTPVersionNotSupported:
 				if len(reqs) != 0 {
 					t.Fatalf("refused with %d but the origin received %q", code, wire)
 				}
@@ -257,6 +260,33 @@ func TestBodyOnBodilessMethodDoesNotDesync(t *testing.T) {
 				if want := fmt.Sprintf("GET /next%d HTTP/1.1", i); string(r.Body()) != want {
 					t.Fatalf("visitor %d got %q, want %q", i, r.Body(), want)
 				}
+			}
+		})
+	}
+}
+
+func TestHTTPVersion(t *testing.T) {
+	origin, tap := startTapOrigin(t)
+	p := startProxy(t, origin, Options{})
+	tests := []struct {
+		proto string
+		want  string
+	}{
+		{"HTTP/1.1", "HTTP/1.1 200 "},
+		{"HTTP/1.0", "HTTP/1.1 200 "},
+		{"HTTP/1.2", "HTTP/1.1 505 "},
+		{"HTTP/1.9", "HTTP/1.1 505 "},
+		{"HTTP/2.0", "HTTP/1.1 505 "},
+		{"HTTP/0.9", "HTTP/1.1 505 "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.proto, func(t *testing.T) {
+			out := p.Raw(t, "GET /"+tt.proto+" "+tt.proto+"\r\nHost: shop\r\n\r\n")
+			if !strings.HasPrefix(out, tt.want) {
+				t.Fatalf("got %q, want %q", out, tt.want)
+			}
+			if sent := strings.Contains(tap.wire(), "GET /"+tt.proto+" "); sent != (tt.want == "HTTP/1.1 200 ") {
+				t.Fatalf("forwarded %v", sent)
 			}
 		})
 	}
