@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -207,11 +208,19 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 	}
 	u = append(u, org.host...)
 	if target := ctx.Request.Header.RequestURI(); len(target) > 0 && target[0] == '/' {
-		u = append(u, target...)
+		path, q, hasQuery := bytes.Cut(target, strQuestion)
+		if !hasQuery || !s.mustStripQuery(q) {
+			u = append(u, target...)
+		} else {
+			u = append(u, path...)
+			u = s.appendStrippedQuery(u, q)
+		}
 	} else {
 		// Absolute-form: keep only its path and query (RFC 9112 §3.2.2).
 		u = append(u, ctx.URI().PathOriginal()...)
-		if q := ctx.URI().QueryString(); len(q) > 0 {
+		if q := ctx.URI().QueryString(); len(q) > 0 && s.mustStripQuery(q) {
+			u = s.appendStrippedQuery(u, q)
+		} else if len(q) > 0 {
 			u = append(u, '?')
 			u = append(u, q...)
 		}
@@ -231,6 +240,94 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 		if m := ctx.Method(); !bytes.Equal(m, strPOST) && !bytes.Equal(m, strPUT) && !bytes.Equal(m, strPATCH) {
 			x.req.SetConnectionClose()
 		}
+	}
+}
+
+var (
+	strQuestion = []byte("?")
+	strAmp      = []byte("&")
+	strEquals   = []byte("=")
+)
+
+// mustStripQuery reports whether query q may hold a parameter of
+// Options.StripQueryParams: one substring search per name, so that the
+// usual request costs nothing more.
+func (s *Server) mustStripQuery(q []byte) bool {
+	for _, name := range s.opts.StripQueryParams {
+		if strings.Contains(b2s(q), name) || bytes.IndexByte(q, '%') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// appendStrippedQuery appends "?" and query q without the parameters named
+// in Options.StripQueryParams, or nothing when none is left. The others
+// keep their bytes and order.
+func (s *Server) appendStrippedQuery(dst, q []byte) []byte {
+	start := len(dst)
+	for rest := q; ; {
+		pair, more, found := bytes.Cut(rest, strAmp)
+		key, _, _ := bytes.Cut(pair, strEquals)
+		if !s.strippedParam(key) && (len(pair) > 0 || found) {
+			if len(dst) == start {
+				dst = append(dst, '?')
+			} else {
+				dst = append(dst, '&')
+			}
+			dst = append(dst, pair...)
+		}
+		if !found {
+			return dst
+		}
+		rest = more
+	}
+}
+
+// strippedParam reports whether a raw query key names one of
+// Options.StripQueryParams once percent- and plus-decoded.
+func (s *Server) strippedParam(key []byte) bool {
+	for _, name := range s.opts.StripQueryParams {
+		if queryKeyEqual(key, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryKeyEqual reports whether the raw query key, decoded as a form key
+// ("%5F" is "_", "+" is a space), equals name.
+func queryKeyEqual(key []byte, name string) bool {
+	j := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(key) && ishex(key[i+1]) && ishex(key[i+2]):
+			c = unhex(key[i+1])<<4 | unhex(key[i+2])
+			i += 2
+		}
+		if j >= len(name) || name[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(name)
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
 	}
 }
 

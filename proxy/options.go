@@ -176,6 +176,12 @@ type Options struct {
 	// read them, the client never sees them. Nil strips nothing.
 	StripResponseHeaders []string
 
+	// StripQueryParams are query parameters meant for the proxy alone (a
+	// preview token): the rewrite stage and Local see them in the client's
+	// request, the origin's request goes without them. Names are compared
+	// with the parameter's name percent-decoded. Nil strips nothing.
+	StripQueryParams []string
+
 	// Logger receives one line per origin failure and per rewrite failure,
 	// nothing per request above Debug. Nil discards.
 	Logger *slog.Logger

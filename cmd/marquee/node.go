@@ -97,6 +97,9 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		po.Rewriter, po.Local, po.ObserveResponse = n.pers, n.pers, n.pers.ObserveResponse
 	}
 	po.Logger, po.Registry, po.StripResponseHeaders = log, n.registry, n.ingest.strip
+	// A preview token is the proxy's business; the origin never sees it,
+	// nor logs it, in the query.
+	po.StripQueryParams = []string{personalize.PreviewParam}
 	if n.proxy, err = proxy.New(po); err != nil {
 		return n, err
 	}
