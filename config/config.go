@@ -165,8 +165,8 @@ type Limits struct {
 	// MaxConns bounds concurrent client connections. Default 10000.
 	MaxConns int `yaml:"max_conns"`
 	// MaxConnsPerIP bounds concurrent connections from one client address.
-	// Default 1024; -1: no per-address bound (behind a CDN or load
-	// balancer).
+	// Default 1024; trusted proxies are not bounded; -1: no per-address
+	// bound (behind a CDN or load balancer not in trusted_proxies).
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 

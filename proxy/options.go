@@ -125,11 +125,12 @@ type Options struct {
 	// DefaultMaxConns (10000).
 	MaxConns int
 
-	// MaxConnsPerIP caps concurrent connections from one client address
-	// (the peer's, trusted proxies included); more get 429 and are closed.
+	// MaxConnsPerIP caps concurrent connections from one client address,
+	// the peer's; more get 429 and are closed. Peers in TrustedProxies are
+	// not bounded.
 	// Zero means DefaultMaxConnsPerIP (1024); negative means no bound, for
-	// a proxy behind a CDN or load balancer whose few addresses carry
-	// everyone's connections.
+	// a proxy behind a CDN or load balancer whose addresses carry
+	// everyone's connections and are not listed in TrustedProxies.
 	MaxConnsPerIP int
 
 	// MaxOriginConns caps open connections to each origin. A request that

@@ -95,9 +95,10 @@ func New(opts Options) (*Server, error) {
 		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
 			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
 		},
-		WriteTimeout:       o.WriteTimeout,
-		IdleTimeout:        o.IdleTimeout,
-		MaxConnsPerIP:      max(o.MaxConnsPerIP, 0),
+		WriteTimeout: o.WriteTimeout,
+		IdleTimeout:  o.IdleTimeout,
+		// MaxConnsPerIP is enforced by clientListener, which knows
+		// trusted proxies.
 		MaxRequestBodySize: o.MaxRequestBody,
 		// The origin's Server and Content-Type pass through as sent.
 		// fasthttp manages Date itself and offers no way to relay the
@@ -171,7 +172,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.mu.Unlock()
 
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(newClientListener(ln, s))
 	s.mu.Lock()
 	closed := s.shutdown
 	s.mu.Unlock()
@@ -237,6 +238,12 @@ func (s *Server) serveParseError(ctx *fasthttp.RequestCtx, err error) {
 	}()
 	err = classifyClient(err)
 	code := writeError(ctx, err)
+	// fasthttp closes the connection after this answer, perhaps with an
+	// upload still arriving: close gracefully, or the client may never
+	// read the answer.
+	if c, ok := ctx.Conn().(*lingerConn); ok {
+		c.lingerOnClose()
+	}
 	s.metrics.outcome(outcomeClientError)
 	s.log.Debug("proxy: malformed request", "status", code, "err", err)
 }
