@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -60,7 +61,9 @@ func (l *clientListener) Accept() (net.Conn, error) {
 		}
 		switch cc := c.(type) {
 		case *net.TCPConn:
-			return &lingerConn{TCPConn: cc, release: release}, nil
+			lc := &lingerConn{TCPConn: cc, release: release, budget: l.srv.wireBudget()}
+			lc.left = lc.budget
+			return lc, nil
 		case *tls.Conn:
 			// Keeps fasthttp's TLS detection; no lingering close.
 			return &countedTLSConn{Conn: cc, release: release}, nil
@@ -97,11 +100,47 @@ func (l *clientListener) unregister(ip netip.Addr) {
 // Once marked with lingerOnClose, Close instead half-closes, reads and
 // discards what the client still sends for a bounded time and amount, and
 // only then closes.
+//
+// It also bounds the bytes read for one request (see Server.wireBudget):
+// fasthttp limits a head and a body but not a body's chunked framing, and
+// reads a chunk extension of any length byte by byte until ReadTimeout.
+// The count starts again at each write to the client, which follows every
+// request read. Reads and writes come from fasthttp's one goroutine for
+// the connection, so the count needs no lock.
 type lingerConn struct {
 	*net.TCPConn
 	release func()
 	linger  atomic.Bool
 	closed  atomic.Bool
+	budget  int // bytes one request may take on the wire
+	left    int // of budget, since the last write
+}
+
+// errWireBudget ends a request whose framing outgrows its limits.
+var errWireBudget = errors.New("proxy: request framing too large")
+
+// Read implements net.Conn, within the request's wire budget.
+func (c *lingerConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errWireBudget
+	}
+	n, err := c.TCPConn.Read(p)
+	c.left -= n
+	return n, err
+}
+
+// Write implements net.Conn; a response means the next request starts
+// with a full budget.
+func (c *lingerConn) Write(p []byte) (int, error) {
+	c.left = c.budget
+	return c.TCPConn.Write(p)
+}
+
+// ReadFrom implements io.ReaderFrom, which bufio uses to send a file; it
+// too is a write.
+func (c *lingerConn) ReadFrom(r io.Reader) (int64, error) {
+	c.left = c.budget
+	return c.TCPConn.ReadFrom(r)
 }
 
 // Bounds of a lingering close: the client gets this long to read the

@@ -228,6 +228,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// wireBudget is how many bytes one request may take on the client
+// connection: its head and body at their limits, with the body's chunked
+// framing allowed to double it (a body sent in 16-byte chunks costs 1.4
+// times its size), and a read buffer of slack for the next pipelined head.
+// Past it the request is refused: a chunk extension or chunked framing
+// cannot make a request unbounded.
+func (s *Server) wireBudget() int {
+	return 2*s.opts.MaxHeaderBytes + 2*s.opts.MaxRequestBody + 64<<10
+}
+
 // serveParseError answers a request fasthttp could not read: too large
 // head (431), body (413), slow client (408) or malformed framing (400).
 func (s *Server) serveParseError(ctx *fasthttp.RequestCtx, err error) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -289,5 +290,53 @@ func TestHTTPVersion(t *testing.T) {
 				t.Fatalf("forwarded %v", sent)
 			}
 		})
+	}
+}
+
+func TestChunkExtensionBounded(t *testing.T) {
+	// fasthttp reads a chunk extension of any length; the proxy bounds what
+	// one request may take on the wire, so a huge extension is refused
+	// once past it instead of being read until ReadTimeout.
+	rec := &recorder{}
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{MaxRequestBody: 64 << 10, MaxHeaderBytes: 4 << 10})
+	tests := []struct {
+		name    string
+		ext     int
+		refused bool
+	}{
+		{"short extension", 100, false},
+		{"1 MiB extension", 1 << 20, true},
+		{"8 MiB extension", 8 << 20, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", p.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			start := time.Now()
+			_, _ = io.WriteString(c, "POST /up HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;x=")
+			ext := bytes.Repeat([]byte("a"), 32<<10)
+			var werr error
+			for sent := 0; sent < tt.ext && werr == nil; sent += len(ext) {
+				_, werr = c.Write(ext[:min(len(ext), tt.ext-sent)])
+			}
+			if werr == nil {
+				_, werr = io.WriteString(c, "\r\nhello\r\n0\r\n\r\n")
+			}
+			out, _ := io.ReadAll(c)
+			refused := strings.HasPrefix(string(out), "HTTP/1.1 4")
+			if refused != tt.refused {
+				t.Fatalf("refused %v, want %v: %.80q (write %v)", refused, tt.refused, out, werr)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("took %v", d)
+			}
+		})
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Fatalf("origin got %d requests, want 1", n)
 	}
 }
