@@ -20,6 +20,9 @@ import (
 // Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding,
 // Upgrade) in both directions, sets X-Forwarded-For, -Proto and -Host, and
 // sends it to one of Options.Origins, never to any host the request names.
+// It refuses HTTP versions other than 1.0 and 1.1 (505), GET and HEAD
+// requests with a body, and, from peers outside TrustedProxies, drops the
+// fields that claim a client address or original URL.
 // Responses pass back untouched unless they are eligible HTML pages, which
 // go through the rewrite stage (see Rewriter): bodies of a declared length up
 // to 256 KiB are read in full and sent with the head in one write, larger or
@@ -154,7 +157,10 @@ func (s *Server) newOriginClient() originClient {
 // Handler returns the proxy's request handler, for serving from a custom
 // fasthttp.Server or calling in-process. It recovers its own panics. Such a
 // server should set NoDefaultContentType and NoDefaultServerHeader and
-// enforce the limits of Options itself; Serve does all of that.
+// enforce the limits of Options itself; Serve does all of that, and also
+// bounds connections per address, bounds the bytes of one request on the
+// wire and closes gracefully after refusing a request (clientListener),
+// which a custom server does not get.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
 
 // Serve accepts connections on ln until Shutdown; it then returns
