@@ -115,6 +115,12 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.originError(ctx, classifyOrigin(err))
 		return
 	}
+	if len(x.req.Body()) > 0 && x.resp.StatusCode() >= fasthttp.StatusBadRequest {
+		// An origin that refuses a request (401, 403, 413, 5xx) may have
+		// answered without reading its body, whose bytes would then be read
+		// as the next request on the connection: use it for nothing more.
+		x.resp.SetConnectionClose()
+	}
 	if s.mayHideSlottedPage(ctx, x.resp) && !s.refetchNotModified(ctx, x) {
 		return
 	}

@@ -175,7 +175,8 @@ func TestRequestSmuggling(t *testing.T) {
 
 // startBodyIgnoringOrigin serves keep-alive connections the way a careless
 // origin does: it reads each request head, never a body, and answers with
-// the request line it read, a smuggled one a little late. It returns the origin's URL and a function
+// the request line it read, a smuggled one a little late; a POST to /deny
+// gets 401. It returns the origin's URL and a function
 // that counts the connections accepted.
 func startBodyIgnoringOrigin(t *testing.T) (string, func() int) {
 	t.Helper()
@@ -216,13 +217,17 @@ func startBodyIgnoringOrigin(t *testing.T) (string, func() int) {
 						}
 					}
 					body := strings.TrimSpace(first)
+					status := "200 OK"
+					if strings.HasPrefix(body, "POST /deny") {
+						status = "401 Unauthorized"
+					}
 					if strings.Contains(body, "/smuggled") {
 						// Answer after the proxy has taken the response
 						// before it, so that this one waits on the idle
 						// connection for the next visitor.
 						time.Sleep(50 * time.Millisecond)
 					}
-					if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+					if _, err := fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", status, len(body), body); err != nil {
 						return
 					}
 				}
@@ -244,6 +249,7 @@ func TestBodyOnBodilessMethodDoesNotDesync(t *testing.T) {
 		{"GET with Content-Length 0", "GET /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 0\r\n\r\n", false},
 		{"DELETE with a body", "DELETE /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
 		{"OPTIONS with a body", "OPTIONS /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+		{"POST refused by the origin unread", "POST /deny HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
