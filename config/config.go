@@ -138,7 +138,12 @@ type Identity struct {
 // Limits bounds the proxy. Zero values get the defaults named per field;
 // nothing is unlimited.
 type Limits struct {
-	// ReadTimeout bounds reading one whole request from a client. Default 10s.
+	// HeaderTimeout bounds reading one request head from a client, from
+	// the connection's opening or a keep-alive request's first byte.
+	// Default 5s, and never longer than ReadTimeout.
+	HeaderTimeout Duration `yaml:"header_timeout"`
+	// ReadTimeout bounds reading one request body from a client, from the
+	// end of its head. Default 10s.
 	ReadTimeout Duration `yaml:"read_timeout"`
 	// WriteTimeout bounds writing one response to a client. Default 30s.
 	WriteTimeout Duration `yaml:"write_timeout"`
@@ -162,7 +167,8 @@ type Limits struct {
 	// MaxConns bounds concurrent client connections. Default 10000.
 	MaxConns int `yaml:"max_conns"`
 	// MaxConnsPerIP bounds concurrent connections from one client address.
-	// Zero: no per-address bound.
+	// Default 1024; trusted proxies are not bounded; -1: no per-address
+	// bound (behind a CDN or load balancer not in trusted_proxies).
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 

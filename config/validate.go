@@ -85,6 +85,7 @@ func (c *Config) validate() Errors {
 		path string
 		v    Duration
 	}{
+		{"limits.header_timeout", l.HeaderTimeout},
 		{"limits.read_timeout", l.ReadTimeout}, {"limits.write_timeout", l.WriteTimeout},
 		{"limits.idle_timeout", l.IdleTimeout}, {"limits.origin_timeout", l.OriginTimeout},
 	} {
@@ -109,8 +110,8 @@ func (c *Config) validate() Errors {
 	if l.MaxConns < 0 {
 		add("limits.max_conns", "%d: must not be negative", l.MaxConns)
 	}
-	if l.MaxConnsPerIP < 0 {
-		add("limits.max_conns_per_ip", "%d: must not be negative", l.MaxConnsPerIP)
+	if l.MaxConnsPerIP < -1 {
+		add("limits.max_conns_per_ip", "%d: want a positive bound, or -1 for none", l.MaxConnsPerIP)
 	}
 
 	slotNames := map[string]bool{}

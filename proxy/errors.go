@@ -33,6 +33,10 @@ var (
 	// is ambiguous (RFC 9112 §6.3, §11.2). Answered with 400.
 	ErrBadRequest = errors.New("proxy: bad request")
 
+	// ErrHTTPVersion means the request line names an HTTP version other
+	// than 1.0 and 1.1. Answered with 505.
+	ErrHTTPVersion = errors.New("proxy: HTTP version not supported")
+
 	// ErrHeaderTooLarge means the request head exceeds
 	// Options.MaxHeaderBytes. Answered with 431 (RFC 6585 §5).
 	ErrHeaderTooLarge = errors.New("proxy: request header too large")
@@ -69,6 +73,8 @@ func statusFor(err error) int {
 		return fasthttp.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrRequestTimeout):
 		return fasthttp.StatusRequestTimeout
+	case errors.Is(err, ErrHTTPVersion):
+		return fasthttp.StatusHTTPVersionNotSupported
 	case errors.Is(err, ErrBadRequest):
 		return fasthttp.StatusBadRequest
 	default:
@@ -120,7 +126,7 @@ func isTimeout(err error) bool {
 // built once so that writing one needs no formatting.
 var errorPages = func() map[int][]byte {
 	m := make(map[int][]byte)
-	for _, code := range []int{400, 408, 413, 431, 500, 502, 504} {
+	for _, code := range []int{400, 408, 413, 431, 500, 502, 504, 505} {
 		line := itoa3(code) + " " + fasthttp.StatusMessage(code)
 		m[code] = []byte("<!doctype html><html><head><title>" + line +
 			"</title></head><body><h1>" + line + "</h1></body></html>\n")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,11 +19,14 @@ import (
 // origin response and the prefix buffer passes to an originBody when the
 // body is streamed after the handler.
 type exchange struct {
-	req     fasthttp.Request
-	resp    *fasthttp.Response
-	raw     *buffer // origin body as received
-	dec     *buffer // origin body decoded
-	scratch []byte
+	req  fasthttp.Request
+	resp *fasthttp.Response
+	// notModified is the origin's 304 while resp holds the page fetched
+	// again without the visitor's validators (see refetchNotModified).
+	notModified *fasthttp.Response
+	raw         *buffer // origin body as received
+	dec         *buffer // origin body decoded
+	scratch     []byte
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -35,6 +39,10 @@ func releaseExchange(x *exchange) {
 		_ = x.resp.CloseBodyStream()
 		fasthttp.ReleaseResponse(x.resp)
 		x.resp = nil
+	}
+	if x.notModified != nil {
+		fasthttp.ReleaseResponse(x.notModified)
+		x.notModified = nil
 	}
 	releaseBuffer(x.raw)
 	releaseBuffer(x.dec)
@@ -50,6 +58,11 @@ var (
 	strGET          = []byte(fasthttp.MethodGet)
 	strHEAD         = []byte(fasthttp.MethodHead)
 	strCONNECT      = []byte(fasthttp.MethodConnect)
+	strHTTP11       = []byte("HTTP/1.1")
+	strHTTP10       = []byte("HTTP/1.0")
+	strPOST         = []byte(fasthttp.MethodPost)
+	strPUT          = []byte(fasthttp.MethodPut)
+	strPATCH        = []byte(fasthttp.MethodPatch)
 	strTextHTML     = []byte("text/html")
 	strSchemeHTTP   = []byte("http://")
 	strSchemeHTTPS  = []byte("https://")
@@ -102,6 +115,15 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.originError(ctx, classifyOrigin(err))
 		return
 	}
+	if len(x.req.Body()) > 0 && x.resp.StatusCode() >= fasthttp.StatusBadRequest {
+		// An origin that refuses a request (401, 403, 413, 5xx) may have
+		// answered without reading its body, whose bytes would then be read
+		// as the next request on the connection: use it for nothing more.
+		x.resp.SetConnectionClose()
+	}
+	if s.mayHideSlottedPage(ctx, x.resp) && !s.refetchNotModified(ctx, x) {
+		return
+	}
 	if s.eligible(ctx, x.resp) {
 		s.serveRewrite(ctx, x, peer)
 		return
@@ -109,15 +131,29 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	s.serveStream(ctx, x, headAsGet)
 }
 
-// checkRequest refuses what must never be forwarded: tunnels (an open proxy)
-// and request targets that are neither origin-form nor absolute-form
+// checkRequest refuses what must never be forwarded: HTTP versions other
+// than 1.0 and 1.1, tunnels (an open proxy),
+// GET and HEAD requests with a body, and request targets that are neither origin-form nor absolute-form
 // (RFC 9112 §3.2). fasthttp has already refused ambiguous framing:
 // duplicate Content-Length, unknown or repeated Transfer-Encoding, and
 // Transfer-Encoding in HTTP/1.0; Content-Length beside Transfer-Encoding is
 // decoded as chunked and the connection closed after (RFC 9112 §6.3).
 func checkRequest(ctx *fasthttp.RequestCtx) error {
+	// fasthttp reads any HTTP/x.y and treats all but 1.1 as 1.0; a version
+	// the proxy does not speak gets 505 rather than a guess at its framing
+	// (RFC 9110 §15.6.6).
+	if p := ctx.Request.Header.Protocol(); !bytes.Equal(p, strHTTP11) && !bytes.Equal(p, strHTTP10) {
+		return fmt.Errorf("%w: %q", ErrHTTPVersion, p)
+	}
 	if bytes.Equal(ctx.Method(), strCONNECT) {
 		return fmt.Errorf("%w: CONNECT is not supported", ErrBadRequest)
+	}
+	// An origin that expects no body on GET or HEAD may not read one and
+	// would then take it for the next request on the shared connection
+	// (a CL.0 desync): another visitor would get its answer. Such bodies
+	// have no defined meaning (RFC 9110 §9.3.1, §9.3.2); refuse them.
+	if (ctx.IsGet() || ctx.IsHead()) && (len(ctx.Request.Body()) > 0 || ctx.Request.Header.ContentLength() > 0) {
+		return fmt.Errorf("%w: %s request with a body", ErrBadRequest, ctx.Method())
 	}
 	uri := ctx.Request.Header.RequestURI()
 	if len(uri) == 0 || (uri[0] != '/' && !hasPrefixFold(uri, strSchemeHTTP) && !hasPrefixFold(uri, strSchemeHTTPS)) {
@@ -178,11 +214,19 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 	}
 	u = append(u, org.host...)
 	if target := ctx.Request.Header.RequestURI(); len(target) > 0 && target[0] == '/' {
-		u = append(u, target...)
+		path, q, hasQuery := bytes.Cut(target, strQuestion)
+		if !hasQuery || !s.mustStripQuery(q) {
+			u = append(u, target...)
+		} else {
+			u = append(u, path...)
+			u = s.appendStrippedQuery(u, q)
+		}
 	} else {
 		// Absolute-form: keep only its path and query (RFC 9112 §3.2.2).
 		u = append(u, ctx.URI().PathOriginal()...)
-		if q := ctx.URI().QueryString(); len(q) > 0 {
+		if q := ctx.URI().QueryString(); len(q) > 0 && s.mustStripQuery(q) {
+			u = s.appendStrippedQuery(u, q)
+		} else if len(q) > 0 {
 			u = append(u, '?')
 			u = append(u, q...)
 		}
@@ -196,6 +240,100 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 	// The request and its body outlive neither the handler nor ctx.
 	if body := ctx.Request.Body(); len(body) > 0 {
 		x.req.SetBodyRaw(body)
+		// An origin may answer a method that rarely carries a body (DELETE,
+		// OPTIONS, ...) without reading it; the connection must then not
+		// carry another request, whose start would be read as this body's.
+		if m := ctx.Method(); !bytes.Equal(m, strPOST) && !bytes.Equal(m, strPUT) && !bytes.Equal(m, strPATCH) {
+			x.req.SetConnectionClose()
+		}
+	}
+}
+
+var (
+	strQuestion = []byte("?")
+	strAmp      = []byte("&")
+	strEquals   = []byte("=")
+)
+
+// mustStripQuery reports whether query q may hold a parameter of
+// Options.StripQueryParams: one substring search per name, so that the
+// usual request costs nothing more.
+func (s *Server) mustStripQuery(q []byte) bool {
+	for _, name := range s.opts.StripQueryParams {
+		if strings.Contains(b2s(q), name) || bytes.IndexByte(q, '%') >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// appendStrippedQuery appends "?" and query q without the parameters named
+// in Options.StripQueryParams, or nothing when none is left. The others
+// keep their bytes and order.
+func (s *Server) appendStrippedQuery(dst, q []byte) []byte {
+	start := len(dst)
+	for rest := q; ; {
+		pair, more, found := bytes.Cut(rest, strAmp)
+		key, _, _ := bytes.Cut(pair, strEquals)
+		if !s.strippedParam(key) && (len(pair) > 0 || found) {
+			if len(dst) == start {
+				dst = append(dst, '?')
+			} else {
+				dst = append(dst, '&')
+			}
+			dst = append(dst, pair...)
+		}
+		if !found {
+			return dst
+		}
+		rest = more
+	}
+}
+
+// strippedParam reports whether a raw query key names one of
+// Options.StripQueryParams once percent- and plus-decoded.
+func (s *Server) strippedParam(key []byte) bool {
+	for _, name := range s.opts.StripQueryParams {
+		if queryKeyEqual(key, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryKeyEqual reports whether the raw query key, decoded as a form key
+// ("%5F" is "_", "+" is a space), equals name.
+func queryKeyEqual(key []byte, name string) bool {
+	j := 0
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c == '+':
+			c = ' '
+		case c == '%' && i+2 < len(key) && ishex(key[i+1]) && ishex(key[i+2]):
+			c = unhex(key[i+1])<<4 | unhex(key[i+2])
+			i += 2
+		}
+		if j >= len(name) || name[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(name)
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
 	}
 }
 
@@ -216,6 +354,55 @@ func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) boo
 		return false
 	}
 	return resp.Header.ContentLength() <= s.opts.MaxRewriteBody
+}
+
+// mayHideSlottedPage reports whether resp is an origin 304 to a GET or HEAD
+// that may stand for a page with slots. The proxy cannot tell until it
+// has seen the page: a 304 carries no body and usually no Content-Type.
+// Relayed as it is, it would carry the origin's ETag and public caching to
+// a page the proxy answers privately and without validators, so that a
+// cache holding some other copy (the origin's page before it had slots, or
+// one planted by a probe) would keep or share it. A 304 whose Content-Type
+// says it is not HTML stands.
+func (s *Server) mayHideSlottedPage(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
+	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusNotModified || !(ctx.IsGet() || ctx.IsHead()) {
+		return false
+	}
+	ct := resp.Header.ContentType()
+	return len(ct) == 0 || isHTML(ct)
+}
+
+var (
+	strIfNoneMatch     = []byte(fasthttp.HeaderIfNoneMatch)
+	strIfModifiedSince = []byte(fasthttp.HeaderIfModifiedSince)
+)
+
+// refetchNotModified asks the origin again for the page behind a 304,
+// without the visitor's validators, and leaves in x.resp what should be
+// served: the full page when it goes to the rewrite stage (which answers
+// with the origin's 304 after all when the page has no slots, see
+// serveRewrite), otherwise the origin's 304 as it was. So a 304 reaches
+// the client only for a response the proxy would have served exactly; the
+// price is a second origin request for every 304 of such a response.
+// It reports false when it has answered ctx with an error.
+func (s *Server) refetchNotModified(ctx *fasthttp.RequestCtx, x *exchange) bool {
+	x.notModified, x.resp = x.resp, fasthttp.AcquireResponse()
+	x.resp.Header.SetNoDefaultContentType(true)
+	x.req.Header.DelBytes(strIfNoneMatch)
+	x.req.Header.DelBytes(strIfModifiedSince)
+	if err := s.client.DoDeadline(&x.req, x.resp, time.Now().Add(s.opts.OriginTimeout)); err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return false
+	}
+	if s.eligible(ctx, x.resp) {
+		return true
+	}
+	// Not a page: the visitor's copy is current and the 304 stands. The
+	// unread body closes the origin connection.
+	_ = x.resp.CloseBodyStream()
+	fasthttp.ReleaseResponse(x.resp)
+	x.resp, x.notModified = x.notModified, nil
+	return true
 }
 
 // isHTML reports whether a Content-Type's media type is text/html.

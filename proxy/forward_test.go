@@ -183,6 +183,43 @@ func TestForwardedHeaders(t *testing.T) {
 	}
 }
 
+func TestClientClaimsStripped(t *testing.T) {
+	// Fields that claim a client address or an original URL reach the
+	// origin only from a trusted proxy.
+	claims := []string{
+		"True-Client-IP", "CF-Connecting-IP", "X-Client-IP", "X-Original-URL", "X-Rewrite-URL",
+		"X-Forwarded-Port", "X-Forwarded-Prefix", "Fastly-Client-IP", "x-cluster-client-ip",
+		"X-Forwarded-Server", "X-Forwarded-Scheme", "X-Forwarded-Ssl",
+	}
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+	}{
+		{"untrusted peer", nil},
+		{"trusted peer", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{TrustedProxies: tt.trusted})
+			headers := []string{"X-Kept: 1"}
+			for _, c := range claims {
+				headers = append(headers, c+": /admin")
+			}
+			p.Get(t, "GET", "/", headers...)
+			got := rec.last(t)
+			for _, c := range claims {
+				if has := headerHas(got.header, c); has != (tt.trusted != nil) {
+					t.Errorf("%s reached the origin %v, want %v", c, has, tt.trusted != nil)
+				}
+			}
+			if !headerHas(got.header, "X-Kept") {
+				t.Error("X-Kept removed")
+			}
+		})
+	}
+}
+
 func TestHostHeader(t *testing.T) {
 	for _, preserve := range []bool{false, true} {
 		t.Run(fmt.Sprint("preserve=", preserve), func(t *testing.T) {
@@ -795,4 +832,57 @@ func TestBufferedBodyReusesOriginConnection(t *testing.T) {
 	if len(conns) != 1 {
 		t.Fatalf("5 sequential requests used %d origin connections, want 1", len(conns))
 	}
+}
+
+func TestStripQueryParams(t *testing.T) {
+	rec := &recorder{}
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{StripQueryParams: []string{"mq_preview"}})
+	tests := []struct{ target, want string }{
+		{"/p?mq_preview=tok", "/p"},
+		{"/p?a=1&mq_preview=tok&b=2", "/p?a=1&b=2"},
+		{"/p?a=1&mq_preview=tok", "/p?a=1"},
+		{"/p?mq_preview", "/p"},
+		{"/p?mq_preview=a&mq_preview=b&c", "/p?c"},
+		{"/p?mq%5Fpreview=tok&c=%5F", "/p?c=%5F"},
+		{"/p?mq%5fpreview=tok", "/p"},
+		{"/p?xmq_preview=1&mq_preview_x=2&q=mq_preview", "/p?xmq_preview=1&mq_preview_x=2&q=mq_preview"},
+		{"/p?a=%zz&b", "/p?a=%zz&b"},
+		{"/p?a=1&&b=2", "/p?a=1&&b=2"},
+		{"/mq_preview?x=1", "/mq_preview?x=1"},
+		{"/p", "/p"},
+		{"http://shop/abs?mq_preview=tok&z=1", "/abs?z=1"},
+		{"http://shop/abs?z=1", "/abs?z=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			out := p.Raw(t, "GET "+tt.target+" HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n")
+			if !strings.HasPrefix(out, "HTTP/1.1 200 ") {
+				t.Fatalf("got %q", out)
+			}
+			if got := rec.last(t).uri; got != tt.want {
+				t.Fatalf("origin got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzAppendStrippedQuery(f *testing.F) {
+	for _, q := range []string{"mq_preview=tok", "a=1&mq_preview=tok&b=2", "mq%5Fpreview=1", "&&", "a=%zz&mq_preview", "mq_preview%"} {
+		f.Add(q)
+	}
+	s := &Server{opts: Options{StripQueryParams: []string{"mq_preview"}}}
+	f.Fuzz(func(t *testing.T, q string) {
+		got := string(s.appendStrippedQuery(nil, []byte(q)))
+		if got != "" && got[0] != '?' {
+			t.Fatalf("%q: got %q", q, got)
+		}
+		var u fasthttp.URI
+		u.SetQueryString(strings.TrimPrefix(got, "?"))
+		if u.QueryArgs().Has("mq_preview") {
+			t.Fatalf("%q: mq_preview survives in %q", q, got)
+		}
+		if !s.mustStripQuery([]byte(q)) && "?"+q != got && q != "" && !strings.Contains(q, "&") {
+			t.Fatalf("%q: changed to %q although nothing to strip", q, got)
+		}
+	})
 }

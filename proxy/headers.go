@@ -96,7 +96,8 @@ func (s *Server) trusted(ip netip.Addr) bool {
 // setForwarded sets X-Forwarded-For, -Proto and -Host on the origin request
 // out. Incoming values are kept and extended only when the peer is a trusted
 // proxy; from anyone else they are forged until proven otherwise, so they
-// are replaced, and Forwarded (RFC 7239) and X-Real-Ip are dropped.
+// are replaced, and Forwarded (RFC 7239), X-Real-Ip and clientClaims are
+// dropped.
 func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHeader, peer netip.Addr, scratch []byte) []byte {
 	trusted := s.trusted(peer)
 	scratch = scratch[:0]
@@ -114,6 +115,7 @@ func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHea
 		out.Del("X-Real-Ip")
 		out.DelBytes(strXFProto)
 		out.DelBytes(strXFHost)
+		removeClientClaims(out, &ctx.Request.Header)
 	}
 	if len(scratch) > 0 {
 		scratch = append(scratch, strCommaSpace...)
@@ -137,6 +139,56 @@ func (s *Server) setForwarded(ctx *fasthttp.RequestCtx, out *fasthttp.RequestHea
 		out.SetBytesKV(strXFHost, host)
 	}
 	return scratch
+}
+
+// clientClaims are request fields through which the proxy in front of an
+// origin tells it who the client is or what it asked for: CDNs' client
+// addresses, and the original URL, port and path prefix that IIS, Symfony,
+// Spring and others honour for routing and access control. From a peer
+// that is not a trusted proxy they are forgeries, so they are removed.
+var clientClaims = [...][]byte{
+	[]byte("True-Client-Ip"),
+	[]byte("Cf-Connecting-Ip"),
+	[]byte("Fastly-Client-Ip"),
+	[]byte("X-Client-Ip"),
+	[]byte("X-Cluster-Client-Ip"),
+	[]byte("X-Original-Url"),
+	[]byte("X-Rewrite-Url"),
+	[]byte("X-Forwarded-Port"),
+	[]byte("X-Forwarded-Prefix"),
+	[]byte("X-Forwarded-Server"),
+	[]byte("X-Forwarded-Scheme"),
+	[]byte("X-Forwarded-Ssl"),
+}
+
+// isClientClaim reports whether field k is one of clientClaims.
+func isClientClaim(k []byte) bool {
+	for _, c := range clientClaims {
+		if len(k) == len(c) && bytes.EqualFold(k, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeClientClaims deletes every clientClaims field from out, the copy
+// of in. It looks in in's fields as received first, so that the usual
+// request, which has none, costs one pass. (All would parse and rewrite
+// the Cookie field, which must reach the origin verbatim.)
+func removeClientClaims(out, in *fasthttp.RequestHeader) {
+	found := false
+	for k := range in.AllInOrder() {
+		if isClientClaim(k) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return
+	}
+	for _, c := range clientClaims {
+		out.DelBytes(c)
+	}
 }
 
 // clientIP resolves the visitor's address: the peer, or, when the peer is a
@@ -178,7 +230,8 @@ const (
 	// modeExact keeps every end-to-end field of the origin.
 	modeExact respMode = iota
 	// modePrivate is for a page with slots served with the origin's bytes:
-	// caching fields are replaced, validators dropped.
+	// caching fields are replaced, CDN-targeted caching fields and
+	// validators dropped.
 	modePrivate
 	// modeRewritten is modePrivate for a body the proxy produced: the
 	// origin's representation metadata (coding, length, digest) goes too.
@@ -214,7 +267,8 @@ var (
 // significant (RFC 9110 §5.3). In modePrivate and modeRewritten a response
 // that depends on the visitor is made uncacheable by shared caches
 // (RFC 9111 §5.2.2.7): Cache-Control gains private and loses public and
-// s-maxage while no-store, no-cache, max-age and the rest stay; Vary gains
+// s-maxage while no-store, no-cache, max-age and the rest stay; fields that
+// steer a CDN instead of Cache-Control go (see isTargetedCacheControl); Vary gains
 // Cookie (and Accept-Encoding when rewritten); ETag and Last-Modified go, so
 // that no cache can revalidate one visitor's page into another's
 // (RFC 9110 §8.8). Content-Length is set from the origin's; a body set later
@@ -231,7 +285,7 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader, mode respMode, scratc
 			continue
 		}
 		if mode != modeExact && (bytes.EqualFold(k, strCacheControl) || bytes.EqualFold(k, strVary) ||
-			bytes.EqualFold(k, strETag) || bytes.EqualFold(k, strLastModified)) {
+			bytes.EqualFold(k, strETag) || bytes.EqualFold(k, strLastModified) || isTargetedCacheControl(k)) {
 			continue
 		}
 		if mode == modeRewritten && (bytes.EqualFold(k, strContentEncoding) ||
@@ -254,6 +308,30 @@ func copyResponseHeader(dst, src *fasthttp.ResponseHeader, mode respMode, scratc
 	}
 	dst.SetContentLength(src.ContentLength())
 	return scratch
+}
+
+var (
+	strSurrogateControl = []byte("Surrogate-Control")
+	strEdgeControl      = []byte("Edge-Control")
+	strXAccelExpires    = []byte("X-Accel-Expires")
+	strCDNCacheControl  = []byte("CDN-Cache-Control")
+)
+
+// isTargetedCacheControl reports whether k is a caching field aimed at a
+// CDN or a reverse proxy rather than at every cache: CDN-Cache-Control and
+// any vendor's *-CDN-Cache-Control (RFC 9213), Surrogate-Control (Fastly,
+// Varnish, Akamai), Edge-Control (Akamai) and X-Accel-Expires (nginx). A
+// cache that honours one of them ignores Cache-Control, so on a page that
+// depends on the visitor they would store one visitor's page for all; the
+// proxy drops them there (RFC 9213 §2.1 lets an intermediary remove them).
+func isTargetedCacheControl(k []byte) bool {
+	if bytes.EqualFold(k, strSurrogateControl) || bytes.EqualFold(k, strEdgeControl) ||
+		bytes.EqualFold(k, strXAccelExpires) {
+		return true
+	}
+	n := len(strCDNCacheControl)
+	return len(k) >= n && bytes.EqualFold(k[len(k)-n:], strCDNCacheControl) &&
+		(len(k) == n || k[len(k)-n-1] == '-')
 }
 
 // appendConnectionTokens appends, comma-terminated, the field names listed

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -168,8 +170,12 @@ func FuzzCopyResponseHeader(f *testing.F) {
 	f.Add("public, max-age=60, s-maxage=300", "Origin, Accept-Encoding", "X-A, close")
 	f.Add(",,,", "*", "")
 	f.Add(`private="a,b"`, "cookie,,", "keep-alive,,X-B")
+	f.Add("max-age=5", "Origin", "Cloudflare-CDN-Cache-Control")
 	f.Fuzz(func(t *testing.T, cc, vary, conn string) {
 		var src, dst fasthttp.ResponseHeader
+		for _, k := range []string{"CDN-Cache-Control", "Surrogate-Control", "Edge-Control", "X-Accel-Expires", "Fastly-CDN-Cache-Control"} {
+			src.Set(k, cc)
+		}
 		src.Set("Cache-Control", cc)
 		src.Set("Vary", vary)
 		src.Set("Connection", conn)
@@ -182,5 +188,156 @@ func FuzzCopyResponseHeader(f *testing.F) {
 		if v := string(dst.Peek("Vary")); v != "*" && !strings.Contains(strings.ToLower(v), "cookie") {
 			t.Fatalf("Vary %q from %q", v, vary)
 		}
+		for k := range dst.All() {
+			if isTargetedCacheControl(k) {
+				t.Fatalf("%s kept on a rewritten page", k)
+			}
+		}
 	})
+}
+
+func TestCopyResponseHeaderDropsTargetedCacheControl(t *testing.T) {
+	// Fields that steer a CDN instead of Cache-Control (RFC 9213 and the
+	// vendors' older ones) must not survive on a page that depends on the
+	// visitor, or a CDN would store it for everyone.
+	targeted := []string{
+		"CDN-Cache-Control", "cdn-cache-control", "Surrogate-Control", "Cloudflare-CDN-Cache-Control",
+		"Akamai-CDN-Cache-Control", "Edge-Control", "X-Accel-Expires",
+	}
+	kept := []string{"X-CDN-Cache-Controlled", "CDNCache-Control", "Surrogate-Key", "X-Accel-Buffering"}
+	for _, mode := range []respMode{modeExact, modePrivate, modeRewritten} {
+		t.Run(mode.String(), func(t *testing.T) {
+			var src, dst fasthttp.ResponseHeader
+			for _, k := range append(append([]string(nil), targeted...), kept...) {
+				src.Add(k, "max-age=600")
+			}
+			copyResponseHeader(&dst, &src, mode, nil)
+			for _, k := range targeted {
+				if got := len(dst.Peek(k)) > 0; got != (mode == modeExact) {
+					t.Errorf("%s present %v, want %v", k, got, mode == modeExact)
+				}
+			}
+			for _, k := range kept {
+				if len(dst.Peek(k)) == 0 {
+					t.Errorf("%s removed", k)
+				}
+			}
+		})
+	}
+}
+
+func TestSlottedPageDropsTargetedCacheControl(t *testing.T) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/html")
+		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
+		ctx.Response.Header.Set("CDN-Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Cloudflare-CDN-Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Surrogate-Control", "max-age=600")
+		ctx.Response.Header.Set("Edge-Control", "cache-maxage=600s")
+		ctx.Response.Header.Set("X-Accel-Expires", "600")
+		if string(ctx.Path()) == "/plain" {
+			ctx.SetBodyString("<p>no slots</p>")
+			return
+		}
+		ctx.SetBodyString("<p>SLOT</p>")
+	})
+	tests := []struct {
+		name, path  string
+		replacement []byte
+		wantKept    bool
+	}{
+		{"slotted, filled", "/page", []byte("offer"), false},
+		{"slotted, unfilled", "/page", nil, false},
+		{"no slots", "/plain", []byte("offer"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProxy(t, origin, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: tt.replacement}})
+			r := p.Get(t, "GET", tt.path)
+			for _, k := range []string{"CDN-Cache-Control", "Cloudflare-CDN-Cache-Control", "Surrogate-Control", "Edge-Control", "X-Accel-Expires"} {
+				if got := len(r.Header.Peek(k)) > 0; got != tt.wantKept {
+					t.Errorf("%s present %v, want %v", k, got, tt.wantKept)
+				}
+			}
+		})
+	}
+}
+
+func TestConditionalRequests(t *testing.T) {
+	// The origin honours validators on every path, answering 304 with public
+	// caching and its ETag, as shops and their frameworks do.
+	const etag, lastMod = `"v1"`, "Mon, 02 Nov 2026 10:00:00 GMT"
+	rec := &recorder{}
+	origin := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+		h := &ctx.Response.Header
+		h.Set("Cache-Control", "public, max-age=60")
+		h.Set("ETag", etag)
+		h.Set("Last-Modified", lastMod)
+		if string(ctx.Request.Header.Peek("If-None-Match")) == etag ||
+			string(ctx.Request.Header.Peek("If-Modified-Since")) == lastMod {
+			ctx.SetStatusCode(fasthttp.StatusNotModified)
+			return
+		}
+		switch string(ctx.Path()) {
+		case "/app.css":
+			ctx.SetContentType("text/css")
+			ctx.SetBodyString("body{}")
+		case "/plain":
+			ctx.SetContentType("text/html")
+			ctx.SetBodyString("<p>no slots</p>")
+		default:
+			ctx.SetContentType("text/html")
+			ctx.SetBodyString("<p>SLOT</p>")
+		}
+	}))
+	tests := []struct {
+		name, method, path, cond string
+		replacement              []byte
+		wantStatus               int
+		wantBody                 string
+	}{
+		{"slotted page, If-None-Match", "GET", "/page", "If-None-Match: " + etag, []byte("offer"), 200, "<p>offer</p>"},
+		{"slotted page, If-Modified-Since", "GET", "/page", "If-Modified-Since: " + lastMod, []byte("offer"), 200, "<p>offer</p>"},
+		{"slotted page, unfilled", "GET", "/page", "If-None-Match: " + etag, nil, 200, "<p>SLOT</p>"},
+		{"slotted page, HEAD", "HEAD", "/page", "If-None-Match: " + etag, []byte("offer"), 200, ""},
+		{"page without slots", "GET", "/plain", "If-None-Match: " + etag, []byte("offer"), 304, ""},
+		{"asset", "GET", "/app.css", "If-None-Match: " + etag, []byte("offer"), 304, ""},
+		{"asset, If-Modified-Since", "GET", "/app.css", "If-Modified-Since: " + lastMod, []byte("offer"), 304, ""},
+		{"asset, stale validator", "GET", "/app.css", `If-None-Match: "v0"`, []byte("offer"), 200, "body{}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startProxy(t, origin, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: tt.replacement}})
+			r := p.Get(t, tt.method, tt.path, tt.cond)
+			if r.StatusCode() != tt.wantStatus {
+				t.Fatalf("got %d, want %d", r.StatusCode(), tt.wantStatus)
+			}
+			if tt.method == "GET" && string(r.Body()) != tt.wantBody {
+				t.Fatalf("got body %q, want %q", r.Body(), tt.wantBody)
+			}
+			cc := string(r.Header.Peek("Cache-Control"))
+			validators := len(r.Header.Peek("ETag")) > 0 || len(r.Header.Peek("Last-Modified")) > 0
+			slotted := tt.path == "/page"
+			if slotted && (!strings.HasPrefix(cc, "private") || strings.Contains(cc, "public") || validators) {
+				t.Fatalf("slotted page answered with Cache-Control %q, validators %v:\n%s", cc, validators, &r.Header)
+			}
+			if !slotted && (cc != "public, max-age=60" || !validators) {
+				t.Fatalf("unslotted response lost the origin's caching: Cache-Control %q, validators %v", cc, validators)
+			}
+		})
+	}
+	// A 304 that says what it is stands without a second origin request.
+	n := len(rec.requests())
+	origin2 := proxytest.StartOrigin(t, rec.handler(func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		ctx.SetContentType("image/png")
+		ctx.Response.Header.Set("ETag", etag)
+	}))
+	p := startProxy(t, origin2, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT")}})
+	if r := p.Get(t, "GET", "/logo.png", "If-None-Match: "+etag); r.StatusCode() != 304 {
+		t.Fatalf("got %d, want 304", r.StatusCode())
+	}
+	if got := len(rec.requests()) - n; got != 1 {
+		t.Fatalf("a typed 304 cost %d origin requests, want 1", got)
+	}
 }

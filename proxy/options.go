@@ -23,6 +23,7 @@ const (
 	// DefaultListen is loopback only: a proxy that nobody configured should
 	// not be reachable from other hosts.
 	DefaultListen          = "127.0.0.1:8000"
+	DefaultHeaderTimeout   = 5 * time.Second
 	DefaultReadTimeout     = 10 * time.Second
 	DefaultWriteTimeout    = 30 * time.Second
 	DefaultIdleTimeout     = 60 * time.Second
@@ -34,6 +35,10 @@ const (
 	// read in full for rewriting is never one the compiler refuses.
 	DefaultMaxRewriteBody = inject.DefaultMaxBodySize
 	DefaultMaxConns       = 10000
+	// DefaultMaxConnsPerIP keeps one address from holding more than a
+	// tenth of DefaultMaxConns, while an office or a carrier NAT of some
+	// 170 browsers (six connections each) still fits.
+	DefaultMaxConnsPerIP  = 1024
 	DefaultMaxOriginConns = 1024
 	DefaultGzipLevel      = 1
 	DefaultBrotliQuality  = 1
@@ -67,8 +72,16 @@ type Options struct {
 	// replaced. Nil trusts nobody.
 	TrustedProxies []netip.Prefix
 
-	// ReadTimeout bounds reading one request, headers and body, from a
-	// client. Zero means DefaultReadTimeout (10 s).
+	// HeaderTimeout bounds reading one request head from a client,
+	// counted from the connection's opening for its first request and from
+	// the first byte for the next ones on a keep-alive connection. A client
+	// that trickles its head (slowloris) holds its connection no longer.
+	// Zero means DefaultHeaderTimeout (5 s); it is never longer than
+	// ReadTimeout.
+	HeaderTimeout time.Duration
+
+	// ReadTimeout bounds reading one request body from a client, counted
+	// from the end of its head. Zero means DefaultReadTimeout (10 s).
 	ReadTimeout time.Duration
 
 	// WriteTimeout bounds writing one response, body included, to a client.
@@ -112,9 +125,12 @@ type Options struct {
 	// DefaultMaxConns (10000).
 	MaxConns int
 
-	// MaxConnsPerIP caps concurrent connections from one client address.
-	// Zero means unlimited, since many clients may share an address behind
-	// a NAT or a trusted proxy.
+	// MaxConnsPerIP caps concurrent connections from one client address,
+	// the peer's; more get 429 and are closed. Peers in TrustedProxies are
+	// not bounded.
+	// Zero means DefaultMaxConnsPerIP (1024); negative means no bound, for
+	// a proxy behind a CDN or load balancer whose addresses carry
+	// everyone's connections and are not listed in TrustedProxies.
 	MaxConnsPerIP int
 
 	// MaxOriginConns caps open connections to each origin. A request that
@@ -161,6 +177,12 @@ type Options struct {
 	// read them, the client never sees them. Nil strips nothing.
 	StripResponseHeaders []string
 
+	// StripQueryParams are query parameters meant for the proxy alone (a
+	// preview token): the rewrite stage and Local see them in the client's
+	// request, the origin's request goes without them. Names are compared
+	// with the parameter's name percent-decoded. Nil strips nothing.
+	StripQueryParams []string
+
 	// Logger receives one line per origin failure and per rewrite failure,
 	// nothing per request above Debug. Nil discards.
 	Logger *slog.Logger
@@ -201,6 +223,8 @@ func (o Options) withDefaults() Options {
 		o.Listen = DefaultListen
 	}
 	setDur(&o.ReadTimeout, DefaultReadTimeout)
+	setDur(&o.HeaderTimeout, DefaultHeaderTimeout)
+	o.HeaderTimeout = min(o.HeaderTimeout, o.ReadTimeout)
 	setDur(&o.WriteTimeout, DefaultWriteTimeout)
 	setDur(&o.IdleTimeout, DefaultIdleTimeout)
 	setDur(&o.OriginTimeout, DefaultOriginTimeout)
@@ -209,6 +233,9 @@ func (o Options) withDefaults() Options {
 	setInt(&o.MaxResponseBody, DefaultMaxResponseBody)
 	setInt(&o.MaxRewriteBody, DefaultMaxRewriteBody)
 	setInt(&o.MaxConns, DefaultMaxConns)
+	if o.MaxConnsPerIP == 0 {
+		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	setInt(&o.MaxOriginConns, DefaultMaxOriginConns)
 	setInt(&o.GzipLevel, DefaultGzipLevel)
 	setInt(&o.BrotliQuality, DefaultBrotliQuality)

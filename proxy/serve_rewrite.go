@@ -60,6 +60,14 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 	}
 	h := &ctx.Response.Header
 	switch {
+	case !rc.Slotted && !rc.Changed && x.notModified != nil:
+		// No slots, and the visitor's validators matched (see
+		// refetchNotModified): the origin's 304 exactly.
+		x.resp, x.notModified = x.notModified, x.resp
+		s.copyHeader(ctx, x, modeExact)
+		ctx.Response.SkipBody = true
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Slotted && !rc.Changed:
 		// No slots: the origin's response exactly, body and caching headers.
 		s.copyHeader(ctx, x, modeExact)

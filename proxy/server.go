@@ -20,6 +20,9 @@ import (
 // Proxy-Authenticate, Proxy-Authorization, TE, Trailer, Transfer-Encoding,
 // Upgrade) in both directions, sets X-Forwarded-For, -Proto and -Host, and
 // sends it to one of Options.Origins, never to any host the request names.
+// It refuses HTTP versions other than 1.0 and 1.1 (505), GET and HEAD
+// requests with a body, and, from peers outside TrustedProxies, drops the
+// fields that claim a client address or original URL.
 // Responses pass back untouched unless they are eligible HTML pages, which
 // go through the rewrite stage (see Rewriter): bodies of a declared length up
 // to 256 KiB are read in full and sent with the head in one write, larger or
@@ -81,16 +84,24 @@ func New(opts Options) (*Server, error) {
 	s.client = s.newOriginClient()
 	s.handler = s.serveHTTP
 	s.srv = &fasthttp.Server{
-		Handler:            s.handler,
-		ErrorHandler:       s.serveParseError,
-		Name:               "",
-		Concurrency:        o.MaxConns,
-		ReadBufferSize:     o.MaxHeaderBytes,
-		WriteBufferSize:    16 << 10,
-		ReadTimeout:        o.ReadTimeout,
-		WriteTimeout:       o.WriteTimeout,
-		IdleTimeout:        o.IdleTimeout,
-		MaxConnsPerIP:      o.MaxConnsPerIP,
+		Handler:         s.handler,
+		ErrorHandler:    s.serveParseError,
+		Name:            "",
+		Concurrency:     o.MaxConns,
+		ReadBufferSize:  o.MaxHeaderBytes,
+		WriteBufferSize: 16 << 10,
+		// fasthttp's ReadTimeout runs from a connection's opening, or a
+		// keep-alive request's first byte, until the body is read; it is
+		// cut to HeaderTimeout, and once the head is in HeaderReceived
+		// gives the body ReadTimeout of its own.
+		ReadTimeout: o.HeaderTimeout,
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
+		},
+		WriteTimeout: o.WriteTimeout,
+		IdleTimeout:  o.IdleTimeout,
+		// MaxConnsPerIP is enforced by clientListener, which knows
+		// trusted proxies.
 		MaxRequestBodySize: o.MaxRequestBody,
 		// The origin's Server and Content-Type pass through as sent.
 		// fasthttp manages Date itself and offers no way to relay the
@@ -146,7 +157,10 @@ func (s *Server) newOriginClient() originClient {
 // Handler returns the proxy's request handler, for serving from a custom
 // fasthttp.Server or calling in-process. It recovers its own panics. Such a
 // server should set NoDefaultContentType and NoDefaultServerHeader and
-// enforce the limits of Options itself; Serve does all of that.
+// enforce the limits of Options itself; Serve does all of that, and also
+// bounds connections per address, bounds the bytes of one request on the
+// wire and closes gracefully after refusing a request (clientListener),
+// which a custom server does not get.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handler }
 
 // Serve accepts connections on ln until Shutdown; it then returns
@@ -164,7 +178,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
 	s.mu.Unlock()
 
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(newClientListener(ln, s))
 	s.mu.Lock()
 	closed := s.shutdown
 	s.mu.Unlock()
@@ -220,6 +234,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// wireBudget is how many bytes one request may take on the client
+// connection: its head and body at their limits, with the body's chunked
+// framing allowed to double it (a body sent in 16-byte chunks costs 1.4
+// times its size), and a read buffer of slack for the next pipelined head.
+// Past it the request is refused: a chunk extension or chunked framing
+// cannot make a request unbounded.
+func (s *Server) wireBudget() int {
+	return 2*s.opts.MaxHeaderBytes + 2*s.opts.MaxRequestBody + 64<<10
+}
+
 // serveParseError answers a request fasthttp could not read: too large
 // head (431), body (413), slow client (408) or malformed framing (400).
 func (s *Server) serveParseError(ctx *fasthttp.RequestCtx, err error) {
@@ -230,6 +254,12 @@ func (s *Server) serveParseError(ctx *fasthttp.RequestCtx, err error) {
 	}()
 	err = classifyClient(err)
 	code := writeError(ctx, err)
+	// fasthttp closes the connection after this answer, perhaps with an
+	// upload still arriving: close gracefully, or the client may never
+	// read the answer.
+	if c, ok := ctx.Conn().(*lingerConn); ok {
+		c.lingerOnClose()
+	}
 	s.metrics.outcome(outcomeClientError)
 	s.log.Debug("proxy: malformed request", "status", code, "err", err)
 }

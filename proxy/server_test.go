@@ -134,7 +134,8 @@ func TestListenAndServe(t *testing.T) {
 
 func TestDefaultOptions(t *testing.T) {
 	o := DefaultOptions()
-	if o.MaxRequestBody != DefaultMaxRequestBody || o.OriginTimeout != DefaultOriginTimeout || o.Logger != nil {
+	if o.MaxRequestBody != DefaultMaxRequestBody || o.OriginTimeout != DefaultOriginTimeout || o.Logger != nil ||
+		o.HeaderTimeout != DefaultHeaderTimeout || o.MaxConnsPerIP != DefaultMaxConnsPerIP {
 		t.Fatalf("got %+v", o)
 	}
 	o.Origins = []string{"http://127.0.0.1:1"}

@@ -3,10 +3,13 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marquee-proxy/marquee/internal/proxytest"
 
@@ -117,6 +120,9 @@ func TestRequestSmuggling(t *testing.T) {
 		{"harmless underscore", "POST /a HTTP/1.1\r\nHost: shop\r\nX_Custom: 1\r\nContent-Length: 5\r\n\r\nhello", "hello"},
 		{"two hosts", "GET /a HTTP/1.1\r\nHost: shop\r\nHost: evil\r\n\r\n" + smuggled, "-"},
 		{"space in request line", "GET /a HTTP/1.1 extra\r\nHost: shop\r\n\r\n" + smuggled, "-"},
+		{"HTTP/1.2", "POST /a HTTP/1.2\r\nHost: shop\r\nContent-Length: 5\r\n\r\nhello" + smuggled, "-"},
+		{"HTTP/2.0 request line", "GET /a HTTP/2.0\r\nHost: shop\r\n\r\n" + smuggled, "-"},
+		{"HTTP/1.0", "POST /a HTTP/1.0\r\nHost: shop\r\nContent-Length: 5\r\n\r\nhello", "hello"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +136,7 @@ func TestRequestSmuggling(t *testing.T) {
 			wire := tap.wire()
 			reqs := originRequests(t, wire)
 			switch code := resps[0].StatusCode(); code {
-			case fasthttp.StatusBadRequest, fasthttp.StatusNotImplemented:
+			case fasthttp.StatusBadRequest, fasthttp.StatusNotImplemented, fasthttp.StatusHTTPVersionNotSupported:
 				if len(reqs) != 0 {
 					t.Fatalf("refused with %d but the origin received %q", code, wire)
 				}
@@ -164,5 +170,179 @@ func TestRequestSmuggling(t *testing.T) {
 				t.Fatalf("origin received bare LF: %q", wire)
 			}
 		})
+	}
+}
+
+// startBodyIgnoringOrigin serves keep-alive connections the way a careless
+// origin does: it reads each request head, never a body, and answers with
+// the request line it read, a smuggled one a little late; a POST to /deny
+// gets 401. It returns the origin's URL and a function
+// that counts the connections accepted.
+func startBodyIgnoringOrigin(t *testing.T) (string, func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns int
+	)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns++
+			mu.Unlock()
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				br := bufio.NewReader(c)
+				for range 20 {
+					first, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					for {
+						line, err := br.ReadString('\n')
+						if err != nil {
+							return
+						}
+						if line == "\r\n" {
+							break
+						}
+					}
+					body := strings.TrimSpace(first)
+					status := "200 OK"
+					if strings.HasPrefix(body, "POST /deny") {
+						status = "401 Unauthorized"
+					}
+					if strings.Contains(body, "/smuggled") {
+						// Answer after the proxy has taken the response
+						// before it, so that this one waits on the idle
+						// connection for the next visitor.
+						time.Sleep(50 * time.Millisecond)
+					}
+					if _, err := fmt.Fprintf(c, "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", status, len(body), body); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return conns }
+}
+
+func TestBodyOnBodilessMethodDoesNotDesync(t *testing.T) {
+	const smuggled = "GET /smuggled HTTP/1.1\r\nHost: shop\r\n\r\n"
+	tests := []struct {
+		name, raw string
+		refused   bool
+	}{
+		{"GET with Content-Length", "GET /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, true},
+		{"HEAD with Content-Length", "HEAD /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, true},
+		{"GET chunked", "GET /a HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(smuggled), smuggled), true},
+		{"GET with Content-Length 0", "GET /a HTTP/1.1\r\nHost: shop\r\nContent-Length: 0\r\n\r\n", false},
+		{"DELETE with a body", "DELETE /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+		{"OPTIONS with a body", "OPTIONS /a HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+		{"POST refused by the origin unread", "POST /deny HTTP/1.1\r\nHost: shop\r\nContent-Length: " + fmt.Sprint(len(smuggled)) + "\r\n\r\n" + smuggled, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			origin, _ := startBodyIgnoringOrigin(t)
+			p := startProxy(t, origin, Options{})
+			// Read as text: a response to HEAD has no body to parse.
+			out := p.Raw(t, tt.raw)
+			if refused := strings.HasPrefix(out, "HTTP/1.1 400 "); refused != tt.refused {
+				t.Fatalf("refused %v, want %v: %q", refused, tt.refused, out)
+			}
+			// The next visitors must get their own answers, whatever the
+			// origin made of the body it ignored.
+			for i := range 3 {
+				r := p.Get(t, "GET", fmt.Sprintf("/next%d", i))
+				if want := fmt.Sprintf("GET /next%d HTTP/1.1", i); string(r.Body()) != want {
+					t.Fatalf("visitor %d got %q, want %q", i, r.Body(), want)
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPVersion(t *testing.T) {
+	origin, tap := startTapOrigin(t)
+	p := startProxy(t, origin, Options{})
+	tests := []struct {
+		proto string
+		want  string
+	}{
+		{"HTTP/1.1", "HTTP/1.1 200 "},
+		{"HTTP/1.0", "HTTP/1.1 200 "},
+		{"HTTP/1.2", "HTTP/1.1 505 "},
+		{"HTTP/1.9", "HTTP/1.1 505 "},
+		{"HTTP/2.0", "HTTP/1.1 505 "},
+		{"HTTP/0.9", "HTTP/1.1 505 "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.proto, func(t *testing.T) {
+			out := p.Raw(t, "GET /"+tt.proto+" "+tt.proto+"\r\nHost: shop\r\n\r\n")
+			if !strings.HasPrefix(out, tt.want) {
+				t.Fatalf("got %q, want %q", out, tt.want)
+			}
+			if sent := strings.Contains(tap.wire(), "GET /"+tt.proto+" "); sent != (tt.want == "HTTP/1.1 200 ") {
+				t.Fatalf("forwarded %v", sent)
+			}
+		})
+	}
+}
+
+func TestChunkExtensionBounded(t *testing.T) {
+	// fasthttp reads a chunk extension of any length; the proxy bounds what
+	// one request may take on the wire, so a huge extension is refused
+	// once past it instead of being read until ReadTimeout.
+	rec := &recorder{}
+	p := startProxy(t, proxytest.StartOrigin(t, rec.handler(nil)), Options{MaxRequestBody: 64 << 10, MaxHeaderBytes: 4 << 10})
+	tests := []struct {
+		name    string
+		ext     int
+		refused bool
+	}{
+		{"short extension", 100, false},
+		{"1 MiB extension", 1 << 20, true},
+		{"8 MiB extension", 8 << 20, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", p.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			start := time.Now()
+			_, _ = io.WriteString(c, "POST /up HTTP/1.1\r\nHost: shop\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;x=")
+			ext := bytes.Repeat([]byte("a"), 32<<10)
+			var werr error
+			for sent := 0; sent < tt.ext && werr == nil; sent += len(ext) {
+				_, werr = c.Write(ext[:min(len(ext), tt.ext-sent)])
+			}
+			if werr == nil {
+				_, werr = io.WriteString(c, "\r\nhello\r\n0\r\n\r\n")
+			}
+			out, _ := io.ReadAll(c)
+			refused := strings.HasPrefix(string(out), "HTTP/1.1 4")
+			if refused != tt.refused {
+				t.Fatalf("refused %v, want %v: %.80q (write %v)", refused, tt.refused, out, werr)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("took %v", d)
+			}
+		})
+	}
+	if n := len(rec.requests()); n != 1 {
+		t.Fatalf("origin got %d requests, want 1", n)
 	}
 }

@@ -111,6 +111,9 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		po.Rewriter, po.Local, po.ObserveResponse = n.pers, n.pers, n.pers.ObserveResponse
 	}
 	po.Logger, po.Registry, po.StripResponseHeaders = log, n.registry, n.ingest.strip
+	// A preview token is the proxy's business; the origin never sees it,
+	// nor logs it, in the query.
+	po.StripQueryParams = []string{personalize.PreviewParam}
 	if n.proxy, err = proxy.New(po); err != nil {
 		return n, err
 	}
@@ -224,6 +227,7 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 		o.TrustedProxies = append(o.TrustedProxies, p)
 	}
 	l := cfg.Limits
+	set(&o.HeaderTimeout, l.HeaderTimeout.D())
 	set(&o.ReadTimeout, l.ReadTimeout.D())
 	set(&o.WriteTimeout, l.WriteTimeout.D())
 	set(&o.IdleTimeout, l.IdleTimeout.D())
@@ -233,7 +237,7 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 	set(&o.MaxResponseBody, l.MaxResponseBody.Int())
 	set(&o.MaxRewriteBody, l.MaxRewriteBody.Int())
 	set(&o.MaxConns, l.MaxConns)
-	o.MaxConnsPerIP = l.MaxConnsPerIP
+	set(&o.MaxConnsPerIP, l.MaxConnsPerIP)
 	return o, nil
 }
 
