@@ -138,7 +138,7 @@ func (c *Cluster) runPull(j pullJob) {
 		p.Want = append(p.Want, b)
 		p.Entries = append(p.Entries, es...)
 		for _, e := range es {
-			size += len(e.ID) + 20
+			size += len(e.ID) + 28
 		}
 		if size >= c.cfg.PageBytes/4 && !flush() {
 			return
@@ -218,7 +218,7 @@ func (c *Cluster) answerPull(p *pull) {
 			page = appendRecord(page, &record{ID: e.ID, Erased: e.Erased})
 			n++
 		}
-		if msync.Newer(e.Version, e.Node, t.Version, t.Node) {
+		if e.Differs(t) {
 			prof, err := c.store.Get(e.ID)
 			if err != nil || prof == nil {
 				continue

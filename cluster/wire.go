@@ -167,6 +167,16 @@ func (r *reader) uvarint(what string) uint64 {
 	return v
 }
 
+func (r *reader) uint64(what string) uint64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.fail(what)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
 func (r *reader) byte(what string) byte {
 	if r.err != nil || len(r.b) == 0 {
 		r.fail(what)
@@ -283,6 +293,7 @@ func encodePull(p *pull) []byte {
 		b = binary.AppendUvarint(b, uint64(e.Version))
 		b = appendString(b, e.Node)
 		b = binary.AppendUvarint(b, uint64(e.Erased))
+		b = binary.LittleEndian.AppendUint64(b, e.Sum)
 	}
 	return seal(kindPull, b)
 }
@@ -311,6 +322,7 @@ func decodePull(body []byte) (pull, error) {
 		e.Version = profile.Version(r.uvarint("version"))
 		e.Node = string(r.bytes("node name", 512))
 		e.Erased = profile.Version(r.uvarint("erasure version"))
+		e.Sum = r.uint64("content sum")
 		p.Entries = append(p.Entries, e)
 	}
 	return p, r.done()

@@ -39,6 +39,20 @@ type Profile struct {
 	// Exposures records the latest exposure per campaign, for attributing
 	// conversions.
 	Exposures map[string]Exposure `json:"exposures,omitempty"`
+	// Stamps hold, per register, the write that last set or removed it:
+	// "a:<name>" an attribute, "s:<name>" a score, "c:p" the
+	// personalisation consent, "k:<product>" a cart line, "r" the recent
+	// list. A stamp whose value is absent records a removal, so that a
+	// copy still holding the value cannot bring it back.
+	Stamps map[string]Stamp `json:"stamps,omitempty"`
+	// NodeViews are the per-node counts Views sums: per category, one
+	// count per (day, node). Node "" holds counts made before nodes were
+	// counted apart.
+	NodeViews map[string][]NodeDayCount `json:"node_views,omitempty"`
+	// NodeCustom are the per-node counts Custom sums.
+	NodeCustom map[string][]NodeDayCount `json:"node_custom,omitempty"`
+	// NodeSessions are the per-node counts Sessions sums.
+	NodeSessions map[string]int `json:"node_sessions,omitempty"`
 	// Version orders writes of this profile across the cluster.
 	Version Version `json:"version"`
 	// Born is the version of the first write of this profile since it was
@@ -179,7 +193,32 @@ func (p *Profile) Clone() *Profile {
 		}
 	}
 	c.Links = append([]string(nil), p.Links...)
+	if p.Stamps != nil {
+		c.Stamps = make(map[string]Stamp, len(p.Stamps))
+		for k, v := range p.Stamps {
+			c.Stamps[k] = v
+		}
+	}
+	c.NodeViews = cloneNodeCounts(p.NodeViews)
+	c.NodeCustom = cloneNodeCounts(p.NodeCustom)
+	if p.NodeSessions != nil {
+		c.NodeSessions = make(map[string]int, len(p.NodeSessions))
+		for k, v := range p.NodeSessions {
+			c.NodeSessions[k] = v
+		}
+	}
 	return &c
+}
+
+func cloneNodeCounts(m map[string][]NodeDayCount) map[string][]NodeDayCount {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string][]NodeDayCount, len(m))
+	for k, v := range m {
+		c[k] = append([]NodeDayCount(nil), v...)
+	}
+	return c
 }
 
 // PurchasesSince sums the value and count of purchases at or after t.

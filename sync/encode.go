@@ -14,5 +14,8 @@ func unmarshalProfile(data []byte) (*profile.Profile, error) {
 	if err := json.Unmarshal(data, p); err != nil {
 		return nil, err
 	}
+	if needsMigration(p) {
+		migrate(p)
+	}
 	return p, nil
 }

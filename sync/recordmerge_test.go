@@ -10,7 +10,7 @@ import (
 
 func TestMergeRecordsCountersAddUp(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	base := &profile.Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0), Node: "n1",
+	base := &profile.Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0), Born: profile.VersionAt(t0), Node: "n1",
 		Caps: map[string][]profile.NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 1}}}}
 	// Two nodes count an impression each, at the same moment.
 	a := base.Clone()
@@ -38,17 +38,21 @@ func TestMergeRecordsCountersAddUp(t *testing.T) {
 	if ab.Variants["exp"] != "x" || ab.Exposures["promo"].Variant != "x" {
 		t.Errorf("variants %v, exposures %v lost in the merge", ab.Variants, ab.Exposures)
 	}
-	if ab.Version <= max(a.Version, b.Version) {
-		t.Errorf("merged version %d does not replace both (%d, %d)", ab.Version, a.Version, b.Version)
+	if ab.Version != max(a.Version, b.Version) || ab.Node != "n2" {
+		t.Errorf("merged version %d by %s, want the higher of (%d, %d), by n2", ab.Version, ab.Node, a.Version, b.Version)
 	}
 	// Idempotent: merging the result with either input changes nothing.
-	if MergeRecords(ab, a) != ab || MergeRecords(b, ab) != ab {
-		t.Error("merging a merged record with one of its inputs made a new record")
+	for _, in := range []*profile.Profile{a, b, ab} {
+		if j, _ := json.Marshal(MergeRecords(ab, in)); string(j) != string(ja) {
+			t.Errorf("merging the merged record with an input changed it:\n%s\n%s", j, ja)
+		}
 	}
-	// A copy that adds nothing is not replaced.
+	// A copy that adds nothing leaves the newer as it is.
 	older := base.Clone()
-	if got := MergeRecords(a, older); got != a {
-		t.Errorf("an older copy with nothing new replaced the newer: %+v", got)
+	aa := MergeRecords(a, a)
+	want, _ := json.Marshal(aa)
+	if got, _ := json.Marshal(MergeRecords(aa, older)); string(got) != string(want) {
+		t.Errorf("an older copy with nothing new changed the newer:\n%s\n%s", got, want)
 	}
 }
 
