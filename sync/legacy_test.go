@@ -77,3 +77,68 @@ func TestWriteLegacyFixture(t *testing.T) {
 	}
 	t.Logf("%s", raw)
 }
+
+// TestLegacyStoreMigrates opens the store file written by the previous
+// release: every field reads back, registers get the record's stamp, and a
+// merge with a new-format copy keeps both sides' writes.
+func TestLegacyStoreMigrates(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(legacyDir, "profiles.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "profiles.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := legacyNow.Add(time.Hour)
+	s, err := Open(Options{Dir: dir, Node: "new1", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Get("cust-1")
+	if err != nil || p == nil {
+		t.Fatalf("cust-1: %v %v", p, err)
+	}
+	if p.Attrs["tier"] != "gold" || p.Attrs["age"] != 41.0 || p.Attrs["vip"] != true || p.Scores["propensity"] != 0.42 || p.Consent.Allows() {
+		t.Errorf("registers: %v %v %v", p.Attrs, p.Scores, p.Consent.Personalization)
+	}
+	if len(p.Cart.Items) != 1 || p.Cart.Items[0].Qty != 2 || len(p.Purchases) != 2 || p.Purchases[0].ID == "" || p.Purchases[1].ID != "order-9" {
+		t.Errorf("cart %+v, purchases %+v", p.Cart, p.Purchases)
+	}
+	if viewTotal(p) != 3 || p.Custom["newsletter"][0].Count != 1 || p.Sessions != 2 || len(p.Recent) != 2 || p.Links[0] != "anon-1" {
+		t.Errorf("behaviour: views %v custom %v sessions %d recent %v links %v", p.Views, p.Custom, p.Sessions, p.Recent, p.Links)
+	}
+	if p.Variants["exp1"] != "b" || p.Exposures["promo"].Variant != "b" || len(p.Caps["promo"]) != 1 {
+		t.Errorf("variants %v exposures %v caps %v", p.Variants, p.Exposures, p.Caps)
+	}
+	legacy := profile.Stamp{V: p.Version, Node: "old1"}
+	for _, k := range []string{"a:tier", "s:propensity", "c:p", "k:b2", "r"} {
+		if p.Stamps[k] != legacy {
+			t.Errorf("stamp %s: %v, want the record's %v", k, p.Stamps[k], legacy)
+		}
+	}
+	if s.Tombstone("gone-1") == 0 {
+		t.Error("the erasure of gone-1 was lost")
+	}
+	// A new-format copy from another node, written later, that changed one
+	// attribute and added a view.
+	remote := p.Clone()
+	stampWrite(p, remote, p.Version+10, "new2")
+	remote.Attrs = map[string]any{"tier": "silver", "age": 41.0, "vip": true}
+	remote.Views["books"] = append([]profile.DayCount(nil), remote.Views["books"]...)
+	remote.Views["books"][len(remote.Views["books"])-1].Count++
+	stampWrite(p, remote, p.Version+10, "new2")
+	remote.Version, remote.Node = p.Version+10, "new2"
+	// And a local write here meanwhile.
+	if _, err := s.Update("cust-1", func(q *profile.Profile) error { q.Scores["churn"] = 0.1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MergeRemote(remote); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get("cust-1")
+	if got.Attrs["tier"] != "silver" || got.Scores["churn"] != 0.1 || got.Scores["propensity"] != 0.42 || viewTotal(got) != 4 || got.Consent.Allows() {
+		t.Errorf("after the merge: attrs %v scores %v views %v", got.Attrs, got.Scores, got.Views)
+	}
+}
