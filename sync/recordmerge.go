@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/marquee-proxy/marquee/profile"
 )
@@ -324,12 +325,59 @@ func canonical(p *profile.Profile) {
 	for _, list := range p.Caps {
 		slices.SortFunc(list, compareNodeDay)
 	}
+	dropOldRemovals(p)
 	p.Views = sumCounts(trimCounts(p.NodeViews))
 	p.Custom = sumCounts(trimCounts(p.NodeCustom))
 	p.Sessions = 0
 	for _, n := range p.NodeSessions {
 		p.Sessions += n
 	}
+}
+
+// RemovalRetention is how long the stamp of a removed register (an
+// attribute, score or cart line deleted, the consent or recent list
+// cleared) is kept, measured back from the record's own version: the
+// default retention of erasure tombstones. A removal stamp older than that
+// is dropped in the canonical form, the same on every replica since it
+// depends only on the record. The bound is the one erasures have: a copy
+// of the profile that has not been merged for longer than this can bring
+// a removed key back.
+const RemovalRetention = 30 * 24 * time.Hour
+
+// dropOldRemovals deletes from p.Stamps the removal stamps older than
+// RemovalRetention before p.Version.
+func dropOldRemovals(p *profile.Profile) {
+	cutoff := p.Version - profile.VersionAt(time.Unix(0, 0).Add(RemovalRetention))
+	if p.Version <= cutoff || len(p.Stamps) == 0 {
+		return
+	}
+	for key, st := range p.Stamps {
+		if st.V < cutoff && !holdsValue(p, key) {
+			delete(p.Stamps, key)
+		}
+	}
+	if len(p.Stamps) == 0 {
+		p.Stamps = nil
+	}
+}
+
+// holdsValue reports whether the register of stamp key has a value in p.
+func holdsValue(p *profile.Profile, key string) bool {
+	switch {
+	case key == stampConsent:
+		return p.Consent.Personalization != nil
+	case key == stampRecent:
+		return len(p.Recent) > 0
+	case strings.HasPrefix(key, stampAttr):
+		_, ok := p.Attrs[key[len(stampAttr):]]
+		return ok
+	case strings.HasPrefix(key, stampScore):
+		_, ok := p.Scores[key[len(stampScore):]]
+		return ok
+	case strings.HasPrefix(key, stampCart):
+		return cartIndex(p.Cart.Items, key[len(stampCart):]) >= 0
+	}
+	return true
 }
 
 func compareNodeDay(x, y profile.NodeDayCount) int {

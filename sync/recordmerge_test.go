@@ -83,3 +83,52 @@ func TestMergeRemoteKeepsBothNodesCounts(t *testing.T) {
 		t.Errorf("after merging a newer remote copy: caps %+v, want both nodes' counts (3)", got.Caps["promo"])
 	}
 }
+
+// TestOldRemovalStampsDropped: a removal stamp is kept while it is newer
+// than RemovalRetention before the record's version, so a copy holding
+// the removed value loses to it, and dropped after, the same way by a
+// write and by a merge; stamps of values held are kept.
+func TestOldRemovalStampsDropped(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := func(d time.Duration) profile.Version { return profile.VersionAt(t0.Add(d)) }
+	stale := &profile.Profile{ID: "x", Attrs: map[string]any{"tier": "gold", "city": "Oslo"}}
+	stampWrite(nil, stale, v(0), "n1")
+	stale.Version, stale.Node, stale.Born = v(0), "n1", v(0)
+
+	removed := stale.Clone()
+	delete(removed.Attrs, "tier")
+	stampWrite(stale, removed, v(time.Hour), "n1")
+	removed.Version, removed.Node = v(time.Hour), "n1"
+
+	later := func(after time.Duration) *profile.Profile {
+		p := removed.Clone()
+		p.Scores = map[string]float64{"s": float64(after)}
+		p.Version = v(time.Hour + after)
+		stampWrite(removed, p, p.Version, "n2")
+		return p
+	}
+	within := later(RemovalRetention - time.Minute)
+	if _, ok := within.Stamps[stampAttr+"tier"]; !ok {
+		t.Fatal("removal stamp dropped within the retention")
+	}
+	if m := MergeRecords(within, stale); m.Attrs["tier"] != nil {
+		t.Errorf("a stale copy brought back a key removed within the retention: %v", m.Attrs)
+	}
+	past := later(RemovalRetention + time.Minute)
+	if _, ok := past.Stamps[stampAttr+"tier"]; ok {
+		t.Error("removal stamp kept past the retention")
+	}
+	if _, ok := past.Stamps[stampAttr+"city"]; !ok {
+		t.Error("the stamp of a value held was dropped")
+	}
+	// A merge drops it too, whichever copy still has it.
+	m1, m2 := MergeRecords(within, past), MergeRecords(past, within)
+	if _, ok := m1.Stamps[stampAttr+"tier"]; ok {
+		t.Error("merge kept a removal stamp past the retention")
+	}
+	d1, _ := marshalProfile(m1)
+	d2, _ := marshalProfile(m2)
+	if string(d1) != string(d2) {
+		t.Errorf("merge orders differ:\n%s\n%s", d1, d2)
+	}
+}
