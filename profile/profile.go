@@ -45,6 +45,9 @@ type Profile struct {
 	// list. A stamp whose value is absent records a removal, so that a
 	// copy still holding the value cannot bring it back.
 	Stamps map[string]Stamp `json:"stamps,omitempty"`
+	// touched are the registers the write in progress sets even where
+	// their value does not change (see Touch).
+	touched []string
 	// NodeViews are the per-node counts Views sums: per category, one
 	// count per (day, node). Node "" holds counts made before nodes were
 	// counted apart.
@@ -140,9 +143,34 @@ type Exposure struct {
 	Converted time.Time `json:"converted,omitzero"`
 }
 
+// Register keys of Stamps: a prefix and a name, or a whole key.
+const (
+	RegisterAttr    = "a:"  // + attribute name
+	RegisterScore   = "s:"  // + score name
+	RegisterCart    = "k:"  // + product id
+	RegisterConsent = "c:p" // the personalisation consent
+	RegisterRecent  = "r"   // the recent list
+)
+
+// Touch marks register key (RegisterAttr+name, RegisterConsent, …) as
+// written by the write in progress even when its value does not change:
+// an operator who sets a value this node already shows, or removes a key
+// it does not hold, still wins over an older write from another node that
+// has not arrived yet. The store stamps touched registers with the
+// write's version; the marks end with the write.
+func (p *Profile) Touch(key string) { p.touched = append(p.touched, key) }
+
+// TakeTouched returns the registers marked by Touch and forgets them.
+func (p *Profile) TakeTouched() []string {
+	t := p.touched
+	p.touched = nil
+	return t
+}
+
 // Clone returns a deep copy that the caller may change.
 func (p *Profile) Clone() *Profile {
 	c := *p
+	c.touched = nil
 	if p.Attrs != nil {
 		c.Attrs = make(map[string]any, len(p.Attrs))
 		for k, v := range p.Attrs {

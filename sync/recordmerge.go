@@ -15,11 +15,11 @@ import (
 
 // Register keys in profile.Profile.Stamps.
 const (
-	stampAttr    = "a:"
-	stampScore   = "s:"
-	stampCart    = "k:"
-	stampConsent = "c:p"
-	stampRecent  = "r"
+	stampAttr    = profile.RegisterAttr
+	stampScore   = profile.RegisterScore
+	stampCart    = profile.RegisterCart
+	stampConsent = profile.RegisterConsent
+	stampRecent  = profile.RegisterRecent
 )
 
 // MergeRecords merges two copies of one profile into the copy every node
@@ -471,6 +471,9 @@ func stampWrite(old, p *profile.Profile, v profile.Version, node string) {
 	}
 	if !slices.Equal(old.Recent, p.Recent) {
 		stamp(stampRecent)
+	}
+	for _, key := range p.TakeTouched() {
+		stamp(key)
 	}
 	p.Stamps = stamps
 	p.NodeViews = addGrowth(old.Views, p.Views, old.NodeViews, node)
