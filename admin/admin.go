@@ -282,6 +282,13 @@ func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
 	p, err := a.opts.Store.Update(id, func(p *profile.Profile) error {
 		p.Attrs = attrs
 		p.Scores = scores
+		for k := range attrs {
+			p.Touch(profile.RegisterAttr + k)
+		}
+		for k := range scores {
+			p.Touch(profile.RegisterScore + k)
+		}
+		p.Touch(profile.RegisterConsent)
 		if body.Consent != nil {
 			p.Consent = *body.Consent
 		} else {

@@ -71,6 +71,7 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 			p.Attrs = nil
 		case attrs != nil:
 			for k, v := range attrs {
+				p.Touch(profile.RegisterAttr + k)
 				if v == nil {
 					delete(p.Attrs, k)
 					continue
@@ -87,6 +88,7 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 			p.Scores = nil
 		case scores != nil:
 			for k, v := range scores {
+				p.Touch(profile.RegisterScore + k)
 				if v == nil {
 					delete(p.Scores, k)
 					continue
@@ -101,8 +103,10 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case isNull(body.Consent):
 			p.Consent = profile.Consent{}
+			p.Touch(profile.RegisterConsent)
 		case body.Consent != nil:
 			p.Consent = consent
+			p.Touch(profile.RegisterConsent)
 		}
 		return nil
 	})

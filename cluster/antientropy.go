@@ -116,7 +116,7 @@ func (c *Cluster) runPull(j pullJob) {
 		b := msync.Bucket(e.ID, c.cfg.Buckets)
 		byBucket[b] = append(byBucket[b], e)
 	}
-	p := pull{From: c.cfg.NodeName, Buckets: c.cfg.Buckets}
+	p := pull{From: c.cfg.NodeName, Buckets: c.cfg.Buckets, Sums: c.peerTakesSums(j.peer)}
 	size := 0
 	flush := func() bool {
 		if len(p.Want) == 0 {
@@ -138,7 +138,7 @@ func (c *Cluster) runPull(j pullJob) {
 		p.Want = append(p.Want, b)
 		p.Entries = append(p.Entries, es...)
 		for _, e := range es {
-			size += len(e.ID) + 20
+			size += len(e.ID) + 28 // 20 without sums: an estimate
 		}
 		if size >= c.cfg.PageBytes/4 && !flush() {
 			return
@@ -168,16 +168,35 @@ func (c *Cluster) pullLoop() {
 // answer decodes one pull and answers it.
 func (c *Cluster) answer(msg []byte) {
 	k, body, err := open(msg)
-	if err != nil || k != kindPull {
+	if err != nil || k != kindPull && k != kindPullSum {
 		c.malformed(err)
 		return
 	}
-	p, err := decodePull(body)
+	p, err := decodePull(k, body)
 	if err != nil {
 		c.malformed(err)
 		return
 	}
 	c.answerPull(&p)
+}
+
+// differs reports whether our entry e should be sent to the puller whose
+// entry is t: by content sum too when the pull carried sums, else (a node
+// of an earlier release) by version and node only.
+func (p *pull) differs(e, t msync.Entry) bool {
+	if p.Sums {
+		return e.Differs(t)
+	}
+	return msync.Newer(e.Version, e.Node, t.Version, t.Node)
+}
+
+// peerTakesSums reports whether peer announced it understands
+// kindPullSum.
+func (c *Cluster) peerTakesSums(peer string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.peers[peer]
+	return ok && hasWireSuffix(n.Meta)
 }
 
 // answerPull sends p.From every record of p's buckets that we hold newer
@@ -218,7 +237,7 @@ func (c *Cluster) answerPull(p *pull) {
 			page = appendRecord(page, &record{ID: e.ID, Erased: e.Erased})
 			n++
 		}
-		if msync.Newer(e.Version, e.Node, t.Version, t.Node) {
+		if p.differs(e, t) {
 			prof, err := c.store.Get(e.ID)
 			if err != nil || prof == nil {
 				continue

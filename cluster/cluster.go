@@ -117,7 +117,8 @@ type pullJob struct {
 // New starts memberlist for cfg, hooks into store so that every local
 // change is broadcast, and joins cfg.Join in the background: a node that
 // reaches no seed serves alone and keeps trying. rep may be nil; meta is
-// announced to other nodes (at most 512 bytes, e.g. the build version).
+// announced to other nodes (at most 512 bytes less wireMetaSuffix, e.g.
+// the build version), followed by wireMetaSuffix.
 // On error nothing is left running.
 func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.Logger) (*Cluster, error) {
 	if store == nil {
@@ -126,8 +127,8 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if len(meta) > 512 {
-		return nil, fmt.Errorf("%w: meta over 512 bytes", ErrConfig)
+	if len(meta)+len(wireMetaSuffix) > 512 {
+		return nil, fmt.Errorf("%w: meta over %d bytes", ErrConfig, 512-len(wireMetaSuffix))
 	}
 	cfg = cfg.withDefaults()
 	if n := store.DigestBuckets(); n != cfg.Buckets {
@@ -135,7 +136,7 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 			"buckets", cfg.Buckets, "store_digest_buckets", n)
 	}
 	c := &Cluster{
-		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: []byte(meta),
+		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: []byte(meta + wireMetaSuffix),
 		metrics:  newMetrics(),
 		inbox:    make(chan []byte, cfg.InboxSize),
 		pulls:    make(chan []byte, 64),
@@ -241,7 +242,7 @@ func (c *Cluster) Members() []Member {
 	out := make([]Member, 0, len(c.peers)+len(c.gone))
 	for name, n := range c.peers {
 		out = append(out, Member{
-			Name: name, Addr: n.Address(), State: "alive", Meta: string(n.Meta),
+			Name: name, Addr: n.Address(), State: "alive", Meta: string(trimWireSuffix(n.Meta)),
 			Lag: c.lag[name], Self: name == c.cfg.NodeName,
 		})
 	}

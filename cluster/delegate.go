@@ -38,7 +38,7 @@ func (d *delegate) NotifyMsg(buf []byte) {
 	c.metrics.BytesReceived.Add(uint64(len(buf)))
 	msg := append([]byte(nil), buf...)
 	ch := c.inbox
-	if kind(msg[0]) == kindPull {
+	if k := kind(msg[0]); k == kindPull || k == kindPullSum {
 		ch = c.pulls
 	}
 	select {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -32,6 +33,11 @@ const (
 	// kindBatch is a packet of fresh local changes sent by their writer
 	// straight to every member; receivers do not pass it on.
 	kindBatch
+	// kindPullSum is kindPull whose entries also carry the content sum
+	// (msync.Entry.Sum). It is sent only to a peer that announced it
+	// understands it (wireMetaSuffix); a kindPull, from a node of an
+	// earlier release, is answered comparing versions and nodes only.
+	kindPullSum
 	kindEnd
 )
 
@@ -52,8 +58,25 @@ func (k kind) String() string {
 		return "stats"
 	case kindBatch:
 		return "batch"
+	case kindPullSum:
+		return "pull-sum"
 	}
 	return "invalid"
+}
+
+// wireMetaSuffix ends the node meta a node announces when it understands
+// kindPullSum. A node of an earlier release announces its meta as given,
+// and is sent kindPull; it shows this suffix as part of a new node's meta
+// until it is upgraded too.
+const wireMetaSuffix = " +pullsum"
+
+func hasWireSuffix(meta []byte) bool {
+	return bytes.HasSuffix(meta, []byte(wireMetaSuffix))
+}
+
+// trimWireSuffix is meta as the node was given it.
+func trimWireSuffix(meta []byte) []byte {
+	return bytes.TrimSuffix(meta, []byte(wireMetaSuffix))
 }
 
 // Header flags.
@@ -167,6 +190,16 @@ func (r *reader) uvarint(what string) uint64 {
 	return v
 }
 
+func (r *reader) uint64(what string) uint64 {
+	if r.err != nil || len(r.b) < 8 {
+		r.fail(what)
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
 func (r *reader) byte(what string) byte {
 	if r.err != nil || len(r.b) == 0 {
 		r.fail(what)
@@ -268,8 +301,14 @@ type pull struct {
 	Buckets int   // digest size the bucket numbers refer to
 	Want    []int // bucket numbers
 	Entries []msync.Entry
+	// Sums: the entries carry content sums (kindPullSum). Without them
+	// (kindPull, an earlier release's form) Entry.Sum is 0 and means
+	// nothing.
+	Sums bool
 }
 
+// encodePull encodes p as a kindPullSum when p.Sums, else in the earlier
+// release's kindPull form, without sums.
 func encodePull(p *pull) []byte {
 	b := appendString(nil, p.From)
 	b = binary.AppendUvarint(b, uint64(p.Buckets))
@@ -283,13 +322,20 @@ func encodePull(p *pull) []byte {
 		b = binary.AppendUvarint(b, uint64(e.Version))
 		b = appendString(b, e.Node)
 		b = binary.AppendUvarint(b, uint64(e.Erased))
+		if p.Sums {
+			b = binary.LittleEndian.AppendUint64(b, e.Sum)
+		}
+	}
+	if p.Sums {
+		return seal(kindPullSum, b)
 	}
 	return seal(kindPull, b)
 }
 
-func decodePull(body []byte) (pull, error) {
+// decodePull decodes the body of a kindPull or kindPullSum.
+func decodePull(k kind, body []byte) (pull, error) {
 	r := reader{b: body}
-	var p pull
+	p := pull{Sums: k == kindPullSum}
 	p.From = string(r.bytes("node name", 512))
 	p.Buckets = int(r.uvarint("bucket count"))
 	if r.err == nil && (p.Buckets <= 0 || p.Buckets > maxBuckets) {
@@ -311,6 +357,9 @@ func decodePull(body []byte) (pull, error) {
 		e.Version = profile.Version(r.uvarint("version"))
 		e.Node = string(r.bytes("node name", 512))
 		e.Erased = profile.Version(r.uvarint("erasure version"))
+		if p.Sums {
+			e.Sum = r.uint64("content sum")
+		}
 		p.Entries = append(p.Entries, e)
 	}
 	return p, r.done()

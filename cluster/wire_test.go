@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	msync "github.com/marquee-proxy/marquee/sync"
@@ -15,6 +16,8 @@ func wireCases() [][]byte {
 		encodeDelta(&record{ID: "v2", Profile: bytes.Repeat([]byte(`{"id":"v2"}`), 100)}),
 		seal(kindRecords, appendCount(2, appendRecord(appendRecord(nil, &record{ID: "a", Erased: 9}), &record{ID: "b", Profile: []byte("{}")}))),
 		encodePull(&pull{From: "n1", Buckets: 16, Want: []int{1, 3}, Entries: []msync.Entry{{ID: "x", Version: 5, Erased: 2}}}),
+		encodePull(&pull{From: "n1", Buckets: 16, Want: []int{1, 3}, Sums: true, Entries: []msync.Entry{{ID: "x", Version: 5, Node: "n2", Erased: 2, Sum: 0xdeadbeef}}}),
+		prevEncodePull(&pull{From: "n0", Buckets: 4, Want: []int{0}, Entries: []msync.Entry{{ID: "y", Version: 9, Node: "n0"}}}),
 		encodeName(kindConfigPull, "n2"),
 		encodeConfig(7, []byte("segments: {}")),
 		encodeStats("n3", []byte(`{"node":"n3"}`)),
@@ -49,8 +52,8 @@ func decodeAny(msg []byte) error {
 	switch k {
 	case kindDelta, kindRecords, kindBatch:
 		_, err = decodeRecords(k, body)
-	case kindPull:
-		_, err = decodePull(body)
+	case kindPull, kindPullSum:
+		_, err = decodePull(k, body)
 	case kindConfigPull:
 		_, err = decodeName(body)
 	case kindConfig:
@@ -70,4 +73,79 @@ func FuzzDecode(f *testing.F) {
 		_ = decodeAny(msg)
 		_, _ = decodeState(msg)
 	})
+}
+
+// prevKindEnd and prevEncodePull are the previous release's (cb0c30c):
+// a pull's entries without content sums.
+const prevKindEnd = 8
+
+func prevEncodePull(p *pull) []byte {
+	b := appendString(nil, p.From)
+	b = binary.AppendUvarint(b, uint64(p.Buckets))
+	b = binary.AppendUvarint(b, uint64(len(p.Want)))
+	for _, w := range p.Want {
+		b = binary.AppendUvarint(b, uint64(w))
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
+	for _, e := range p.Entries {
+		b = appendString(b, e.ID)
+		b = binary.AppendUvarint(b, uint64(e.Version))
+		b = appendString(b, e.Node)
+		b = binary.AppendUvarint(b, uint64(e.Erased))
+	}
+	return seal(kindPull, b)
+}
+
+// TestPullFromPreviousRelease: a pull encoded as the previous release
+// encodes it decodes, without sums, and is answered comparing versions
+// and nodes only; a pull to such a node is encoded byte for byte as it
+// expects; the new kind is one it rejects rather than misreads.
+func TestPullFromPreviousRelease(t *testing.T) {
+	entries := []msync.Entry{{ID: "a", Version: 5, Node: "n1"}, {ID: "b", Version: 7, Node: "n2", Erased: 3}}
+	old := prevEncodePull(&pull{From: "old", Buckets: 16, Want: []int{2, 9}, Entries: entries})
+	k, body, err := open(old)
+	if err != nil || k != kindPull {
+		t.Fatalf("open: %v %v", k, err)
+	}
+	p, err := decodePull(k, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Sums || p.From != "old" || p.Buckets != 16 || len(p.Want) != 2 || len(p.Entries) != 2 || p.Entries[1] != entries[1] {
+		t.Fatalf("decoded %+v", p)
+	}
+	mine := msync.Entry{ID: "a", Version: 5, Node: "n1", Sum: 77}
+	if p.differs(mine, p.Entries[0]) {
+		t.Error("an entry of the same version and node is sent to a node that sent no sums")
+	}
+	if newer := (msync.Entry{ID: "a", Version: 6, Node: "n1"}); !p.differs(newer, p.Entries[0]) {
+		t.Error("a newer entry is not sent")
+	}
+	withSums := pull{Sums: true}
+	if !withSums.differs(mine, msync.Entry{ID: "a", Version: 5, Node: "n1", Sum: 78}) {
+		t.Error("copies of one version with different content are not repaired between new nodes")
+	}
+
+	p.Entries[0].Sum = 99 // not encoded without Sums
+	if got := encodePull(&p); !bytes.Equal(got, old) {
+		t.Errorf("pull to a previous-release node:\n%x\nwant\n%x", got, old)
+	}
+	p.Sums = true
+	if got := encodePull(&p); got[0] != byte(kindPullSum) || kindPullSum < prevKindEnd {
+		t.Errorf("pull with sums: kind %d, which the previous release (kinds below %d) does not reject", got[0], prevKindEnd)
+	}
+	k, body, _ = open(encodePull(&p))
+	if q, err := decodePull(k, body); err != nil || !q.Sums || q.Entries[0].Sum != 99 {
+		t.Errorf("pull with sums round trip: %+v %v", q, err)
+	}
+}
+
+func TestWireMetaSuffix(t *testing.T) {
+	m := []byte("1.4.0" + wireMetaSuffix)
+	if !hasWireSuffix(m) || string(trimWireSuffix(m)) != "1.4.0" {
+		t.Errorf("%q", m)
+	}
+	if hasWireSuffix([]byte("1.3.9")) || string(trimWireSuffix([]byte("1.3.9"))) != "1.3.9" {
+		t.Error("a previous release's meta")
+	}
 }

@@ -39,6 +39,23 @@ type Profile struct {
 	// Exposures records the latest exposure per campaign, for attributing
 	// conversions.
 	Exposures map[string]Exposure `json:"exposures,omitempty"`
+	// Stamps hold, per register, the write that last set or removed it:
+	// "a:<name>" an attribute, "s:<name>" a score, "c:p" the
+	// personalisation consent, "k:<product>" a cart line, "r" the recent
+	// list. A stamp whose value is absent records a removal, so that a
+	// copy still holding the value cannot bring it back.
+	Stamps map[string]Stamp `json:"stamps,omitempty"`
+	// touched are the registers the write in progress sets even where
+	// their value does not change (see Touch).
+	touched []string
+	// NodeViews are the per-node counts Views sums: per category, one
+	// count per (day, node). Node "" holds counts made before nodes were
+	// counted apart.
+	NodeViews map[string][]NodeDayCount `json:"node_views,omitempty"`
+	// NodeCustom are the per-node counts Custom sums.
+	NodeCustom map[string][]NodeDayCount `json:"node_custom,omitempty"`
+	// NodeSessions are the per-node counts Sessions sums.
+	NodeSessions map[string]int `json:"node_sessions,omitempty"`
 	// Version orders writes of this profile across the cluster.
 	Version Version `json:"version"`
 	// Born is the version of the first write of this profile since it was
@@ -126,9 +143,34 @@ type Exposure struct {
 	Converted time.Time `json:"converted,omitzero"`
 }
 
+// Register keys of Stamps: a prefix and a name, or a whole key.
+const (
+	RegisterAttr    = "a:"  // + attribute name
+	RegisterScore   = "s:"  // + score name
+	RegisterCart    = "k:"  // + product id
+	RegisterConsent = "c:p" // the personalisation consent
+	RegisterRecent  = "r"   // the recent list
+)
+
+// Touch marks register key (RegisterAttr+name, RegisterConsent, …) as
+// written by the write in progress even when its value does not change:
+// an operator who sets a value this node already shows, or removes a key
+// it does not hold, still wins over an older write from another node that
+// has not arrived yet. The store stamps touched registers with the
+// write's version; the marks end with the write.
+func (p *Profile) Touch(key string) { p.touched = append(p.touched, key) }
+
+// TakeTouched returns the registers marked by Touch and forgets them.
+func (p *Profile) TakeTouched() []string {
+	t := p.touched
+	p.touched = nil
+	return t
+}
+
 // Clone returns a deep copy that the caller may change.
 func (p *Profile) Clone() *Profile {
 	c := *p
+	c.touched = nil
 	if p.Attrs != nil {
 		c.Attrs = make(map[string]any, len(p.Attrs))
 		for k, v := range p.Attrs {
@@ -179,7 +221,32 @@ func (p *Profile) Clone() *Profile {
 		}
 	}
 	c.Links = append([]string(nil), p.Links...)
+	if p.Stamps != nil {
+		c.Stamps = make(map[string]Stamp, len(p.Stamps))
+		for k, v := range p.Stamps {
+			c.Stamps[k] = v
+		}
+	}
+	c.NodeViews = cloneNodeCounts(p.NodeViews)
+	c.NodeCustom = cloneNodeCounts(p.NodeCustom)
+	if p.NodeSessions != nil {
+		c.NodeSessions = make(map[string]int, len(p.NodeSessions))
+		for k, v := range p.NodeSessions {
+			c.NodeSessions[k] = v
+		}
+	}
 	return &c
+}
+
+func cloneNodeCounts(m map[string][]NodeDayCount) map[string][]NodeDayCount {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string][]NodeDayCount, len(m))
+	for k, v := range m {
+		c[k] = append([]NodeDayCount(nil), v...)
+	}
+	return c
 }
 
 // PurchasesSince sums the value and count of purchases at or after t.

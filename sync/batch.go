@@ -26,7 +26,10 @@ type batch struct {
 	s      *Store
 	tx     *buntdb.Tx
 	staged map[string]*profile.Profile // nil: deleted
-	order  []string
+	// orig holds, for each id edited, the profile before the batch (nil
+	// for a new one), against which the write is stamped.
+	orig  map[string]*profile.Profile
+	order []string
 	// raw are ids written already encoded (setRaw), which the cache must
 	// not answer for.
 	raw map[string]bool
@@ -146,6 +149,12 @@ func (b *batch) edit(id string) (*profile.Profile, error) {
 	if old != nil {
 		p = old.Clone()
 	}
+	if _, ok := b.orig[id]; !ok {
+		if b.orig == nil {
+			b.orig = make(map[string]*profile.Profile)
+		}
+		b.orig[id] = old
+	}
 	b.stage(id, p)
 	return p, nil
 }
@@ -224,6 +233,7 @@ func (b *batch) write() error {
 		p.Version = b.s.clock.Now()
 		p.Node = b.s.node
 		p.Updated = p.Version.Time().UTC()
+		stampWrite(b.orig[id], p, p.Version, p.Node)
 		data, err := marshalProfile(p)
 		if err != nil {
 			return fmt.Errorf("sync: encode %q: %w", id, err)

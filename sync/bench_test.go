@@ -239,3 +239,69 @@ func rss() int64 {
 	}
 	return 0
 }
+
+// benchProfile is a profile of the size a busy visitor reaches: attributes,
+// scores, consent, a cart, purchases, a month of views in four categories.
+func benchProfile(id string) *profile.Profile {
+	yes := true
+	p := &profile.Profile{ID: id, Attrs: map[string]any{"tier": "gold", "city": "Oslo", "age": 41.0},
+		Scores: map[string]float64{"propensity": 0.42}, Consent: profile.Consent{Personalization: &yes}}
+	p.Cart.Items = []profile.CartItem{{Product: "sku-1", Qty: 1, Price: 19.9}, {Product: "sku-2", Qty: 2, Price: 5}}
+	for i := range 3 {
+		p.Purchases = append(p.Purchases, profile.Purchase{ID: "o" + strconv.Itoa(i), Value: 50, At: time.Unix(int64(1_700_000_000+i*86400), 0).UTC()})
+	}
+	p.Views = map[string][]profile.DayCount{}
+	for _, c := range []string{"books", "garden", "electronics", "toys"} {
+		for d := range 30 {
+			p.Views[c] = append(p.Views[c], profile.DayCount{Day: int32(20000 + d), Count: int32(d%5 + 1)})
+		}
+	}
+	p.Recent = []string{"sku-1", "sku-2", "sku-3"}
+	p.Sessions = 12
+	return p
+}
+
+// BenchmarkGetBytesHit is the request path: a cached profile by a byte id.
+func BenchmarkGetBytesHit(b *testing.B) {
+	s, err := Open(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	want := benchProfile("v1")
+	if _, err := s.Update("v1", func(p *profile.Profile) error { *p = *want.Clone(); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	id := []byte("v1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if p, _ := s.GetBytes(id); p == nil {
+			b.Fatal("no profile")
+		}
+	}
+}
+
+// BenchmarkGetMiss reads a profile the cache does not hold: one decode.
+func BenchmarkGetMiss(b *testing.B) {
+	s, err := Open(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{"v1", "v2"} {
+		want := benchProfile(id)
+		if _, err := s.Update(id, func(p *profile.Profile) error { *p = *want.Clone(); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := [2][]byte{[]byte("v1"), []byte("v2")}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.cache.remove(string(ids[i&1]))
+		if p, _ := s.GetBytes(ids[i&1]); p == nil {
+			b.Fatal("no profile")
+		}
+	}
+}

@@ -16,9 +16,27 @@ type Entry struct {
 	ID      string
 	Version profile.Version
 	// Node wrote Version; it breaks ties between equal versions.
-	Node   string
+	Node string
+	// Sum hashes the stored profile's content. Two copies of one version
+	// can differ (a merge keeps the higher version of its inputs), and
+	// then only Sum tells them apart: see Differs.
+	Sum    uint64
 	Erased profile.Version
 }
+
+// Differs reports whether the profile of e should be sent to a node whose
+// entry for the same id is t: e is newer, or of the same version and node
+// but different content (the receiver merges both, and so does e's
+// node when it receives t's).
+func (e Entry) Differs(t Entry) bool {
+	if Newer(e.Version, e.Node, t.Version, t.Node) {
+		return true
+	}
+	return e.Version != 0 && e.Version == t.Version && e.Node == t.Node && e.Sum != t.Sum
+}
+
+// contentSum is the Sum of an encoded profile.
+func contentSum(raw string) uint64 { return fnv64a(raw) }
 
 // Newer reports whether the write (v, node) wins over (cur, curNode):
 // the higher version, and between equal versions written by two nodes in
@@ -52,10 +70,11 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// entryHash hashes one (id, version) pair; tomb separates an erasure from
-// a profile of the same version.
-func entryHash(id string, v profile.Version, node string, tomb bool) uint64 {
-	h := fnv64a(id) ^ mix64(uint64(v)) ^ mix64(fnv64a(node))
+// entryHash hashes one (id, version, node, content sum); tomb separates an
+// erasure from a profile of the same version. The sum makes two copies of
+// one version with different content differ.
+func entryHash(id string, v profile.Version, node string, sum uint64, tomb bool) uint64 {
+	h := fnv64a(id) ^ mix64(uint64(v)) ^ mix64(fnv64a(node)) ^ mix64(sum^0x9e3779b97f4a7c15)
 	if tomb {
 		h = ^h
 	}
@@ -109,12 +128,12 @@ func (s *Store) DigestBuckets() int {
 // of since or later.
 func (s *Store) scanDigest(n int, since profile.Version) ([]uint64, error) {
 	d := make([]uint64, n)
-	err := s.scanProfiles(nil, func(id string, v profile.Version, node string) {
-		d[Bucket(id, n)] ^= entryHash(id, v, node, false)
+	err := s.scanProfiles(nil, func(id string, v profile.Version, node string, sum uint64) {
+		d[Bucket(id, n)] ^= entryHash(id, v, node, sum, false)
 	})
 	if err == nil {
 		err = s.scanTombstones(nil, since, func(id string, v profile.Version) {
-			d[Bucket(id, n)] ^= entryHash(id, v, "", true)
+			d[Bucket(id, n)] ^= entryHash(id, v, "", 0, true)
 		})
 	}
 	if err != nil {
@@ -147,7 +166,7 @@ func tombstoneOf(tx *buntdb.Tx, id string) profile.Version {
 }
 
 func tombstoneHash(id, raw string) uint64 {
-	return entryHash(id, parseVersion(raw), "", true)
+	return entryHash(id, parseVersion(raw), "", 0, true)
 }
 
 // liveDigest is a digest of n buckets of every stored profile and
@@ -200,7 +219,7 @@ func (s *Store) note(d *digestDelta, id, raw string, tomb bool) {
 		h = tombstoneHash(id, raw)
 	} else {
 		v, node := rawVersion(raw)
-		h = entryHash(id, v, node, false)
+		h = entryHash(id, v, node, contentSum(raw), false)
 	}
 	*d = append(*d, deltaEntry{Bucket(id, s.live.n), h})
 }
@@ -253,9 +272,9 @@ func (s *Store) Entries(want []bool, since profile.Version) ([]Entry, error) {
 		}
 		return &out[i]
 	}
-	err := s.scanProfiles(want, func(id string, v profile.Version, node string) {
+	err := s.scanProfiles(want, func(id string, v profile.Version, node string, sum uint64) {
 		e := entry(id)
-		e.Version, e.Node = v, node
+		e.Version, e.Node, e.Sum = v, node, sum
 	})
 	if err == nil {
 		err = s.scanTombstones(want, since, func(id string, v profile.Version) { entry(id).Erased = v })
@@ -274,11 +293,11 @@ func (s *Store) Entries(want []bool, since profile.Version) ([]Entry, error) {
 // anti-entropy tolerates, since a difference it misses is found on the
 // next round and one it reports is compared entry by entry before anything
 // is sent.
-func (s *Store) scanProfiles(want []bool, fn func(id string, v profile.Version, node string)) error {
+func (s *Store) scanProfiles(want []bool, fn func(id string, v profile.Version, node string, sum uint64)) error {
 	return s.ascendPrefix(keyPrefix, func(k, raw string) {
 		if id := k[len(keyPrefix):]; want == nil || want[Bucket(id, len(want))] {
 			v, node := rawVersion(raw)
-			fn(id, v, node)
+			fn(id, v, node, contentSum(raw))
 		}
 	})
 }

@@ -299,15 +299,16 @@ func (s *Store) MergeRemote(p *profile.Profile) (bool, error) {
 			return err
 		}
 		if cur != nil {
-			m := MergeRecords(cur, p)
-			if m == cur {
-				return nil // this node's copy already holds everything
-			}
-			p = m
+			p = MergeRecords(cur, p)
+		} else {
+			p = migrated(p)
 		}
 		data, err := marshalProfile(p)
 		if err != nil {
 			return err
+		}
+		if raw, err := b.tx.Get(keyPrefix + p.ID); err == nil && raw == string(data) {
+			return nil // this node's copy already holds everything
 		}
 		if err := s.setRecord(b.tx, &b.delta, p.ID, string(data), false); err != nil {
 			return err

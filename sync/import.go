@@ -330,9 +330,10 @@ func (c *importChunk) decode(kind ImportKind, node string) {
 		c.errs[i] = err
 		var data []byte
 		if err == nil {
-			p := &profile.Profile{ID: rec.ID, Version: c.vers[i], Node: node}
+			p := &profile.Profile{ID: rec.ID, Version: c.vers[i], Born: c.vers[i], Node: node}
 			p.Updated = p.Version.Time().UTC()
 			applyRecord(p, &rec)
+			stampWrite(nil, p, p.Version, node)
 			data, _ = marshalProfile(p)
 		}
 		c.fresh = append(c.fresh, data)

@@ -10,7 +10,7 @@ import (
 
 func TestMergeRecordsCountersAddUp(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	base := &profile.Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0), Node: "n1",
+	base := &profile.Profile{ID: "v", Attrs: map[string]any{"tier": "gold"}, Version: profile.VersionAt(t0), Born: profile.VersionAt(t0), Node: "n1",
 		Caps: map[string][]profile.NodeDayCount{"promo": {{Day: 100, Node: "n1", Count: 1}}}}
 	// Two nodes count an impression each, at the same moment.
 	a := base.Clone()
@@ -38,17 +38,21 @@ func TestMergeRecordsCountersAddUp(t *testing.T) {
 	if ab.Variants["exp"] != "x" || ab.Exposures["promo"].Variant != "x" {
 		t.Errorf("variants %v, exposures %v lost in the merge", ab.Variants, ab.Exposures)
 	}
-	if ab.Version <= max(a.Version, b.Version) {
-		t.Errorf("merged version %d does not replace both (%d, %d)", ab.Version, a.Version, b.Version)
+	if ab.Version != max(a.Version, b.Version) || ab.Node != "n2" {
+		t.Errorf("merged version %d by %s, want the higher of (%d, %d), by n2", ab.Version, ab.Node, a.Version, b.Version)
 	}
 	// Idempotent: merging the result with either input changes nothing.
-	if MergeRecords(ab, a) != ab || MergeRecords(b, ab) != ab {
-		t.Error("merging a merged record with one of its inputs made a new record")
+	for _, in := range []*profile.Profile{a, b, ab} {
+		if j, _ := json.Marshal(MergeRecords(ab, in)); string(j) != string(ja) {
+			t.Errorf("merging the merged record with an input changed it:\n%s\n%s", j, ja)
+		}
 	}
-	// A copy that adds nothing is not replaced.
+	// A copy that adds nothing leaves the newer as it is.
 	older := base.Clone()
-	if got := MergeRecords(a, older); got != a {
-		t.Errorf("an older copy with nothing new replaced the newer: %+v", got)
+	aa := MergeRecords(a, a)
+	want, _ := json.Marshal(aa)
+	if got, _ := json.Marshal(MergeRecords(aa, older)); string(got) != string(want) {
+		t.Errorf("an older copy with nothing new changed the newer:\n%s\n%s", got, want)
 	}
 }
 
@@ -77,5 +81,54 @@ func TestMergeRemoteKeepsBothNodesCounts(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("after merging a newer remote copy: caps %+v, want both nodes' counts (3)", got.Caps["promo"])
+	}
+}
+
+// TestOldRemovalStampsDropped: a removal stamp is kept while it is newer
+// than RemovalRetention before the record's version, so a copy holding
+// the removed value loses to it, and dropped after, the same way by a
+// write and by a merge; stamps of values held are kept.
+func TestOldRemovalStampsDropped(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := func(d time.Duration) profile.Version { return profile.VersionAt(t0.Add(d)) }
+	stale := &profile.Profile{ID: "x", Attrs: map[string]any{"tier": "gold", "city": "Oslo"}}
+	stampWrite(nil, stale, v(0), "n1")
+	stale.Version, stale.Node, stale.Born = v(0), "n1", v(0)
+
+	removed := stale.Clone()
+	delete(removed.Attrs, "tier")
+	stampWrite(stale, removed, v(time.Hour), "n1")
+	removed.Version, removed.Node = v(time.Hour), "n1"
+
+	later := func(after time.Duration) *profile.Profile {
+		p := removed.Clone()
+		p.Scores = map[string]float64{"s": float64(after)}
+		p.Version = v(time.Hour + after)
+		stampWrite(removed, p, p.Version, "n2")
+		return p
+	}
+	within := later(RemovalRetention - time.Minute)
+	if _, ok := within.Stamps[stampAttr+"tier"]; !ok {
+		t.Fatal("removal stamp dropped within the retention")
+	}
+	if m := MergeRecords(within, stale); m.Attrs["tier"] != nil {
+		t.Errorf("a stale copy brought back a key removed within the retention: %v", m.Attrs)
+	}
+	past := later(RemovalRetention + time.Minute)
+	if _, ok := past.Stamps[stampAttr+"tier"]; ok {
+		t.Error("removal stamp kept past the retention")
+	}
+	if _, ok := past.Stamps[stampAttr+"city"]; !ok {
+		t.Error("the stamp of a value held was dropped")
+	}
+	// A merge drops it too, whichever copy still has it.
+	m1, m2 := MergeRecords(within, past), MergeRecords(past, within)
+	if _, ok := m1.Stamps[stampAttr+"tier"]; ok {
+		t.Error("merge kept a removal stamp past the retention")
+	}
+	d1, _ := marshalProfile(m1)
+	d2, _ := marshalProfile(m2)
+	if string(d1) != string(d2) {
+		t.Errorf("merge orders differ:\n%s\n%s", d1, d2)
 	}
 }

@@ -295,6 +295,7 @@ func (s *Store) Update(id string, fn func(p *profile.Profile) error) (*profile.P
 	p.Version = s.clock.Now()
 	p.Node = s.node
 	p.Updated = p.Version.Time().UTC()
+	stampWrite(old, p, p.Version, p.Node)
 	data, err := marshalProfile(p)
 	if err != nil {
 		return nil, fmt.Errorf("sync: encode %q: %w", id, err)

@@ -138,6 +138,10 @@ type labNode struct {
 	dir  string
 	cmd  *exec.Cmd
 	http *http.Client
+	// join overrides the seeds (default 10.199.0.1 and .4); extra is
+	// appended to the configuration.
+	join  string
+	extra string
 }
 
 func (n *labNode) admin() string { return "http://" + n.ip + ":9000" }
@@ -189,6 +193,10 @@ func (n *labNode) alive() (int, map[string]string) {
 
 func (l *netlab) start(t *testing.T, bin string, n *labNode, origin string) {
 	cfg := filepath.Join(n.dir, "marquee.yaml")
+	join := n.join
+	if join == "" {
+		join = `"10.199.0.1:7946", "10.199.0.4:7946"`
+	}
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %[1]s:8000
 origin: %[2]s
 admin:
@@ -201,7 +209,7 @@ cluster:
   name: shop
   node_name: edge%[4]d
   bind: %[1]s:7946
-  join: ["10.199.0.1:7946", "10.199.0.4:7946"]
+  join: [%[5]s]
   secret_keys: ["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]
 segments:
   gold: 'attrs.tier == "gold"'
@@ -211,7 +219,7 @@ campaigns:
     when: gold
     priority: 10
     template: '<b>gold offer</b>'
-`, n.ip, origin, filepath.Join(n.dir, "data"), n.i), 0o600)
+%[6]s`, n.ip, origin, filepath.Join(n.dir, "data"), n.i, join, n.extra), 0o600)
 	n.cmd = exec.Command("ip", "netns", "exec", l.ns(n.i), bin, "serve", "-config", cfg)
 	logf, _ := os.Create(filepath.Join(n.dir, "log"))
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
