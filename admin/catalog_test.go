@@ -26,7 +26,7 @@ func TestPutCampaignsReloadsEventCatalog(t *testing.T) {
 	dir := t.TempDir()
 	a := writeCatalog(t, dir, "a.json", `[{"id":"p1","categories":["shoes"]},{"id":"old-only","categories":["shoes"]}]`)
 	b := writeCatalog(t, dir, "b.ndjson", `{"id":"p1","categories":["Electronics"]}`+"\n"+`{"id":"p2","categories":["electronics"]}`+"\n")
-	env := startPersonalized(t, fmt.Sprintf("catalog: %s\n", a), slotPage)
+	env := startPersonalized(t, fmt.Sprintf("catalog_dir: %s\ncatalog: %s\n", dir, a), slotPage)
 	h, err := New(Options{Store: env.Store, Personalizer: env.Pers})
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,14 @@ type Config struct {
 	// returns nothing.
 	Catalog string `yaml:"catalog"`
 
+	// CatalogDir is the only directory catalogs are read from: a catalog
+	// named in this file, in a document sent over the admin API or by
+	// another node must resolve inside it, symlinks included. A relative
+	// CatalogDir is relative to the configuration file's directory.
+	// Default: the configuration file's directory. Not replaceable at run
+	// time.
+	CatalogDir string `yaml:"catalog_dir"`
+
 	// Conversions says what counts as a conversion of an exposed visitor.
 	Conversions Conversions `yaml:"conversions"`
 

@@ -3,8 +3,10 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -93,4 +95,34 @@ func (c *Config) resolvePath(p string) string {
 		return p
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// CatalogLocation returns the directory catalogs may be read from
+// (catalog_dir, made absolute) and the catalog's path relative to it, for
+// reading through an [os.Root] so that symlinks cannot leave the directory
+// either. A catalog that resolves outside the directory, by ".." or as an
+// absolute path elsewhere, is an error that names only the catalog as
+// written.
+func (c *Config) CatalogLocation() (dir, name string, err error) {
+	dir = c.CatalogDir
+	if dir == "" {
+		dir = c.dir
+	} else {
+		dir = c.resolvePath(dir)
+	}
+	if dir == "" {
+		dir = "."
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", "", err
+	}
+	p, err := filepath.Abs(c.CatalogPath())
+	if err != nil {
+		return "", "", err
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", "", fmt.Errorf("%q is outside catalog_dir %s", c.Catalog, dir)
+	}
+	return dir, rel, nil
 }

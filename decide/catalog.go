@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/marquee-proxy/marquee/profile"
 )
@@ -61,14 +63,85 @@ type Catalog struct {
 	byFold map[string]int32
 }
 
-// LoadCatalog reads a JSON array or NDJSON file of products.
-func LoadCatalog(path string) (*Catalog, error) {
-	f, err := os.Open(path)
+// MaxCatalogBytes bounds a catalog file's size; a larger one is refused
+// before it is read.
+const MaxCatalogBytes = 64 << 20
+
+// CatalogReadTimeout bounds how long reading a catalog may take, so that a
+// file on a stuck mount cannot hold a reload or an admin request.
+const CatalogReadTimeout = 10 * time.Second
+
+// LoadCatalog reads a JSON array or NDJSON file of products named name
+// inside dir, without leaving dir (no "..", no symlink out of it). Only a
+// regular file of at most MaxCatalogBytes is read: a FIFO, device or
+// directory is refused without blocking. Errors never quote the file.
+func LoadCatalog(dir, name string) (*Catalog, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ReadCatalog(f)
+	defer root.Close()
+	// O_NONBLOCK: opening a FIFO for reading does not wait for a writer;
+	// it is then refused by the mode check below.
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	if fi.Size() > MaxCatalogBytes {
+		f.Close()
+		return nil, fmt.Errorf("larger than %d MiB", MaxCatalogBytes>>20)
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, MaxCatalogBytes+1))
+		done <- result{b, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(CatalogReadTimeout):
+		return nil, fmt.Errorf("not read within %v", CatalogReadTimeout)
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	if len(res.data) > MaxCatalogBytes {
+		return nil, fmt.Errorf("larger than %d MiB", MaxCatalogBytes>>20)
+	}
+	return ReadCatalog(bytes.NewReader(res.data))
+}
+
+// jsonError turns a decoding error into one that names a position and
+// never the bytes found there, since the file read may not be a catalog
+// and its contents are nobody's business. at is the decoder's offset.
+func jsonError(err error, at int64) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Errorf("field %q: wrong type of value at byte %d", te.Field, te.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("unexpected end of JSON at byte %d", at)
+	default:
+		// Unknown fields and the rest: their messages quote the input.
+		return fmt.Errorf("invalid product at byte %d", at)
+	}
 }
 
 // ReadCatalog reads a JSON array or NDJSON stream of products. A product
@@ -87,12 +160,12 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 	dec.DisallowUnknownFields()
 	if first == '[' {
 		if _, err := dec.Token(); err != nil {
-			return nil, err
+			return nil, jsonError(err, dec.InputOffset())
 		}
 		for dec.More() {
 			var p Product
 			if err := dec.Decode(&p); err != nil {
-				return nil, fmt.Errorf("product %d: %w", len(products)+1, err)
+				return nil, fmt.Errorf("product %d: %w", len(products)+1, jsonError(err, dec.InputOffset()))
 			}
 			products = append(products, p)
 			if len(products) > MaxCatalogProducts {
@@ -107,7 +180,7 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 				break
 			}
 			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", len(products)+1, err)
+				return nil, fmt.Errorf("line %d: %w", len(products)+1, jsonError(err, dec.InputOffset()))
 			}
 			products = append(products, p)
 			if len(products) > MaxCatalogProducts {
@@ -122,7 +195,7 @@ func ReadCatalog(r io.Reader) (*Catalog, error) {
 			return nil, fmt.Errorf("product %d: no id", i+1)
 		}
 		if seen[p.ID] {
-			return nil, fmt.Errorf("product %d: id %q appears twice", i+1, p.ID)
+			return nil, fmt.Errorf("product %d: its id appears twice", i+1)
 		}
 		seen[p.ID] = true
 		if math.IsNaN(p.Popularity) || math.IsInf(p.Popularity, 0) {

@@ -158,7 +158,11 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		}
 	}
 	if cfg.Catalog != "" {
-		cat, err := LoadCatalog(cfg.CatalogPath())
+		dir, name, err := cfg.CatalogLocation()
+		var cat *Catalog
+		if err == nil {
+			cat, err = LoadCatalog(dir, name)
+		}
 		if err != nil {
 			errs = append(errs, cfg.Errorf("catalog", "%s: %v", cfg.Catalog, err))
 		}

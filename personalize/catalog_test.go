@@ -26,7 +26,7 @@ func TestSwapSharesCatalogWithEvents(t *testing.T) {
 	}
 	a := write("a.json", `[{"id":"p1","categories":["shoes"]},{"id":"p3","categories":["shoes"],"popularity":9}]`)
 	b := write("b.json", `[{"id":"P1","categories":["Electronics"]},{"id":"p2","categories":["Electronics"],"popularity":1},{"id":"p3","categories":["shoes"],"popularity":9}]`)
-	env := startPersonalized(t, fmt.Sprintf("catalog: %s\n", a), slotPage)
+	env := startPersonalized(t, fmt.Sprintf("catalog_dir: %s\ncatalog: %s\n", dir, a), slotPage)
 	if got := env.Pers.Snapshot().Products(); got != env.Pers.Snapshot().Engine.Catalog() {
 		t.Fatalf("snapshot's event catalog %v is not the engine's", got)
 	}

@@ -61,8 +61,8 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	if *nodes > 1 {
 		return runDemoCluster(stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
 	}
-	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog: %s\n%s",
-		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(catalog), demo.Config())
+	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog_dir: %s\ncatalog: %s\n%s",
+		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(tmp), strconv.Quote(catalog), demo.Config())
 	log := newLogger(config.Log{Level: "warn"}, stderr)
 	n, err := startDemoNode(cfgText, log)
 	if err != nil {
