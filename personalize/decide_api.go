@@ -88,7 +88,7 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 	snap := p.snap.Load()
 	h := &ctx.Request.Header
 	if !snap.bots.isBot(h.UserAgent()) && !p.ingest.consent.optedOutHeader(h) {
-		id, ok := p.signer.Verify(h.Cookie(p.cookie))
+		id, ok := p.signer.VerifyCookies(h, p.cookie)
 		switch {
 		case ok:
 			// resolveHeaders waits for the visitor's pending updates.

@@ -182,3 +182,44 @@ func TestConversionByEventCountsOnce(t *testing.T) {
 		t.Errorf("conversions: %v, want promo/default once", rec.Conversions())
 	}
 }
+
+// TestFirstVerifyingVisitorCookie: with a junk visitor cookie before the
+// real one, the real one identifies the visitor, on pages and on
+// /_marquee/decide, and no new cookie is minted over it.
+func TestFirstVerifyingVisitorCookie(t *testing.T) {
+	env := startPersonalized(t, goldConfig, slotPage)
+	vid := string(env.Pers.Signer().AppendMint(nil))
+	env.Store.Update(vid[:personalize.VisitorIDLen], func(p *profile.Profile) error {
+		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}
+		return nil
+	})
+	other := string(env.Pers.Signer().AppendMint(nil))
+	last := "A"
+	if vid[len(vid)-1] == 'A' {
+		last = "B"
+	}
+	forged := vid[:len(vid)-1] + last
+	for _, cookie := range []string{
+		"mq_vid=junk; mq_vid=" + vid,
+		"mq_vid=" + forged + "; other=1; mq_vid=" + vid,
+		"mq_vid=" + vid + "; mq_vid=" + other,
+	} {
+		r := env.Proxy.Get(t, "GET", "/", "Cookie: "+cookie)
+		if !strings.Contains(string(r.Body()), "Hello Ada") {
+			t.Errorf("%s: page not personalised for the valid cookie", cookie)
+		}
+		if sc := r.Header.Peek("Set-Cookie"); len(sc) != 0 {
+			t.Errorf("%s: minted a new cookie: %s", cookie, sc)
+		}
+		r = env.Proxy.Get(t, "GET", "/_marquee/decide?slots=hero", "Cookie: "+cookie)
+		var out struct {
+			Visitor string `json:"visitor"`
+		}
+		if err := json.Unmarshal(r.Body(), &out); err != nil {
+			t.Fatalf("%v: %s", err, r.Body())
+		}
+		if out.Visitor != vid[:personalize.VisitorIDLen] {
+			t.Errorf("%s: decide answered for visitor %q, want %q", cookie, out.Visitor, vid[:personalize.VisitorIDLen])
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"hash"
 	"sync"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Visitor cookie layout: "<id>.<kid>.<mac>", each part base64url without
@@ -114,6 +116,23 @@ func (s *Signer) Verify(value []byte) (id []byte, ok bool) {
 			return id, true
 		}
 		return nil, false
+	}
+	return nil, false
+}
+
+// VerifyCookies returns the visitor id of the first cookie named name in
+// h whose value verifies, so that a junk cookie of the same name sent
+// before the real one (by a subdomain, a script or an attacker who can
+// set cookies for the site) does not cost the visitor its identity. The id
+// is valid as long as h is unchanged. It does not allocate.
+func (s *Signer) VerifyCookies(h *fasthttp.RequestHeader, name string) (id []byte, ok bool) {
+	for k, v := range h.Cookies() {
+		if string(k) != name {
+			continue
+		}
+		if id, ok = s.Verify(v); ok {
+			return id, true
+		}
 	}
 	return nil, false
 }

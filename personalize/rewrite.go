@@ -99,7 +99,7 @@ func (p *Personalizer) planPage(pg *page) bool {
 // has no visitor to personalise for: a conversion by a visitor marquee
 // never saw, or strict consent not given.
 func (p *Personalizer) identify(pg *page) bool {
-	id, ok := p.signer.Verify(pg.rc.Cookie(p.cookie))
+	id, ok := p.signer.VerifyCookies(pg.rc.RequestHeader(), p.cookie)
 	if !ok {
 		if !pg.slotted || !p.ingest.consent.mayMint(pg.rc) {
 			return false
