@@ -146,7 +146,7 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 		}
 		buf, err = d.AppendOffer(buf[:0], ch)
 		if err != nil {
-			p.renderErrors.Inc()
+			p.renderFailed(ch.Campaign.ID, s, err)
 			continue
 		}
 		res[s] = &SlotDecision{Campaign: ch.Campaign.ID, Variant: ch.VariantName(), HTML: string(buf)}

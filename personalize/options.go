@@ -29,7 +29,8 @@ type Options struct {
 	SecureCookie bool
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
-	// Logger receives one line per failed render. Nil discards.
+	// Logger receives failed renders, at most one line per campaign a
+	// minute with the count of those not logged. Nil discards.
 	Logger *slog.Logger
 	// Registry receives the personaliser's metrics. Nil: not registered.
 	Registry prometheus.Registerer

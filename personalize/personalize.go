@@ -64,6 +64,8 @@ type Personalizer struct {
 	node     string
 	ingest   ingest
 	scratch  sync.Pool // *personalizeScratch
+	// renderLog limits the logging of failed offer renders.
+	renderLog *logLimiter
 
 	minted, filled, planErrors, renderErrors, exprErrors, bots, previews prometheus.Counter
 }
@@ -101,6 +103,8 @@ func New(opts Options) (*Personalizer, error) {
 		log:      opts.Logger,
 		recorder: opts.Recorder,
 		node:     opts.Node,
+
+		renderLog: newLogLimiter(renderLogEvery),
 	}
 	if opts.Tracker != nil {
 		p.queue = opts.Tracker.queue // one write queue per node

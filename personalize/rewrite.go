@@ -174,8 +174,7 @@ func (p *Personalizer) render(pg *page) {
 		var err error
 		sc.buf, err = pg.d.AppendOffer(sc.buf, ch)
 		if err != nil {
-			p.renderErrors.Inc()
-			p.log.Warn("offer failed to render; slot keeps its fallback", "campaign", ch.Campaign.ID, "slot", pg.plan.Slot(i).Name, "err", err)
+			p.renderFailed(ch.Campaign.ID, pg.plan.Slot(i).Name, err)
 		}
 		if err != nil || ch.Holdout() {
 			sc.spans[i] = [2]int{-1, -1}
@@ -183,6 +182,16 @@ func (p *Personalizer) render(pg *page) {
 		}
 		sc.spans[i] = [2]int{start, len(sc.buf)}
 		pg.filled = true
+	}
+}
+
+// renderFailed counts a failed offer render and logs it, at most once per
+// campaign per renderLogEvery, with the number of failures not logged since
+// the last line.
+func (p *Personalizer) renderFailed(campaign, slot string, err error) {
+	p.renderErrors.Inc()
+	if ok, suppressed := p.renderLog.allow(campaign, p.now()); ok {
+		p.log.Warn("offer failed to render; slot keeps its fallback", "campaign", campaign, "slot", slot, "err", err, "suppressed", suppressed)
 	}
 }
 
