@@ -138,6 +138,10 @@ func Open(opts Options) (*Store, error) {
 		// A file cut off mid-record (a torn write at power loss) opens
 		// with every complete record: buntdb truncates the partial tail.
 		path = filepath.Join(opts.Dir, "profiles.db")
+		if err := prepareDataFile(path); err != nil {
+			fl.release()
+			return nil, fmt.Errorf("sync: open %s: %w", path, err)
+		}
 	}
 	db, err := buntdb.Open(path)
 	if err != nil {
