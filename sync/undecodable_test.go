@@ -101,3 +101,20 @@ func TestUndecodableRecord(t *testing.T) {
 		t.Fatalf("record after Erase: %v, want gone", err)
 	}
 }
+
+// Linking a visitor whose record is undecodable removes the record, as it
+// would a profile merged into the customer's.
+func TestLinkUndecodableVisitor(t *testing.T) {
+	now := t0
+	s := openAt(t, t.TempDir(), &now)
+	putRawRecord(t, s, "bad-vis", `{"views":`)
+	if err := s.Link("bad-vis", "cust"); err != nil {
+		t.Fatalf("Link: %v", err)
+	}
+	if _, err := rawRecord(s, "bad-vis"); !errors.Is(err, buntdb.ErrNotFound) {
+		t.Errorf("visitor record after Link: %v, want gone", err)
+	}
+	if p, err := s.Get("cust"); err != nil || p == nil || len(p.Links) != 1 || p.Links[0] != "bad-vis" {
+		t.Errorf("customer after Link: %+v, %v", p, err)
+	}
+}
