@@ -19,6 +19,7 @@ func TestPostEvents(t *testing.T) {
 		{"ndjson with a bad line", "{\"id\":\"n1\",\"type\":\"view\",\"visitor\":\"v1\",\"category\":\"x\"}\n\n{\"id\":\"n2\",\"type\":\"dance\",\"visitor\":\"v1\"}\n{\"id\":\"n3\",\"type\":\"view\",\"visitor\":\"v1\",\"category\":\"x\",\"colour\":1}\n{not json}\n", 200, []string{"accepted", "rejected:type", "rejected:colour", "rejected"}},
 		{"duplicate in batch", `[{"id":"d1","type":"view","visitor":"v1","category":"x"},{"id":"d1","type":"view","visitor":"v1","category":"x"}]`, 200, []string{"accepted", "duplicate"}},
 		{"time bounds", fmt.Sprintf(`[{"id":"t1","type":"view","visitor":"v1","category":"x","ts":%q},{"id":"t2","type":"view","visitor":"v1","category":"x","ts":%q},{"id":"t3","type":"view","visitor":"v1","category":"x","ts":"yesterday"}]`, now, old), 200, []string{"accepted", "rejected:ts", "rejected:ts"}},
+		{"zero time", `[{"id":"z1","type":"view","visitor":"v1","category":"x","ts":"0001-01-01T00:00:00Z"}]`, 200, []string{"rejected:ts"}},
 		{"wrong type", `[{"id":"w1","type":"view","visitor":"v1","category":"x","value":"12"}]`, 200, []string{"rejected:value"}},
 		{"no person", `[{"id":"p1","type":"view","category":"x"}]`, 200, []string{"rejected:visitor"}},
 		{"broken array", `[{"id":"b1"`, 400, nil},

@@ -111,7 +111,8 @@ func (s *Store) inBatch(ids []string, invalidate bool, fn func(b *batch) error) 
 }
 
 // peek returns the current profile of id, staged or stored, read-only; nil
-// when there is none.
+// when there is none or its stored record cannot be decoded (then a write
+// of id in the batch replaces the record).
 func (b *batch) peek(id string) (*profile.Profile, error) {
 	if p, ok := b.staged[id]; ok {
 		return p, nil
@@ -128,11 +129,7 @@ func (b *batch) peek(id string) (*profile.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := unmarshalProfile([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("sync: decode %q: %w", id, err)
-	}
-	return p, nil
+	return b.s.decodeRecord(id, raw), nil
 }
 
 // edit returns a private copy of id's profile (a new one when there is

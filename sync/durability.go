@@ -148,10 +148,33 @@ func (s *Store) maybeShrink(size int64) (int64, error) {
 		// it; at worst it is as large as the file.
 		return -1, fmt.Errorf("sync: not compacting %s: %d bytes free, need up to %d", s.path, free, size)
 	}
+	// buntdb writes the compacted copy to PATH.tmp, created 0666 less the
+	// umask, and renames it over the file; created first, it keeps 0600.
+	tmp := s.path + ".tmp"
+	if err := prepareDataFile(tmp); err != nil {
+		return -1, fmt.Errorf("sync: compact: %w", err)
+	}
 	if err := s.db.Shrink(); err != nil {
+		os.Remove(tmp)
 		return -1, fmt.Errorf("sync: compact: %w", err)
 	}
 	return fileSize(s.path), nil
+}
+
+// dataFileMode is the mode of the store file: profiles are personal data,
+// for this process's user only.
+const dataFileMode = 0o600
+
+// prepareDataFile creates path with dataFileMode, or tightens an existing
+// file to it, before buntdb opens or writes it: buntdb creates its files
+// 0666 less the umask.
+func prepareDataFile(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, dataFileMode)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Chmod(dataFileMode)
 }
 
 func fileSize(path string) int64 {

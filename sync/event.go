@@ -160,9 +160,13 @@ const (
 	maxPropString = 1024
 )
 
+// minEventTime is the earliest time an event may carry, whatever
+// MaxPast says: anything before is a default or a bug, not an event.
+var minEventTime = time.Unix(0, 0)
+
 // Normalize trims and case-folds e's names as r says, and checks every
 // field against the schema and the time bounds relative to now. A zero TS
-// becomes now.
+// becomes now; a TS before 1970 is refused.
 func (r EventRules) Normalize(e *Event, now time.Time) *FieldError {
 	r = r.withDefaults()
 	if e.ID == "" || len(e.ID) > maxEventIDLen || !printable(e.ID) {
@@ -186,6 +190,8 @@ func (r EventRules) Normalize(e *Event, now time.Time) *FieldError {
 		e.TS = now
 	}
 	switch {
+	case e.TS.Before(minEventTime):
+		return fieldErr("ts", "%s is before 1970: not a plausible event time", e.TS.Format(time.RFC3339))
 	case e.TS.Before(now.Add(-r.MaxPast)):
 		return fieldErr("ts", "%s is more than %s in the past", e.TS.Format(time.RFC3339), r.MaxPast)
 	case e.TS.After(now.Add(r.MaxFuture)):

@@ -150,6 +150,11 @@ func DecodeEvent(raw []byte) (Event, *FieldError) {
 		if err != nil {
 			return Event{}, fieldErr("ts", "%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", truncate(w.TS))
 		}
+		// A zero time given explicitly (0001-01-01T00:00:00Z, the zero
+		// value of many encoders) would otherwise read as "now".
+		if ts.Before(minEventTime) {
+			return Event{}, fieldErr("ts", "%q is before 1970: not a plausible event time", truncate(w.TS))
+		}
 		e.TS = ts
 	}
 	return e, nil

@@ -199,16 +199,25 @@ func (b *batch) link(visitor, customer string) error {
 	if err != nil {
 		return err
 	}
+	// An undecodable record of the visitor reads as no profile; it goes
+	// like a profile merged in, so that it does not linger.
+	undecodable := false
+	if _, staged := b.staged[visitor]; vp == nil && !staged {
+		_, err := b.tx.Get(keyPrefix + visitor)
+		undecodable = err == nil
+	}
 	cur, err := b.tx.Get(aliasPrefix + visitor)
-	if vp == nil && err == nil && cur == customer {
+	if vp == nil && !undecodable && err == nil && cur == customer {
 		return nil
 	}
 	cp, err := b.edit(customer)
 	if err != nil {
 		return err
 	}
-	if vp != nil {
-		MergeInto(cp, vp)
+	if vp != nil || undecodable {
+		if vp != nil {
+			MergeInto(cp, vp)
+		}
 		// The anonymous profile is gone for good: a tombstone, replicated
 		// like an erasure, keeps other nodes' copies from bringing it back
 		// by anti-entropy, so that after logout the device starts afresh

@@ -24,6 +24,17 @@ func view(id, visitor, category string, ts time.Time) Event {
 	return Event{ID: id, Type: EventView, Visitor: visitor, Category: category, TS: ts}
 }
 
+// A max_past reaching back beyond 1970 does not let absurd times through.
+func TestNormalizeAbsurdTime(t *testing.T) {
+	rules := EventRules{MaxPast: 290 * 365 * 24 * time.Hour}
+	for _, ts := range []time.Time{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)} {
+		ev := view("e1", "v1", "x", ts)
+		if err := rules.Normalize(&ev, t0); err == nil || err.Field != "ts" {
+			t.Errorf("%s: got %v, want an error on ts", ts, err)
+		}
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	now := t0
 	tests := []struct {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"os"
 	"path/filepath"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/boundedmap"
 	"github.com/marquee-proxy/marquee/profile"
 	"github.com/tidwall/buntdb"
 )
@@ -77,7 +79,14 @@ type Options struct {
 	// block and must not call back into the Store. The Change's Profile is
 	// a shared snapshot: do not modify it.
 	OnChange func(c Change)
+	// Logger receives one warning per id whose stored record cannot be
+	// decoded (see Store.Undecodable). Nil discards.
+	Logger *slog.Logger
 }
+
+// maxUndecodableLogged bounds the ids remembered so that an undecodable
+// record is logged once, not on every read of it.
+const maxUndecodableLogged = 4096
 
 // Store holds profiles in buntdb, with a cache of decoded snapshots in
 // front so that a lookup on the request path decodes nothing. It is safe
@@ -106,6 +115,10 @@ type Store struct {
 	products atomic.Pointer[func() Products]
 	unknown  atomic.Uint64
 	onChange atomic.Pointer[func(c Change)]
+
+	log         *slog.Logger
+	undecoded   atomic.Uint64
+	undecLogged *boundedmap.Map[string, struct{}]
 }
 
 // Open opens the store described by opts.
@@ -125,6 +138,10 @@ func Open(opts Options) (*Store, error) {
 		// A file cut off mid-record (a torn write at power loss) opens
 		// with every complete record: buntdb truncates the partial tail.
 		path = filepath.Join(opts.Dir, "profiles.db")
+		if err := prepareDataFile(path); err != nil {
+			fl.release()
+			return nil, fmt.Errorf("sync: open %s: %w", path, err)
+		}
 	}
 	db, err := buntdb.Open(path)
 	if err != nil {
@@ -152,6 +169,10 @@ func Open(opts Options) (*Store, error) {
 		db: db, node: node, clock: NewClock(opts.Now), cache: newCache(entries), seed: maphash.MakeSeed(),
 		rules: opts.Events.withDefaults(), now: now, path: path, flock: fl,
 		stop: make(chan struct{}), done: make(chan struct{}), chunk: scanChunk,
+		log: opts.Logger, undecLogged: boundedmap.NewString[struct{}](maxUndecodableLogged),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.SetOnChange(opts.OnChange)
 	if err := db.CreateIndex(tombstoneIndex, tombstonePrefix+"*", buntdb.IndexUint); err != nil {
@@ -194,6 +215,28 @@ func (s *Store) Close() error {
 // UnknownProducts counts the events applied about products the catalog
 // in force (see SetProducts) does not have.
 func (s *Store) UnknownProducts() uint64 { return s.unknown.Load() }
+
+// Undecodable counts the reads that found a stored profile record that
+// cannot be decoded (corrupt JSON, a dangling node index). Such a record
+// is treated as absent: reads see no profile, and the next write of its id
+// (PUT, an event, a merged copy from another node) replaces it, or an
+// erasure removes it.
+func (s *Store) Undecodable() uint64 { return s.undecoded.Load() }
+
+// decodeRecord decodes id's stored record; an undecodable one is counted,
+// logged once per id, and read as no profile.
+func (s *Store) decodeRecord(id, raw string) *profile.Profile {
+	p, err := unmarshalProfile([]byte(raw))
+	if err == nil {
+		return p
+	}
+	s.undecoded.Add(1)
+	if s.undecLogged.PutIfAbsent(id, struct{}{}) {
+		s.log.Warn("sync: undecodable profile record treated as absent; the next write of this id replaces it",
+			"id", id, "bytes", len(raw), "err", err)
+	}
+	return nil
+}
 
 // Rules returns the event rules in force, defaults filled in.
 func (s *Store) Rules() EventRules { return s.rules }
@@ -252,10 +295,7 @@ func (s *Store) loadLocked(id string) (*profile.Profile, error) {
 	case err != nil:
 		return nil, fmt.Errorf("sync: get %q: %w", id, err)
 	}
-	p, err := unmarshalProfile([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("sync: decode %q: %w", id, err)
-	}
+	p := s.decodeRecord(id, raw)
 	s.cache.put(id, p)
 	return p, nil
 }

@@ -124,9 +124,15 @@ func newIngest(cfg *config.Config, store *msync.Store, reg prometheus.Registerer
 			Namespace: "marquee", Subsystem: "events", Name: "unknown_products_total",
 			Help: "Events applied about products the catalog does not have.",
 		}, func() float64 { return float64(store.UnknownProducts()) })
-		if err := reg.Register(unknown); err != nil {
-			_ = in.tracker.Close(context.Background())
-			return nil, err
+		undecodable := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "store", Name: "undecodable_records_total",
+			Help: "Reads that found a stored profile record that cannot be decoded, and treated it as absent.",
+		}, func() float64 { return float64(store.Undecodable()) })
+		for _, c := range []prometheus.Collector{unknown, undecodable} {
+			if err := reg.Register(c); err != nil {
+				_ = in.tracker.Close(context.Background())
+				return nil, err
+			}
 		}
 	}
 	if k := cfg.Kafka; len(k.Brokers) > 0 {

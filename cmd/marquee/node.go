@@ -78,6 +78,7 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if err != nil {
 		return n, err
 	}
+	sopts.Logger = log
 	if n.store, err = msync.Open(sopts); err != nil {
 		return n, err
 	}

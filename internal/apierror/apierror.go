@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 )
 
 // Error is one failed request, in the shape above.
@@ -47,6 +48,9 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeInternal         = "internal"
 	CodeInvalidConfig    = "invalid_config"
+	// CodeInsufficientStorage (507): a write failed because the disk is
+	// full (ENOSPC, or EDQUOT for a quota); nothing was stored.
+	CodeInsufficientStorage = "insufficient_storage"
 )
 
 // Errorf returns an Error with a formatted message.
@@ -58,10 +62,19 @@ func Errorf(status int, code, field, format string, args ...any) *Error {
 // in the log, not in an answer to whoever sent the request.
 var internal = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
 
+// insufficientStorage answers a write that failed for want of disk space:
+// unlike other internal errors the client can tell what happened, and
+// retry later.
+var insufficientStorage = &Error{Status: http.StatusInsufficientStorage, Code: CodeInsufficientStorage, Message: "the disk is full: nothing was stored"}
+
 // Encode returns the status and JSON body answering err.
 func Encode(err error) (status int, body []byte) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		e = insufficientStorage
+	default:
 		e = internal
 	}
 	body, _ = json.Marshal(struct {

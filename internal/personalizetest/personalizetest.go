@@ -56,7 +56,8 @@ type Env struct {
 
 // Start runs an Env for the length of the test: yaml holds the config
 // beyond the origin; opts are the Personalizer's further options (the
-// snapshot, store and keys are filled in).
+// snapshot and keys are filled in, and an in-memory store unless
+// opts.Store is set).
 func Start(tb testing.TB, yaml, page string, opts personalize.Options) *Env {
 	tb.Helper()
 	cfg, err := config.Parse("t.yaml", []byte("origin: http://127.0.0.1:1\n"+yaml))
@@ -67,11 +68,13 @@ func Start(tb testing.TB, yaml, page string, opts personalize.Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := msync.Open(msync.Options{})
-	if err != nil {
-		tb.Fatal(err)
+	st := opts.Store
+	if st == nil {
+		if st, err = msync.Open(msync.Options{}); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
 	}
-	tb.Cleanup(func() { st.Close() })
 	opts.Snapshot, opts.Store, opts.Keys = snap, st, [][]byte{Key}
 	pers, err := personalize.New(opts)
 	if err != nil {
