@@ -14,12 +14,20 @@ import (
 
 func newAdminTest(t *testing.T, token string) (*httptest.Server, *msync.Store) {
 	t.Helper()
-	st, err := msync.Open(msync.Options{})
+	return newAdminNode(t, msync.Options{}, Options{Token: token})
+}
+
+// newAdminNode opens a store with so and serves the admin API over it with
+// o until the test ends.
+func newAdminNode(t *testing.T, so msync.Options, o Options) (*httptest.Server, *msync.Store) {
+	t.Helper()
+	st, err := msync.Open(so)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h, err := New(Options{Token: token, Store: st})
+	o.Store = st
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,17 +50,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := msync.Open(msync.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv, st := newAdminNode(t, msync.Options{Dir: dir}, Options{})
 	if code, body := call(t, srv, "PUT", "/v1/profiles/v0", "", `{"attrs":{"tier":"gold"}}`); code != http.StatusOK {
 		t.Fatalf("PUT before: got %d %v", code, body)
 	}

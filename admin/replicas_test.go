@@ -40,22 +40,8 @@ func TestPatchWinsWhereItChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			node := func(name string) (*httptest.Server, *msync.Store) {
-				st, err := msync.Open(msync.Options{Node: name})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				h, err := New(Options{Store: st})
-				if err != nil {
-					t.Fatal(err)
-				}
-				srv := httptest.NewServer(h)
-				t.Cleanup(srv.Close)
-				return srv, st
-			}
-			srvA, stA := node("a")
-			srvB, stB := node("b")
+			srvA, stA := newAdminNode(t, msync.Options{Node: "a"}, Options{})
+			srvB, stB := newAdminNode(t, msync.Options{Node: "b"}, Options{})
 			patch := func(srv *httptest.Server, body string) {
 				t.Helper()
 				if resp, out := adminDo(t, srv, "PATCH", "/v1/profiles/v1", "", body); resp.StatusCode != 200 {

@@ -38,17 +38,7 @@ func corruptStore(t *testing.T, ids ...string) (*httptest.Server, *msync.Store) 
 		t.Fatal(err)
 	}
 	db.Close()
-	if st, err = msync.Open(msync.Options{Dir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv, st
+	return newAdminNode(t, msync.Options{Dir: dir}, Options{})
 }
 
 // An undecodable profile record reads as absent, a PUT replaces it, a
