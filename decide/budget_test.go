@@ -31,7 +31,7 @@ func nestedConcat(n int) string {
 // without the budget. Compile must refuse them, located, before any node
 // evaluates one on a request.
 var blowups = []struct{ name, when, want string }{
-	{"issue 16", `len(replace(repeat("a", 400000), "a", repeat("b", 400000))) > 0`, "budget"},
+	{"replace of two repeats", `len(replace(repeat("a", 400000), "a", repeat("b", 400000))) > 0`, "budget"},
 	{"replace growth", `len(replace(repeat("a", 1000), "a", repeat("b", 1000))) > 0`, "budget"},
 	{"repeat", `len(repeat("ab", 100000000)) > 0`, "budget"},
 	{"repeat overflow", `len(repeat("ab", 9223372036854775807)) > 0`, "budget"},
