@@ -1,0 +1,243 @@
+package decide
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/marquee-proxy/marquee/config"
+)
+
+// compiledExpr is a compiled condition and what it reads.
+type compiledExpr struct {
+	prog     *vm.Program
+	segments []int // segments it uses
+	volatile bool  // it reads something that changes with time
+	browsing bool  // it reads browsing_category
+}
+
+// volatileNames are the names whose value changes with the clock.
+var volatileNames = map[string]bool{
+	"views": true, "since": true, "purchases": true, "now": true, "date": true, "browsing_category": true,
+}
+
+// compileExpr compiles src to a boolean program. Segment names used as
+// identifiers become calls to Env.Seg with the segment's index, so that
+// evaluation is memoised per request; used returns those indexes.
+// unknown names what an unknown identifier is called in the error.
+func (e *Engine) compileExpr(src string, segments map[string]int, unknown string) (compiledExpr, error) {
+	var out compiledExpr
+	if len(src) > maxExprSource {
+		return out, fmt.Errorf("expression of %d bytes; at most %d", len(src), maxExprSource)
+	}
+	src = rewritePlain(src)
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return out, exprError(err)
+	}
+	declared := map[string]bool{}
+	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
+		if v, ok := (*n).(*ast.VariableDeclaratorNode); ok {
+			declared[v.Name] = true
+		}
+	}))
+	var bad, refused []string
+	var used, long []int
+	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
+		if name, ok := inSegmentArg(*n); ok {
+			if !hasKey(segments, name) {
+				bad = append(bad, name)
+				return
+			}
+			used = append(used, segments[name])
+		} else if call, ok := (*n).(*ast.CallNode); ok {
+			if id, ok := call.Callee.(*ast.IdentifierNode); ok && id.Value == "in_segment" {
+				// A name computed at run time may reach any segment,
+				// time-dependent ones too.
+				out.volatile = true
+			}
+		}
+		if call, ok := (*n).(*ast.BuiltinNode); ok && volatileNames[call.Name] {
+			out.volatile = true
+		}
+		if name, ok := calledName(*n); ok && refusedBuiltins[name] {
+			refused = append(refused, name)
+		}
+		if s, ok := (*n).(*ast.StringNode); ok && len(s.Value) > maxStringLiteral {
+			long = append(long, len(s.Value))
+		}
+
+		id, ok := (*n).(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		name := id.Value
+		out.volatile = out.volatile || volatileNames[name]
+		out.browsing = out.browsing || name == "browsing_category"
+		switch {
+		case strings.HasPrefix(name, "__"):
+			bad = append(bad, name)
+		case declared[name] || envNames[name]:
+		case hasKey(segments, name):
+			used = append(used, segments[name])
+		case isBuiltin(name):
+		default:
+			bad = append(bad, name)
+		}
+	}))
+	out.segments = used
+	if len(bad) > 0 {
+		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
+	}
+	if len(refused) > 0 {
+		return out, fmt.Errorf("%s() is not available in expressions: it can build values too large to evaluate safely", refused[0])
+	}
+	if len(long) > 0 {
+		return out, fmt.Errorf("string literal of %d bytes; at most %d", long[0], maxStringLiteral)
+	}
+	prog, err := expr.Compile(src,
+		expr.Env(Env{}),
+		expr.AsBool(),
+		expr.MaxNodes(maxExprNodes),
+		expr.Patch(segmentPatcher{segments: segments, declared: declared}),
+		expr.Patch(viewsPatcher{e}),
+		expr.Patch(budgetPatcher{}),
+	)
+	if err != nil {
+		return out, exprError(err)
+	}
+	out.prog = prog
+	return out, nil
+}
+
+// viewKey is a views call with constant arguments.
+type viewKey struct {
+	category string
+	days     int32
+}
+
+// viewsPatcher turns views("category", "7d") with constant arguments into
+// a call of Env.ViewsK with the pair's index: the window is parsed once,
+// here, and expr calls a func(int) int without reflection.
+type viewsPatcher struct{ e *Engine }
+
+func (p viewsPatcher) Visit(n *ast.Node) {
+	call, ok := (*n).(*ast.CallNode)
+	if !ok || len(call.Arguments) != 2 {
+		return
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != "views" {
+		return
+	}
+	cat, ok1 := call.Arguments[0].(*ast.StringNode)
+	win, ok2 := call.Arguments[1].(*ast.StringNode)
+	if !ok1 || !ok2 {
+		return
+	}
+	d, err := config.ParseDuration(win.Value)
+	if err != nil || d <= 0 {
+		return // left to the runtime call, which counts nothing
+	}
+	k := viewKey{cat.Value, int32((d.D() + 24*time.Hour - 1) / (24 * time.Hour))}
+	i := slices.Index(p.e.viewKeys, k)
+	if i < 0 {
+		i = len(p.e.viewKeys)
+		p.e.viewKeys = append(p.e.viewKeys, k)
+	}
+	ast.Patch(n, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "__views"},
+		Arguments: []ast.Node{&ast.IntegerNode{Value: i}},
+	})
+}
+
+// segmentPatcher turns a segment name into a call of the memoised Env.Seg;
+// a name the expression declares with let is the variable, not the
+// segment.
+type segmentPatcher struct {
+	segments map[string]int
+	declared map[string]bool
+}
+
+// A call in_segment("name") with a constant name is patched the same way.
+func (p segmentPatcher) Visit(n *ast.Node) {
+	name, ok := inSegmentArg(*n)
+	if !ok {
+		id, isID := (*n).(*ast.IdentifierNode)
+		if !isID || p.declared[id.Value] {
+			return
+		}
+		name = id.Value
+	}
+	if !hasKey(p.segments, name) {
+		return
+	}
+	ast.Patch(n, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "__seg"},
+		Arguments: []ast.Node{&ast.IntegerNode{Value: p.segments[name]}},
+	})
+}
+
+// inSegmentArg returns the constant segment name of an in_segment("name")
+// call.
+func inSegmentArg(n ast.Node) (string, bool) {
+	call, ok := n.(*ast.CallNode)
+	if !ok || len(call.Arguments) != 1 {
+		return "", false
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != "in_segment" {
+		return "", false
+	}
+	s, ok := call.Arguments[0].(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return s.Value, true
+}
+
+// calledName returns the name of the function a call node calls.
+func calledName(n ast.Node) (string, bool) {
+	switch c := n.(type) {
+	case *ast.BuiltinNode:
+		return c.Name, true
+	case *ast.CallNode:
+		if id, ok := c.Callee.(*ast.IdentifierNode); ok {
+			return id.Value, true
+		}
+	}
+	return "", false
+}
+
+type visitorFunc func(*ast.Node)
+
+func (f visitorFunc) Visit(n *ast.Node) { f(n) }
+
+func hasKey(m map[string]int, k string) bool { _, ok := m[k]; return ok }
+
+func isBuiltin(name string) bool {
+	_, ok := builtin.Index[name]
+	return ok || name == "true" || name == "false" || name == "nil"
+}
+
+// exprError reduces expr's multi-line error (which quotes the source with a
+// caret) to its first line.
+func exprError(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+func templateError(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "template: ")
+	return "template does not parse: " + msg
+}
