@@ -12,13 +12,10 @@ import (
 
 // startClusterNodes starts n nodes in this process on loopback, encrypted,
 // each joining the first, in front of the same page.
-func startClusterNodes(t *testing.T, n int) []*node {
-	t.Helper()
-	var nodes []*node
-	seed := "[]"
-	for i := range n {
-		nd := startTestNode(t, pageOrigin(), fmt.Sprintf(`  token: s3cret
-identity:
+// fleetNodeConfig is the identity, cluster and campaign part of the config
+// of node i of a test fleet that joins join (a YAML list).
+func fleetNodeConfig(i int, join string) string {
+	return fmt.Sprintf(`identity:
   keys: ["c2lnbmluZy1rZXktZm9yLXRlc3RzLW9ubHktMzJieXQ="]
 cluster:
   name: shop
@@ -35,7 +32,15 @@ campaigns:
     when: gold
     priority: 10
     template: '<b>gold offer</b>'
-`, i+1, seed))
+`, i, join)
+}
+
+func startClusterNodes(t *testing.T, n int) []*node {
+	t.Helper()
+	var nodes []*node
+	seed := "[]"
+	for i := range n {
+		nd := startTestNode(t, pageOrigin(), "  token: s3cret\n"+fleetNodeConfig(i+1, seed))
 		nodes = append(nodes, nd)
 		if i == 0 {
 			seed = `["` + nd.clu.c.Addr() + `"]`

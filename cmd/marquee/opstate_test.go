@@ -30,24 +30,7 @@ admin:
   listen: 127.0.0.1:0
   token: s3cret
 data_dir: %s
-identity:
-  keys: ["c2lnbmluZy1rZXktZm9yLXRlc3RzLW9ubHktMzJieXQ="]
-cluster:
-  name: shop
-  node_name: edge%d
-  bind: 127.0.0.1:0
-  join: %s
-  preset: local
-  secret_keys: ["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="]
-segments:
-  gold: 'attrs.tier == "gold"'
-campaigns:
-  - id: gold-hero
-    slot: hero
-    when: gold
-    priority: 10
-    template: '<b>gold offer</b>'
-`, origin, dataDir, i, join)
+`, origin, dataDir) + fleetNodeConfig(i, join)
 }
 
 // startFleet starts one node per data directory in this process, each
