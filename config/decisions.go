@@ -121,7 +121,7 @@ func (c *Config) CatalogLocation() (dir, name string, err error) {
 		return "", "", err
 	}
 	rel, err := filepath.Rel(dir, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", "", fmt.Errorf("%q is outside catalog_dir %s", c.Catalog, dir)
 	}
 	return dir, rel, nil

@@ -51,9 +51,8 @@ type Engine struct {
 	templatePaths []string // where each template is in the configuration
 	dated         []bool   // templates calling recommend, whose output changes daily
 	offers        *offerCache
-	// maxOffer and renderTime bound one rendering (MaxOfferSize,
-	// MaxRenderTime).
-	maxOffer   int
+	// renderTime bounds one rendering (MaxRenderTime; tests shorten it);
+	// MaxOfferSize bounds its output.
 	renderTime time.Duration
 	hasStable  bool // some segment's result is cached per profile snapshot
 	stable     *segmentCache
@@ -137,7 +136,6 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		bySlot:        map[string][]*Campaign{},
 		loc:           time.UTC,
 		offers:        newOfferCache(offerCacheEntries, offerCacheBytes),
-		maxOffer:      MaxOfferSize,
 		renderTime:    MaxRenderTime,
 		stable:        newSegmentCache(segmentCacheEntries),
 		salt:          cfg.Salt,

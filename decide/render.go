@@ -47,7 +47,7 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 
 // execute renders template t onto dst within the offer limits.
 func (d *Decision) execute(dst []byte, t int) ([]byte, error) {
-	d.w.b, d.w.limit = dst, len(dst)+d.e.maxOffer
+	d.w.b, d.w.limit = dst, len(dst)+MaxOfferSize
 	d.w.deadline = time.Now().Add(d.e.renderTime)
 	err := d.tmpls[t].Execute(&d.w, &d.data)
 	dst, d.w.b = d.w.b, nil

@@ -93,7 +93,7 @@ func (e *Engine) trial(cfg *config.Config, errs *config.Errors) {
 				buf, err = d.execute(buf[:0], t) // once more, as above
 			}
 			if errors.Is(err, ErrOfferTooLarge) || errors.Is(err, ErrRenderTimeout) {
-				*errs = append(*errs, cfg.Errorf(path, "%v on a sample profile (at most %d bytes in %v)", err, e.maxOffer, e.renderTime))
+				*errs = append(*errs, cfg.Errorf(path, "%v on a sample profile (at most %d bytes in %v)", err, MaxOfferSize, e.renderTime))
 			}
 		}
 		if len(*errs) > 0 {

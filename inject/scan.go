@@ -159,8 +159,6 @@ func (s *scanner) syncCDATA() {
 
 func (s *scanner) isIP(e elem) bool { return isIntegrationPoint(s.lx.buf[e.ns:e.ne]) }
 
-func (s *scanner) isIPName(name []byte) bool { return isIntegrationPoint(name) }
-
 // sameName reports whether e has the current tag's name, comparing names as
 // foreign content does (ASCII case-insensitively).
 func (s *scanner) sameName(e elem) bool {
@@ -215,7 +213,7 @@ func (s *scanner) startTag() error {
 			if len(s.foreign) >= maxDepth {
 				return ErrAmbiguous
 			}
-			if len(s.tables) > 0 && s.isIPName(z.name()) {
+			if len(s.tables) > 0 && isIntegrationPoint(z.name()) {
 				// End tags in its HTML content may close the cell around
 				// it, which the scan does not follow there.
 				s.loseTables()

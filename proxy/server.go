@@ -95,7 +95,12 @@ func New(opts Options) (*Server, error) {
 		// cut to HeaderTimeout, and once the head is in HeaderReceived
 		// gives the body ReadTimeout of its own.
 		ReadTimeout: o.HeaderTimeout,
-		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			if h.ContentLength() == 0 {
+				// No body to read: moving the deadline would cost a
+				// timer change on every bodiless request.
+				return fasthttp.RequestConfig{}
+			}
 			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
 		},
 		WriteTimeout: o.WriteTimeout,
