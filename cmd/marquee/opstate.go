@@ -60,6 +60,11 @@ func entryFor(v profile.Version, by string, snap *personalize.Snapshot) opstate.
 func (c *campaignLog) Apply(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.applyLocked(snap, doc, by)
+}
+
+// applyLocked is Apply with c.mu held.
+func (c *campaignLog) applyLocked(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error) {
 	e, err := c.hist.Put(entryFor(c.clock.Now(), by, snap), doc)
 	if err != nil {
 		return e, err
@@ -120,16 +125,17 @@ func (c *campaignLog) reload(snap *personalize.Snapshot) error {
 	if err := c.hist.SawFile(doc, time.Now()); err != nil {
 		c.log.Warn("reload: cannot record the config file as read", "err", err)
 	}
+	// Compare and apply under one lock, so that a version merged from the
+	// cluster in between is not overwritten unseen.
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	cur, _, _ := c.hist.Current()
 	if cur.Hash == opstate.Hash(doc) {
 		c.pers.Swap(snap)
-		c.mu.Unlock()
 		c.log.Info("reloaded; the file's decisions are the version serving", "version", cur.Version)
 		return nil
 	}
-	c.mu.Unlock()
-	_, err = c.Apply(snap, doc, opstate.BySIGHUP)
+	_, err = c.applyLocked(snap, doc, opstate.BySIGHUP)
 	return err
 }
 
