@@ -40,11 +40,7 @@ func (l *clientListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := netip.Addr{}
-		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			ip, _ = netip.AddrFromSlice(a.IP)
-			ip = ip.Unmap()
-		}
+		ip := addrOf(c.RemoteAddr())
 		counted := l.max > 0 && ip.IsValid() && !l.srv.trusted(ip)
 		if counted && !l.register(ip) {
 			l.srv.metrics.outcome(outcomeClientError)

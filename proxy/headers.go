@@ -72,9 +72,12 @@ func removeHopByHop(h headerLister, scratch []byte) []byte {
 
 // peerAddr returns the address of the connection's peer, unmapped, or the
 // zero Addr when the peer is not TCP (an in-memory listener).
-func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
-	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(a.IP)
+func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr { return addrOf(ctx.RemoteAddr()) }
+
+// addrOf is the IP address of a TCP peer, unmapped, or the zero Addr.
+func addrOf(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(t.IP)
 		return ip.Unmap()
 	}
 	return netip.Addr{}
