@@ -137,15 +137,22 @@ func Open(opts Options) (*Store, error) {
 		}
 		// A file cut off mid-record (a torn write at power loss) opens
 		// with every complete record: buntdb truncates the partial tail.
-		path = filepath.Join(opts.Dir, "profiles.db")
+		path = filepath.Join(opts.Dir, storeFile)
 		if err := prepareDataFile(path); err != nil {
 			fl.release()
 			return nil, fmt.Errorf("sync: open %s: %w", path, err)
 		}
 	}
+	if err := checkBeforeOpen(path, opts.Dir, opts.Logger); err != nil {
+		fl.release()
+		return nil, err
+	}
 	db, err := buntdb.Open(path)
 	if err != nil {
 		fl.release()
+		if errors.Is(err, buntdb.ErrInvalid) {
+			err = fmt.Errorf("%w; %s", err, repairHint(opts.Dir))
+		}
 		return nil, fmt.Errorf("sync: open %s: %w", path, err)
 	}
 	if err := configure(db, opts.Sync); err != nil {

@@ -32,6 +32,7 @@ var commands = []command{
 	{"preview", "mint a signed link that previews a campaign", runPreview},
 	{"keygen", "print a new base64 cookie-signing key", runKeygen},
 	{"import", "stream an NDJSON file of profiles or events into the store", runImport},
+	{"store", "check or repair the profile store file of a stopped node", runStore},
 	{"version", "print the version", runVersion},
 }
 
