@@ -102,30 +102,29 @@ func (a *admin) putCampaigns(w http.ResponseWriter, r *http.Request) error {
 // configuration, swaps it in and records and publishes it as a version by
 // by.
 func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error {
-	p := a.opts.Personalizer
-	old := p.Snapshot()
-	cfg, err := old.Config.WithDecisions(name, data)
-	if err == nil {
-		var snap *personalize.Snapshot
-		if snap, err = personalize.Compile(cfg); err == nil {
-			out := map[string]any{"segments": len(cfg.Segments), "campaigns": len(cfg.Campaigns)}
-			if a.opts.Campaigns != nil {
-				e, err := a.opts.Campaigns.Apply(snap, data, by)
-				if err != nil {
-					return err
-				}
-				out["history_version"] = strconv.FormatUint(e.Version, 10)
-			} else {
-				p.Swap(snap)
-				if a.opts.Cluster != nil {
-					a.opts.Cluster.PublishCampaigns(data)
-				}
-			}
-			out["version"] = snap.Version // set by the swap
-			a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "by", by, "history_version", out["history_version"], "campaigns", len(cfg.Campaigns))
-			writeJSON(w, http.StatusOK, out)
-			return nil
+	var (
+		snap *personalize.Snapshot
+		err  error
+		out  = map[string]any{}
+	)
+	if a.opts.Campaigns != nil {
+		var e opstate.Entry
+		if e, snap, err = a.opts.Campaigns.Apply(data, name, by); err == nil {
+			out["history_version"] = strconv.FormatUint(e.Version, 10)
 		}
+	} else if snap, err = a.opts.Personalizer.Snapshot().WithDecisions(name, data); err == nil {
+		a.opts.Personalizer.Swap(snap)
+		if a.opts.Cluster != nil {
+			a.opts.Cluster.PublishCampaigns(data)
+		}
+	}
+	if err == nil {
+		cfg := snap.Config
+		out["segments"], out["campaigns"] = len(cfg.Segments), len(cfg.Campaigns)
+		out["version"] = snap.Version // set by the swap
+		a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "by", by, "history_version", out["history_version"], "campaigns", len(cfg.Campaigns))
+		writeJSON(w, http.StatusOK, out)
+		return nil
 	}
 	var errs config.Errors
 	if errors.As(err, &errs) {

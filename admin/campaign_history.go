@@ -15,10 +15,14 @@ import (
 // restart and can be rolled back to. Its calls come through the same
 // authentication as every other route.
 type Campaigns interface {
-	// Apply makes snap, compiled from doc, the running configuration, and
-	// records doc as a new version applied by by (opstate.ByAPI,
-	// opstate.ByRollback), replicated to the fleet like any other version.
-	Apply(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error)
+	// Apply compiles doc (named name in error locations) over the running
+	// configuration, makes it the running configuration, and records doc
+	// as a new version applied by by (opstate.ByAPI, opstate.ByRollback),
+	// replicated to the fleet like any other version. Compiling and
+	// applying are one step, so a reload or a version from the fleet in
+	// between is never undone. A document with problems is refused with a
+	// config.Errors and changes nothing.
+	Apply(doc []byte, name, by string) (opstate.Entry, *personalize.Snapshot, error)
 	// History lists the kept versions, newest first.
 	History() []opstate.Entry
 	// Version returns one kept version and its document; ok is false when

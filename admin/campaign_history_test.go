@@ -21,12 +21,17 @@ type memCampaigns struct {
 	next uint64
 }
 
-func (m *memCampaigns) Apply(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error) {
+func (m *memCampaigns) Apply(doc []byte, name, by string) (opstate.Entry, *personalize.Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	snap, err := m.p.Snapshot().WithDecisions(name, doc)
+	if err != nil {
+		return opstate.Entry{}, nil, err
+	}
 	m.next++
 	m.p.Swap(snap)
-	return m.h.Put(opstate.Entry{Version: m.next, Time: time.Now(), By: by, Segments: len(snap.Config.Segments), Campaigns: len(snap.Config.Campaigns)}, doc)
+	e, err := m.h.Put(opstate.Entry{Version: m.next, Time: time.Now(), By: by, Segments: len(snap.Config.Segments), Campaigns: len(snap.Config.Campaigns)}, doc)
+	return e, snap, err
 }
 
 func (m *memCampaigns) History() []opstate.Entry { return m.h.List() }

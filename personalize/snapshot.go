@@ -37,6 +37,16 @@ type Snapshot struct {
 // msync.Store.SetProducts) for whichever snapshot serves.
 func (s *Snapshot) Products() msync.Products { return s.products }
 
+// WithDecisions compiles decisions document doc (named name in error
+// locations) over the rest of s's configuration.
+func (s *Snapshot) WithDecisions(name string, doc []byte) (*Snapshot, error) {
+	cfg, err := s.Config.WithDecisions(name, doc)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(cfg)
+}
+
 // Compile compiles the parts of cfg used on the request path. Every
 // problem is reported, located in the file, as a config.Errors.
 func Compile(cfg *config.Config) (*Snapshot, error) {

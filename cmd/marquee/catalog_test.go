@@ -135,3 +135,36 @@ func TestMergeConfigSwapsEventCatalog(t *testing.T) {
 	}
 	checkSecondCatalog(t, n)
 }
+
+// TestPutCampaignsCompilesOverTheReload: a PUT /v1/campaigns that arrives
+// while a reload holds the campaign log is compiled over the reloaded
+// configuration, not the one it saw first, so it cannot undo the reload.
+func TestPutCampaignsCompilesOverTheReload(t *testing.T) {
+	n, path, second := catalogNode(t)
+	reloaded := strings.Replace(second, "    - path: /p/{product}\n", "    - path: /p/{product}\n    - path: /item/{product}\n", 1)
+	if err := os.WriteFile(path, []byte(reloaded), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, snap, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n.campaigns.mu.Lock()
+	done := make(chan string, 1)
+	go func() {
+		code, b := adminDo(t, "PUT", n.adminURL()+"/v1/campaigns", `{"catalog": "a.json"}`)
+		done <- fmt.Sprint(code, " ", b)
+	}()
+	// Let the PUT reach the log (a build that compiles first compiles now,
+	// over the configuration before the reload), then reload as SIGHUP does.
+	time.Sleep(200 * time.Millisecond)
+	n.pers.Swap(snap)
+	n.campaigns.mu.Unlock()
+	if got := <-done; !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("PUT: %s", got)
+	}
+	if pages := n.pers.Snapshot().Config.Tracking.Pages; len(pages) != 2 {
+		t.Fatalf("the PUT undid the reload: tracking.pages %v", pages)
+	}
+}

@@ -57,10 +57,15 @@ func entryFor(v profile.Version, by string, snap *personalize.Snapshot) opstate.
 
 // Apply implements admin.Campaigns: the version is on disk before it
 // serves, and is published to the fleet after.
-func (c *campaignLog) Apply(snap *personalize.Snapshot, doc []byte, by string) (opstate.Entry, error) {
+func (c *campaignLog) Apply(doc []byte, name, by string) (opstate.Entry, *personalize.Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.applyLocked(snap, doc, by)
+	snap, err := c.pers.Snapshot().WithDecisions(name, doc)
+	if err != nil {
+		return opstate.Entry{}, nil, err
+	}
+	e, err := c.applyLocked(snap, doc, by)
+	return e, snap, err
 }
 
 // applyLocked is Apply with c.mu held.
@@ -97,11 +102,7 @@ func (c *campaignLog) merge(v uint64, data []byte) error {
 	if cur, _, ok := c.hist.Current(); ok && v <= cur.Version {
 		return nil
 	}
-	cfg, err := c.pers.Snapshot().Config.WithDecisions("cluster", data)
-	if err != nil {
-		return err
-	}
-	snap, err := personalize.Compile(cfg)
+	snap, err := c.pers.Snapshot().WithDecisions("cluster", data)
 	if err != nil {
 		return err
 	}
