@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -173,4 +174,61 @@ func TestMeasurePartitionConvergence(t *testing.T) {
 	n, _ := nodes[0].store.Len()
 	t.Logf("after healing a 2|3 partition with %d diverged profiles: identical stores in %v (%d profiles each, %d records transferred)",
 		2*per, took.Round(time.Millisecond), n, moved)
+}
+
+// TestMeasurePurgeVisibility: the time from PublishPurge on one of 5
+// nodes (the admin API applies it there first, synchronously) to its
+// application by the caches of the 4 others, over 50 purges issued 10 a
+// second from each node in turn.
+func TestMeasurePurgeVisibility(t *testing.T) {
+	needBench(t)
+	nodes, _, _ := lanNodes(t, 5)
+	caches := withCaches(nodes)
+	const purges = 50
+	issued := make(map[string]time.Time, purges)
+	for i := range purges {
+		k := fmt.Sprintf("/visible/%d", i)
+		issued[k] = time.Now()
+		if err := nodes[i%5].c.PublishPurge(cache.Purge{URLs: []string{k}, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var lat []time.Duration
+	waitFor(t, 60*time.Second, "every purge applied on the 4 other nodes", func() bool {
+		lat = lat[:0]
+		for k, at := range issued {
+			var last time.Time
+			for i, c := range caches {
+				if i == keyNode(k) {
+					continue
+				}
+				c.mu.Lock()
+				got, ok := c.at[k]
+				c.mu.Unlock()
+				if !ok {
+					return false
+				}
+				last = maxTime(last, got)
+			}
+			lat = append(lat, last.Sub(at))
+		}
+		return true
+	})
+	t.Logf("purge applied on all 5 nodes: p50 %v, p99 %v, max %v (n=%d, 10 purges/s, LAN preset)",
+		percentile(lat, .5).Round(100*time.Microsecond), percentile(lat, .99).Round(100*time.Microsecond), percentile(lat, 1).Round(100*time.Microsecond), len(lat))
+}
+
+// keyNode is the node that issued /visible/i.
+func keyNode(k string) int {
+	var i int
+	fmt.Sscanf(k, "/visible/%d", &i)
+	return i % 5
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
