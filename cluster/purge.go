@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/marquee-proxy/marquee/cache"
@@ -54,8 +55,8 @@ var ErrPurge = errors.New("cluster: purge refused")
 // PublishPurge keeps p, which this node has just applied, in the purge
 // log and sends it to every other node; nodes that miss it learn it from
 // the log by anti-entropy. It does not block on the network. It refuses
-// a purge that does not validate, has no At, or is larger than a purge
-// the wire carries (1 MiB).
+// a purge that does not validate, has no At (or one before 1970), or is
+// larger than a purge the wire carries (1 MiB).
 func (c *Cluster) PublishPurge(p cache.Purge) error {
 	if c.closed.Load() {
 		return ErrShutdown
@@ -63,8 +64,9 @@ func (c *Cluster) PublishPurge(p cache.Purge) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrPurge, err)
 	}
-	if p.At.IsZero() {
-		return fmt.Errorf("%w: no time", ErrPurge)
+	if p.At.Before(time.Unix(1, 0)) || p.At.After(time.Unix(0, math.MaxInt64)) {
+		// The wire carries At in Unix nanoseconds, 0 meaning none.
+		return fmt.Errorf("%w: time %v outside 1970 to 2262", ErrPurge, p.At)
 	}
 	now := time.Now()
 	lp := loggedPurge{ID: purgeID{Node: c.cfg.NodeName, Stamp: c.purges.issue(now)}, Purge: p}

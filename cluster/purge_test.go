@@ -195,6 +195,7 @@ func TestPublishPurgeRefuses(t *testing.T) {
 	}{
 		{"names nothing", cache.Purge{At: time.Now()}},
 		{"no time", cache.Purge{All: true}},
+		{"before 1970", cache.Purge{All: true, At: time.Unix(-5, 0)}},
 		{"bad url", cache.Purge{URLs: []string{"ftp://x"}, At: time.Now()}},
 	}
 	for _, tt := range tests {
