@@ -152,6 +152,9 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 		peers:    make(map[string]*memberlist.Node),
 		seeds:    cfg.Join,
 	}
+	if cfg.announce != nil {
+		c.meta = cfg.announce(c.meta)
+	}
 	d := &delegate{c: c}
 	mc, err := cfg.memberlistConfig(d)
 	if err != nil {

@@ -153,6 +153,9 @@ type Config struct {
 	// tune, when set, changes memberlist's config last: tests use it to
 	// detect failures faster.
 	tune func(*memberlist.Config)
+	// announce, when set, replaces the meta the node announces: tests use
+	// it to pose as a node of an earlier release.
+	announce func(meta []byte) []byte
 }
 
 // DefaultConfig returns a Config with every default filled in for preset.

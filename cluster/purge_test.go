@@ -207,3 +207,34 @@ func TestPublishPurgeRefuses(t *testing.T) {
 		t.Errorf("%d purges kept", n)
 	}
 }
+
+// A node of the release before purges (no " +purge" in its meta) is sent
+// neither purges nor purge sums, which it would count as malformed; the
+// others exchange them as usual.
+func TestNoPurgesToPreviousRelease(t *testing.T) {
+	nodes := startNodes(t, 3, func(i int, cfg *Config) {
+		if i == 2 {
+			cfg.announce = func([]byte) []byte { return []byte("1.5.0" + wireMetaSuffix) }
+		}
+	})
+	caches := withCaches(nodes)
+	if !hasPurgeSuffix(nodes[0].c.meta) || hasPurgeSuffix(nodes[2].c.meta) {
+		t.Fatalf("metas %q and %q", nodes[0].c.meta, nodes[2].c.meta)
+	}
+	if err := nodes[0].c.PublishPurge(cache.Purge{Tags: []string{"t1"}, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "node 2 applied the purge", func() bool {
+		return slices.Equal(caches[1].keys(), []string{"t1"})
+	})
+	rounds := nodes[2].c.Metrics().AntiEntropyRounds.Load()
+	waitFor(t, 20*time.Second, "three push/pulls on node 3", func() bool {
+		return nodes[2].c.Metrics().AntiEntropyRounds.Load() >= rounds+3
+	})
+	if got := caches[2].keys(); len(got) != 0 || nodes[2].c.purges.len() != 0 {
+		t.Errorf("the previous-release node was sent purges: applied %q", got)
+	}
+	if n := nodes[2].c.Metrics().BytesReceived.Load(); n != 0 {
+		t.Errorf("the previous-release node received %d bytes of user messages, want 0", n)
+	}
+}
