@@ -69,7 +69,7 @@ type Cluster struct {
 	purges  *purgeLog
 	cache   atomic.Pointer[cacheBox] // nil: purges are kept, applied to nothing
 
-	inbox  chan []byte // deltas, records, config, stats
+	inbox  chan []byte // deltas, records, config, stats, purges
 	fanout chan []byte // encoded records of local changes
 	pulls  chan []byte // pull requests from peers
 	jobs   chan pullJob

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/cache"
+	"github.com/marquee-proxy/marquee/config"
 )
 
 // fakeCache records the purges it is asked to apply and drops one entry
@@ -123,4 +124,18 @@ func TestCachePurgeFleet(t *testing.T) {
 		}
 		return true
 	})
+}
+
+func TestPurgeRetentionConfig(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte("origin: http://127.0.0.1:9\ncluster: {purge_retention: 3d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := clusterConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.PurgeRetention != 72*time.Hour {
+		t.Errorf("purge_retention 3d gives %v, want 72h", cc.PurgeRetention)
+	}
 }

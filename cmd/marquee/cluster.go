@@ -37,6 +37,7 @@ func clusterConfig(cfg *config.Config) (cluster.Config, error) {
 		}
 	}
 	cc.Join = cl.Join
+	set(&cc.PurgeRetention, cl.PurgeRetention.D())
 	for _, k := range cl.SecretKeys {
 		b, err := config.DecodeKey(k)
 		if err != nil {
