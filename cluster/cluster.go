@@ -73,6 +73,8 @@ type Cluster struct {
 	fanout chan []byte // encoded records of local changes
 	pulls  chan []byte // pull requests from peers
 	jobs   chan pullJob
+	// purgeSends holds a token per purge message being sent.
+	purgeSends chan struct{}
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -139,18 +141,19 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 	}
 	c := &Cluster{
 		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: wireMeta(meta),
-		metrics:  newMetrics(),
-		purges:   newPurgeLog(cfg.MaxPurges, cfg.MaxPurgeLogBytes, cfg.PurgeRetention),
-		inbox:    make(chan []byte, cfg.InboxSize),
-		pulls:    make(chan []byte, 64),
-		fanout:   make(chan []byte, 8192),
-		jobs:     make(chan pullJob, 64),
-		stop:     make(chan struct{}),
-		lag:      make(map[string]time.Duration),
-		inFlight: make(map[string]bool),
-		gone:     make(map[string]departed),
-		peers:    make(map[string]*memberlist.Node),
-		seeds:    cfg.Join,
+		metrics:    newMetrics(),
+		purges:     newPurgeLog(cfg.MaxPurges, cfg.MaxPurgeLogBytes, cfg.PurgeRetention),
+		inbox:      make(chan []byte, cfg.InboxSize),
+		pulls:      make(chan []byte, 64),
+		fanout:     make(chan []byte, 8192),
+		jobs:       make(chan pullJob, 64),
+		purgeSends: make(chan struct{}, maxPurgeSends),
+		stop:       make(chan struct{}),
+		lag:        make(map[string]time.Duration),
+		inFlight:   make(map[string]bool),
+		gone:       make(map[string]departed),
+		peers:      make(map[string]*memberlist.Node),
+		seeds:      cfg.Join,
 	}
 	if cfg.announce != nil {
 		c.meta = cfg.announce(c.meta)

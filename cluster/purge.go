@@ -78,19 +78,36 @@ func (c *Cluster) PublishPurge(p cache.Purge) error {
 	c.metrics.PurgesPublished.Add(1)
 	msg := encodePurges([]loggedPurge{lp})
 	for _, n := range c.others() {
-		if !hasPurgeSuffix(n.Meta) {
-			continue
+		if hasPurgeSuffix(n.Meta) {
+			// In parallel: a member that died unnoticed would hold up
+			// the others for a whole dial timeout.
+			c.sendPurge(n.Name, msg)
 		}
-		name := n.Name
-		// In parallel: a member that died unnoticed would hold up the
-		// others for a whole dial timeout.
-		c.goSend(func() {
-			if err := c.sendTo(name, msg); err != nil {
-				c.log.Debug("purge", "to", name, "err", err)
-			}
-		})
 	}
 	return nil
+}
+
+// maxPurgeSends bounds the purge messages being sent at once, so that a
+// burst of purges, or of pulls from peers, costs a bounded number of
+// goroutines and connections.
+const maxPurgeSends = 128
+
+// sendPurge sends msg to the member called name in the background, unless
+// maxPurgeSends are under way: that send is then skipped and counted, and
+// the purge log carries what it held at the next push/pull.
+func (c *Cluster) sendPurge(name string, msg []byte) {
+	select {
+	case c.purgeSends <- struct{}{}:
+	default:
+		c.metrics.PurgeSendsSkipped.Add(1)
+		return
+	}
+	c.goSend(func() {
+		defer func() { <-c.purgeSends }()
+		if err := c.sendTo(name, msg); err != nil {
+			c.log.Debug("purge", "to", name, "err", err)
+		}
+	})
 }
 
 // applyPurges keeps the purges not yet known and applies them to the
@@ -139,8 +156,7 @@ func (c *Cluster) handlePurgeSum(s purgeSum) {
 	if n, sum := c.purges.summary(now); n == s.Count && sum == s.Sum {
 		return
 	}
-	msg := encodePurgePull(&purgePull{From: c.cfg.NodeName, Have: c.purges.ids(now)})
-	c.goSend(func() { _ = c.sendTo(s.From, msg) })
+	c.sendPurge(s.From, encodePurgePull(&purgePull{From: c.cfg.NodeName, Have: c.purges.ids(now)}))
 }
 
 // answerPurgePull sends the puller the purges it lacks, in pages of at
@@ -150,20 +166,12 @@ func (c *Cluster) answerPurgePull(p purgePull) {
 		return
 	}
 	missing := c.purges.missing(p.Have, time.Now())
-	if len(missing) == 0 {
-		return
-	}
-	c.goSend(func() {
-		start, size := 0, 0
-		for i := range missing {
-			size += purgeSize(&missing[i])
-			if size >= c.cfg.PageBytes || i == len(missing)-1 {
-				if err := c.sendTo(p.From, encodePurges(missing[start:i+1])); err != nil {
-					c.log.Debug("purges", "to", p.From, "err", err)
-					return
-				}
-				start, size = i+1, 0
-			}
+	start, size := 0, 0
+	for i := range missing {
+		size += purgeSize(&missing[i])
+		if size >= c.cfg.PageBytes || i == len(missing)-1 {
+			c.sendPurge(p.From, encodePurges(missing[start:i+1]))
+			start, size = i+1, 0
 		}
-	})
+	}
 }

@@ -238,3 +238,25 @@ func TestNoPurgesToPreviousRelease(t *testing.T) {
 		t.Errorf("the previous-release node received %d bytes of user messages, want 0", n)
 	}
 }
+
+// With every send slot taken, a purge is not sent at once but still
+// reaches the other nodes from the purge log, at the next push/pull.
+func TestPurgeSendsBounded(t *testing.T) {
+	nodes := startNodes(t, 2, nil)
+	caches := withCaches(nodes)
+	for range maxPurgeSends {
+		nodes[0].c.purgeSends <- struct{}{}
+	}
+	if err := nodes[0].c.PublishPurge(cache.Purge{URLs: []string{"/busy"}, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if n := nodes[0].c.Metrics().PurgeSendsSkipped.Load(); n != 1 {
+		t.Errorf("%d sends skipped, want 1", n)
+	}
+	for range maxPurgeSends {
+		<-nodes[0].c.purgeSends
+	}
+	waitFor(t, 10*time.Second, "node 2 applied the purge", func() bool {
+		return slices.Equal(caches[1].keys(), []string{"/busy"})
+	})
+}
