@@ -23,7 +23,9 @@ import (
 //     purge learns it this way at heal, within a push/pull interval.
 //
 // Late application is safe because a cache drops only entries fetched
-// before the purge's At; applying a purge again would drop nothing more.
+// before the purge's At; applying a purge again would drop nothing more
+// (clock skew between the nodes aside), so relearning one that the log
+// has forgotten costs nothing.
 
 // Cache is the node's edge cache as the cluster sees it: it is given every
 // purge this node learns from another node, once. Purge is called from the
@@ -56,7 +58,9 @@ var ErrPurge = errors.New("cluster: purge refused")
 // log and sends it to every other node; nodes that miss it learn it from
 // the log by anti-entropy. It does not block on the network. It refuses
 // a purge that does not validate, has no At (or one before 1970), or is
-// larger than a purge the wire carries (1 MiB).
+// larger than a purge the wire carries (1 MiB), with ErrPurge, and
+// returns ErrShutdown after Shutdown. The log keeps p's slices: the
+// caller must not modify them afterwards.
 func (c *Cluster) PublishPurge(p cache.Purge) error {
 	if c.closed.Load() {
 		return ErrShutdown
