@@ -55,6 +55,12 @@ type Options struct {
 	// decisions document PUT /v1/campaigns applies is published to it.
 	// Nil: a single node, and /v1/cluster answers 404.
 	Cluster Cluster
+	// Cache is the node's edge cache, which POST /v1/cache/purge purges.
+	// Nil: the cache is off, and that route answers 404 cache_off.
+	Cache Cache
+	// Purges replicates each purge POST /v1/cache/purge applies to the
+	// fleet. Nil: purges apply to this node only.
+	Purges PurgePublisher
 	// Campaigns records every decisions document PUT /v1/campaigns and
 	// POST /v1/campaigns/rollback apply as a version, and serves the
 	// history routes; it publishes to the fleet itself, so Cluster's
@@ -103,6 +109,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.Handle("PATCH /v1/profiles/{id}", a.auth(a.patchProfile))
 	mux.Handle("POST /v1/events", a.auth(a.postEvents))
 	mux.Handle("POST /v1/import", a.auth(a.postImport))
+	mux.Handle("POST /v1/cache/purge", a.auth(a.postCachePurge))
 	if opts.Personalizer != nil {
 		a.decisionRoutes(mux)
 	}

@@ -1,7 +1,7 @@
 // Package admin owns the admin HTTP API of a node: profiles, events and
 // bulk import, campaigns (read, replace, explain, preview), experiment
-// statistics, cluster status, /metrics, Go's profiler, health checks and
-// the dashboard. Every route but the health checks and the dashboard page
+// statistics, cluster status, edge cache purges, /metrics, Go's profiler,
+// health checks and the dashboard. Every route but the health checks and the dashboard page
 // passes one authentication check before its body is read, and every error
 // takes the one JSON shape of package internal/apierror.
 package admin

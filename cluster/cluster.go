@@ -66,11 +66,15 @@ type Cluster struct {
 	ml      *memberlist.Memberlist
 	queue   *memberlist.TransmitLimitedQueue
 	metrics *Metrics
+	purges  *purgeLog
+	cache   atomic.Pointer[cacheBox] // nil: purges are kept, applied to nothing
 
-	inbox  chan []byte // deltas, records, config, stats
+	inbox  chan []byte // deltas, records, config, stats, purges
 	fanout chan []byte // encoded records of local changes
 	pulls  chan []byte // pull requests from peers
 	jobs   chan pullJob
+	// purgeSends holds a token per purge message being sent.
+	purgeSends chan struct{}
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -117,8 +121,8 @@ type pullJob struct {
 // New starts memberlist for cfg, hooks into store so that every local
 // change is broadcast, and joins cfg.Join in the background: a node that
 // reaches no seed serves alone and keeps trying. rep may be nil; meta is
-// announced to other nodes (at most 512 bytes less wireMetaSuffix, e.g.
-// the build version), followed by wireMetaSuffix.
+// announced to other nodes (at most 512 bytes less the wire features
+// wireMeta adds, e.g. the build version), followed by those features.
 // On error nothing is left running.
 func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.Logger) (*Cluster, error) {
 	if store == nil {
@@ -127,8 +131,8 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if len(meta)+len(wireMetaSuffix) > 512 {
-		return nil, fmt.Errorf("%w: meta over %d bytes", ErrConfig, 512-len(wireMetaSuffix))
+	if n := len(wireMeta("")); len(meta)+n > 512 {
+		return nil, fmt.Errorf("%w: meta over %d bytes", ErrConfig, 512-n)
 	}
 	cfg = cfg.withDefaults()
 	if n := store.DigestBuckets(); n != cfg.Buckets {
@@ -136,18 +140,23 @@ func New(cfg Config, store *msync.Store, rep Replicator, meta string, log *slog.
 			"buckets", cfg.Buckets, "store_digest_buckets", n)
 	}
 	c := &Cluster{
-		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: []byte(meta + wireMetaSuffix),
-		metrics:  newMetrics(),
-		inbox:    make(chan []byte, cfg.InboxSize),
-		pulls:    make(chan []byte, 64),
-		fanout:   make(chan []byte, 8192),
-		jobs:     make(chan pullJob, 64),
-		stop:     make(chan struct{}),
-		lag:      make(map[string]time.Duration),
-		inFlight: make(map[string]bool),
-		gone:     make(map[string]departed),
-		peers:    make(map[string]*memberlist.Node),
-		seeds:    cfg.Join,
+		cfg: cfg, store: store, rep: rep, log: log.With("component", "cluster"), meta: wireMeta(meta),
+		metrics:    newMetrics(),
+		purges:     newPurgeLog(cfg.MaxPurges, cfg.MaxPurgeLogBytes, cfg.PurgeRetention),
+		inbox:      make(chan []byte, cfg.InboxSize),
+		pulls:      make(chan []byte, 64),
+		fanout:     make(chan []byte, 8192),
+		jobs:       make(chan pullJob, 64),
+		purgeSends: make(chan struct{}, maxPurgeSends),
+		stop:       make(chan struct{}),
+		lag:        make(map[string]time.Duration),
+		inFlight:   make(map[string]bool),
+		gone:       make(map[string]departed),
+		peers:      make(map[string]*memberlist.Node),
+		seeds:      cfg.Join,
+	}
+	if cfg.announce != nil {
+		c.meta = cfg.announce(c.meta)
 	}
 	d := &delegate{c: c}
 	mc, err := cfg.memberlistConfig(d)

@@ -130,6 +130,22 @@ type Config struct {
 	InboxSize int
 	// LogOutput receives memberlist's own log lines. Default: discarded.
 	LogOutput io.Writer
+	// PurgeRetention is how long a cache purge is kept, from when it was
+	// issued, for nodes that missed it (partitioned, restarting) to learn
+	// it by anti-entropy; a node that stays away longer misses it. Set it
+	// to at least the longest time the caches may keep an entry (its
+	// freshness plus the stale-while-revalidate and stale-if-error
+	// lifetimes): past that an entry fetched before the purge has gone
+	// anyway. Default 24h.
+	PurgeRetention time.Duration
+	// MaxPurges bounds how many purges the log keeps; past it the oldest
+	// are forgotten, and a node that has not learnt them by then misses
+	// them. Default 1024.
+	MaxPurges int
+	// MaxPurgeLogBytes bounds the encoded size of the purges the log
+	// keeps, like MaxPurges. Default 16 MiB; at least 1 MiB, the largest
+	// purge.
+	MaxPurgeLogBytes int
 
 	// wrapTransport, when set, wraps memberlist's network transport: tests
 	// use it to cut links and count bytes.
@@ -137,6 +153,9 @@ type Config struct {
 	// tune, when set, changes memberlist's config last: tests use it to
 	// detect failures faster.
 	tune func(*memberlist.Config)
+	// announce, when set, replaces the meta the node announces: tests use
+	// it to pose as a node of an earlier release.
+	announce func(meta []byte) []byte
 }
 
 // DefaultConfig returns a Config with every default filled in for preset.
@@ -161,6 +180,9 @@ func DefaultConfig(preset Preset) Config {
 		TombstoneRetention:  30 * 24 * time.Hour,
 		InboxSize:           4096,
 		StatsInterval:       10 * time.Second,
+		PurgeRetention:      24 * time.Hour,
+		MaxPurges:           1024,
+		MaxPurgeLogBytes:    16 << 20,
 	}
 	if preset == Local {
 		// One machine (tests, demos): round trips are cheap, so repair
@@ -214,6 +236,16 @@ func (c Config) withDefaults() Config {
 	if c.StatsInterval <= 0 {
 		c.StatsInterval = d.StatsInterval
 	}
+	if c.PurgeRetention <= 0 {
+		c.PurgeRetention = d.PurgeRetention
+	}
+	if c.MaxPurges <= 0 {
+		c.MaxPurges = d.MaxPurges
+	}
+	if c.MaxPurgeLogBytes <= 0 {
+		c.MaxPurgeLogBytes = d.MaxPurgeLogBytes
+	}
+	c.MaxPurgeLogBytes = max(c.MaxPurgeLogBytes, maxPurgeBytes)
 	if c.LogOutput == nil {
 		c.LogOutput = io.Discard
 	}

@@ -105,6 +105,7 @@ func (c *Cluster) mergeRemoteState(buf []byte) {
 		}
 	}
 	c.comparePeer(st.From, st.Digest)
+	c.offerPurges(st.From)
 }
 
 // NotifyJoin, NotifyLeave and NotifyUpdate keep the copies of live
@@ -345,6 +346,27 @@ func (c *Cluster) handle(msg []byte) {
 		if node != c.cfg.NodeName {
 			c.rep.MergeStats(node, data)
 		}
+	case kindPurge:
+		ps, err := decodePurges(body)
+		if err != nil {
+			c.malformed(err)
+			return
+		}
+		c.applyPurges(ps)
+	case kindPurgeSum:
+		s, err := decodePurgeSum(body)
+		if err != nil {
+			c.malformed(err)
+			return
+		}
+		c.handlePurgeSum(s)
+	case kindPurgePull:
+		p, err := decodePurgePull(body)
+		if err != nil {
+			c.malformed(err)
+			return
+		}
+		c.answerPurgePull(p)
 	}
 }
 

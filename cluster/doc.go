@@ -1,6 +1,7 @@
 // Package cluster owns membership and replication between edge nodes over
 // hashicorp/memberlist: encryption, broadcasting profile deltas, push/pull
-// anti-entropy by digest, and replicated config and counters.
+// anti-entropy by digest, replicated config and counters, and edge cache
+// purges (purge.go), kept in a bounded log that anti-entropy exchanges.
 //
 // It moves bytes between nodes; what a profile means, how two versions
 // merge and what a digest covers belong to package sync.

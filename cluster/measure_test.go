@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -173,4 +174,101 @@ func TestMeasurePartitionConvergence(t *testing.T) {
 	n, _ := nodes[0].store.Len()
 	t.Logf("after healing a 2|3 partition with %d diverged profiles: identical stores in %v (%d profiles each, %d records transferred)",
 		2*per, took.Round(time.Millisecond), n, moved)
+}
+
+// TestMeasurePurgeVisibility: the time from PublishPurge on one of 5
+// nodes (the admin API applies it there first, synchronously) to its
+// application by the caches of the 4 others, over 50 purges issued 10 a
+// second from each node in turn.
+func TestMeasurePurgeVisibility(t *testing.T) {
+	needBench(t)
+	nodes, _, _ := lanNodes(t, 5)
+	caches := withCaches(nodes)
+	const purges = 50
+	issued := make(map[string]time.Time, purges)
+	for i := range purges {
+		k := fmt.Sprintf("/visible/%d", i)
+		issued[k] = time.Now()
+		if err := nodes[i%5].c.PublishPurge(cache.Purge{URLs: []string{k}, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var lat []time.Duration
+	waitFor(t, 60*time.Second, "every purge applied on the 4 other nodes", func() bool {
+		lat = lat[:0]
+		for k, at := range issued {
+			var last time.Time
+			for i, c := range caches {
+				if i == keyNode(k) {
+					continue
+				}
+				c.mu.Lock()
+				got, ok := c.at[k]
+				c.mu.Unlock()
+				if !ok {
+					return false
+				}
+				last = maxTime(last, got)
+			}
+			lat = append(lat, last.Sub(at))
+		}
+		return true
+	})
+	t.Logf("purge applied on all 5 nodes: p50 %v, p99 %v, max %v (n=%d, 10 purges/s, LAN preset)",
+		percentile(lat, .5).Round(100*time.Microsecond), percentile(lat, .99).Round(100*time.Microsecond), percentile(lat, 1).Round(100*time.Microsecond), len(lat))
+}
+
+// keyNode is the node that issued /visible/i.
+func keyNode(k string) int {
+	var i int
+	fmt.Sscanf(k, "/visible/%d", &i)
+	return i % 5
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// TestMeasurePurgeAfterHeal: a node cut off from the 4 others while a
+// purge is published learns it by anti-entropy; the time from the heal to
+// its application, over 5 rounds.
+func TestMeasurePurgeAfterHeal(t *testing.T) {
+	needBench(t)
+	nodes, _, f := lanNodes(t, 5)
+	caches := withCaches(nodes)
+	var lat []time.Duration
+	for round := range 5 {
+		k := fmt.Sprintf("/healed/%d", round)
+		f.partition(nodes[4:], nodes[:4])
+		if err := nodes[0].c.PublishPurge(cache.Purge{URLs: []string{k}, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "nodes 2 to 4 applied the purge", func() bool {
+			for _, c := range caches[1:4] {
+				c.mu.Lock()
+				_, ok := c.at[k]
+				c.mu.Unlock()
+				if !ok {
+					return false
+				}
+			}
+			return true
+		})
+		f.heal()
+		healed := time.Now()
+		waitFor(t, 60*time.Second, "node 5 applied the purge", func() bool {
+			c := caches[4]
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			_, ok := c.at[k]
+			return ok
+		})
+		lat = append(lat, time.Since(healed).Round(time.Millisecond))
+	}
+	slices.Sort(lat)
+	t.Logf("purge applied by a node partitioned during it, after the heal: %v (5 rounds, push/pull every 15s, LAN preset)", lat)
 }

@@ -43,6 +43,17 @@ type Metrics struct {
 	// ConfigApplied and ConfigRefused count replicated config versions.
 	ConfigApplied atomic.Uint64
 	ConfigRefused atomic.Uint64
+	// PurgesPublished counts cache purges issued on this node.
+	PurgesPublished atomic.Uint64
+	// PurgesReceived counts cache purges learnt from other nodes, each
+	// once.
+	PurgesReceived atomic.Uint64
+	// PurgeSendsSkipped counts purge messages not sent because too many
+	// were being sent already (the purge log carries their purges).
+	PurgeSendsSkipped atomic.Uint64
+	// PurgeEntriesDropped counts the cache entries those purges dropped
+	// on this node.
+	PurgeEntriesDropped atomic.Uint64
 	// Joins counts join attempts of the seeds.
 	Joins atomic.Uint64
 	// BytesSent and BytesReceived count user-message bytes (not
@@ -93,6 +104,10 @@ func (m *Metrics) counters() []struct {
 		{"marquee_cluster_profiles_sent_total", "Profiles sent to answer pulls.", &m.ProfilesSent},
 		{"marquee_cluster_config_applied_total", "Replicated config versions applied.", &m.ConfigApplied},
 		{"marquee_cluster_config_refused_total", "Replicated config versions refused.", &m.ConfigRefused},
+		{"marquee_cluster_purges_published_total", "Cache purges issued on this node and sent to the fleet.", &m.PurgesPublished},
+		{"marquee_cluster_purges_received_total", "Cache purges learnt from other nodes.", &m.PurgesReceived},
+		{"marquee_cluster_purge_sends_skipped_total", "Purge messages not sent because too many were under way (anti-entropy carries them).", &m.PurgeSendsSkipped},
+		{"marquee_cluster_purge_entries_dropped_total", "Cache entries dropped by purges learnt from other nodes.", &m.PurgeEntriesDropped},
 		{"marquee_cluster_bytes_sent_total", "User-message bytes sent.", &m.BytesSent},
 		{"marquee_cluster_bytes_received_total", "User-message bytes received.", &m.BytesReceived},
 	}

@@ -38,6 +38,15 @@ const (
 	// understands it (wireMetaSuffix); a kindPull, from a node of an
 	// earlier release, is answered comparing versions and nodes only.
 	kindPullSum
+	// kindPurge carries cache purges: one just issued, sent by its node
+	// straight to every member, or those a peer lacked, answering a
+	// kindPurgePull. Sent only to peers that announce wireMetaPurge.
+	kindPurge
+	// kindPurgeSum is the count and sum of the purges a node keeps, sent
+	// after a push/pull so that the peer can tell whether it lacks any.
+	kindPurgeSum
+	// kindPurgePull lists the purges a node keeps and asks for the others.
+	kindPurgePull
 	kindEnd
 )
 
@@ -60,6 +69,12 @@ func (k kind) String() string {
 		return "batch"
 	case kindPullSum:
 		return "pull-sum"
+	case kindPurge:
+		return "purge"
+	case kindPurgeSum:
+		return "purge-sum"
+	case kindPurgePull:
+		return "purge-pull"
 	}
 	return "invalid"
 }
@@ -70,13 +85,30 @@ func (k kind) String() string {
 // until it is upgraded too.
 const wireMetaSuffix = " +pullsum"
 
+// wireMetaPurge comes just before wireMetaSuffix in the meta of a node
+// that understands the purge kinds; a node of an earlier release is sent
+// none of them. It must stay before wireMetaSuffix: a node of the release
+// before purges looks for that suffix at the very end.
+const wireMetaPurge = " +purge"
+
+// wireMeta is the meta a node given meta announces.
+func wireMeta(meta string) []byte { return []byte(meta + wireMetaPurge + wireMetaSuffix) }
+
 func hasWireSuffix(meta []byte) bool {
 	return bytes.HasSuffix(meta, []byte(wireMetaSuffix))
 }
 
+// hasPurgeSuffix reports whether meta announces the purge kinds.
+func hasPurgeSuffix(meta []byte) bool {
+	return hasWireSuffix(meta) && bytes.HasSuffix(meta[:len(meta)-len(wireMetaSuffix)], []byte(wireMetaPurge))
+}
+
 // trimWireSuffix is meta as the node was given it.
 func trimWireSuffix(meta []byte) []byte {
-	return bytes.TrimSuffix(meta, []byte(wireMetaSuffix))
+	if !hasWireSuffix(meta) {
+		return meta
+	}
+	return bytes.TrimSuffix(meta[:len(meta)-len(wireMetaSuffix)], []byte(wireMetaPurge))
 }
 
 // Header flags.
@@ -182,6 +214,19 @@ func (r *reader) uvarint(what string) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail(what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint(what string) int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
 	if n <= 0 {
 		r.fail(what)
 		return 0

@@ -22,6 +22,9 @@ func wireCases() [][]byte {
 		encodeConfig(7, []byte("segments: {}")),
 		encodeStats("n3", []byte(`{"node":"n3"}`)),
 		seal(kindBatch, appendCount(1, appendRecord(nil, &record{ID: "c", Erased: 3}))),
+		encodePurges(purgeCases()),
+		encodePurgeSum(&purgeSum{From: "n4", Count: 2, Sum: 99}),
+		encodePurgePull(&purgePull{From: "n4", Have: []purgeID{{"n1", 1}}}),
 	}
 }
 
@@ -60,6 +63,12 @@ func decodeAny(msg []byte) error {
 		_, _, err = decodeConfig(body)
 	case kindStats:
 		_, _, err = decodeStats(body)
+	case kindPurge:
+		_, err = decodePurges(body)
+	case kindPurgeSum:
+		_, err = decodePurgeSum(body)
+	case kindPurgePull:
+		_, err = decodePurgePull(body)
 	}
 	return err
 }

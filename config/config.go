@@ -322,6 +322,10 @@ type Cluster struct {
 	SecretKeys []string `yaml:"secret_keys"`
 	// Preset is lan (default) or wan.
 	Preset string `yaml:"preset"`
+	// PurgeRetention is how long a cache purge is kept for nodes that
+	// missed it; at least the longest time the cache may keep an entry.
+	// Zero: cluster.DefaultConfig's (24h).
+	PurgeRetention Duration `yaml:"purge_retention"`
 }
 
 // File is the name of the file the configuration was read from.

@@ -155,6 +155,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate campaign id", "origin: http://o:1\ncampaigns:\n  - {id: a, slot: s, template: x}\n  - {id: a, slot: s, template: y}\n", []string{`t.yaml:4: campaigns[1].id: campaign "a" defined twice`}},
 		{"bad segment name", "origin: http://o:1\nsegments:\n  'big spender': 'true'\n", []string{`t.yaml:3: segments.big spender: segment name "big spender"`}},
 		{"bad cluster key", "origin: http://o:1\ncluster:\n  secret_keys: [c2hvcnQ=]\n", []string{`t.yaml:3: cluster.secret_keys[0]: want base64 of a 16-, 24- or 32-byte AES key`}},
+		{"negative purge retention", "origin: http://o:1\ncluster:\n  purge_retention: -1h\n", []string{`t.yaml:3: cluster.purge_retention: -1h0m0s: must not be negative`}},
 		{"invalid yaml", "origin: http://o:1\nadmin: {listen: [\n", []string{`t.yaml:2: invalid YAML`}},
 		{"two documents", "origin: http://o:1\n---\nlisten: a:1\n", []string{`t.yaml:2: more than one YAML document`}},
 		{"top level list", "- a\n- b\n", []string{`t.yaml:1: want a mapping of keys to values, got a list`}},

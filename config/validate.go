@@ -194,6 +194,9 @@ func (c *Config) validate() Errors {
 		if cl.Preset != "" && !slices.Contains(presets, cl.Preset) {
 			add("cluster.preset", "unknown preset %q, want one of %s", cl.Preset, strings.Join(presets, ", "))
 		}
+		if cl.PurgeRetention < 0 {
+			add("cluster.purge_retention", "%s: must not be negative", cl.PurgeRetention)
+		}
 	}
 	return errs
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/cache"
 
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/config"
@@ -36,6 +37,7 @@ func clusterConfig(cfg *config.Config) (cluster.Config, error) {
 		}
 	}
 	cc.Join = cl.Join
+	set(&cc.PurgeRetention, cl.PurgeRetention.D())
 	for _, k := range cl.SecretKeys {
 		b, err := config.DecodeKey(k)
 		if err != nil {
@@ -137,6 +139,11 @@ func (p *clusterParts) PublishCampaigns(doc []byte) {
 	p.c.PublishConfig()
 }
 
+// PublishPurge implements admin.PurgePublisher.
+func (p *clusterParts) PublishPurge(pu cache.Purge) error {
+	return p.c.PublishPurge(pu)
+}
+
 // startCluster joins the fleet when the config has a cluster: section.
 func (n *node) startCluster() error {
 	if n.cfg.Cluster == nil {
@@ -174,6 +181,32 @@ func (n *node) report() any {
 		return n.clu.rep.report()
 	}
 	return n.stats.Report(nodeName(n.cfg))
+}
+
+// useCache makes c the cache that purges reach, from the admin API and
+// from the fleet; nil: the node caches nothing.
+func (n *node) useCache(c edgeCache) {
+	n.cache = c
+	if n.clu != nil {
+		n.clu.c.SetCache(c)
+	}
+}
+
+// adminCache is the cache the admin API purges, or nil when it is off.
+func (n *node) adminCache() admin.Cache {
+	if n.cache == nil {
+		return nil
+	}
+	return n.cache
+}
+
+// purgePublisher replicates the admin API's purges, or is nil for a
+// single node.
+func (n *node) purgePublisher() admin.PurgePublisher {
+	if n.clu == nil {
+		return nil
+	}
+	return n.clu
 }
 
 // adminCluster is the fleet the admin API shows and publishes to, or nil

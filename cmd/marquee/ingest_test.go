@@ -27,6 +27,12 @@ import (
 // config text appended.
 func startTestNode(t *testing.T, origin http.Handler, extra string) *node {
 	t.Helper()
+	return startTestNodeWith(t, origin, extra, nodeOptions{})
+}
+
+// startTestNodeWith is startTestNode with options.
+func startTestNodeWith(t *testing.T, origin http.Handler, extra string, opts nodeOptions) *node {
+	t.Helper()
 	text := fmt.Sprintf("listen: 127.0.0.1:0\norigin: %s\nadmin:\n  listen: 127.0.0.1:0\n%s", serveOrigin(t, nil, origin), extra)
 	cfg, err := config.Parse("test.yaml", []byte(text))
 	if err != nil {
@@ -36,7 +42,7 @@ func startTestNode(t *testing.T, origin http.Handler, extra string) *node {
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	n, err := startNode(cfg, snap, slog.New(slog.DiscardHandler), nodeOptions{})
+	n, err := startNode(cfg, snap, slog.New(slog.DiscardHandler), opts)
 	if err != nil {
 		t.Fatalf("startNode: %v", err)
 	}

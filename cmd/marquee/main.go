@@ -29,6 +29,7 @@ var commands = []command{
 	{"check", "validate a config file and print every problem", runCheck},
 	{"stats", "print experiment statistics from a running marquee", runStats},
 	{"campaigns", "list, diff and roll back campaign versions of a running marquee", runCampaigns},
+	{"cache", "purge the edge cache of a running marquee and its fleet", runCache},
 	{"preview", "mint a signed link that previews a campaign", runPreview},
 	{"keygen", "print a new base64 cookie-signing key", runKeygen},
 	{"import", "stream an NDJSON file of profiles or events into the store", runImport},

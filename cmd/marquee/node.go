@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/internal/background"
 	"github.com/marquee-proxy/marquee/personalize"
 
@@ -39,6 +40,8 @@ type node struct {
 	registry *prometheus.Registry
 	stats    *stats.Recorder
 	clu      *clusterParts
+	// cache is the node's edge cache, which purges reach; nil: off.
+	cache edgeCache
 	// campaigns records every decisions document the node serves.
 	campaigns *campaignLog
 	// stopSaver stops the periodic save of the counters and saves them a
@@ -52,6 +55,16 @@ type nodeOptions struct {
 	// reverse proxy, for side-by-side measurements and as an emergency
 	// switch.
 	passthrough bool
+	// cache, when set, is the node's edge cache (tests give a fake one).
+	// Nil: the node caches nothing.
+	cache edgeCache
+}
+
+// edgeCache is the node's edge cache as the admin API and the cluster
+// reach it: to purge it.
+type edgeCache interface {
+	admin.Cache
+	cluster.Cache
 }
 
 // startNode opens the store and starts the proxy and admin listeners. On
@@ -123,9 +136,11 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
 
+	n.useCache(opts.cache)
 	if cfg.Admin.Listen != "off" {
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
-			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns})
+			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
+			Cache: n.adminCache(), Purges: n.purgePublisher()})
 		if err != nil {
 			return n, err
 		}

@@ -51,6 +51,9 @@ const (
 	// CodeInsufficientStorage (507): a write failed because the disk is
 	// full (ENOSPC, or EDQUOT for a quota); nothing was stored.
 	CodeInsufficientStorage = "insufficient_storage"
+	// CodeCacheOff (404): a cache route on a node whose edge cache is
+	// off.
+	CodeCacheOff = "cache_off"
 )
 
 // Errorf returns an Error with a formatted message.

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/marquee-proxy/marquee/cache"
+	"github.com/marquee-proxy/marquee/config"
+)
+
+// fakeCache records the purges it is asked to apply and drops one entry
+// per item named.
+type fakeCache struct {
+	mu  sync.Mutex
+	got []cache.Purge
+}
+
+func (c *fakeCache) Purge(p cache.Purge) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, p)
+	return len(p.URLs) + len(p.Prefixes) + len(p.Tags)
+}
+
+// items lists every URL, prefix and tag purged, sorted.
+func (c *fakeCache) items() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, p := range c.got {
+		out = append(append(append(out, p.URLs...), p.Prefixes...), p.Tags...)
+		if p.All {
+			out = append(out, "*")
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func cacheCLI(admin string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(append([]string{"cache"}, append(args, "-admin", admin)...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCacheCommand(t *testing.T) {
+	c := &fakeCache{}
+	n := startTestNodeWith(t, pageOrigin(), "  token: s3cret\n", nodeOptions{cache: c})
+	code, out, errs := cacheCLI(n.adminURL(), "purge", "-url", "/p/1", "-url", "https://shop.example/p/2", "-prefix", "/c/", "-tag", "sku-9", "-token", "s3cret")
+	if code != 0 || !strings.Contains(out, "dropped 4 entries") || !strings.Contains(out, "not in a cluster") {
+		t.Fatalf("purge: exit %d\n%s%s", code, out, errs)
+	}
+	if got, want := c.items(), []string{"/c/", "/p/1", "https://shop.example/p/2", "sku-9"}; !slices.Equal(got, want) {
+		t.Errorf("cache purged %q, want %q", got, want)
+	}
+	at := "2026-12-01T10:00:00Z"
+	if code, out, errs := cacheCLI(n.adminURL(), "purge", "-all", "-at", at, "-token", "s3cret"); code != 0 || !strings.Contains(out, "before "+at) {
+		t.Errorf("purge -all -at: exit %d\n%s%s", code, out, errs)
+	}
+
+	off := startTestNode(t, pageOrigin(), "  token: s3cret\n")
+	tests := []struct {
+		name  string
+		admin string
+		args  []string
+		code  int
+		err   string
+	}{
+		{"nothing named", n.adminURL(), []string{"purge", "-token", "s3cret"}, 2, "-all"},
+		{"bad -at", n.adminURL(), []string{"purge", "-all", "-at", "yesterday", "-token", "s3cret"}, 2, "RFC 3339"},
+		{"relative URL", n.adminURL(), []string{"purge", "-url", "p/1", "-token", "s3cret"}, 1, "invalid_field"},
+		{"no token", n.adminURL(), []string{"purge", "-all"}, 1, "unauthorized"},
+		{"cache off", off.adminURL(), []string{"purge", "-all", "-token", "s3cret"}, 1, "cache_off"},
+		{"no subcommand", n.adminURL(), []string{"-all"}, 2, "Usage"},
+		{"unknown subcommand", n.adminURL(), []string{"flush", "-all"}, 2, "Usage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, _, errs := cacheCLI(tt.admin, tt.args...); code != tt.code || !strings.Contains(errs, tt.err) {
+				t.Errorf("exit %d, stderr %q; want %d with %q", code, errs, tt.code, tt.err)
+			}
+		})
+	}
+}
+
+// A purge posted to one node of a fleet reaches the caches of the others
+// through the node's wiring.
+func TestCachePurgeFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three nodes; skipped with -short")
+	}
+	caches := []*fakeCache{{}, {}, {}}
+	var nodes []*node
+	seed := "[]"
+	for i := range caches {
+		nd := startTestNodeWith(t, pageOrigin(), "  token: s3cret\n"+fleetNodeConfig(i+1, seed), nodeOptions{cache: caches[i]})
+		nodes = append(nodes, nd)
+		if i == 0 {
+			seed = `["` + nd.clu.c.Addr() + `"]`
+		}
+	}
+	poll(t, 15*time.Second, "all nodes joined", func() bool {
+		for _, nd := range nodes {
+			if nd.clu.c.NumMembers() != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
+	code, out, errs := cacheCLI(nodes[1].adminURL(), "purge", "-tag", "sku-1", "-prefix", "/c/", "-token", "s3cret")
+	if code != 0 || !strings.Contains(out, "dropped 2 entries") || !strings.Contains(out, "every node") {
+		t.Fatalf("purge: exit %d\n%s%s", code, out, errs)
+	}
+	want := []string{"/c/", "sku-1"}
+	poll(t, 10*time.Second, "every node's cache purged", func() bool {
+		for _, c := range caches {
+			if !slices.Equal(c.items(), want) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestPurgeRetentionConfig(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte("origin: http://127.0.0.1:9\ncluster: {purge_retention: 3d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := clusterConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc.PurgeRetention != 72*time.Hour {
+		t.Errorf("purge_retention 3d gives %v, want 72h", cc.PurgeRetention)
+	}
+}
