@@ -187,7 +187,7 @@ func (c *Cache) ClientWantsRevalidation(req RequestHeader) bool {
 // key key, and returns the entry to store, not yet stored (see Put), or
 // nil and why not. The rewrite stage may set the entry's value before Put.
 func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reason) {
-	p, why := decide(req, r)
+	p, why := decide(req, r, c.opts.StaleIfError)
 	if why != Storable {
 		return nil, why
 	}
@@ -198,7 +198,7 @@ func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reaso
 // Decoded unread), so that a response that will not be stored is never
 // read into memory for the cache.
 func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
-	_, why := decide(req, r)
+	_, why := decide(req, r, c.opts.StaleIfError)
 	return why
 }
 
@@ -235,6 +235,7 @@ func pathIndex(url string) int {
 // that ran while it was being fetched covers it. A full cache evicts
 // entries to make room, least valuable first; Put never blocks a hit.
 func (c *Cache) Put(e *Entry) {
+	e.stored = true
 	if c.purgedSince(e) {
 		return
 	}
@@ -286,7 +287,7 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 		}
 	}
 	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
-	p, why := decide(req, &r)
+	p, why := decide(req, &r, c.opts.StaleIfError)
 	if why != Storable || !equalNames(p.vary, old.vary) {
 		c.Remove(old)
 		return nil

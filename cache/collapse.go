@@ -33,6 +33,19 @@ func (c *Cache) Join(key []byte) (f *Flight, leader bool) {
 	return f, true
 }
 
+// Lead starts a flight for key and returns it when none is under way, for
+// a background revalidation that nobody waits for; otherwise nil.
+func (c *Cache) Lead(key []byte) *Flight {
+	c.flightMu.Lock()
+	defer c.flightMu.Unlock()
+	if c.flights[b2s(key)] != nil {
+		return nil
+	}
+	f := &Flight{key: string(key), done: make(chan struct{})}
+	c.flights[f.key] = f
+	return f
+}
+
 // Land ends the flight f, waking its waiters. It is idempotent.
 func (c *Cache) Land(f *Flight) {
 	c.flightMu.Lock()

@@ -25,6 +25,7 @@ type Entry struct {
 	// marker: the entry only names, in vary, the request fields of the
 	// secondary keys its URL's variants are stored under.
 	marker bool
+	stored bool // set by Put; the entry is immutable from then on
 
 	fetched int64 // response time, Unix ns: what purges compare
 	policy
@@ -131,6 +132,19 @@ func (e *Entry) Body() []byte { return e.body }
 // Decoded returns the body decoded, for a page the rewrite stage reads, or
 // nil. Read-only.
 func (e *Entry) Decoded() []byte { return e.dec }
+
+// ShareDecoded makes b the entry's decoded body instead of its own copy,
+// when b equals it byte for byte, and reports whether it did. b must never
+// change. It works only before Put: a rewrite stage's compiled page keeps
+// the body it was compiled for, and sharing it spares both the memory and
+// a comparison of the two on every hit.
+func (e *Entry) ShareDecoded(b []byte) bool {
+	if e.stored || e.dec == nil || !bytes.Equal(b, e.dec) {
+		return false
+	}
+	e.dec = b
+	return true
+}
 
 // Tags returns the purge tags from Surrogate-Key and Cache-Tag.
 func (e *Entry) Tags() []string { return e.tags }

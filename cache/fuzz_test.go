@@ -18,7 +18,7 @@ func FuzzDecide(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fields, tags string) {
 		r := respOf(200, strings.Split(fields, "\n")...)
 		r.Fields = append(r.Fields, Field{Name: []byte("Surrogate-Key"), Value: []byte(tags)})
-		p, why := decide(reqOf(), r)
+		p, why := decide(reqOf(), r, 0)
 		if why.String() == "unknown" {
 			t.Fatalf("reason %d has no name", why)
 		}

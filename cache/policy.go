@@ -144,7 +144,10 @@ var (
 
 // decide applies the storage rules to r, answering req. It reads the
 // fields of r once and parses Cache-Control with pquerna/cachecontrol.
-func decide(req RequestHeader, r *Response) (policy, Reason) {
+// defaultSIE is the cache's stale-if-error window for responses that name
+// none: it makes a response worth keeping past its freshness even without
+// a validator.
+func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, Reason) {
 	var p policy
 	if !storableStatus(r.Status) {
 		return p, ReasonStatus
@@ -247,7 +250,11 @@ func decide(req RequestHeader, r *Response) (policy, Reason) {
 		p.sie = int64(d.StaleIfError) * int64(time.Second)
 	}
 	fresh := lifetime > 0 && !p.noCache && respTime.UnixNano() < p.freshUntil
-	if !fresh && !hasValidator && (p.noStale || (p.swr <= 0 && p.sie <= 0)) {
+	sie := p.sie
+	if sie < 0 {
+		sie = int64(defaultSIE)
+	}
+	if !fresh && !hasValidator && (p.noStale || (p.swr <= 0 && sie <= 0)) {
 		return p, ReasonUseless
 	}
 	return p, Storable

@@ -104,7 +104,7 @@ func TestDecide(t *testing.T) {
 			}
 			r := respOf(status, tc.fields...)
 			r.RequestTime = t0.Add(-tc.delay)
-			p, why := decide(reqOf(tc.req...), r)
+			p, why := decide(reqOf(tc.req...), r, 0)
 			if why != tc.want {
 				t.Fatalf("reason: got %q, want %q", why, tc.want)
 			}
@@ -145,7 +145,7 @@ func TestUsableOnErrorDefault(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := respOf(200, "Cache-Control: "+tc.cc)
-			p, why := decide(reqOf(), r)
+			p, why := decide(reqOf(), r, 0)
 			if why != Storable {
 				t.Fatalf("not storable: %s", why)
 			}
@@ -160,7 +160,7 @@ func TestUsableOnErrorDefault(t *testing.T) {
 func TestAgeAdvances(t *testing.T) {
 	r := respOf(200, "Cache-Control: max-age=600", "Age: 100", "Date: "+httpDate(t0.Add(-10*time.Second)))
 	r.RequestTime = t0.Add(-2 * time.Second)
-	p, _ := decide(reqOf(), r)
+	p, _ := decide(reqOf(), r, 0)
 	e := newEntry("http://h/", 7, "http://h/", r, p)
 	// corrected_initial_age = max(10, 100+2) = 102; plus 60 s resident.
 	if got, want := e.Age(t0.Add(time.Minute).UnixNano()), int64(162); got != want {
@@ -171,7 +171,7 @@ func TestAgeAdvances(t *testing.T) {
 func TestNotModified(t *testing.T) {
 	lm := httpDate(t0.Add(-time.Hour))
 	r := respOf(200, "Cache-Control: max-age=60", `ETag: W/"v1"`, "Last-Modified: "+lm)
-	p, _ := decide(reqOf(), r)
+	p, _ := decide(reqOf(), r, 0)
 	e := newEntry("http://h/", 7, "http://h/", r, p)
 	tests := []struct {
 		name     string
