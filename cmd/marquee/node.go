@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/internal/background"
 	"github.com/marquee-proxy/marquee/personalize"
 
@@ -239,6 +240,16 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 	set(&o.MaxRewriteBody, l.MaxRewriteBody.Int())
 	set(&o.MaxConns, l.MaxConns)
 	set(&o.MaxConnsPerIP, l.MaxConnsPerIP)
+	if cc := cfg.Cache; cc != nil {
+		o.Cache = &cache.Options{
+			MaxSize:            int64(cc.MaxSize),
+			MaxObject:          int64(cc.MaxObject.Of(cc.MaxSize)),
+			StaleIfError:       cc.StaleIfError.D(),
+			IgnoreQuery:        cc.IgnoreQuery,
+			HonorClientNoCache: cc.HonorClientNoCache,
+		}
+		o.XCacheHeader = cc.XCacheHeader
+	}
 	return o, nil
 }
 
