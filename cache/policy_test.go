@@ -157,6 +157,19 @@ func TestUsableOnErrorDefault(t *testing.T) {
 	}
 }
 
+// TestDefaultStaleIfErrorKeeps checks that the cache's own stale-if-error
+// window makes a response worth storing past its freshness, validator or
+// not.
+func TestDefaultStaleIfErrorKeeps(t *testing.T) {
+	r := respOf(200, "Cache-Control: max-age=10", "Age: 20")
+	if _, why := decide(reqOf(), r, 0); why != ReasonUseless {
+		t.Errorf("no default window: got %q, want %q", why, ReasonUseless)
+	}
+	if _, why := decide(reqOf(), r, time.Hour); why != Storable {
+		t.Errorf("default window: got %q, want storable", why)
+	}
+}
+
 func TestAgeAdvances(t *testing.T) {
 	r := respOf(200, "Cache-Control: max-age=600", "Age: 100", "Date: "+httpDate(t0.Add(-10*time.Second)))
 	r.RequestTime = t0.Add(-2 * time.Second)
@@ -217,6 +230,21 @@ func TestAppendTags(t *testing.T) {
 			if got[i] != tc.want[i] {
 				t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
 			}
+		}
+	}
+}
+
+// BenchmarkDecide is the storage decision a miss pays, Cache-Control
+// parsed by pquerna/cachecontrol.
+func BenchmarkDecide(b *testing.B) {
+	r := respOf(200, "Cache-Control: public, max-age=60, stale-while-revalidate=30, stale-if-error=600",
+		"Content-Type: text/html; charset=utf-8", `ETag: "v1"`, "Vary: Accept-Encoding", "Age: 3",
+		"Last-Modified: "+httpDate(t0.Add(-time.Hour)))
+	req := reqOf("Accept-Encoding: gzip")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, why := decide(req, r, 0); why != Storable {
+			b.Fatal(why)
 		}
 	}
 }

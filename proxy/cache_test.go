@@ -456,3 +456,55 @@ func TestCacheMetricsGathered(t *testing.T) {
 		t.Errorf("marquee_cache_bytes: got %v, want more than 0", got)
 	}
 }
+
+// TestCachePurgesDuringHits runs hits, misses and purges together through
+// the handler; run it with -race. Every answer must be whole.
+func TestCachePurgesDuringHits(t *testing.T) {
+	dial, _ := proxytest.InmemoryOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Surrogate-Key", "all "+string(ctx.Path()))
+		ctx.SetBodyString("page " + string(ctx.Path()))
+	})
+	s, err := New(Options{Origins: []string{"http://origin.test"}, Dial: dial, Cache: &cache.Options{MaxSize: 4 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ctx fasthttp.RequestCtx
+			for i := 0; i < 5000 && time.Now().Before(deadline); i++ {
+				path := "/p/" + strconv.Itoa((i+g)%20)
+				ctx.Request.Reset()
+				ctx.Response.Reset()
+				ctx.Request.SetRequestURI(path)
+				ctx.Request.Header.SetHost("shop.test")
+				h(&ctx)
+				ctx.ResetUserValues()
+				if got := string(ctx.Response.Body()); got != "page "+path {
+					t.Errorf("%s: got %q", path, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 2000 && time.Now().Before(deadline); i++ {
+			switch i % 3 {
+			case 0:
+				s.Cache().Purge(cache.Purge{Tags: []string{"/p/" + strconv.Itoa(i%20)}, At: time.Now()})
+			case 1:
+				s.Cache().Purge(cache.Purge{Prefixes: []string{"/p/1"}, At: time.Now()})
+			default:
+				s.Cache().Purge(cache.Purge{All: true, At: time.Now()})
+			}
+		}
+	}()
+	wg.Wait()
+}
