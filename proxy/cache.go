@@ -335,9 +335,9 @@ func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
 }
 
 // revalidateInBackground sends one conditional request for e's URL after
-// the response, unless one is under way: a 304 refreshes e; any other
-// answer but a failure drops it, so that the next request fetches the
-// new response in the foreground. Requests meanwhile are served e.
+// the response, unless one is under way: a 304 refreshes e, a new
+// response replaces it (stored if it may be, as a miss would store it),
+// a failure keeps it. Requests meanwhile are served e.
 func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry) {
 	f := s.cache.Lead(x.c.key)
 	if f == nil {
@@ -353,10 +353,11 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 	if v := e.LastModified(); len(v) > 0 {
 		req.Header.SetBytesKV(strIfModifiedSince, v)
 	}
-	// The client's header decides Vary and Authorization for the refreshed
-	// entry; ctx's is gone once the handler returns.
+	// The client's header decides Vary and Authorization for what is
+	// stored; ctx's is gone once the handler returns.
 	client := &fasthttp.RequestHeader{}
 	ctx.Request.Header.CopyTo(client)
+	key := append([]byte(nil), x.c.key...)
 	s.cache.Served(cache.Revalidated)
 	go func() {
 		resp := fasthttp.AcquireResponse()
@@ -381,8 +382,57 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 				RequestTime: sent, ResponseTime: time.Now()})
 		default:
 			s.cache.Remove(e)
+			if en := s.backgroundEntry(key, client, resp, sent); en != nil {
+				s.cache.Put(en)
+			}
 		}
 	}()
+}
+
+// backgroundEntry builds the entry for a response fetched in the
+// background, as a miss in the foreground would store it: read in full
+// when it may be stored, and decoded when it is a page for the rewrite
+// stage. It returns nil when the response is not to be stored.
+func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, resp *fasthttp.Response, sent time.Time) *cache.Entry {
+	h := &resp.Header
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+		return nil
+	}
+	for _, k := range s.opts.StripResponseHeaders {
+		if len(h.Peek(k)) > 0 {
+			return nil
+		}
+	}
+	r := cache.Response{Status: h.StatusCode(), Fields: appendCacheFields(nil, h, nil), RequestTime: sent, ResponseTime: time.Now()}
+	if s.cache.Precheck(client, &r) != cache.Storable {
+		return nil
+	}
+	page := s.eligibleResponse(resp)
+	limit := int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
+	if page {
+		limit = min(limit, s.opts.MaxRewriteBody)
+	}
+	if stream := resp.BodyStream(); stream != nil {
+		body, complete, err := readPrefix(nil, stream, limit)
+		if err != nil || !complete || (h.ContentLength() >= 0 && len(body) < h.ContentLength()) {
+			return nil
+		}
+		r.Body = body
+	} else {
+		r.Body = resp.Body()
+	}
+	if page {
+		r.Decoded = r.Body
+		if enc := parseContentEncoding(h.ContentEncoding()); enc != codingIdentity {
+			dec, err := appendDecoded(nil, enc, r.Body, s.opts.MaxRewriteBody)
+			if err != nil {
+				return nil
+			}
+			r.Decoded = dec
+		}
+	}
+	e, _ := s.cache.Admit(key, client, &r)
+	return e
 }
 
 // endCache finishes a request that went through the cache, whatever its

@@ -327,9 +327,12 @@ func TestCacheRevalidates(t *testing.T) {
 func TestCacheStaleWhileRevalidate(t *testing.T) {
 	var version atomic.Int64
 	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("Cache-Control", "max-age=1, stale-while-revalidate=600")
-		ctx.Response.Header.Set("Age", "1")
-		ctx.SetBodyString("v" + strconv.FormatInt(version.Add(1), 10))
+		v := version.Add(1)
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60") // stale on arrival
+		}
+		ctx.SetBodyString("v" + strconv.FormatInt(v, 10))
 	})
 	p := cached(t, o, cache.Options{}, Options{})
 	p.Get(t, "GET", "/w")
@@ -338,7 +341,10 @@ func TestCacheStaleWhileRevalidate(t *testing.T) {
 		t.Errorf("got %q %q, want the stale v1", r.Body(), xcache(r))
 	}
 	proxytest.WaitFor(t, "the background revalidation", func() bool { return o.hits.Load() == 2 })
-	proxytest.WaitFor(t, "the new version", func() bool { return string(p.Get(t, "GET", "/w").Body()) == "v3" })
+	proxytest.WaitFor(t, "the new version", func() bool { return string(p.Get(t, "GET", "/w").Body()) == "v2" })
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the background fetch stored v2)", got)
+	}
 }
 
 func TestCacheTooLargeStreamsThrough(t *testing.T) {
@@ -507,4 +513,34 @@ func TestCachePurgesDuringHits(t *testing.T) {
 		}
 	}()
 	wg.Wait()
+}
+
+// TestCacheStaleWhileRevalidatePage replaces a stored page in the
+// background: the new one is stored decoded and goes through the rewrite
+// stage like any hit.
+func TestCacheStaleWhileRevalidatePage(t *testing.T) {
+	var version atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		v := version.Add(1)
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60")
+		}
+		ctx.SetBodyString("<p>v" + strconv.FormatInt(v, 10) + " SLOT</p>")
+	})
+	p := cached(t, o, cache.Options{}, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: []byte("offer")}})
+	if r := p.Get(t, "GET", "/page"); string(r.Body()) != "<p>v1 offer</p>" {
+		t.Fatalf("miss: got %q", r.Body())
+	}
+	if r := p.Get(t, "GET", "/page"); string(r.Body()) != "<p>v1 offer</p>" || xcache(r) != "STALE" {
+		t.Fatalf("stale: got %q %q", r.Body(), xcache(r))
+	}
+	proxytest.WaitFor(t, "the new page stored", func() bool {
+		r := p.Get(t, "GET", "/page")
+		return string(r.Body()) == "<p>v2 offer</p>" && xcache(r) == "HIT"
+	})
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2", got)
+	}
 }

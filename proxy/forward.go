@@ -355,10 +355,15 @@ func unhex(c byte) byte {
 // stage: GET or HEAD, 200, text/html, a coding the proxy can decode, not a
 // range, and not declared larger than MaxRewriteBody.
 func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
-	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusOK || resp.BodyStream() == nil {
+	if m := ctx.Method(); !bytes.Equal(m, strGET) && !bytes.Equal(m, strHEAD) {
 		return false
 	}
-	if m := ctx.Method(); !bytes.Equal(m, strGET) && !bytes.Equal(m, strHEAD) {
+	return s.eligibleResponse(resp)
+}
+
+// eligibleResponse is eligible for a GET.
+func (s *Server) eligibleResponse(resp *fasthttp.Response) bool {
+	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusOK || resp.BodyStream() == nil {
 		return false
 	}
 	if !isHTML(resp.Header.ContentType()) || parseContentEncoding(resp.Header.ContentEncoding()) == codingUnknown {
