@@ -544,3 +544,28 @@ func TestCacheStaleWhileRevalidatePage(t *testing.T) {
 		t.Errorf("origin requests: got %d, want 2", got)
 	}
 }
+
+func TestCacheClientNoCache(t *testing.T) {
+	tests := []struct {
+		honor    bool
+		header   string
+		wantHits int64
+	}{
+		{false, "Cache-Control: no-cache", 1},
+		{true, "Cache-Control: no-cache", 2},
+		{true, "Cache-Control: max-age=0", 2},
+		{true, "Pragma: no-cache", 2},
+		{true, "Cache-Control: max-age=600", 1},
+	}
+	for _, tc := range tests {
+		t.Run(strconv.FormatBool(tc.honor)+" "+tc.header, func(t *testing.T) {
+			o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60", `ETag: "e"`))
+			p := cached(t, o, cache.Options{HonorClientNoCache: tc.honor}, Options{})
+			p.Get(t, "GET", "/n")
+			p.Get(t, "GET", "/n", tc.header)
+			if got := o.hits.Load(); got != tc.wantHits {
+				t.Errorf("origin requests: got %d, want %d", got, tc.wantHits)
+			}
+		})
+	}
+}
