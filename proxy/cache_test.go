@@ -405,7 +405,7 @@ func TestCacheFloodStaysBounded(t *testing.T) {
 				t.Fatalf("request %d: %d", i, ctx.Response.StatusCode())
 			}
 			if i%5000 == 0 {
-				if b := s.Cache().Bytes(); b > maxSize+maxSize/8 {
+				if b := s.Cache().Bytes(); b > maxSize {
 					t.Fatalf("after %d URLs the cache weighs %d bytes, max_size %d", i, b, maxSize)
 				}
 			}
