@@ -240,17 +240,57 @@ func (c *Cache) Put(e *Entry) {
 		return
 	}
 	if len(e.vary) > 0 {
-		m := &Entry{url: e.url, pathAt: e.pathAt, key: e.url, marker: true, fetched: e.fetched}
-		m.vary = e.vary
-		m.size = m.weight()
-		c.store.Compute(e.url, func(old *Entry, found bool) (*Entry, otter.ComputeOp) {
-			if found && old.marker && equalNames(old.vary, e.vary) {
-				return old, otter.CancelOp
-			}
-			return m, otter.WriteOp
-		})
+		c.putVariant(e)
+	} else if old, ok := c.store.GetIfPresent(e.key); ok && old.marker {
+		// The response no longer varies: its variants are unreachable.
+		c.drop(old.variants, "")
 	}
 	c.store.Set(e.key, e)
+}
+
+// maxVariants bounds the variants kept per URL (Vary: User-Agent would
+// otherwise fill the cache with one page); the oldest goes first.
+const maxVariants = 16
+
+// putVariant files e's secondary key under the marker at its URL, making
+// a marker naming e's Vary fields when there is none or it names others,
+// and drops the variants that become unreachable or exceed maxVariants.
+func (c *Cache) putVariant(e *Entry) {
+	var dropped []string
+	c.store.Compute(e.url, func(old *Entry, found bool) (*Entry, otter.ComputeOp) {
+		dropped = nil // Compute may call this more than once
+		m := &Entry{url: e.url, pathAt: e.pathAt, key: e.url, marker: true, fetched: e.fetched}
+		m.vary = e.vary
+		if found && old.marker && equalNames(old.vary, e.vary) {
+			for _, k := range old.variants {
+				if k == e.key {
+					return old, otter.CancelOp
+				}
+			}
+			m.variants = append(append(make([]string, 0, len(old.variants)+1), old.variants...), e.key)
+			if len(m.variants) > maxVariants {
+				dropped, m.variants = m.variants[:1], m.variants[1:]
+			}
+		} else {
+			if found && old.marker {
+				dropped = old.variants
+			}
+			m.variants = []string{e.key}
+		}
+		m.size = m.weight()
+		return m, otter.WriteOp
+	})
+	// Outside Compute, whose bucket lock is not reentrant.
+	c.drop(dropped, e.key)
+}
+
+// drop invalidates the entries stored under keys, but keep.
+func (c *Cache) drop(keys []string, keep string) {
+	for _, k := range keys {
+		if k != keep {
+			c.store.Invalidate(k)
+		}
+	}
 }
 
 func equalNames(a, b []string) bool {

@@ -93,6 +93,36 @@ func TestVary(t *testing.T) {
 	}
 }
 
+func TestVaryBoundsAndDropsVariants(t *testing.T) {
+	c := newTestCache(t, Options{})
+	const url = "http://h/ua"
+	for i := range maxVariants + 4 {
+		store(t, c, url, reqOf("User-Agent: ua"+strconv.Itoa(i)), respOf(200, "Cache-Control: max-age=60", "Vary: User-Agent"))
+	}
+	c.store.CleanUp()
+	found := 0
+	for i := range maxVariants + 4 {
+		if e, _ := c.Lookup([]byte(url), reqOf("User-Agent: ua"+strconv.Itoa(i)), nil); e != nil {
+			found++
+			if i < 4 {
+				t.Errorf("variant %d, among the oldest, is still stored", i)
+			}
+		}
+	}
+	if found != maxVariants {
+		t.Errorf("variants found: got %d, want %d", found, maxVariants)
+	}
+	if got := c.Len(); got != maxVariants+1 {
+		t.Errorf("entries: got %d, want %d variants and the marker", got, maxVariants+1)
+	}
+	// The response stops varying: the variants go with the marker.
+	store(t, c, url, reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	c.store.CleanUp()
+	if got := c.Len(); got != 1 {
+		t.Errorf("entries after Vary went away: got %d, want 1", got)
+	}
+}
+
 func TestLookupAuthorization(t *testing.T) {
 	c := newTestCache(t, Options{})
 	store(t, c, "http://h/a", reqOf(), respOf(200, "Cache-Control: max-age=60"))

@@ -24,8 +24,9 @@ type Entry struct {
 	tags    []string
 	// marker: the entry only names, in vary, the request fields of the
 	// secondary keys its URL's variants are stored under.
-	marker bool
-	stored bool // set by Put; the entry is immutable from then on
+	marker   bool
+	variants []string // on a marker: the secondary keys stored under it, oldest first
+	stored   bool     // set by Put; the entry is immutable from then on
 
 	fetched int64 // response time, Unix ns: what purges compare
 	policy
@@ -108,6 +109,9 @@ func (e *Entry) weight() uint32 {
 		n += len(t) + 16
 	}
 	for _, v := range e.vary {
+		n += len(v) + 16
+	}
+	for _, v := range e.variants {
 		n += len(v) + 16
 	}
 	if e.dec != nil {
