@@ -103,6 +103,10 @@ type Config struct {
 	// Cluster configures gossip between edge nodes. Nil: this node runs alone.
 	Cluster *Cluster `yaml:"cluster"`
 
+	// Cache configures the edge cache. Nil (no cache section): every
+	// request goes to the origin.
+	Cache *Cache `yaml:"cache"`
+
 	file string
 	dir  string // directory relative paths are read against; "" for the working directory
 	pos  map[string]int
@@ -326,6 +330,32 @@ type Cluster struct {
 	// missed it; at least the longest time the cache may keep an entry.
 	// Zero: cluster.DefaultConfig's (24h).
 	PurgeRetention Duration `yaml:"purge_retention"`
+}
+
+// Cache configures the edge cache, which holds origin responses at the
+// node under shared-cache rules (RFC 9111).
+type Cache struct {
+	// MaxSize bounds the memory the cache holds: bodies, headers and
+	// compiled pages. Required.
+	MaxSize ByteSize `yaml:"max_size"`
+	// MaxObject is the largest response stored, as a size ("8MiB") or a
+	// share of MaxSize ("5%"); larger ones stream through unstored.
+	// Default: the cache package's (a sixteenth of MaxSize).
+	MaxObject SizeOrShare `yaml:"max_object"`
+	// StaleIfError is how long past its freshness a response may be
+	// served while the origin fails, when the response does not say
+	// (stale-if-error). Zero: only what responses say.
+	StaleIfError Duration `yaml:"stale_if_error"`
+	// IgnoreQuery names query parameters left out of cache keys: exact
+	// names ("gclid") or prefixes ending in "*" ("utm_*").
+	IgnoreQuery []string `yaml:"ignore_query"`
+	// HonorClientNoCache lets a client's Cache-Control: no-cache
+	// revalidate a fresh entry. Default false: ignored, to protect the
+	// origin.
+	HonorClientNoCache bool `yaml:"honor_client_no_cache"`
+	// XCacheHeader adds X-Cache: HIT, MISS, STALE or REVALIDATED to
+	// responses.
+	XCacheHeader bool `yaml:"x_cache_header"`
 }
 
 // File is the name of the file the configuration was read from.

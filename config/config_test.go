@@ -103,6 +103,26 @@ func TestParseValues(t *testing.T) {
 				t.Error("want a warning for a cluster without identity keys")
 			}
 		}},
+		{"no cache section: no cache", "origin: http://o:1\ncache:\n", func(t *testing.T, c *Config) {
+			if c.Cache != nil {
+				t.Errorf("cache: got %+v, want nil", c.Cache)
+			}
+		}},
+		{"cache section", "origin: http://o:1\ncache:\n  max_size: 256MiB\n  max_object: 5%\n  stale_if_error: 1d\n  ignore_query: [utm_*, gclid]\n  honor_client_no_cache: true\n  x_cache_header: true\n", func(t *testing.T, c *Config) {
+			want := &Cache{MaxSize: 256 * MiB, MaxObject: SizeOrShare{Percent: 5}, StaleIfError: Day,
+				IgnoreQuery: []string{"utm_*", "gclid"}, HonorClientNoCache: true, XCacheHeader: true}
+			if !reflect.DeepEqual(c.Cache, want) {
+				t.Errorf("got %+v, want %+v", c.Cache, want)
+			}
+			if got, want := c.Cache.MaxObject.Of(c.Cache.MaxSize), ByteSize(256*MiB/20); got != want {
+				t.Errorf("max_object of max_size: got %d, want %d", got, want)
+			}
+		}},
+		{"cache max_object as a size", "origin: http://o:1\ncache: {max_size: 1GiB, max_object: 8MiB}\n", func(t *testing.T, c *Config) {
+			if got := c.Cache.MaxObject.Of(c.Cache.MaxSize); got != 8*MiB {
+				t.Errorf("got %d, want %d", got, 8*MiB)
+			}
+		}},
 		{"admin off needs no token", "origin: http://o:1\nadmin: {listen: 'off'}\n", func(t *testing.T, c *Config) {
 			if c.Admin.Listen != "off" {
 				t.Errorf("got %q", c.Admin.Listen)
@@ -160,6 +180,17 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", "origin: http://o:1\n---\nlisten: a:1\n", []string{`t.yaml:2: more than one YAML document`}},
 		{"top level list", "- a\n- b\n", []string{`t.yaml:1: want a mapping of keys to values, got a list`}},
 		{"several problems at once", "lisen: x\norigin: http://o:1\nadmin: {tokn: y}\n", []string{`t.yaml:1: lisen`, `t.yaml:3: admin.tokn`}},
+		{"cache without max_size", "origin: http://o:1\ncache:\n  stale_if_error: 1h\n", []string{`t.yaml:3: cache.max_size: required with a cache section`}},
+		{"cache empty mapping", "origin: http://o:1\ncache: {}\n", []string{`t.yaml:2: cache.max_size: required`}},
+		{"cache too small", "origin: http://o:1\ncache: {max_size: 64KiB}\n", []string{`t.yaml:2: cache.max_size: 65536: want at least 1MiB`}},
+		{"cache bad size", "origin: http://o:1\ncache:\n  max_size: plenty\n", []string{`t.yaml:3: cache.max_size: "plenty": want a size`}},
+		{"cache max_object over max_size", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  max_object: 16MiB\n", []string{`t.yaml:4: cache.max_object: 16777216: larger than cache.max_size 8388608`}},
+		{"cache max_object share out of range", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  max_object: 150%\n", []string{`t.yaml:4: cache.max_object: "150%": want a share above 0% and at most 100%`}},
+		{"cache max_object junk", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  max_object: big\n", []string{`t.yaml:4: cache.max_object: "big": want a size such as "8MiB" or a share of max_size`}},
+		{"cache negative stale_if_error", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  stale_if_error: -1h\n", []string{`t.yaml:4: cache.stale_if_error: -1h0m0s: must not be negative`}},
+		{"cache bad ignore_query", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  ignore_query: [utm_*, 'a*b', '*', '']\n", []string{
+			`cache.ignore_query[1]: "a*b": want a parameter name or a prefix ending in *`, `cache.ignore_query[2]: "*"`, `cache.ignore_query[3]: ""`}},
+		{"cache unknown key", "origin: http://o:1\ncache:\n  max_size: 8MiB\n  max_objects: 1MiB\n", []string{`t.yaml:4: cache.max_objects: unknown field "max_objects" (did you mean "max_object"?)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

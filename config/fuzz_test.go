@@ -22,6 +22,9 @@ func FuzzParse(f *testing.F) {
 		"origin: http://o:1\n---\nx: 1\n",
 		"cluster: {secret_keys: [AAAA], join: [x]}\n",
 		"limits: {max_conns: 99999999999999999999}\n",
+		"origin: http://o:1\ncache: {max_size: 256MiB, max_object: 5%, stale_if_error: 1d, ignore_query: [utm_*, gclid]}\n",
+		"cache: {max_size: 1e400, max_object: '%', ignore_query: ['*x', '']}\n",
+		"cache: {max_object: 0.0000001%, x_cache_header: yes, honor_client_no_cache: [1]}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -68,3 +68,43 @@ func (s *ByteSize) UnmarshalText(b []byte) error {
 	*s = v
 	return nil
 }
+
+// SizeOrShare is a byte count, written as a ByteSize, or a share of some
+// other size, written as a percentage ("5%").
+type SizeOrShare struct {
+	// Bytes is the size written; zero when a share was.
+	Bytes ByteSize
+	// Percent is the share written, above 0 and at most 100; zero when a
+	// size was.
+	Percent float64
+}
+
+// Of returns the size: Bytes, or Percent of total.
+func (s SizeOrShare) Of(total ByteSize) ByteSize {
+	if s.Percent > 0 {
+		return ByteSize(float64(total) * s.Percent / 100)
+	}
+	return s.Bytes
+}
+
+// IsZero reports whether nothing was written.
+func (s SizeOrShare) IsZero() bool { return s.Bytes == 0 && s.Percent == 0 }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *SizeOrShare) UnmarshalText(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	if p, ok := strings.CutSuffix(t, "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || !(v > 0 && v <= 100) {
+			return errors.New(`want a share above 0% and at most 100%, such as "5%"`)
+		}
+		*s = SizeOrShare{Percent: v}
+		return nil
+	}
+	v, err := ParseByteSize(t)
+	if err != nil {
+		return errors.New(`want a size such as "8MiB" or a share of max_size such as "5%"`)
+	}
+	*s = SizeOrShare{Bytes: v}
+	return nil
+}

@@ -198,6 +198,40 @@ func (c *Config) validate() Errors {
 			add("cluster.purge_retention", "%s: must not be negative", cl.PurgeRetention)
 		}
 	}
+	errs = append(errs, c.validateCache()...)
+	return errs
+}
+
+// minCacheSize is the smallest cache.max_size accepted: below it a
+// single page would not fit.
+const minCacheSize = 1 * MiB
+
+// validateCache checks the cache section, when there is one.
+func (c *Config) validateCache() Errors {
+	cc := c.Cache
+	if cc == nil {
+		return nil
+	}
+	var errs Errors
+	add := func(path, format string, args ...any) { errs = append(errs, c.Errorf(path, format, args...)) }
+	switch {
+	case cc.MaxSize == 0:
+		add("cache.max_size", "required with a cache section: the memory the cache may hold, e.g. 256MiB")
+	case cc.MaxSize < minCacheSize:
+		add("cache.max_size", "%d: want at least 1MiB", cc.MaxSize)
+	}
+	if cc.MaxObject.Bytes > 0 && cc.MaxSize > 0 && cc.MaxObject.Bytes > cc.MaxSize {
+		add("cache.max_object", "%d: larger than cache.max_size %d", cc.MaxObject.Bytes, cc.MaxSize)
+	}
+	if cc.StaleIfError < 0 {
+		add("cache.stale_if_error", "%s: must not be negative", cc.StaleIfError)
+	}
+	for i, p := range cc.IgnoreQuery {
+		// The rule package cache applies (compileIgnore).
+		if p == "" || p == "*" || (strings.IndexByte(p, '*') >= 0 && strings.IndexByte(p, '*') != len(p)-1) {
+			add("cache.ignore_query["+strconv.Itoa(i)+"]", "%q: want a parameter name or a prefix ending in *, such as utm_*", p)
+		}
+	}
 	return errs
 }
 

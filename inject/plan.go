@@ -81,6 +81,14 @@ func (p *Plan) Charset() string { return p.charset }
 // offers as numeric character references, because the page is not UTF-8.
 func (p *Plan) EncodesOffers() bool { return p.ncr }
 
+// Source returns the body a cached plan was compiled for, shared with its
+// plan-cache entry and never modified, or nil for a plan not cached. A
+// plan the changed-page path found for another body carries that body's
+// source: compare before relying on it. A caller that keeps the page may
+// keep this slice instead of a copy, so that GzipSplicer finds body and
+// source to be the same memory and compares nothing.
+func (p *Plan) Source() []byte { return p.src }
+
 // BodySize returns the length of the body the plan was made for.
 func (p *Plan) BodySize() int { return p.size }
 

@@ -70,7 +70,7 @@ func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
 // opted out.
 func (p *Personalizer) planPage(pg *page) bool {
 	rc, snap := pg.rc, pg.snap
-	plan, err := snap.Compiler.PlanHint(rc.URI().Path(), rc.Body(), b2s(rc.ContentType()))
+	plan, err := p.findPlan(rc, snap)
 	if err != nil {
 		p.planErrors.Inc()
 		return false
@@ -92,6 +92,28 @@ func (p *Personalizer) planPage(pg *page) bool {
 		return false
 	}
 	return !p.ingest.consent.optedOut(rc)
+}
+
+// cachedPlan is what a page in the edge cache keeps with it: its plan, and
+// the configuration it was compiled under, for a reload changes slot rules.
+type cachedPlan struct {
+	plan    *inject.Plan
+	version uint64
+}
+
+// findPlan returns the page's plan: the one kept with its edge cache entry
+// when compiled under this configuration, which skips the plan cache's
+// look-up and its byte-for-byte check of the page; otherwise the plan
+// cache's, kept with the entry for the next request.
+func (p *Personalizer) findPlan(rc *proxy.RewriteContext, snap *Snapshot) (*inject.Plan, error) {
+	if cp, ok := rc.CacheValue().(*cachedPlan); ok && cp.version == snap.Version {
+		return cp.plan, nil
+	}
+	plan, err := snap.Compiler.PlanHint(rc.URI().Path(), rc.Body(), b2s(rc.ContentType()))
+	if err == nil && rc.Cached() {
+		rc.SetCacheValue(&cachedPlan{plan: plan, version: snap.Version}, plan.Source())
+	}
+	return plan, err
 }
 
 // identify finds the visitor id in the signed cookie, or mints one for a

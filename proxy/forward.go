@@ -27,6 +27,7 @@ type exchange struct {
 	raw         *buffer // origin body as received
 	dec         *buffer // origin body decoded
 	scratch     []byte
+	c           cacheState
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -51,6 +52,7 @@ func releaseExchange(x *exchange) {
 		x.scratch = nil
 	}
 	x.scratch = x.scratch[:0]
+	x.c.reset()
 	exchanges.Put(x)
 }
 
@@ -83,6 +85,9 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, fmt.Errorf("%w: %v", ErrInternal, r))
 			s.metrics.outcome(outcomeInternalError)
 		}
+		if x.c.on {
+			s.endCache(ctx, x)
+		}
 		releaseExchange(x)
 	}()
 
@@ -103,15 +108,24 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 
 	// For HEAD the page is fetched with GET when a rewrite stage is set, so
 	// that HEAD carries the same headers as GET would (RFC 9110 §9.3.2),
-	// which depend on the body.
-	headAsGet := s.opts.Rewriter != nil && ctx.IsHead()
+	// which depend on the body; and with the cache on, so that the
+	// response can be stored.
+	headAsGet := (s.opts.Rewriter != nil || s.cache != nil) && ctx.IsHead()
 	if headAsGet {
 		x.req.Header.SetMethodBytes(strGET)
+	}
+	if s.cache != nil && (ctx.IsGet() || ctx.IsHead()) && s.lookupCache(ctx, x, peer) {
+		return
 	}
 
 	x.resp = fasthttp.AcquireResponse()
 	x.resp.Header.SetNoDefaultContentType(true)
-	if err := s.client.DoDeadline(&x.req, x.resp, time.Now().Add(s.opts.OriginTimeout)); err != nil {
+	x.c.reqTime = time.Now()
+	err := s.client.DoDeadline(&x.req, x.resp, x.c.reqTime.Add(s.opts.OriginTimeout))
+	if x.c.on && s.afterFetch(ctx, x, peer, err) {
+		return
+	}
+	if err != nil {
 		s.originError(ctx, classifyOrigin(err))
 		return
 	}
@@ -128,7 +142,7 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.serveRewrite(ctx, x, peer)
 		return
 	}
-	s.serveStream(ctx, x, headAsGet)
+	s.serveStream(ctx, x, peer, headAsGet)
 }
 
 // checkRequest refuses what must never be forwarded: HTTP versions other
@@ -341,10 +355,15 @@ func unhex(c byte) byte {
 // stage: GET or HEAD, 200, text/html, a coding the proxy can decode, not a
 // range, and not declared larger than MaxRewriteBody.
 func (s *Server) eligible(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) bool {
-	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusOK || resp.BodyStream() == nil {
+	if m := ctx.Method(); !bytes.Equal(m, strGET) && !bytes.Equal(m, strHEAD) {
 		return false
 	}
-	if m := ctx.Method(); !bytes.Equal(m, strGET) && !bytes.Equal(m, strHEAD) {
+	return s.eligibleResponse(resp)
+}
+
+// eligibleResponse is eligible for a GET.
+func (s *Server) eligibleResponse(resp *fasthttp.Response) bool {
+	if s.opts.Rewriter == nil || resp.StatusCode() != fasthttp.StatusOK || resp.BodyStream() == nil {
 		return false
 	}
 	if !isHTML(resp.Header.ContentType()) || parseContentEncoding(resp.Header.ContentEncoding()) == codingUnknown {
@@ -372,10 +391,7 @@ func (s *Server) mayHideSlottedPage(ctx *fasthttp.RequestCtx, resp *fasthttp.Res
 	return len(ct) == 0 || isHTML(ct)
 }
 
-var (
-	strIfNoneMatch     = []byte(fasthttp.HeaderIfNoneMatch)
-	strIfModifiedSince = []byte(fasthttp.HeaderIfModifiedSince)
-)
+var strIfModifiedSince = []byte(fasthttp.HeaderIfModifiedSince)
 
 // refetchNotModified asks the origin again for the page behind a 304,
 // without the visitor's validators, and leaves in x.resp what should be
@@ -424,14 +440,22 @@ func (s *Server) copyHeader(ctx *fasthttp.RequestCtx, x *exchange, mode respMode
 	for _, k := range s.opts.StripResponseHeaders {
 		x.resp.Header.Del(k)
 	}
+	if s.cache != nil {
+		// Purge tags are for this cache alone (package cache).
+		x.resp.Header.DelBytes(strSurrogate)
+		x.resp.Header.DelBytes(strCacheTag)
+	}
 	x.scratch = copyResponseHeader(&ctx.Response.Header, &x.resp.Header, mode, x.scratch)
 }
 
 // serveStream relays the origin response untouched, its body streamed after
 // the handler returns.
-func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, headAsGet bool) {
+func (s *Server) serveStream(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr, headAsGet bool) {
 	if s.opts.ObserveResponse != nil {
 		s.opts.ObserveResponse(&ctx.Request.Header, &x.resp.Header)
+	}
+	if x.c.admit && s.serveStored(ctx, x, peer) {
+		return
 	}
 	s.copyHeader(ctx, x, modeExact)
 	cl := x.resp.Header.ContentLength()

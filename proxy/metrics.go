@@ -60,6 +60,7 @@ type metrics struct {
 	rewriteDuration prometheus.Observer
 	stitched        prometheus.Counter
 	gatherer        prometheus.Gatherer
+	collectors      []prometheus.Collector
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -105,6 +106,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, fmt.Errorf("proxy: register metrics: %w", err)
 		}
 	}
+	m.collectors = collectors
 	for o := range numOutcomes {
 		m.requests[o] = requests.WithLabelValues(o.String())
 	}
@@ -114,6 +116,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.rewriteDuration = rewriteDuration
 	m.stitched = stitched
 	return m, nil
+}
+
+// unregister takes the collectors back from reg, after a failure later in
+// New.
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range m.collectors {
+		reg.Unregister(c)
+	}
 }
 
 func (m *metrics) outcome(o outcome) { m.requests[o].Inc() }

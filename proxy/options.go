@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/inject"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -182,6 +183,20 @@ type Options struct {
 	// request, the origin's request goes without them. Names are compared
 	// with the parameter's name percent-decoded. Nil strips nothing.
 	StripQueryParams []string
+
+	// Cache turns the edge cache on: GET and HEAD responses the origin lets
+	// shared caches store (RFC 9111) are kept and served without the
+	// origin, pages the rewrite stage reads decoded with its compiled form
+	// (see RewriteContext.SetCacheValue). Responses carrying a field of
+	// StripResponseHeaders are never stored: they describe one visitor.
+	// StripQueryParams are left out of keys, as the origin never sees
+	// them. A nil Registry in it means Registry. Nil: no cache, every
+	// request goes to the origin.
+	Cache *cache.Options
+
+	// XCacheHeader adds X-Cache: HIT, MISS, STALE or REVALIDATED to every
+	// response to a GET or HEAD while the cache is on.
+	XCacheHeader bool
 
 	// Logger receives one line per origin failure and per rewrite failure,
 	// nothing per request above Debug. Nil discards.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/inject"
 )
 
@@ -68,6 +69,9 @@ type RewriteContext struct {
 	clientIP    netip.Addr
 	clientIPSet bool
 
+	entry    *cache.Entry // the cache entry the page is served from or stored in
+	keepBody []byte       // SetCacheValue's body
+
 	hdrs []headerKV // headers added by the stage
 	nh   int
 }
@@ -103,6 +107,7 @@ func (rc *RewriteContext) reset() {
 	rc.Slotted, rc.Changed, rc.encoded = false, false, codingIdentity
 	rc.ctx, rc.srv, rc.body, rc.contentType, rc.origin = nil, nil, nil, nil, nil
 	rc.peer, rc.clientIP, rc.clientIPSet = netip.Addr{}, netip.Addr{}, false
+	rc.entry, rc.keepBody = nil, nil
 	rc.nh = 0
 }
 
@@ -169,14 +174,55 @@ func (rc *RewriteContext) Cookie(name string) []byte { return rc.ctx.Request.Hea
 
 // IsTLS reports whether the client connection is TLS, to this server or,
 // when the peer is a trusted proxy, to that proxy (X-Forwarded-Proto).
-func (rc *RewriteContext) IsTLS() bool {
-	if rc.ctx.IsTLS() {
+func (rc *RewriteContext) IsTLS() bool { return rc.srv.clientTLS(rc.ctx, rc.peer) }
+
+// clientTLS reports whether the client connection is TLS, to this server
+// or, when the peer is a trusted proxy, to that proxy (X-Forwarded-Proto).
+func (s *Server) clientTLS(ctx *fasthttp.RequestCtx, peer netip.Addr) bool {
+	if ctx.IsTLS() {
 		return true
 	}
-	if rc.srv.trusted(rc.peer) {
-		return bytes.EqualFold(httpfield.TrimOWS(rc.ctx.Request.Header.PeekBytes(strXFProto)), strHTTPS)
+	if s != nil && s.trusted(peer) {
+		return bytes.EqualFold(httpfield.TrimOWS(ctx.Request.Header.PeekBytes(strXFProto)), strHTTPS)
 	}
 	return false
+}
+
+// Cached reports whether the page is served from the edge cache or is
+// being stored in it: only then is there an entry for SetCacheValue to
+// keep a value with.
+func (rc *RewriteContext) Cached() bool { return rc.entry != nil }
+
+// CacheValue returns the value the stage kept with the cache entry this
+// page is served from (SetCacheValue), or nil: the page is not cached, or
+// nothing is kept with it yet. The value is shared by every request served
+// from the entry, concurrently: it must be immutable. For package
+// personalize it is the page's compiled plan, so that a hit goes straight
+// to decide and splice.
+func (rc *RewriteContext) CacheValue() any {
+	if rc.entry == nil {
+		return nil
+	}
+	return rc.entry.Value()
+}
+
+// SetCacheValue keeps v with the page's cache entry, replacing what was
+// kept, for later requests served from it to find with CacheValue; without
+// an entry (Cached false) it does nothing. Keeping a value allocates: set
+// it when the entry has none, or none the stage can use (one compiled
+// under an older configuration), not on every request.
+//
+// body, when not nil, is Body() as the stage also keeps it: an immutable
+// slice, equal byte for byte, that the entry then keeps instead of its own
+// copy (package inject's Plan.Source), so that the two are one in memory
+// and Splice compares nothing on a hit. It is used only when the page is
+// being stored, and only when equal.
+func (rc *RewriteContext) SetCacheValue(v any, body []byte) {
+	if rc.entry == nil {
+		return
+	}
+	rc.entry.SetValue(v)
+	rc.keepBody = body
 }
 
 // RemoteIP returns the visitor's address: the peer's, or when the peer is a

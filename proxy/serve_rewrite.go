@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/cache"
 )
 
 // serveRewrite reads an eligible page, runs the rewrite stage and answers
@@ -51,12 +53,31 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 		}
 	}
 
+	if x.c.admit {
+		if e := s.admit(ctx, x, x.raw.b, body); e != nil {
+			s.serveEntry(ctx, x, e, cache.Miss, peer)
+			s.cache.Put(e) // with what the stage kept with it
+			return
+		}
+	}
+	s.answerPage(ctx, x, body, peer)
+}
+
+// answerPage runs the rewrite stage on the decoded page body, whose head is
+// x.resp's, and answers with its result, or with the origin's bytes when
+// the stage fails. The page comes from the origin or from a cache entry
+// (x.c.entry); both answer alike.
+func (s *Server) answerPage(ctx *fasthttp.RequestCtx, x *exchange, body []byte, peer netip.Addr) {
 	rc := acquireRewriteContext(s, ctx, peer, body, x.resp.Header.ContentType())
 	rc.origin = &x.resp.Header
+	rc.entry = x.c.entry
 	defer releaseRewriteContext(rc)
 	if err := s.runRewriter(rc); err != nil {
 		s.failOpen(ctx, x, err)
 		return
+	}
+	if rc.keepBody != nil && rc.entry != nil {
+		rc.entry.ShareDecoded(rc.keepBody)
 	}
 	h := &ctx.Response.Header
 	switch {
@@ -68,17 +89,23 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 		ctx.Response.SkipBody = true
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnslotted)
+	case !rc.Slotted && !rc.Changed && x.c.entry != nil && s.clientNotModified(ctx, x.c.entry):
+		// No slots, and the visitor's validators match the stored page.
+		s.copyHeader(ctx, x, modeExact)
+		s.answerNotModified(ctx)
+		rc.applyHeaders(h)
+		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Slotted && !rc.Changed:
 		// No slots: the origin's response exactly, body and caching headers.
 		s.copyHeader(ctx, x, modeExact)
-		sendRaw(ctx, x)
+		sendOrigin(ctx, x)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnslotted)
 	case !rc.Changed:
 		// Slots, none filled: the origin's bytes, but the answer still
 		// depends on who asks.
 		s.copyHeader(ctx, x, modePrivate)
-		sendRaw(ctx, x)
+		sendOrigin(ctx, x)
 		rc.applyHeaders(h)
 		s.metrics.outcome(outcomeUnchanged)
 	default:
@@ -156,7 +183,7 @@ func (s *Server) writeRewritten(ctx *fasthttp.RequestCtx, x *exchange, rc *Rewri
 // the rewrite stage failed, and counts and logs the failure.
 func (s *Server) failOpen(ctx *fasthttp.RequestCtx, x *exchange, err error) {
 	s.copyHeader(ctx, x, modeExact)
-	sendRaw(ctx, x)
+	sendOrigin(ctx, x)
 	s.metrics.rewriteFailures.Inc()
 	s.metrics.outcome(outcomeFailOpen)
 	s.log.Warn("proxy: rewrite failed, serving origin page", "path", string(ctx.Path()), "err", err)

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/cache"
 )
 
 // Server is a reverse proxy in front of one origin site.
@@ -42,6 +46,7 @@ type Server struct {
 	srv            *fasthttp.Server
 	handler        fasthttp.RequestHandler
 	decoded        *decodeCache
+	cache          *cache.Cache // nil: off
 
 	mu       sync.Mutex // guards the fields below
 	ln       net.Listener
@@ -65,9 +70,25 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Cache != nil && o.Registry == nil {
+		// The cache's metrics go where the proxy's go.
+		o.Registry = prometheus.NewRegistry()
+	}
 	m, err := newMetrics(o.Registry)
 	if err != nil {
 		return nil, err
+	}
+	var c *cache.Cache
+	if o.Cache != nil {
+		co := *o.Cache
+		co.IgnoreQuery = append(slices.Clip(co.IgnoreQuery), o.StripQueryParams...)
+		if co.Registry == nil {
+			co.Registry = o.Registry
+		}
+		if c, err = cache.New(co); err != nil {
+			m.unregister(o.Registry)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		}
 	}
 	s := &Server{
 		opts:           o,
@@ -77,6 +98,7 @@ func New(opts Options) (*Server, error) {
 		log:            o.Logger,
 		metrics:        m,
 		decoded:        newDecodeCache(),
+		cache:          c,
 	}
 	for i := range s.trustedProxies {
 		s.trustedProxies[i] = s.trustedProxies[i].Masked()

@@ -3,7 +3,9 @@ package main
 import (
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/inject"
@@ -37,6 +39,17 @@ func TestEmptyConfigIsLibraryDefaults(t *testing.T) {
 		want.Origins = []string{"http://127.0.0.1:9"}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("empty config gives proxy options\n%+v\nwant proxy.DefaultOptions()\n%+v", got, want)
+		}
+	})
+
+	t.Run("cache", func(t *testing.T) {
+		got, err := proxyOptions(parse("origin: http://127.0.0.1:9\ncache: {max_size: 64MiB, max_object: 25%, stale_if_error: 1h, ignore_query: [utm_*], x_cache_header: true}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &cache.Options{MaxSize: 64 << 20, MaxObject: 16 << 20, StaleIfError: time.Hour, IgnoreQuery: []string{"utm_*"}}
+		if !reflect.DeepEqual(got.Cache, want) || !got.XCacheHeader {
+			t.Errorf("cache section gives %+v (X-Cache %v), want %+v", got.Cache, got.XCacheHeader, want)
 		}
 	})
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/admin"
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/internal/background"
 	"github.com/marquee-proxy/marquee/personalize"
@@ -136,7 +137,11 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	go func() { n.errc <- n.proxy.Serve(n.proxyLn) }()
 
-	n.useCache(opts.cache)
+	ec := opts.cache
+	if pc := n.proxy.Cache(); ec == nil && pc != nil {
+		ec = pc
+	}
+	n.useCache(ec)
 	if cfg.Admin.Listen != "off" {
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
@@ -254,6 +259,16 @@ func proxyOptions(cfg *config.Config) (proxy.Options, error) {
 	set(&o.MaxRewriteBody, l.MaxRewriteBody.Int())
 	set(&o.MaxConns, l.MaxConns)
 	set(&o.MaxConnsPerIP, l.MaxConnsPerIP)
+	if cc := cfg.Cache; cc != nil {
+		o.Cache = &cache.Options{
+			MaxSize:            int64(cc.MaxSize),
+			MaxObject:          int64(cc.MaxObject.Of(cc.MaxSize)),
+			StaleIfError:       cc.StaleIfError.D(),
+			IgnoreQuery:        cc.IgnoreQuery,
+			HonorClientNoCache: cc.HonorClientNoCache,
+		}
+		o.XCacheHeader = cc.XCacheHeader
+	}
 	return o, nil
 }
 

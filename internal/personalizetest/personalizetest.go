@@ -52,6 +52,22 @@ type Env struct {
 	Server *proxy.Server
 	Store  *msync.Store
 	Pers   *personalize.Personalizer
+	// Origin is the origin's base URL.
+	Origin string
+}
+
+// StartProxy runs another proxy in front of the Env's origin with the
+// same personaliser, configured by o beyond its origin, rewrite stage and
+// local handler: to compare the same requests with and without the edge
+// cache, say.
+func (e *Env) StartProxy(tb testing.TB, o proxy.Options) (*proxy.Server, *proxytest.Client) {
+	tb.Helper()
+	o.Origins, o.Rewriter, o.Local = []string{e.Origin}, e.Pers, e.Pers
+	srv, err := proxy.New(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv, proxytest.Serve(tb, srv, proxy.ErrServerClosed)
 }
 
 // Start runs an Env for the length of the test: yaml holds the config
@@ -95,7 +111,7 @@ func Start(tb testing.TB, yaml, page string, opts personalize.Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Env{Proxy: proxytest.Serve(tb, srv, proxy.ErrServerClosed), Server: srv, Store: st, Pers: pers}
+	return &Env{Proxy: proxytest.Serve(tb, srv, proxy.ErrServerClosed), Server: srv, Store: st, Pers: pers, Origin: origin}
 }
 
 // CookieValue returns the value of the cookie name set by resp, or "".

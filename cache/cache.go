@@ -1,0 +1,355 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/maypok86/otter/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxObjectShare is the share of MaxSize one response may take
+	// when Options.MaxObject is zero: a few huge downloads must not evict
+	// every page.
+	DefaultMaxObjectShare = 16
+	// DefaultCollapseWait is how long a request waits for another
+	// request's fetch of the same URL before fetching itself.
+	DefaultCollapseWait = 5 * time.Second
+	// maxRecentPurges bounds the purges remembered to catch fetches that
+	// were in flight while a purge ran.
+	maxRecentPurges = 64
+)
+
+// ErrOptions means Options are out of range.
+var ErrOptions = errors.New("cache: invalid options")
+
+// Options configures a Cache.
+type Options struct {
+	// MaxSize bounds the cache's weight in bytes: bodies (as received and,
+	// for pages, decoded), header fields, keys, tags and an estimate of the
+	// rewrite stage's value (PlanWeight). Required.
+	MaxSize int64
+
+	// MaxObject is the largest weight one entry may have; larger responses
+	// pass through unstored. Zero means MaxSize / DefaultMaxObjectShare.
+	MaxObject int64
+
+	// StaleIfError is how long past its freshness a response may be
+	// served when the origin fails, for responses without a
+	// stale-if-error directive of their own (RFC 5861 §4). Zero: none.
+	StaleIfError time.Duration
+
+	// IgnoreQuery names query parameters left out of keys: exact names
+	// ("gclid") or prefixes ending in "*" ("utm_*").
+	IgnoreQuery []string
+
+	// HonorClientNoCache makes a client's "Cache-Control: no-cache" (or
+	// max-age=0, or "Pragma: no-cache") revalidate a fresh entry. False
+	// (the default) ignores it: any visitor could otherwise send every
+	// request through to the origin.
+	HonorClientNoCache bool
+
+	// CollapseWait bounds how long a miss waits for a concurrent fetch of
+	// the same URL before fetching itself. Zero means DefaultCollapseWait.
+	CollapseWait time.Duration
+
+	// Registry receives the cache's metrics. Nil registers nowhere.
+	Registry prometheus.Registerer
+}
+
+// Cache is a byte-bounded store of origin responses under shared-cache
+// rules, evicting by recency and frequency (W-TinyLFU, maypok86/otter). A
+// hit takes no lock and parses nothing. It is safe for concurrent use.
+type Cache struct {
+	opts    Options
+	ignore  queryFilter
+	store   *otter.Cache[string, *Entry]
+	metrics *metrics
+
+	flightMu sync.Mutex
+	flights  map[string]*Flight
+
+	purgeMu sync.Mutex // guards recent
+	recent  []Purge
+}
+
+// New builds a Cache.
+func New(o Options) (*Cache, error) {
+	if o.MaxSize <= 0 {
+		return nil, fmt.Errorf("%w: MaxSize %d: want a positive size", ErrOptions, o.MaxSize)
+	}
+	if o.MaxObject <= 0 {
+		o.MaxObject = o.MaxSize / DefaultMaxObjectShare
+	}
+	o.MaxObject = min(o.MaxObject, o.MaxSize, 1<<32-1)
+	if o.StaleIfError < 0 {
+		return nil, fmt.Errorf("%w: StaleIfError %v is negative", ErrOptions, o.StaleIfError)
+	}
+	if o.CollapseWait <= 0 {
+		o.CollapseWait = DefaultCollapseWait
+	}
+	ign, err := compileIgnore(o.IgnoreQuery)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight)}
+	c.metrics = newMetrics(c)
+	c.store, err = otter.New(&otter.Options[string, *Entry]{
+		MaximumWeight: uint64(o.MaxSize),
+		Weigher:       func(_ string, e *Entry) uint32 { return e.size },
+		OnDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
+			if ev.WasEvicted() {
+				c.metrics.evictions.Inc()
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if o.Registry != nil {
+		if err := c.metrics.register(o.Registry); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// MaxObject returns the largest weight one entry may have.
+func (c *Cache) MaxObject() int64 { return c.opts.MaxObject }
+
+// StaleIfError returns the default stale-if-error window.
+func (c *Cache) StaleIfError() time.Duration { return c.opts.StaleIfError }
+
+// Len returns the number of stored entries, Vary markers included.
+func (c *Cache) Len() int { return c.store.EstimatedSize() }
+
+// Bytes returns the weight of the stored entries.
+func (c *Cache) Bytes() int64 { return int64(c.store.WeightedSize()) }
+
+// b2s views b as a string for a look-up that does not keep it.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Lookup returns the entry stored for primary key key (see AppendKey) that
+// may answer req, or nil. A response with Vary is found under its secondary
+// key, built in scratch, which is returned for reuse. An entry stored
+// without public or s-maxage does not answer a request with Authorization.
+func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, []byte) {
+	e, ok := c.store.GetIfPresent(b2s(key))
+	if !ok {
+		return nil, scratch
+	}
+	if e.marker {
+		scratch = appendSecondary(append(scratch[:0], key...), e.vary, req)
+		if e, ok = c.store.GetIfPresent(b2s(scratch)); !ok {
+			return nil, scratch
+		}
+	}
+	if !e.authOK && len(req.Peek("Authorization")) > 0 {
+		return nil, scratch
+	}
+	return e, scratch
+}
+
+// appendSecondary appends, for each field name, a NUL and req's value of
+// it (trimmed), the secondary key's tail.
+func appendSecondary(dst []byte, names []string, req RequestHeader) []byte {
+	for _, n := range names {
+		dst = append(dst, 0)
+		dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
+	}
+	return dst
+}
+
+var (
+	strNoCache = []byte("no-cache")
+	strMaxAge0 = []byte("max-age=0")
+)
+
+// ClientWantsRevalidation reports whether req asks caches to revalidate
+// (Cache-Control no-cache or max-age=0, Pragma no-cache; RFC 9111
+// §5.2.1), when Options.HonorClientNoCache is set; otherwise false.
+func (c *Cache) ClientWantsRevalidation(req RequestHeader) bool {
+	if !c.opts.HonorClientNoCache {
+		return false
+	}
+	cc := req.Peek("Cache-Control")
+	return bytes.Contains(cc, strNoCache) || bytes.Contains(cc, strMaxAge0) ||
+		(len(cc) == 0 && bytes.Contains(req.Peek("Pragma"), strNoCache))
+}
+
+// Admit applies the storage rules to r, the response to req under primary
+// key key, and returns the entry to store, not yet stored (see Put), or
+// nil and why not. The rewrite stage may set the entry's value before Put.
+func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reason) {
+	p, why := decide(req, r, c.opts.StaleIfError)
+	if why != Storable {
+		return nil, why
+	}
+	return c.admit(key, req, r, p)
+}
+
+// Precheck applies the storage rules that need no body to r (Body and
+// Decoded unread), so that a response that will not be stored is never
+// read into memory for the cache.
+func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
+	_, why := decide(req, r, c.opts.StaleIfError)
+	return why
+}
+
+func (c *Cache) admit(key []byte, req RequestHeader, r *Response, p policy) (*Entry, Reason) {
+	url := string(key)
+	sk := url
+	if len(p.vary) > 0 {
+		sk = string(appendSecondary(append(make([]byte, 0, len(key)+64), key...), p.vary, req))
+	}
+	e := newEntry(url, pathIndex(url), sk, r, p)
+	if int64(e.size) > c.opts.MaxObject {
+		return nil, ReasonTooLarge
+	}
+	return e, Storable
+}
+
+// pathIndex returns where the path starts in a primary key.
+func pathIndex(url string) int {
+	i := 0
+	if j := len("https://"); len(url) >= j && url[:j] == "https://" {
+		i = j
+	} else if j := len("http://"); len(url) >= j && url[:j] == "http://" {
+		i = j
+	}
+	for ; i < len(url); i++ {
+		if url[i] == '/' {
+			return i
+		}
+	}
+	return len(url)
+}
+
+// Put stores e, replacing what is stored under its key, unless a purge
+// that ran while it was being fetched covers it. A full cache evicts
+// entries to make room, least valuable first; Put never blocks a hit.
+func (c *Cache) Put(e *Entry) {
+	e.stored = true
+	if c.purgedSince(e) {
+		return
+	}
+	if len(e.vary) > 0 {
+		c.putVariant(e)
+	} else if old, ok := c.store.GetIfPresent(e.key); ok && old.marker {
+		// The response no longer varies: its variants are unreachable.
+		c.drop(old.variants, "")
+	}
+	c.store.Set(e.key, e)
+}
+
+// maxVariants bounds the variants kept per URL (Vary: User-Agent would
+// otherwise fill the cache with one page); the oldest goes first.
+const maxVariants = 16
+
+// putVariant files e's secondary key under the marker at its URL, making
+// a marker naming e's Vary fields when there is none or it names others,
+// and drops the variants that become unreachable or exceed maxVariants.
+func (c *Cache) putVariant(e *Entry) {
+	var dropped []string
+	c.store.Compute(e.url, func(old *Entry, found bool) (*Entry, otter.ComputeOp) {
+		dropped = nil // Compute may call this more than once
+		m := &Entry{url: e.url, pathAt: e.pathAt, key: e.url, marker: true, fetched: e.fetched}
+		m.vary = e.vary
+		if found && old.marker && equalNames(old.vary, e.vary) {
+			for _, k := range old.variants {
+				if k == e.key {
+					return old, otter.CancelOp
+				}
+			}
+			m.variants = append(append(make([]string, 0, len(old.variants)+1), old.variants...), e.key)
+			if len(m.variants) > maxVariants {
+				dropped, m.variants = m.variants[:1], m.variants[1:]
+			}
+		} else {
+			if found && old.marker {
+				dropped = old.variants
+			}
+			m.variants = []string{e.key}
+		}
+		m.size = m.weight()
+		return m, otter.WriteOp
+	})
+	// Outside Compute, whose bucket lock is not reentrant.
+	c.drop(dropped, e.key)
+}
+
+// drop invalidates the entries stored under keys, but keep.
+func (c *Cache) drop(keys []string, keep string) {
+	for _, k := range keys {
+		if k != keep {
+			c.store.Invalidate(k)
+		}
+	}
+}
+
+func equalNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Remove drops e, if it is still what is stored under its key.
+func (c *Cache) Remove(e *Entry) { c.removed(e) }
+
+// Refresh applies a 304 answer to a revalidation of old (RFC 9111 §4.3.4):
+// the stored fields are updated with those of notModified (but
+// Content-Length), its times replace old's, and the refreshed entry, with
+// old's bodies and value, replaces old. It returns the refreshed entry, or
+// nil when the updated response may no longer be stored, in which case old
+// is removed.
+func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
+	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields))
+	for _, f := range old.fields {
+		if !hasField(notModified.Fields, f.Name) {
+			fields = append(fields, f)
+		}
+	}
+	for _, f := range notModified.Fields {
+		if !bytes.EqualFold(f.Name, strContentLength) {
+			fields = append(fields, f)
+		}
+	}
+	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
+	p, why := decide(req, &r, c.opts.StaleIfError)
+	if why != Storable || !equalNames(p.vary, old.vary) {
+		c.Remove(old)
+		return nil
+	}
+	e := newEntry(old.url, old.pathAt, old.key, &r, p)
+	e.body, e.dec = old.body, old.dec
+	if len(e.tags) == 0 {
+		e.tags = old.tags
+	}
+	e.size = e.weight()
+	if b := old.value.Load(); b != nil {
+		e.value.Store(b)
+	}
+	c.Put(e)
+	return e
+}
+
+func hasField(fs []Field, name []byte) bool {
+	for _, f := range fs {
+		if bytes.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,453 @@
+package proxy
+
+import (
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/cache"
+)
+
+// The edge cache on the request path (DESIGN.md, step 1). A GET or HEAD
+// without Range is looked up before anything goes to the origin:
+//
+//   - fresh: served from the entry, the origin not contacted;
+//   - stale within stale-while-revalidate: served, and revalidated in the
+//     background by one request per URL;
+//   - expired, or missing: one request per URL goes to the origin
+//     (collapsed forwarding), conditional when the entry has validators;
+//     the others wait for it and are then served from what it stored.
+//
+// An entry is served through the same code as the response that filled
+// it: the miss that stores a response answers from the new entry. So a hit
+// and a miss give the visitor the same bytes, and a page with slots gets
+// the same private headers (copyResponseHeader) either way. A page the
+// rewrite stage reads is stored decoded too, with what the stage keeps
+// (RewriteContext.SetCacheValue), so that a hit goes straight to the stage.
+//
+// Requests for the origin on this path go without the client's
+// If-None-Match and If-Modified-Since, so that the origin answers with a
+// response the cache can store; the client's validators are then checked
+// against the entry (a page with slots never answers 304).
+
+// cacheState is the cache's part of one exchange.
+type cacheState struct {
+	on       bool          // the request goes through the cache
+	key      []byte        // primary key
+	vkey     []byte        // secondary key, scratch
+	entry    *cache.Entry  // the entry answering the request
+	stale    *cache.Entry  // the expired entry being revalidated
+	flight   *cache.Flight // led by this request
+	admit    bool          // the origin's response may be stored
+	status   cache.Status
+	fields   []cache.Field
+	reqTime  time.Time
+	respTime time.Time
+}
+
+func (c *cacheState) reset() {
+	// The fields are views into a released response: drop them.
+	clear(c.fields[:cap(c.fields)])
+	c.key, c.vkey, c.fields = c.key[:0], c.vkey[:0], c.fields[:0]
+	c.on, c.entry, c.stale, c.flight, c.admit, c.status = false, nil, nil, nil, false, cache.Miss
+}
+
+var (
+	strRange       = []byte(fasthttp.HeaderRange)
+	strAge         = []byte(fasthttp.HeaderAge)
+	strXCache      = []byte("X-Cache")
+	strSurrogate   = []byte("Surrogate-Key")
+	strCacheTag    = []byte("Cache-Tag")
+	strIfNoneMatch = []byte(fasthttp.HeaderIfNoneMatch)
+	strNotModified = []byte("Not Modified")
+)
+
+// Cache returns the edge cache, for purges and statistics, or nil when
+// Options.Cache is nil.
+func (s *Server) Cache() *cache.Cache { return s.cache }
+
+// lookupCache looks the request up and answers it from the cache when it
+// may. It reports false when the request must go to the origin; x.req is
+// then ready for it, conditional when an expired entry is revalidated.
+func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) bool {
+	if len(ctx.Request.Header.PeekBytes(strRange)) > 0 {
+		return false // ranges are neither stored nor served from entries
+	}
+	c := &x.c
+	c.on = true
+	target := ctx.Request.Header.RequestURI()
+	if len(target) == 0 || target[0] != '/' {
+		target = ctx.URI().RequestURI() // absolute-form: its path and query
+	}
+	c.key = s.cache.AppendKey(c.key[:0], s.clientTLS(ctx, peer), ctx.Host(), target)
+	var e *cache.Entry
+	e, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
+	if e != nil {
+		f := e.Freshness(time.Now().UnixNano())
+		if f == cache.Fresh && s.cache.ClientWantsRevalidation(&ctx.Request.Header) {
+			f = cache.Expired
+		}
+		switch f {
+		case cache.Fresh:
+			s.serveEntry(ctx, x, e, cache.Hit, peer)
+			return true
+		case cache.StaleWhileRevalidate:
+			s.revalidateInBackground(ctx, x, e)
+			s.serveEntry(ctx, x, e, cache.Stale, peer)
+			return true
+		}
+	}
+	f, leader := s.cache.Join(c.key)
+	if leader {
+		c.flight = f
+	} else if s.cache.Wait(f) {
+		var again *cache.Entry
+		again, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
+		if again != nil && again.Freshness(time.Now().UnixNano()) == cache.Fresh {
+			s.serveEntry(ctx, x, again, cache.Hit, peer)
+			return true
+		}
+		if again != nil {
+			e = again
+		}
+	}
+	// Not answered by the flight (it stored nothing this request may use,
+	// or it took too long): this request fetches for itself.
+	x.req.Header.DelBytes(strIfNoneMatch)
+	x.req.Header.DelBytes(strIfModifiedSince)
+	if e != nil {
+		c.stale = e
+		if e.HasValidator() {
+			if v := e.ETag(); len(v) > 0 {
+				x.req.Header.SetBytesKV(strIfNoneMatch, v)
+			}
+			if v := e.LastModified(); len(v) > 0 {
+				x.req.Header.SetBytesKV(strIfModifiedSince, v)
+			}
+			s.cache.Served(cache.Revalidated)
+		}
+	}
+	return false
+}
+
+// afterFetch handles the origin's answer to a request that went through
+// the cache: a failure or 5xx served from a stale entry within its
+// stale-if-error window, a 304 refreshing the entry being revalidated. It
+// reports whether it answered; otherwise it notes in x whether the
+// response may be stored.
+func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr, err error) bool {
+	c := &x.c
+	c.respTime = time.Now()
+	if st := c.stale; st != nil {
+		if (err != nil || originFailed(x.resp.StatusCode())) && st.UsableOnError(c.respTime.UnixNano(), s.cache.StaleIfError()) {
+			s.log.Debug("proxy: origin failed, serving a stale entry", "path", string(ctx.Path()), "err", err, "status", x.resp.StatusCode())
+			s.serveEntry(ctx, x, st, cache.Stale, peer)
+			return true
+		}
+		if err == nil && x.resp.StatusCode() == fasthttp.StatusNotModified && st.HasValidator() {
+			c.fields = appendCacheFields(c.fields[:0], &x.resp.Header, x.scratch)
+			r := cache.Response{Status: fasthttp.StatusNotModified, Fields: c.fields, RequestTime: c.reqTime, ResponseTime: c.respTime}
+			e := s.cache.Refresh(st, &ctx.Request.Header, &r)
+			if e == nil {
+				e = st // validated for this request, though no longer stored
+			}
+			s.serveEntry(ctx, x, e, cache.Revalidated, peer)
+			return true
+		}
+	}
+	if err == nil {
+		c.admit = s.mayStore(ctx, x)
+	}
+	return false
+}
+
+// originFailed reports whether an origin status lets a stale entry be
+// served under stale-if-error (RFC 5861 §4).
+func originFailed(code int) bool {
+	switch code {
+	case fasthttp.StatusInternalServerError, fasthttp.StatusBadGateway,
+		fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// mayStore reports whether the origin's response may be stored, judged by
+// its head: not streamed by nature, not declared larger than an entry may
+// be, not carrying a field meant for the proxy alone (a customer id or an
+// event describes one visitor), and storable under RFC 9111. It leaves the
+// response's fields in x.c.fields for Admit.
+func (s *Server) mayStore(ctx *fasthttp.RequestCtx, x *exchange) bool {
+	h := &x.resp.Header
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+		return false
+	}
+	for _, k := range s.opts.StripResponseHeaders {
+		if len(h.Peek(k)) > 0 {
+			return false
+		}
+	}
+	x.c.fields = appendCacheFields(x.c.fields[:0], h, x.scratch)
+	r := cache.Response{Status: h.StatusCode(), Fields: x.c.fields, RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}
+	return s.cache.Precheck(&ctx.Request.Header, &r) == cache.Storable
+}
+
+// appendCacheFields appends views of h's end-to-end fields, in order, to
+// dst. They are valid while h is unchanged.
+func appendCacheFields(dst []cache.Field, h *fasthttp.ResponseHeader, scratch []byte) []cache.Field {
+	tokens := appendConnectionTokens(scratch[:0], h.PeekAll(fasthttp.HeaderConnection))
+	for k, v := range h.All() {
+		if !isHopByHop(k, tokens) {
+			dst = append(dst, cache.Field{Name: k, Value: v})
+		}
+	}
+	return dst
+}
+
+// admit builds the entry for the origin's response, body (as received) and
+// decoded (for a page the stage reads, else nil) in hand, or returns nil
+// when it may not be stored after all.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, x *exchange, body, decoded []byte) *cache.Entry {
+	r := cache.Response{Status: x.resp.StatusCode(), Fields: x.c.fields, Body: body, Decoded: decoded,
+		RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}
+	e, _ := s.cache.Admit(x.c.key, &ctx.Request.Header, &r)
+	return e
+}
+
+// serveStored reads a storable response that does not go to the rewrite
+// stage, stores it and answers from the entry. One larger than an entry may
+// be streams through unstored. It reports false, having done nothing, when
+// the response has no body stream to read.
+func (s *Server) serveStored(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) bool {
+	stream := x.resp.BodyStream()
+	if stream == nil {
+		return false
+	}
+	x.raw = acquireBuffer()
+	limit := int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
+	var (
+		complete bool
+		err      error
+	)
+	x.raw.b, complete, err = readPrefix(x.raw.b[:0], stream, limit)
+	if cl := x.resp.Header.ContentLength(); err == nil && complete && cl >= 0 && len(x.raw.b) < cl {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		s.originError(ctx, classifyOrigin(err))
+		return true
+	}
+	if !complete {
+		// Larger than an entry may be: the rest passes untouched.
+		s.copyHeader(ctx, x, modeExact)
+		prefix := x.raw
+		x.raw = nil
+		s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
+		s.metrics.outcome(outcomePassthrough)
+		return true
+	}
+	_ = x.resp.CloseBodyStream()
+	e := s.admit(ctx, x, x.raw.b, nil)
+	if e == nil {
+		s.copyHeader(ctx, x, modeExact)
+		sendRaw(ctx, x)
+		s.metrics.outcome(outcomePassthrough)
+		return true
+	}
+	s.serveEntry(ctx, x, e, cache.Miss, peer)
+	s.cache.Put(e)
+	return true
+}
+
+// serveEntry answers from e: its head stands in for the origin's in x.resp,
+// then a page goes to the rewrite stage with its decoded body, anything else
+// is sent as stored. Age says how old the stored response is.
+func (s *Server) serveEntry(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry, st cache.Status, peer netip.Addr) {
+	x.c.entry, x.c.status = e, st
+	if x.resp != nil {
+		_ = x.resp.CloseBodyStream()
+		x.resp.Reset()
+	} else {
+		x.resp = fasthttp.AcquireResponse()
+	}
+	h := &x.resp.Header
+	h.SetNoDefaultContentType(true)
+	h.SetStatusCode(e.Status())
+	for _, f := range e.Fields() {
+		h.AddBytesKV(f.Name, f.Value)
+	}
+	h.SetContentLength(len(e.Body()))
+	if dec := e.Decoded(); dec != nil && s.opts.Rewriter != nil {
+		s.answerPage(ctx, x, dec, peer)
+	} else {
+		s.answerEntry(ctx, x, st != cache.Miss)
+	}
+	x.scratch = strconv.AppendInt(x.scratch[:0], e.Age(time.Now().UnixNano()), 10)
+	ctx.Response.Header.SetBytesKV(strAge, x.scratch)
+}
+
+// answerEntry sends a stored response that is not a page for the rewrite
+// stage: exactly as stored, or 304 when the client's validators match it.
+// observe is false when ObserveResponse has seen the origin's response
+// already.
+func (s *Server) answerEntry(ctx *fasthttp.RequestCtx, x *exchange, observe bool) {
+	if observe && s.opts.ObserveResponse != nil {
+		s.opts.ObserveResponse(&ctx.Request.Header, &x.resp.Header)
+	}
+	s.copyHeader(ctx, x, modeExact)
+	s.metrics.outcome(outcomePassthrough)
+	if s.clientNotModified(ctx, x.c.entry) {
+		s.answerNotModified(ctx)
+		return
+	}
+	ctx.Response.SetBodyRaw(x.c.entry.Body())
+}
+
+// clientNotModified reports whether the client's conditional request is
+// answered 304 by entry e (a 200), RFC 9110 §13.2.2.
+func (s *Server) clientNotModified(ctx *fasthttp.RequestCtx, e *cache.Entry) bool {
+	if e.Status() != fasthttp.StatusOK {
+		return false
+	}
+	inm := ctx.Request.Header.PeekBytes(strIfNoneMatch)
+	ims := ctx.Request.Header.PeekBytes(strIfModifiedSince)
+	return (len(inm) > 0 || len(ims) > 0) && e.NotModified(inm, ims)
+}
+
+// answerNotModified turns the response, its head copied, into a 304.
+func (s *Server) answerNotModified(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.SetStatusCode(fasthttp.StatusNotModified)
+	ctx.Response.Header.SetStatusMessage(strNotModified)
+	ctx.Response.SkipBody = true
+}
+
+// sendOrigin sends the origin's body: the entry's when serving one,
+// otherwise the one read into x.raw.
+func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
+	if x.c.entry != nil {
+		ctx.Response.SetBodyRaw(x.c.entry.Body())
+		return
+	}
+	sendRaw(ctx, x)
+}
+
+// revalidateInBackground sends one conditional request for e's URL after
+// the response, unless one is under way: a 304 refreshes e, a new
+// response replaces it (stored if it may be, as a miss would store it),
+// a failure keeps it. Requests meanwhile are served e.
+func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry) {
+	f := s.cache.Lead(x.c.key)
+	if f == nil {
+		return
+	}
+	req := fasthttp.AcquireRequest()
+	x.req.CopyTo(req)
+	req.Header.DelBytes(strIfNoneMatch)
+	req.Header.DelBytes(strIfModifiedSince)
+	if v := e.ETag(); len(v) > 0 {
+		req.Header.SetBytesKV(strIfNoneMatch, v)
+	}
+	if v := e.LastModified(); len(v) > 0 {
+		req.Header.SetBytesKV(strIfModifiedSince, v)
+	}
+	// The client's header decides Vary and Authorization for what is
+	// stored; ctx's is gone once the handler returns.
+	client := &fasthttp.RequestHeader{}
+	ctx.Request.Header.CopyTo(client)
+	key := append([]byte(nil), x.c.key...)
+	s.cache.Served(cache.Revalidated)
+	go func() {
+		resp := fasthttp.AcquireResponse()
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("proxy: panic revalidating a cache entry", "panic", r)
+			}
+			_ = resp.CloseBodyStream()
+			fasthttp.ReleaseResponse(resp)
+			fasthttp.ReleaseRequest(req)
+			s.cache.Land(f)
+		}()
+		resp.Header.SetNoDefaultContentType(true)
+		sent := time.Now()
+		err := s.client.DoDeadline(req, resp, sent.Add(s.opts.OriginTimeout))
+		switch {
+		case err != nil || originFailed(resp.StatusCode()):
+			// Keep serving e until its windows close.
+		case resp.StatusCode() == fasthttp.StatusNotModified && e.HasValidator():
+			fields := appendCacheFields(nil, &resp.Header, nil)
+			s.cache.Refresh(e, client, &cache.Response{Status: fasthttp.StatusNotModified, Fields: fields,
+				RequestTime: sent, ResponseTime: time.Now()})
+		default:
+			s.cache.Remove(e)
+			if en := s.backgroundEntry(key, client, resp, sent); en != nil {
+				s.cache.Put(en)
+			}
+		}
+	}()
+}
+
+// backgroundEntry builds the entry for a response fetched in the
+// background, as a miss in the foreground would store it: read in full
+// when it may be stored, and decoded when it is a page for the rewrite
+// stage. It returns nil when the response is not to be stored.
+func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, resp *fasthttp.Response, sent time.Time) *cache.Entry {
+	h := &resp.Header
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+		return nil
+	}
+	for _, k := range s.opts.StripResponseHeaders {
+		if len(h.Peek(k)) > 0 {
+			return nil
+		}
+	}
+	r := cache.Response{Status: h.StatusCode(), Fields: appendCacheFields(nil, h, nil), RequestTime: sent, ResponseTime: time.Now()}
+	if s.cache.Precheck(client, &r) != cache.Storable {
+		return nil
+	}
+	page := s.eligibleResponse(resp)
+	limit := int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
+	if page {
+		limit = min(limit, s.opts.MaxRewriteBody)
+	}
+	if stream := resp.BodyStream(); stream != nil {
+		body, complete, err := readPrefix(nil, stream, limit)
+		if err != nil || !complete || (h.ContentLength() >= 0 && len(body) < h.ContentLength()) {
+			return nil
+		}
+		r.Body = body
+	} else {
+		r.Body = resp.Body()
+	}
+	if page {
+		r.Decoded = r.Body
+		if enc := parseContentEncoding(h.ContentEncoding()); enc != codingIdentity {
+			dec, err := appendDecoded(nil, enc, r.Body, s.opts.MaxRewriteBody)
+			if err != nil {
+				return nil
+			}
+			r.Decoded = dec
+		}
+	}
+	e, _ := s.cache.Admit(key, client, &r)
+	return e
+}
+
+// endCache finishes a request that went through the cache, whatever its
+// answer: its flight lands, waking the requests collapsed onto it, it is
+// counted, and X-Cache is set when configured.
+func (s *Server) endCache(ctx *fasthttp.RequestCtx, x *exchange) {
+	c := &x.c
+	if c.flight != nil {
+		s.cache.Land(c.flight)
+	}
+	if c.status != cache.Revalidated {
+		// A revalidation was counted when it was sent.
+		s.cache.Served(c.status)
+	}
+	if s.opts.XCacheHeader {
+		ctx.Response.Header.SetBytesKV(strXCache, c.status.Bytes())
+	}
+}

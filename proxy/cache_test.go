@@ -1,0 +1,571 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/marquee-proxy/marquee/cache"
+	"github.com/marquee-proxy/marquee/internal/proxytest"
+)
+
+// countingOrigin serves h on loopback and counts the requests it gets.
+type countingOrigin struct {
+	url  string
+	ln   net.Listener
+	srv  *fasthttp.Server
+	hits atomic.Int64
+}
+
+// down takes the origin off the network: its listener closed, its
+// keep-alive connections too.
+func (o *countingOrigin) down() {
+	_ = o.ln.Close()
+	_ = o.srv.Shutdown()
+}
+
+func startCountingOrigin(t testing.TB, h fasthttp.RequestHandler) *countingOrigin {
+	t.Helper()
+	o := &countingOrigin{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ln, o.url = ln, "http://"+ln.Addr().String()
+	o.srv = &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		o.hits.Add(1)
+		h(ctx)
+	}, NoDefaultServerHeader: true}
+	proxytest.ServeOrigin(t, ln, o.srv)
+	return o
+}
+
+// cached starts a proxy with the cache on in front of o.
+func cached(t testing.TB, o *countingOrigin, co cache.Options, opts Options) *testProxy {
+	t.Helper()
+	if co.MaxSize == 0 {
+		co.MaxSize = 16 << 20
+	}
+	opts.Cache = &co
+	opts.XCacheHeader = true
+	return startProxy(t, o.url, opts)
+}
+
+func fixed(status int, body string, fields ...string) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(status)
+		for _, f := range fields {
+			k, v, _ := strings.Cut(f, ":")
+			ctx.Response.Header.Add(k, strings.TrimSpace(v))
+		}
+		ctx.SetBodyString(body)
+	}
+}
+
+func xcache(r *fasthttp.Response) string { return string(r.Header.Peek("X-Cache")) }
+
+func TestCacheStorage(t *testing.T) {
+	tests := []struct {
+		name     string
+		fields   []string
+		req      []string // headers of every request
+		status   int
+		wantHits int64 // origin requests for three client requests
+		wantLast string
+	}{
+		{"max-age", []string{"Cache-Control: max-age=60"}, nil, 200, 1, "HIT"},
+		{"s-maxage", []string{"Cache-Control: s-maxage=60"}, nil, 200, 1, "HIT"},
+		{"Expires", []string{"Expires: " + time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, nil, 200, 1, "HIT"},
+		{"404", []string{"Cache-Control: max-age=60"}, nil, 404, 1, "HIT"},
+		{"no freshness", nil, nil, 200, 3, "MISS"},
+		{"private", []string{"Cache-Control: private, max-age=60"}, nil, 200, 3, "MISS"},
+		{"no-store", []string{"Cache-Control: no-store, max-age=60"}, nil, 200, 3, "MISS"},
+		{"Set-Cookie", []string{"Cache-Control: max-age=60", "Set-Cookie: s=1"}, nil, 200, 3, "MISS"},
+		{"Vary Cookie", []string{"Cache-Control: max-age=60", "Vary: Cookie"}, nil, 200, 3, "MISS"},
+		{"Vary star", []string{"Cache-Control: max-age=60", "Vary: *"}, nil, 200, 3, "MISS"},
+		{"Authorization without public", []string{"Cache-Control: max-age=60"}, []string{"Authorization: Basic eDp5"}, 200, 3, "MISS"},
+		{"Authorization with public", []string{"Cache-Control: public, max-age=60"}, []string{"Authorization: Basic eDp5"}, 200, 1, "HIT"},
+		{"field for the proxy alone", []string{"Cache-Control: max-age=60", "X-Customer: 42"}, nil, 200, 3, "MISS"},
+		{"500", []string{"Cache-Control: max-age=60"}, nil, 500, 3, "MISS"},
+		{"client no-cache ignored", []string{"Cache-Control: max-age=60", `ETag: "a"`}, []string{"Cache-Control: no-cache"}, 200, 1, "HIT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := startCountingOrigin(t, fixed(tc.status, "body of "+tc.name, tc.fields...))
+			p := cached(t, o, cache.Options{}, Options{StripResponseHeaders: []string{"X-Customer"}})
+			var last *fasthttp.Response
+			for range 3 {
+				last = p.Get(t, "GET", "/page?a=1", tc.req...)
+				if got, want := string(last.Body()), "body of "+tc.name; got != want {
+					t.Fatalf("body: got %q, want %q", got, want)
+				}
+			}
+			if got := o.hits.Load(); got != tc.wantHits {
+				t.Errorf("origin requests: got %d, want %d", got, tc.wantHits)
+			}
+			if got := xcache(last); got != tc.wantLast {
+				t.Errorf("X-Cache: got %q, want %q", got, tc.wantLast)
+			}
+		})
+	}
+}
+
+func TestCacheHitHeaders(t *testing.T) {
+	o := startCountingOrigin(t, fixed(200, "hello", "Cache-Control: max-age=60", "Age: 7", "Content-Type: text/plain",
+		"Surrogate-Key: a b", "Cache-Tag: c", `ETag: "e1"`, "X-Origin: yes"))
+	p := cached(t, o, cache.Options{}, Options{})
+	miss := p.Get(t, "GET", "/x")
+	hit := p.Get(t, "GET", "/x")
+	if xcache(miss) != "MISS" || xcache(hit) != "HIT" {
+		t.Fatalf("X-Cache: got %q then %q, want MISS then HIT", xcache(miss), xcache(hit))
+	}
+	for _, r := range []*fasthttp.Response{miss, hit} {
+		if age, _ := strconv.Atoi(string(r.Header.Peek("Age"))); age < 7 || age > 9 {
+			t.Errorf("Age: got %q, want 7 or a little more", r.Header.Peek("Age"))
+		}
+		if len(r.Header.Peek("Surrogate-Key"))+len(r.Header.Peek("Cache-Tag")) > 0 {
+			t.Error("purge tags reached the client")
+		}
+		if string(r.Header.Peek("X-Origin")) != "yes" || string(r.Header.Peek("Etag")) != `"e1"` || string(r.Header.ContentType()) != "text/plain" {
+			t.Errorf("origin fields lost: %s", r.Header.String())
+		}
+		if len(r.Header.Peek("Warning")) > 0 {
+			t.Error("a Warning field was sent")
+		}
+	}
+	if got := stripVolatile(hit.Header.String()); got != stripVolatile(miss.Header.String()) {
+		t.Errorf("hit and miss heads differ:\nmiss %s\nhit  %s", stripVolatile(miss.Header.String()), got)
+	}
+	nm := p.Get(t, "GET", "/x", `If-None-Match: "e1"`)
+	if nm.StatusCode() != 304 || len(nm.Body()) != 0 {
+		t.Errorf("conditional request: got %d with %d bytes, want 304 and none", nm.StatusCode(), len(nm.Body()))
+	}
+	head := p.Get(t, "HEAD", "/x")
+	if head.StatusCode() != 200 || head.Header.ContentLength() != 5 || xcache(head) != "HIT" {
+		t.Errorf("HEAD: got %d, Content-Length %d, X-Cache %q", head.StatusCode(), head.Header.ContentLength(), xcache(head))
+	}
+	if o.hits.Load() != 1 {
+		t.Errorf("origin requests: got %d, want 1", o.hits.Load())
+	}
+}
+
+// stripVolatile drops the lines of a head that differ between otherwise
+// equal responses: Date, Age and X-Cache.
+func stripVolatile(head string) string {
+	var keep []string
+	for _, l := range strings.Split(head, "\r\n") {
+		k, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(k) {
+		case "date", "age", "x-cache":
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\r\n")
+}
+
+func TestCacheKeyIgnoresQuery(t *testing.T) {
+	o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60"))
+	p := cached(t, o, cache.Options{IgnoreQuery: []string{"utm_*", "gclid"}}, Options{})
+	for _, path := range []string{"/p?id=1", "/p?utm_source=a&id=1", "/p?id=1&gclid=zz", "/p?id=2"} {
+		p.Get(t, "GET", path)
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (id=1 once, id=2 once)", got)
+	}
+}
+
+func TestCacheVary(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.Set("Vary", "X-Lang")
+		ctx.SetBodyString("lang=" + string(ctx.Request.Header.Peek("X-Lang")))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	for _, lang := range []string{"en", "fr", "en", "fr", ""} {
+		r := p.Get(t, "GET", "/v", "X-Lang: "+lang)
+		if got, want := string(r.Body()), "lang="+lang; got != want {
+			t.Errorf("X-Lang %q: got %q, want %q", lang, got, want)
+		}
+	}
+	if got := o.hits.Load(); got != 3 {
+		t.Errorf("origin requests: got %d, want 3 (en, fr, none)", got)
+	}
+}
+
+// TestCacheCollapsesMisses sends 50 concurrent requests for one URL to a
+// slow origin: exactly one reaches it.
+func TestCacheCollapsesMisses(t *testing.T) {
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		<-release
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.SetBodyString("once")
+	})
+	p := cached(t, o, cache.Options{CollapseWait: 10 * time.Second}, Options{})
+	const n = 50
+	var wg sync.WaitGroup
+	bodies := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bodies[i] = string(p.Get(t, "GET", "/hot").Body())
+		}()
+	}
+	proxytest.WaitFor(t, "the first request at the origin", func() bool { return o.hits.Load() == 1 })
+	collapsed := func() float64 { return gaugeOf(t, p.srv, "marquee_cache_collapsed_total") }
+	proxytest.WaitFor(t, "49 collapsed misses", func() bool { return collapsed() == n-1 })
+	close(release)
+	wg.Wait()
+	if got := o.hits.Load(); got != 1 {
+		t.Errorf("origin requests: got %d, want 1", got)
+	}
+	for i, b := range bodies {
+		if b != "once" {
+			t.Fatalf("request %d: got %q", i, b)
+		}
+	}
+}
+
+// TestCacheStaleIfErrorOriginDown serves an expired entry while the
+// origin's listener is closed.
+func TestCacheStaleIfErrorOriginDown(t *testing.T) {
+	tests := []struct {
+		name     string
+		fields   []string
+		window   time.Duration
+		wantCode int
+	}{
+		{"config default", []string{"Cache-Control: max-age=10", "Age: 10"}, time.Hour, 200},
+		{"response's own", []string{"Cache-Control: max-age=10, stale-if-error=3600", "Age: 10"}, 0, 200},
+		{"must-revalidate", []string{"Cache-Control: max-age=10, must-revalidate", "Age: 10", `ETag: "x"`}, time.Hour, 502},
+		{"past the window", []string{"Cache-Control: max-age=10, stale-if-error=5", "Age: 60", `ETag: "x"`}, 0, 502},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := startCountingOrigin(t, fixed(200, "the page", tc.fields...))
+			p := cached(t, o, cache.Options{StaleIfError: tc.window}, Options{OriginTimeout: 2 * time.Second})
+			first := p.Get(t, "GET", "/s")
+			if first.StatusCode() != 200 {
+				t.Fatalf("first request: %d", first.StatusCode())
+			}
+			o.down()
+			r := p.Get(t, "GET", "/s")
+			if r.StatusCode() != tc.wantCode {
+				t.Fatalf("origin down: got %d, want %d", r.StatusCode(), tc.wantCode)
+			}
+			if tc.wantCode != 200 {
+				return
+			}
+			if string(r.Body()) != "the page" || xcache(r) != "STALE" {
+				t.Errorf("got %q, X-Cache %q; want the stored page, STALE", r.Body(), xcache(r))
+			}
+			if age, _ := strconv.Atoi(string(r.Header.Peek("Age"))); age < 10 || age > 12 {
+				t.Errorf("Age: got %q, want about 10", r.Header.Peek("Age"))
+			}
+			if len(r.Header.Peek("Warning")) > 0 {
+				t.Error("a Warning field was sent")
+			}
+		})
+	}
+}
+
+func TestCacheStaleIfError5xx(t *testing.T) {
+	var fail atomic.Bool
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		if fail.Load() {
+			ctx.SetStatusCode(503)
+			return
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=1, stale-if-error=600")
+		ctx.Response.Header.Set("Age", "1")
+		ctx.SetBodyString("good")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/f")
+	fail.Store(true)
+	r := p.Get(t, "GET", "/f")
+	if r.StatusCode() != 200 || string(r.Body()) != "good" || xcache(r) != "STALE" {
+		t.Errorf("got %d %q %q, want the stale page", r.StatusCode(), r.Body(), xcache(r))
+	}
+}
+
+func TestCacheRevalidates(t *testing.T) {
+	var conditional atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=0")
+		ctx.Response.Header.Set("ETag", `"v1"`)
+		if string(ctx.Request.Header.Peek("If-None-Match")) == `"v1"` {
+			conditional.Add(1)
+			ctx.SetStatusCode(304)
+			return
+		}
+		ctx.SetBodyString("validated body")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	first := p.Get(t, "GET", "/r", `If-None-Match: "other"`)
+	second := p.Get(t, "GET", "/r")
+	if xcache(first) != "MISS" || xcache(second) != "REVALIDATED" {
+		t.Errorf("X-Cache: got %q, %q; want MISS, REVALIDATED", xcache(first), xcache(second))
+	}
+	if string(second.Body()) != "validated body" || second.StatusCode() != 200 {
+		t.Errorf("revalidated: got %d %q", second.StatusCode(), second.Body())
+	}
+	if conditional.Load() != 1 {
+		t.Errorf("conditional requests at the origin: got %d, want 1", conditional.Load())
+	}
+}
+
+func TestCacheStaleWhileRevalidate(t *testing.T) {
+	var version atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		v := version.Add(1)
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60") // stale on arrival
+		}
+		ctx.SetBodyString("v" + strconv.FormatInt(v, 10))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/w")
+	r := p.Get(t, "GET", "/w")
+	if string(r.Body()) != "v1" || xcache(r) != "STALE" {
+		t.Errorf("got %q %q, want the stale v1", r.Body(), xcache(r))
+	}
+	proxytest.WaitFor(t, "the background revalidation", func() bool { return o.hits.Load() == 2 })
+	proxytest.WaitFor(t, "the new version", func() bool { return string(p.Get(t, "GET", "/w").Body()) == "v2" })
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the background fetch stored v2)", got)
+	}
+}
+
+func TestCacheTooLargeStreamsThrough(t *testing.T) {
+	big := strings.Repeat("x", 300<<10)
+	o := startCountingOrigin(t, fixed(200, big, "Cache-Control: max-age=60"))
+	p := cached(t, o, cache.Options{MaxSize: 2 << 20, MaxObject: 100 << 10}, Options{})
+	for range 2 {
+		if r := p.Get(t, "GET", "/big"); string(r.Body()) != big {
+			t.Fatalf("body: got %d bytes, want %d", len(r.Body()), len(big))
+		}
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2", got)
+	}
+}
+
+func TestCachePurge(t *testing.T) {
+	o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60", "Surrogate-Key: product-1"))
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/p/1")
+	p.Get(t, "GET", "/p/1")
+	if n := p.srv.Cache().Purge(cache.Purge{Tags: []string{"product-1"}, At: time.Now()}); n != 1 {
+		t.Errorf("Purge dropped %d entries, want 1", n)
+	}
+	if r := p.Get(t, "GET", "/p/1"); xcache(r) != "MISS" {
+		t.Errorf("after purge: X-Cache %q, want MISS", xcache(r))
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2", got)
+	}
+}
+
+// TestCacheFloodStaysBounded sends many distinct URLs through the handler
+// with a small cache: its weight stays within max_size and the heap flat.
+func TestCacheFloodStaysBounded(t *testing.T) {
+	const maxSize = 1 << 20
+	dial, _ := proxytest.InmemoryOrigin(t, fixed(200, strings.Repeat("b", 1500), "Cache-Control: max-age=600"))
+	s, err := New(Options{Origins: []string{"http://origin.test"}, Dial: dial, Cache: &cache.Options{MaxSize: maxSize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	n := 200000
+	if raceEnabled {
+		n = 20000
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	var ctx fasthttp.RequestCtx
+	flood := func(from, count int) {
+		for i := from; i < from+count && time.Now().Before(deadline); i++ {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.SetRequestURI("/item/" + strconv.Itoa(i))
+			ctx.Request.Header.SetHost("shop.test")
+			h(&ctx)
+			ctx.ResetUserValues()
+			if ctx.Response.StatusCode() != 200 {
+				t.Fatalf("request %d: %d", i, ctx.Response.StatusCode())
+			}
+			if i%5000 == 0 {
+				if b := s.Cache().Bytes(); b > maxSize {
+					t.Fatalf("after %d URLs the cache weighs %d bytes, max_size %d", i, b, maxSize)
+				}
+			}
+		}
+	}
+	flood(0, n/10)
+	before := heapInUse()
+	flood(n/10, n-n/10)
+	after := heapInUse()
+	if b := s.Cache().Bytes(); b > maxSize {
+		t.Errorf("the cache weighs %d bytes, more than max_size %d", b, maxSize)
+	}
+	if after > before+16<<20 {
+		t.Errorf("heap grew from %d to %d bytes over %d URLs", before, after, n-n/10)
+	}
+	t.Logf("%d URLs: heap %d → %d bytes, cache %d bytes in %d entries", n, before, after, s.Cache().Bytes(), s.Cache().Len())
+}
+
+// gaugeOf reads the value of the single-series counter or gauge name from
+// the server's registry, 0 when absent.
+func gaugeOf(t testing.TB, s *Server, name string) float64 {
+	t.Helper()
+	mfs, err := s.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		if c := m.GetCounter(); c != nil {
+			return c.GetValue()
+		}
+		return m.GetGauge().GetValue()
+	}
+	return 0
+}
+
+func TestCacheMetricsGathered(t *testing.T) {
+	o := startCountingOrigin(t, fixed(200, "m", "Cache-Control: max-age=60"))
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/m")
+	p.Get(t, "GET", "/m")
+	for name, want := range map[string]float64{
+		"marquee_cache_hits_total": 1, "marquee_cache_misses_total": 1, "marquee_cache_entries": 1,
+		"marquee_cache_stale_total": 0, "marquee_cache_revalidations_total": 0, "marquee_cache_evictions_total": 0,
+	} {
+		if got := gaugeOf(t, p.srv, name); got != want {
+			t.Errorf("%s: got %v, want %v", name, got, want)
+		}
+	}
+	if got := gaugeOf(t, p.srv, "marquee_cache_bytes"); got <= 0 {
+		t.Errorf("marquee_cache_bytes: got %v, want more than 0", got)
+	}
+}
+
+// TestCachePurgesDuringHits runs hits, misses and purges together through
+// the handler; run it with -race. Every answer must be whole.
+func TestCachePurgesDuringHits(t *testing.T) {
+	dial, _ := proxytest.InmemoryOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=600")
+		ctx.Response.Header.Set("Surrogate-Key", "all "+string(ctx.Path()))
+		ctx.SetBodyString("page " + string(ctx.Path()))
+	})
+	s, err := New(Options{Origins: []string{"http://origin.test"}, Dial: dial, Cache: &cache.Options{MaxSize: 4 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.Handler()
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ctx fasthttp.RequestCtx
+			for i := 0; i < 5000 && time.Now().Before(deadline); i++ {
+				path := "/p/" + strconv.Itoa((i+g)%20)
+				ctx.Request.Reset()
+				ctx.Response.Reset()
+				ctx.Request.SetRequestURI(path)
+				ctx.Request.Header.SetHost("shop.test")
+				h(&ctx)
+				ctx.ResetUserValues()
+				if got := string(ctx.Response.Body()); got != "page "+path {
+					t.Errorf("%s: got %q", path, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 2000 && time.Now().Before(deadline); i++ {
+			switch i % 3 {
+			case 0:
+				s.Cache().Purge(cache.Purge{Tags: []string{"/p/" + strconv.Itoa(i%20)}, At: time.Now()})
+			case 1:
+				s.Cache().Purge(cache.Purge{Prefixes: []string{"/p/1"}, At: time.Now()})
+			default:
+				s.Cache().Purge(cache.Purge{All: true, At: time.Now()})
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+// TestCacheStaleWhileRevalidatePage replaces a stored page in the
+// background: the new one is stored decoded and goes through the rewrite
+// stage like any hit.
+func TestCacheStaleWhileRevalidatePage(t *testing.T) {
+	var version atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		v := version.Add(1)
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60")
+		}
+		ctx.SetBodyString("<p>v" + strconv.FormatInt(v, 10) + " SLOT</p>")
+	})
+	p := cached(t, o, cache.Options{}, Options{Rewriter: ReplaceRewriter{Marker: []byte("SLOT"), Replacement: []byte("offer")}})
+	if r := p.Get(t, "GET", "/page"); string(r.Body()) != "<p>v1 offer</p>" {
+		t.Fatalf("miss: got %q", r.Body())
+	}
+	if r := p.Get(t, "GET", "/page"); string(r.Body()) != "<p>v1 offer</p>" || xcache(r) != "STALE" {
+		t.Fatalf("stale: got %q %q", r.Body(), xcache(r))
+	}
+	proxytest.WaitFor(t, "the new page stored", func() bool {
+		r := p.Get(t, "GET", "/page")
+		return string(r.Body()) == "<p>v2 offer</p>" && xcache(r) == "HIT"
+	})
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2", got)
+	}
+}
+
+func TestCacheClientNoCache(t *testing.T) {
+	tests := []struct {
+		honor    bool
+		header   string
+		wantHits int64
+	}{
+		{false, "Cache-Control: no-cache", 1},
+		{true, "Cache-Control: no-cache", 2},
+		{true, "Cache-Control: max-age=0", 2},
+		{true, "Pragma: no-cache", 2},
+		{true, "Cache-Control: max-age=600", 1},
+	}
+	for _, tc := range tests {
+		t.Run(strconv.FormatBool(tc.honor)+" "+tc.header, func(t *testing.T) {
+			o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60", `ETag: "e"`))
+			p := cached(t, o, cache.Options{HonorClientNoCache: tc.honor}, Options{})
+			p.Get(t, "GET", "/n")
+			p.Get(t, "GET", "/n", tc.header)
+			if got := o.hits.Load(); got != tc.wantHits {
+				t.Errorf("origin requests: got %d, want %d", got, tc.wantHits)
+			}
+		})
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package proxy
+
+// raceEnabled bounds load loops, which run ten times slower under -race.
+const raceEnabled = false
