@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,5 +141,70 @@ func TestPurgeRetentionConfig(t *testing.T) {
 	}
 	if cc.PurgeRetention != 72*time.Hour {
 		t.Errorf("purge_retention 3d gives %v, want 72h", cc.PurgeRetention)
+	}
+}
+
+// TestEdgeCachePurgeFleet: three nodes with edge caches each hold a page
+// after one origin fetch; a purge by tag posted to one node makes every
+// node fetch it again.
+func TestEdgeCachePurgeFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three nodes; skipped with -short")
+	}
+	var fetched atomic.Int64
+	origin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("Surrogate-Key", "sku-1 listing")
+		io.WriteString(w, originPage)
+	})
+	var nodes []*node
+	seed := "[]"
+	for i := range 3 {
+		nd := startTestNode(t, origin, "  token: s3cret\ncache:\n  max_size: 16MiB\n  x_cache_header: true\n"+fleetNodeConfig(i+1, seed))
+		nodes = append(nodes, nd)
+		if i == 0 {
+			seed = `["` + nd.clu.c.Addr() + `"]`
+		}
+	}
+	poll(t, 15*time.Second, "all nodes joined", func() bool {
+		for _, nd := range nodes {
+			if nd.clu.c.NumMembers() != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
+	get := func(nd *node) string {
+		resp, err := http.Get(nd.proxyURL() + "/c/shoes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if tags := resp.Header.Get("Surrogate-Key"); tags != "" {
+			t.Errorf("the origin's Surrogate-Key reached the client: %q", tags)
+		}
+		return resp.Header.Get("X-Cache")
+	}
+	for _, nd := range nodes {
+		if got := []string{get(nd), get(nd)}; !slices.Equal(got, []string{"MISS", "HIT"}) {
+			t.Fatalf("X-Cache of two requests: %v, want MISS then HIT", got)
+		}
+	}
+	if n := fetched.Load(); n != 3 {
+		t.Fatalf("origin fetched %d times for three nodes, want 3", n)
+	}
+
+	code, out, errs := cacheCLI(nodes[2].adminURL(), "purge", "-tag", "sku-1", "-token", "s3cret")
+	if code != 0 || !strings.Contains(out, "dropped 1 ") {
+		t.Fatalf("purge: exit %d\n%s%s", code, out, errs)
+	}
+	for i, nd := range nodes {
+		poll(t, 10*time.Second, fmt.Sprintf("node %d's copy purged", i+1), func() bool { return get(nd) == "MISS" })
+	}
+	if n := fetched.Load(); n != 6 {
+		t.Errorf("origin fetched %d times after the purge, want 6", n)
 	}
 }
