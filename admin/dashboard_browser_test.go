@@ -58,6 +58,10 @@ func TestDashboardInBrowser(t *testing.T) {
 					`p50</dt><dd>[0-9.]+ (µs|ms)</dd>`,
 					`Origin timeouts \(504\)</dt><dd>0`,
 					`Rewrite failures`,
+					`<h3>Edge cache</h3>`,
+					`Hit ratio since start</dt><dd>66.7%</dd>`,
+					`Entries</dt><dd>[1-9]`,
+					`Size</dt><dd>[0-9.]+ KiB</dd>`,
 				},
 				"campaigns": {
 					`config version 0`,

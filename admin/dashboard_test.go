@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/internal/apierror"
 	"github.com/marquee-proxy/marquee/internal/personalizetest"
 	"github.com/marquee-proxy/marquee/internal/proxytest"
 	"github.com/marquee-proxy/marquee/personalize"
 	"github.com/marquee-proxy/marquee/profile"
+	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -74,11 +76,14 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	t.Helper()
 	rec := stats.NewRecorder(stats.Config{})
 	env := personalizetest.Start(t, dashboardConfig, slotPage, personalize.Options{Recorder: rec})
-	p, st, pers := env.Proxy, env.Store, env.Pers
+	// Pages go through a proxy with the edge cache on, so the dashboard
+	// shows its hit ratio.
+	srv, p := env.StartProxy(t, proxy.Options{Cache: &cache.Options{MaxSize: 8 << 20}})
+	st, pers := env.Store, env.Pers
 	h, err := New(Options{
 		Token:        token,
 		Store:        st,
-		Gatherer:     env.Server.Gatherer(),
+		Gatherer:     srv.Gatherer(),
 		Personalizer: pers,
 		Stats:        func() any { return rec.Report("edge-1") },
 		Segments: func(prof *profile.Profile) []string {
@@ -90,23 +95,24 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	adm := httptest.NewServer(h)
+	t.Cleanup(adm.Close)
 	if _, err := st.Update("xss-visitor", func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": xssPayload, xssPayload: "as a key too"}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &dashboardEnv{admin: srv, proxy: p, store: st, rec: rec}
+	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec}
 }
 
 // browse sends n page views of new visitors through the proxy, so that
-// outcomes, rewrite latencies and exposures are real.
+// outcomes, rewrite latencies and exposures are real. They ask for four
+// pages in turn: the first view of each is a cache miss, the rest hits.
 func (e *dashboardEnv) browse(t *testing.T, n int) {
 	t.Helper()
 	for i := range n {
-		if r := e.proxy.Get(t, "GET", fmt.Sprintf("/page/%d", i)); r.StatusCode() != 200 {
+		if r := e.proxy.Get(t, "GET", fmt.Sprintf("/page/%d", i%4)); r.StatusCode() != 200 {
 			t.Fatalf("page view %d: status %d", i, r.StatusCode())
 		}
 	}
