@@ -118,6 +118,16 @@ func (c *Campaign) Variants() []*Variant {
 	return c.exp.variants
 }
 
+// ExperimentConfig returns the configuration of the campaign's
+// experiment, or nil without one. It is shared: the caller must not
+// modify it.
+func (c *Campaign) ExperimentConfig() *config.Experiment {
+	if c.exp == nil {
+		return nil
+	}
+	return c.exp.cfg
+}
+
 // CapDays returns the campaign's cap window in days and its maximum, or
 // zeros without a cap.
 func (c *Campaign) CapDays() (days int32, max int) { return c.capDays, c.capMax }
@@ -227,6 +237,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		e.campaigns = append(e.campaigns, cp)
 		e.bySlot[c.Slot] = append(e.bySlot[c.Slot], cp)
 	}
+	compileLayers(e.campaigns, cfg.Campaigns, cfg.Salt)
 	for _, list := range e.bySlot {
 		sort.SliceStable(list, func(i, j int) bool {
 			if list[i].Priority != list[j].Priority {

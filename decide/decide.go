@@ -279,6 +279,7 @@ const (
 	ReasonCondition      = "condition is false"
 	ReasonConditionError = "condition failed to evaluate"
 	ReasonNoVariant      = "no variant has weight"
+	ReasonLayer          = "visitor is in another experiment of its layer"
 	ReasonOutranked      = "a higher-priority campaign fills the slot"
 )
 
@@ -295,6 +296,9 @@ func (d *Decision) evaluate(c *Campaign) (Choice, string) {
 	}
 	if c.capMax > 0 && d.CapCount(c) >= c.capMax {
 		return Choice{}, ReasonCapped
+	}
+	if c.exp != nil && c.exp.layer != nil && c.exp.layer.owner(d.p.Variants, d.id) != c.exp {
+		return Choice{}, ReasonLayer
 	}
 	if c.when != nil {
 		ok, err := d.runErr(c.when)
