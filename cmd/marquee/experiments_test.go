@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/marquee-proxy/marquee/decide/stats"
+	"github.com/marquee-proxy/marquee/internal/demo"
 	"github.com/marquee-proxy/marquee/personalize"
 )
 
@@ -100,5 +105,59 @@ func TestRevenueMetricsEndToEnd(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("marquee stats lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDemoShowsRevenue runs the demo's node in front of the demo shop:
+// shoppers who are neither gold nor silver see the welcome test, fill a
+// cart and check out, and `marquee stats` shows the experiment's revenue
+// per visitor from the order values the shop announces.
+func TestDemoShowsRevenue(t *testing.T) {
+	dir := t.TempDir()
+	catalog := filepath.Join(dir, "catalog.json")
+	if err := os.WriteFile(catalog, demo.CatalogJSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := fmt.Sprintf("listen: 127.0.0.1:0\norigin: %s\nadmin:\n  listen: 127.0.0.1:0\ncatalog_dir: %q\ncatalog: %q\n%s",
+		serveOrigin(t, nil, demo.NewShop()), dir, catalog, demo.Config())
+	n, err := startDemoNode(cfgText, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.close(context.Background()) })
+	const shoppers = 12
+	for i := range shoppers {
+		b := newBrowser(t)
+		b.get(n.proxyURL() + "/")
+		if i%3 == 0 {
+			b.cookies["demo_cart"] = "aero-earbuds:1" // $79, as the add-to-cart form leaves it
+			b.get(n.proxyURL() + "/checkout/complete")
+		}
+		vid := []byte(b.cookies["mq_vid"][:personalize.VisitorIDLen])
+		n.ingest.tracker.Wait(vid)
+		n.ingest.tracker.Wait(vid)
+	}
+	var cr stats.CampaignReport
+	for _, c := range stats.Merge(n.stats.State("demo")).Campaigns {
+		if c.Campaign == "welcome-test" {
+			cr = c
+		}
+	}
+	var enrolled uint64
+	revenue := 0.0
+	for _, v := range cr.Variants {
+		enrolled += v.Enrolled
+		for _, m := range v.Metrics {
+			if m.Metric == "revenue_per_visitor" && m.Value != nil {
+				revenue += *m.Value * float64(v.Enrolled)
+			}
+		}
+	}
+	if enrolled != shoppers || math.Abs(revenue-4*79) > 1e-9 || cr.Primary != "revenue_per_visitor" {
+		t.Errorf("welcome-test: %d enrolled, revenue %v, primary %q; want %d, %v, revenue_per_visitor", enrolled, revenue, cr.Primary, shoppers, 4*79.0)
+	}
+	code, out, errOut := runCLI("stats", "-admin", n.adminURL())
+	if code != 0 || !strings.Contains(out, "campaign welcome-test") || !strings.Contains(out, "revenue_per_visitor (primary)") {
+		t.Errorf("marquee stats against the demo: %d %s\n%s", code, errOut, out)
 	}
 }
