@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/internal/demo"
 	"github.com/marquee-proxy/marquee/personalize"
@@ -159,5 +160,46 @@ func TestDemoShowsRevenue(t *testing.T) {
 	code, out, errOut := runCLI("stats", "-admin", n.adminURL())
 	if code != 0 || !strings.Contains(out, "campaign welcome-test") || !strings.Contains(out, "revenue_per_visitor (primary)") {
 		t.Errorf("marquee stats against the demo: %d %s\n%s", code, errOut, out)
+	}
+}
+
+// TestStatsFileKeepsMoments: metrics survive a restart through
+// data_dir/stats.json, and a file written before metrics existed still
+// restores.
+func TestStatsFileKeepsMoments(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse("t.yaml", []byte("origin: http://127.0.0.1:1\ndata_dir: "+dir+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := stats.NewRecorder(stats.Config{})
+	rec.Enroll("hero", "a", stats.Covariate{Orders: 1, Revenue: 12})
+	rec.Outcome("hero", "a", stats.Outcome{Value: 30, Pre: stats.Covariate{Orders: 1, Revenue: 12}})
+	n := &node{cfg: cfg, stats: rec}
+	if err := n.saveStats(); err != nil {
+		t.Fatal(err)
+	}
+	back := stats.NewRecorder(stats.Config{})
+	if err := restoreStats(cfg, back, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	got := back.State("n").Campaigns[0].Variants[0]
+	if got.Moments == nil || got.Moments.N != 1 || got.Moments.Revenue != 30 || got.Moments.RevenuePre != 360 || len(got.Daily) != 1 {
+		t.Errorf("restored %+v, want one enrolled visitor with revenue 30 and its day", got)
+	}
+
+	old := `{"node":"n","started":"2026-11-20T12:00:00Z","at":"2026-11-23T12:00:00Z","campaigns":[{"campaign":"hero","configured":true,"variants":[{"name":"a","weight":1,"exposures":7,"conversions":1}]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "stats.json"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	back = stats.NewRecorder(stats.Config{})
+	if err := restoreStats(cfg, back, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if v := back.State("n").Campaigns[0].Variants[0]; v.Exposures != 7 || v.Moments != nil {
+		t.Errorf("old stats.json restored as %+v", v)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stats.json.bad")); err == nil {
+		t.Error("an old stats.json was set aside as unreadable")
 	}
 }

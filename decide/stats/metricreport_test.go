@@ -283,3 +283,20 @@ func TestExperimentSpecPlan(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricReportJSONFields(t *testing.T) {
+	c := newClock()
+	data, err := json.Marshal(simulate(t, c, 500, 3, 0.10, 0.05, 40).Report("n1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scripts and the dashboard read these names (README, Admin API).
+	for _, key := range []string{"primary", "analysis", "guardrail_alert", "enrolled", "metrics", "metric", "guardrail", "value",
+		"difference", "lift", "ci95", "p_value", "fixed_ci95", "fixed_p_value", "df", "cuped", "theta", "variance_reduction",
+		"significant", "worse", "guardrail_worse", "daily", "day", "converters", "conversion_rate", "conversion_ci95", "revenue",
+		"revenue_per_visitor", "revenue_per_visitor_ci95", "primary_difference", "primary_ci95", "primary_p_value"} {
+		if !strings.Contains(string(data), `"`+key+`":`) {
+			t.Errorf("report JSON lacks %q", key)
+		}
+	}
+}
