@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -201,5 +202,45 @@ func TestStatsFileKeepsMoments(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "stats.json.bad")); err == nil {
 		t.Error("an old stats.json was set aside as unreadable")
+	}
+}
+
+// TestPurchaseEventValueThroughAPI: a purchase sent to POST /v1/events
+// credits its value to the variant the buyer saw, once (a repeat of its id
+// is a duplicate), and GET /v1/stats reports it.
+func TestPurchaseEventValueThroughAPI(t *testing.T) {
+	n := startTestNode(t, shopOrigin, revenueExperiment)
+	b := newBrowser(t)
+	b.get(n.proxyURL() + "/")
+	vid := b.cookies["mq_vid"][:personalize.VisitorIDLen]
+	n.ingest.tracker.Wait([]byte(vid))
+	ev := `{"id":"order-1","type":"purchase","visitor":"` + vid + `","value":123.5}`
+	for range 2 {
+		if code, body := adminDo(t, "POST", n.adminURL()+"/v1/events", ev); code != http.StatusOK {
+			t.Fatalf("events: %d %s", code, body)
+		}
+	}
+	n.ingest.tracker.Wait([]byte(vid))
+	code, body := adminDo(t, "GET", n.adminURL()+"/v1/stats", "")
+	if code != http.StatusOK {
+		t.Fatalf("stats: %d %s", code, body)
+	}
+	var rep stats.Report
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, v := range rep.Campaigns[0].Variants {
+		for _, m := range v.Metrics {
+			if m.Metric == "revenue_per_visitor" && v.Enrolled == 1 {
+				found = true
+				if *m.Value != 123.5 || v.Conversions != 1 {
+					t.Errorf("variant %s: revenue per visitor %v after %d conversions, want 123.5 after one", v.Variant, *m.Value, v.Conversions)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no enrolled variant with revenue in %s", body)
 	}
 }
