@@ -44,6 +44,7 @@ type Engine struct {
 	campaigns []*Campaign
 	bySlot    map[string][]*Campaign
 	loc       *time.Location
+	layers    int // exclusive experiment layers
 
 	// templates are the offer templates, parsed but never executed:
 	// every Decision works on its own clones, bound to it.
@@ -237,7 +238,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		e.campaigns = append(e.campaigns, cp)
 		e.bySlot[c.Slot] = append(e.bySlot[c.Slot], cp)
 	}
-	compileLayers(e.campaigns, cfg.Campaigns, cfg.Salt)
+	e.layers = compileLayers(e.campaigns, cfg.Campaigns, cfg.Salt)
 	for _, list := range e.bySlot {
 		sort.SliceStable(list, func(i, j int) bool {
 			if list[i].Priority != list[j].Priority {

@@ -38,6 +38,7 @@ type experiment struct {
 // layer is a set of mutually exclusive experiments: each visitor of the
 // layer belongs to exactly one of them.
 type layer struct {
+	index   int // into Decision.owners
 	name    string
 	key     string // the hash key of the layer's split
 	salt    string // the top-level salt, shared by every member
@@ -45,8 +46,9 @@ type layer struct {
 }
 
 // compileLayers links every experiment of engine campaigns that names a
-// layer to the layer's other experiments, in configuration order.
-func compileLayers(campaigns []*Campaign, cfg []config.Campaign, salt string) {
+// layer to the layer's other experiments, in configuration order, and
+// returns the number of layers.
+func compileLayers(campaigns []*Campaign, cfg []config.Campaign, salt string) int {
 	layers := map[string]*layer{}
 	for i, c := range campaigns {
 		ex := cfg[i].Experiment
@@ -55,12 +57,13 @@ func compileLayers(campaigns []*Campaign, cfg []config.Campaign, salt string) {
 		}
 		l := layers[ex.Layer]
 		if l == nil {
-			l = &layer{name: ex.Layer, key: "\x00layer:" + ex.Layer, salt: salt}
+			l = &layer{index: len(layers), name: ex.Layer, key: "\x00layer:" + ex.Layer, salt: salt}
 			layers[ex.Layer] = l
 		}
 		l.members = append(l.members, c.exp)
 		c.exp.layer = l
 	}
+	return len(layers)
 }
 
 // owner returns the experiment of l that id belongs to. A person the
