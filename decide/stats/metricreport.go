@@ -118,14 +118,30 @@ func (a Analysis) test(e diffEstimate) (lo, hi, p float64) {
 	return sequentialTest(e)
 }
 
-// sub removes o from m: the Moments before a day's were added.
+// sub removes o from m: the Moments without a day's.
 func (m *Moments) sub(o Moments) {
-	neg := o
-	for _, f := range [...]*float64{&neg.N, &neg.PreBuyers, &neg.PreOrders, &neg.PreOrdersSq, &neg.PreRevenue, &neg.PreRevenueSq,
-		&neg.Converters, &neg.ConvertersPre, &neg.Orders, &neg.OrdersSq, &neg.OrdersPre, &neg.Revenue, &neg.RevenueSq, &neg.RevenuePre, &neg.RevenueOrders} {
+	for _, f := range o.fields() {
 		*f = -*f
 	}
-	m.add(neg)
+	m.add(o)
+}
+
+// dropRoundoff zeroes the fields of m, a difference of sums, that are
+// only floating-point residue of total's: so that a day before any visitor
+// reports 0 revenue, not 1e-14.
+func (m *Moments) dropRoundoff(total Moments) {
+	mf, tf := m.fields(), total.fields()
+	for i, f := range mf {
+		if math.Abs(*f) <= 1e-9*math.Max(1, math.Abs(*tf[i])) {
+			*f = 0
+		}
+	}
+}
+
+// fields returns pointers to every field of m, in declaration order.
+func (m *Moments) fields() [15]*float64 {
+	return [...]*float64{&m.N, &m.PreBuyers, &m.PreOrders, &m.PreOrdersSq, &m.PreRevenue, &m.PreRevenueSq,
+		&m.Converters, &m.ConvertersPre, &m.Orders, &m.OrdersSq, &m.OrdersPre, &m.Revenue, &m.RevenueSq, &m.RevenuePre, &m.RevenueOrders}
 }
 
 // reportMetrics fills the metrics and daily series of cr, whose variants
@@ -164,15 +180,23 @@ func (mc *mergedCampaign) reportMetrics(cr *CampaignReport, order []string, base
 	if len(days) > DailyDays {
 		days = days[len(days)-DailyDays:]
 	}
-	// cum[i][k] is variant i's totals at the end of days[k]: the totals
-	// less every later day, exact even when older days were dropped.
+	// cum[i][k] is variant i's totals at the end of days[k]: what the
+	// days kept do not hold (the days dropped, if any), plus the days up to
+	// days[k]. The last day is the totals themselves.
 	cum := make([][]Moments, len(order))
 	for i := range order {
 		cum[i] = make([]Moments, len(days))
 		run := totals[i]
-		for k := len(days) - 1; k >= 0; k-- {
+		for _, d := range days {
+			run.sub(daily[i][d])
+		}
+		run.dropRoundoff(totals[i])
+		for k, d := range days {
+			run.add(daily[i][d])
 			cum[i][k] = run
-			run.sub(daily[i][days[k]])
+		}
+		if len(days) > 0 {
+			cum[i][len(days)-1] = totals[i]
 		}
 	}
 

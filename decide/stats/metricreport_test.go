@@ -300,3 +300,23 @@ func TestMetricReportJSONFields(t *testing.T) {
 		}
 	}
 }
+
+// TestDailyHasNoRoundoff: a day before any revenue reports exactly none,
+// though the later days' values have no exact binary form.
+func TestDailyHasNoRoundoff(t *testing.T) {
+	c := newClock()
+	r := NewRecorder(Config{Now: c.now})
+	r.Register("hero", abSpecs)
+	r.Enroll("hero", "treatment", Covariate{})
+	for range 3 {
+		c.advance(24 * time.Hour)
+		for range 7 {
+			r.Enroll("hero", "treatment", Covariate{Revenue: 0.1})
+			r.Outcome("hero", "treatment", Outcome{Value: 0.1, Pre: Covariate{Revenue: 0.1}})
+		}
+	}
+	d := variant(t, campaign(t, r.Report("n1"), "hero"), "treatment").Daily
+	if len(d) != 4 || d[0].Revenue != 0 || d[0].Converters != 0 || d[0].Enrolled != 1 {
+		t.Errorf("first day %+v of %d, want 1 enrolled and exactly no revenue", d[0], len(d))
+	}
+}

@@ -141,9 +141,8 @@ func (m *Moments) add(o Moments) {
 
 // valid reports whether every field is finite and non-negative.
 func (m *Moments) valid() bool {
-	for _, x := range [...]float64{m.N, m.PreBuyers, m.PreOrders, m.PreOrdersSq, m.PreRevenue, m.PreRevenueSq,
-		m.Converters, m.ConvertersPre, m.Orders, m.OrdersSq, m.OrdersPre, m.Revenue, m.RevenueSq, m.RevenuePre, m.RevenueOrders} {
-		if x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+	for _, f := range m.fields() {
+		if x := *f; x < 0 || math.IsNaN(x) || math.IsInf(x, 0) {
 			return false
 		}
 	}
