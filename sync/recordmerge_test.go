@@ -164,3 +164,21 @@ func TestMergeEnrollment(t *testing.T) {
 		}
 	}
 }
+
+// TestEnrollmentStored: an exposure's experiment metrics survive the
+// stored form.
+func TestEnrollmentStored(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	x := profile.Exposure{Variant: "b", At: t0, Converted: t0, Enrolled: t0.Add(-time.Hour), PreOrders: 2, PreRevenue: 30.5, Orders: 3, Revenue: 99.9}
+	data, err := marshalProfile(&profile.Profile{ID: "v", Exposures: map[string]profile.Exposure{"hero": x}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := unmarshalProfile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Exposures["hero"]; !sameExposure(got, x) {
+		t.Errorf("stored %+v, read back %+v", x, got)
+	}
+}
