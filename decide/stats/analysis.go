@@ -59,7 +59,7 @@ func sampleCov(n, sx, sy, sxy float64) float64 {
 // Data", WSDM 2013). The difference stays unbiased because assignment is
 // independent of x; its variance shrinks by about ρ², ρ the correlation of
 // x and y. A covariate with no variance (no visitor bought before) leaves
-// the diffEstimate unadjusted.
+// the estimate unadjusted.
 func meanEstimate(base, alt sums, cuped bool) (diffEstimate, bool) {
 	vb, okb := sampleVar(base.n, base.y, base.yy)
 	va, oka := sampleVar(alt.n, alt.y, alt.yy)
@@ -148,7 +148,7 @@ func mixtureVariance(unitVar float64) float64 {
 }
 
 // msprt returns the mixture sequential probability ratio of the normal
-// mixture N(0, τ²) over the effect against no effect, for an diffEstimate
+// mixture N(0, τ²) over the effect against no effect, for an estimate
 // diff with variance v (Johari, Pekelis & Walsh, "Always Valid Inference:
 // Continuous Monitoring of A/B Tests", Operations Research 70(3), 2022,
 // the statistic of Optimizely's Stats Engine):
