@@ -316,8 +316,8 @@ func (r *Recorder) moments(campaign, variant string, f func(*Moments)) {
 	s.mu.Unlock()
 }
 
-// Dropped returns the number of Expose and Convert calls ignored because
-// Config.MaxSeries was reached.
+// Dropped returns the number of Expose, Convert, Enroll and Outcome calls
+// ignored because Config.MaxSeries was reached.
 func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 
 // Started returns the creation time of r, the second half of its G-counter
