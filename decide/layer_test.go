@@ -167,3 +167,24 @@ func TestLayerRemembersMembership(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainLayer: explain says why a layered campaign skips a visitor
+// the layer gives to another experiment.
+func TestExplainLayer(t *testing.T) {
+	e, err := Compile(parse(t, layeredConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// visitor-01 is in offer-test (TestLayerGolden).
+	ex := e.Explain(&profile.Profile{}, []byte("visitor-01"), testNow)
+	got := map[string]string{}
+	for _, c := range ex.Campaigns {
+		got[c.ID] = c.Reason
+	}
+	want := map[string]string{"hero-test": ReasonLayer, "recs-test": ReasonLayer, "offer-test": ReasonChosen, "hero-plain": ReasonChosen}
+	for id, reason := range want {
+		if got[id] != reason {
+			t.Errorf("%s: reason %q, want %q", id, got[id], reason)
+		}
+	}
+}
