@@ -266,6 +266,29 @@ type Experiment struct {
 	Holdout float64 `yaml:"holdout"`
 	// Variants are the offers compared; at least one.
 	Variants []Variant `yaml:"variants"`
+	// Layer makes the experiment exclusive with every other experiment of
+	// the same layer: the layer's visitors are split evenly between its
+	// experiments, so nobody is in two of them. A visitor the layer gives
+	// to another experiment is not in this one: the campaign does not
+	// apply to them. Empty: no layer, everyone the campaign selects.
+	Layer string `yaml:"layer,omitempty"`
+	// Metrics are what the experiment is judged by, in report order:
+	// conversion, orders_per_visitor, revenue_per_visitor, aov. Empty:
+	// conversion.
+	Metrics []string `yaml:"metrics,omitempty"`
+	// Primary is the metric the experiment is decided on; one of Metrics.
+	// Empty: the first.
+	Primary string `yaml:"primary,omitempty"`
+	// Guardrails are metrics that must not get significantly worse; a
+	// variant that worsens one is flagged in the report.
+	Guardrails []string `yaml:"guardrails,omitempty"`
+	// Analysis is sequential (always-valid p-values, results may be read
+	// daily) or fixed (Welch's test, read once at a planned size). Empty:
+	// sequential.
+	Analysis string `yaml:"analysis,omitempty"`
+	// CUPED adjusts metrics with each visitor's behaviour in the 30 days
+	// before enrollment. Nil: on.
+	CUPED *bool `yaml:"cuped,omitempty"`
 }
 
 // Variant is one arm of an experiment.

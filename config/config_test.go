@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func TestParseExampleFile(t *testing.T) {
@@ -179,6 +181,13 @@ func TestParseErrors(t *testing.T) {
 		{"invalid yaml", "origin: http://o:1\nadmin: {listen: [\n", []string{`t.yaml:2: invalid YAML`}},
 		{"two documents", "origin: http://o:1\n---\nlisten: a:1\n", []string{`t.yaml:2: more than one YAML document`}},
 		{"top level list", "- a\n- b\n", []string{`t.yaml:1: want a mapping of keys to values, got a list`}},
+		{"unknown metric", expYAML("metrics: [revenue, aov]"), []string{`t.yaml:7: campaigns[0].experiment.metrics[0]: unknown metric "revenue"; want one of conversion, orders_per_visitor, revenue_per_visitor, aov`}},
+		{"metric twice", expYAML("metrics: [aov, aov]"), []string{`t.yaml:7: campaigns[0].experiment.metrics[1]: metric "aov" listed twice`}},
+		{"unknown guardrail", expYAML("guardrails: [single_page_sessions]"), []string{`t.yaml:7: campaigns[0].experiment.guardrails[0]: unknown metric "single_page_sessions"`}},
+		{"primary not a metric", expYAML("metrics: [aov]\n      primary: conversion"), []string{`t.yaml:8: campaigns[0].experiment.primary: "conversion" is not among the experiment's metrics`}},
+		{"primary without metrics", expYAML("primary: aov"), []string{`t.yaml:7: campaigns[0].experiment.primary: "aov" is not among the experiment's metrics (none listed: conversion alone)`}},
+		{"bad analysis", expYAML("analysis: bayesian"), []string{`t.yaml:7: campaigns[0].experiment.analysis: "bayesian": want sequential or fixed`}},
+		{"bad layer", expYAML("layer: 'hero layer'"), []string{`t.yaml:7: campaigns[0].experiment.layer: "hero layer": use letters`}},
 		{"several problems at once", "lisen: x\norigin: http://o:1\nadmin: {tokn: y}\n", []string{`t.yaml:1: lisen`, `t.yaml:3: admin.tokn`}},
 		{"cache without max_size", "origin: http://o:1\ncache:\n  stale_if_error: 1h\n", []string{`t.yaml:3: cache.max_size: required with a cache section`}},
 		{"cache empty mapping", "origin: http://o:1\ncache: {}\n", []string{`t.yaml:2: cache.max_size: required`}},
@@ -213,6 +222,12 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expYAML is a config with one experiment whose last key is extra, on line
+// 7.
+func expYAML(extra string) string {
+	return "origin: http://o:1\ncampaigns:\n  - id: a\n    slot: hero\n    template: x\n    experiment:\n      " + extra + "\n      variants: [{name: b}]\n"
 }
 
 func TestAliasBomb(t *testing.T) {
@@ -339,5 +354,33 @@ func TestSigningKeys(t *testing.T) {
 	}
 	if _, err := c.SigningKeys(); err == nil {
 		t.Error("corrupt key file accepted")
+	}
+}
+
+func TestParseExperimentStats(t *testing.T) {
+	c, err := Parse("t.yaml", []byte(expYAML("layer: hero-tests\n      metrics: [revenue_per_visitor, aov]\n      primary: aov\n      guardrails: [conversion]\n      analysis: fixed\n      cuped: false")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := *c.Campaigns[0].Experiment
+	want := Experiment{ID: "a", Salt: "marquee", Layer: "hero-tests", Metrics: []string{"revenue_per_visitor", "aov"}, Primary: "aov",
+		Guardrails: []string{"conversion"}, Analysis: "fixed", Variants: []Variant{{Name: "b", Weight: 1}}}
+	if ex.CUPED == nil || *ex.CUPED {
+		t.Errorf("cuped: got %v, want false", ex.CUPED)
+	}
+	ex.CUPED = nil
+	if !reflect.DeepEqual(ex, want) {
+		t.Errorf("got %+v\nwant %+v", ex, want)
+	}
+	out, err := yaml.Marshal(c.Decisions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := c.WithDecisions("doc", out)
+	if err != nil {
+		t.Fatalf("the decisions document does not read back: %v\n%s", err, out)
+	}
+	if got := back.Campaigns[0].Experiment; !reflect.DeepEqual(got.Metrics, want.Metrics) || got.Layer != want.Layer || got.CUPED == nil || *got.CUPED {
+		t.Errorf("round trip lost the experiment's stats keys: %+v\n%s", got, out)
 	}
 }

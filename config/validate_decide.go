@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/marquee-proxy/marquee/decide/stats"
 )
 
 var (
@@ -108,6 +110,7 @@ func (c *Config) validateDecisions() Errors {
 			if controls > 1 {
 				add(ep+".variants", "%d variants marked control; mark at most one", controls)
 			}
+			errs = append(errs, c.validateExperimentStats(ep, ex)...)
 		}
 	}
 	for i, path := range c.Conversions.Paths {
@@ -164,4 +167,48 @@ func ParseHours(s string) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	return start, end, true
+}
+
+// validateExperimentStats checks an experiment's layer and how it is
+// judged: metric names, the primary among them, the analysis.
+func (c *Config) validateExperimentStats(ep string, ex *Experiment) Errors {
+	var errs Errors
+	add := func(path, format string, args ...any) { errs = append(errs, c.Errorf(path, format, args...)) }
+	if ex.Layer != "" && !idRE.MatchString(ex.Layer) {
+		add(ep+".layer", "%q: use letters, digits, '_', '.' and '-' only", ex.Layer)
+	}
+	named := map[string]bool{}
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"metrics", ex.Metrics}, {"guardrails", ex.Guardrails}} {
+		seen := map[string]bool{}
+		for j, m := range list.names {
+			path := fmt.Sprintf("%s.%s[%d]", ep, list.key, j)
+			switch _, ok := stats.ParseMetric(m); {
+			case !ok:
+				add(path, "unknown metric %q; want one of %s", m, stats.MetricNames())
+			case seen[m]:
+				add(path, "metric %q listed twice", m)
+			}
+			seen[m] = true
+			if list.key == "metrics" {
+				named[m] = true
+			}
+		}
+	}
+	if ex.Primary != "" {
+		switch _, ok := stats.ParseMetric(ex.Primary); {
+		case !ok:
+			add(ep+".primary", "unknown metric %q; want one of %s", ex.Primary, stats.MetricNames())
+		case len(ex.Metrics) > 0 && !named[ex.Primary]:
+			add(ep+".primary", "%q is not among the experiment's metrics", ex.Primary)
+		case len(ex.Metrics) == 0 && ex.Primary != stats.MetricConversion.String():
+			add(ep+".primary", "%q is not among the experiment's metrics (none listed: conversion alone)", ex.Primary)
+		}
+	}
+	if _, ok := stats.ParseAnalysis(ex.Analysis); !ok {
+		add(ep+".analysis", "%q: want sequential or fixed", ex.Analysis)
+	}
+	return errs
 }

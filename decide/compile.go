@@ -44,6 +44,7 @@ type Engine struct {
 	campaigns []*Campaign
 	bySlot    map[string][]*Campaign
 	loc       *time.Location
+	layers    int // exclusive experiment layers
 
 	// templates are the offer templates, parsed but never executed:
 	// every Decision works on its own clones, bound to it.
@@ -116,6 +117,16 @@ func (c *Campaign) Variants() []*Variant {
 		return nil
 	}
 	return c.exp.variants
+}
+
+// ExperimentConfig returns the configuration of the campaign's
+// experiment, or nil without one. It is shared: the caller must not
+// modify it.
+func (c *Campaign) ExperimentConfig() *config.Experiment {
+	if c.exp == nil {
+		return nil
+	}
+	return c.exp.cfg
 }
 
 // CapDays returns the campaign's cap window in days and its maximum, or
@@ -227,6 +238,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		e.campaigns = append(e.campaigns, cp)
 		e.bySlot[c.Slot] = append(e.bySlot[c.Slot], cp)
 	}
+	e.layers = compileLayers(e.campaigns, cfg.Campaigns, cfg.Salt)
 	for _, list := range e.bySlot {
 		sort.SliceStable(list, func(i, j int) bool {
 			if list[i].Priority != list[j].Priority {

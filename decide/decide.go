@@ -62,6 +62,10 @@ type Decision struct {
 	w     appendWriter
 	used  []bool
 	tmpls []*template.Template
+	// owners memoises, per layer, the experiment the visitor belongs to:
+	// every experiment of a layer asks, and each answer costs a hash per
+	// experiment of the layer.
+	owners []*experiment
 
 	// GlobalHoldout is set when the visitor is in the global holdout: no
 	// campaign applies to them.
@@ -94,6 +98,7 @@ func (e *Engine) newDecision() *Decision {
 	}
 	d.seg = make([]uint8, len(e.segments))
 	d.used = make([]bool, len(e.campaigns))
+	d.owners = make([]*experiment, e.layers)
 	return d
 }
 
@@ -125,6 +130,7 @@ func (e *Engine) Acquire(p *profile.Profile, id []byte, now time.Time) *Decision
 	}
 	clear(d.seg)
 	clear(d.used)
+	clear(d.owners)
 	if e.hasStable {
 		e.stable.load(p, d.seg)
 	}
@@ -279,6 +285,7 @@ const (
 	ReasonCondition      = "condition is false"
 	ReasonConditionError = "condition failed to evaluate"
 	ReasonNoVariant      = "no variant has weight"
+	ReasonLayer          = "visitor is in another experiment of its layer"
 	ReasonOutranked      = "a higher-priority campaign fills the slot"
 )
 
@@ -295,6 +302,9 @@ func (d *Decision) evaluate(c *Campaign) (Choice, string) {
 	}
 	if c.capMax > 0 && d.CapCount(c) >= c.capMax {
 		return Choice{}, ReasonCapped
+	}
+	if c.exp != nil && c.exp.layer != nil && d.layerOwner(c.exp.layer) != c.exp {
+		return Choice{}, ReasonLayer
 	}
 	if c.when != nil {
 		ok, err := d.runErr(c.when)
@@ -314,6 +324,14 @@ func (d *Decision) evaluate(c *Campaign) (Choice, string) {
 		}
 	}
 	return ch, ReasonChosen
+}
+
+// layerOwner returns the experiment of l the visitor belongs to.
+func (d *Decision) layerOwner(l *layer) *experiment {
+	if d.owners[l.index] == nil {
+		d.owners[l.index] = l.owner(d.p.Variants, d.id)
+	}
+	return d.owners[l.index]
 }
 
 // Choose returns what fills slot for this visitor: the highest-priority

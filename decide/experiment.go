@@ -31,13 +31,73 @@ type experiment struct {
 	salt     string
 	holdout  float64
 	variants []*Variant // the holdout last, when there is one
+	layer    *layer     // nil: not exclusive with any experiment
+	cfg      *config.Experiment
+}
+
+// layer is a set of mutually exclusive experiments: each visitor of the
+// layer belongs to exactly one of them.
+type layer struct {
+	index   int // into Decision.owners
+	name    string
+	key     string // the hash key of the layer's split
+	salt    string // the top-level salt, shared by every member
+	members []*experiment
+}
+
+// compileLayers links every experiment of engine campaigns that names a
+// layer to the layer's other experiments, in configuration order, and
+// returns the number of layers.
+func compileLayers(campaigns []*Campaign, cfg []config.Campaign, salt string) int {
+	layers := map[string]*layer{}
+	for i, c := range campaigns {
+		ex := cfg[i].Experiment
+		if c.exp == nil || ex == nil || ex.Layer == "" {
+			continue
+		}
+		l := layers[ex.Layer]
+		if l == nil {
+			l = &layer{index: len(layers), name: ex.Layer, key: "\x00layer:" + ex.Layer, salt: salt}
+			layers[ex.Layer] = l
+		}
+		l.members = append(l.members, c.exp)
+		c.exp.layer = l
+	}
+	return len(layers)
+}
+
+// owner returns the experiment of l that id belongs to. A person the
+// profile remembers in one of the layer's experiments stays in it (the
+// first in configuration order, should a merge of two profiles remember
+// two), so logging in, which changes the id assigned on, or an experiment
+// added to the layer never moves anyone already exposed. Everyone else
+// goes to the experiment with the highest hash of (salt, layer,
+// experiment, id): rendezvous hashing with equal weights, an even split in
+// which adding an experiment takes its share from every other one and
+// moves nobody else.
+func (l *layer) owner(remembered map[string]string, id []byte) *experiment {
+	if len(remembered) > 0 {
+		for _, x := range l.members {
+			if name, ok := remembered[x.id]; ok && x.variant(name) != nil {
+				return x
+			}
+		}
+	}
+	var best *experiment
+	bestU := -1.0
+	for _, x := range l.members {
+		if u := unitHash(l.salt, l.key, x.id, id); u > bestU {
+			best, bestU = x, u
+		}
+	}
+	return best
 }
 
 // compileExperiment builds the arms of ex. The holdout is an arm too, so it
 // is remembered and reported like the others; its weight is only a report
 // of its share.
 func compileExperiment(ex *config.Experiment) *experiment {
-	out := &experiment{id: ex.ID, salt: ex.Salt, holdout: ex.Holdout}
+	out := &experiment{id: ex.ID, salt: ex.Salt, holdout: ex.Holdout, cfg: ex}
 	total := 0.0
 	for _, v := range ex.Variants {
 		out.variants = append(out.variants, &Variant{Name: v.Name, Control: v.Control, Weight: v.Weight, tmpl: -1})

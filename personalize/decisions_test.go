@@ -174,10 +174,10 @@ func TestConversionByEventCountsOnce(t *testing.T) {
 	env.Pers.Wait([]byte(id))
 	at := time.Now().Add(-time.Minute) // a backend clock a minute behind
 	for range 3 {
-		env.Pers.ConvertEvent(id, "purchase", at)
+		env.Pers.ConvertEvent(id, "purchase", at, 0)
 		env.Pers.Wait([]byte(id))
 	}
-	env.Pers.ConvertEvent(id, "view", at)
+	env.Pers.ConvertEvent(id, "view", at, 0)
 	if n := rec.Conversions()["promo/"+personalize.DefaultVariant]; n != 1 {
 		t.Errorf("conversions: %v, want promo/default once", rec.Conversions())
 	}

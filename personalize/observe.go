@@ -256,8 +256,10 @@ func (t *Tracker) enqueue(f *jobFields) {
 func (t *Tracker) Wait(visitor []byte) { t.queue.wait(visitor, nil) }
 
 // collect does, on a queue worker, what one observation says: it links
-// the visitor to the customer and appends the events to store to evs.
-func (t *Tracker) collect(j *job, evs []msync.Event) []msync.Event {
+// the visitor to the customer and appends the events to store to evs, and
+// to conv the index in evs of an event header's event, which converts
+// once stored when its type is a conversion event.
+func (t *Tracker) collect(j *job, evs []msync.Event, conv []int) ([]msync.Event, []int) {
 	q := t.queue
 	if j.customer != "" {
 		if err := q.store.Link(j.id, j.customer); err != nil {
@@ -275,11 +277,12 @@ func (t *Tracker) collect(j *job, evs []msync.Event) []msync.Event {
 		if ev, err := ParseEventHeader(j.header); err == nil {
 			ev.TS = j.ts
 			evs = append(evs, eventOf(j, ev))
+			conv = append(conv, len(evs)-1)
 		} else {
 			q.failed.Inc()
 		}
 	}
-	return evs
+	return evs, conv
 }
 
 // eventOf is ev as observed by j's visitor.

@@ -112,6 +112,8 @@ func New(opts Options) (*Personalizer, error) {
 		p.queue = newWriteQueue(opts.Store, p.log, defaultQueueWorkers, personalizerQueueLen, 0)
 	}
 	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}
+	conv := eventConverter(p.ConvertEvent)
+	p.queue.converter.Store(&conv)
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "marquee", Subsystem: "personalize", Name: name, Help: help})

@@ -74,7 +74,11 @@ type writeQueue struct {
 	budget  time.Duration
 	seed    maphash.Seed
 	tracker *Tracker // interprets observations; nil when there are none
-	workers []*queueWorker
+	// converter credits an origin's event header naming a conversion
+	// event, once the event is stored (see Personalizer.ConvertEvent);
+	// set by the Personalizer after the workers started, hence atomic.
+	converter atomic.Pointer[eventConverter]
+	workers   []*queueWorker
 	// slots hold, per hash of a key, the sequence number of the last job
 	// queued for it on its worker.
 	slots [waitSlots]atomic.Uint64
@@ -84,6 +88,10 @@ type writeQueue struct {
 
 	applied, dropped, failed, waited prometheus.Counter
 }
+
+// eventConverter credits a conversion event of type typ at time at, worth
+// value, to profile id. It runs on a queue worker and must not block.
+type eventConverter func(id, typ string, at time.Time, value float64)
 
 type queueWorker struct {
 	mu     sync.Mutex // guards seq and sends on ch, so ch is in seq order
@@ -252,6 +260,7 @@ func (w *queueWorker) await(want uint64, timeout <-chan time.Time) bool {
 func (q *writeQueue) work(w *queueWorker) {
 	batch := make([]job, 0, maxBatch)
 	evs := make([]msync.Event, 0, maxBatch)
+	var conv []int
 	for j := range w.ch {
 		batch = append(batch[:0], j)
 	fill:
@@ -266,7 +275,7 @@ func (q *writeQueue) work(w *queueWorker) {
 				break fill
 			}
 		}
-		q.apply(w, batch, evs[:0])
+		conv = q.apply(w, batch, evs[:0], conv[:0])
 		clear(batch) // let the jobs' strings and closures go
 	}
 }
@@ -275,23 +284,27 @@ func (q *writeQueue) work(w *queueWorker) {
 // it panicked, so that no request waits for it in vain. Each job is
 // guarded, and so is each store write of observed events: a panic costs
 // only the writes it interrupted, which are counted as failed.
-func (q *writeQueue) apply(w *queueWorker, batch []job, evs []msync.Event) {
+//
+// conv is scratch space for the indexes into evs of events that convert
+// once stored; apply returns it for reuse.
+func (q *writeQueue) apply(w *queueWorker, batch []job, evs []msync.Event, conv []int) []int {
 	defer w.markDone(batch[len(batch)-1].seq)
 	for i := range batch {
 		j := &batch[i]
 		if j.fn == nil {
-			if background.Guard(q.log, queueLoop, func() { evs = q.tracker.collect(j, evs) }) {
+			if background.Guard(q.log, queueLoop, func() { evs, conv = q.tracker.collect(j, evs, conv) }) {
 				q.failed.Inc()
 			}
 			continue
 		}
 		// Events observed before this change are stored before it.
-		evs = q.flush(evs)
+		evs, conv = q.flush(evs, conv)
 		if background.Guard(q.log, queueLoop, func() { q.change(j) }) {
 			q.failed.Inc()
 		}
 	}
-	q.flush(evs)
+	_, conv = q.flush(evs, conv)
+	return conv
 }
 
 // change stores one change of the proxy's own, then runs its after.
@@ -307,25 +320,35 @@ func (q *writeQueue) change(j *job) {
 	}
 }
 
-// flush stores the observed events evs in one transaction and returns evs
-// emptied.
-func (q *writeQueue) flush(evs []msync.Event) []msync.Event {
+// flush stores the observed events evs in one transaction, then credits
+// the conversions among them (indexes conv) that were accepted, not
+// duplicates, and returns both emptied.
+func (q *writeQueue) flush(evs []msync.Event, conv []int) ([]msync.Event, []int) {
 	if len(evs) == 0 {
-		return evs
+		return evs, conv[:0]
 	}
 	if background.Guard(q.log, queueLoop, func() {
-		for _, r := range q.store.ApplyObserved(evs) {
+		res := q.store.ApplyObserved(evs)
+		for _, r := range res {
 			if r.Status == msync.EventAccepted {
 				q.applied.Inc()
 			} else {
 				q.failed.Inc()
 			}
 		}
+		if f := q.converter.Load(); f != nil {
+			for _, i := range conv {
+				if i < len(res) && res[i].Status == msync.EventAccepted {
+					ev := &evs[i]
+					(*f)(ev.Target(), ev.Type.String(), ev.TS, ev.Value)
+				}
+			}
+		}
 	}) {
 		q.failed.Add(float64(len(evs)))
 	}
 	clear(evs) // the events' strings are the jobs'; let them go
-	return evs[:0]
+	return evs[:0], conv[:0]
 }
 
 // markDone records that every job up to seq is applied and wakes the

@@ -1,9 +1,12 @@
 package personalize
 
 import (
+	"math"
+	"strings"
 	"time"
 
 	"github.com/marquee-proxy/marquee/decide"
+	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -20,8 +23,8 @@ func (p *Personalizer) record(pg *page) {
 	if t := p.ingest.tracker; t != nil {
 		t.Observe(pg.rc, pg.vid, pg.sc.cust)
 	}
-	if pg.conversion {
-		p.convert(pg.snap, append([]byte(nil), pg.id...), pg.now)
+	if pg.conversion && !p.headerConverts(pg) {
+		p.convert(pg.snap, append([]byte(nil), pg.id...), pg.now, 0)
 	}
 	if pg.d == nil {
 		return // no slots: nothing was decided
@@ -37,6 +40,21 @@ func (p *Personalizer) record(pg *page) {
 	default:
 		p.expose(pg.snap, pg.id, pg.prof, pg.d, pg.sc.choices, pg.now)
 	}
+}
+
+// headerConverts reports whether the origin's event header on this page
+// names a conversion event (conversions.events). The write queue credits
+// that conversion, with the header's value, once the event is stored; the
+// page, though a conversion path too, must not credit a second one
+// without the value. Only conversion pages call it.
+func (p *Personalizer) headerConverts(pg *page) bool {
+	t := p.ingest.tracker
+	if t == nil || t.evHdr == "" {
+		return false
+	}
+	typ, _, _ := strings.Cut(string(pg.rc.OriginHeader(t.evHdr)), ";")
+	ev := msync.ParseEventType(strings.TrimSpace(typ))
+	return ev != msync.EventInvalid && pg.snap.Engine.IsConversionEvent(ev.String())
 }
 
 // expose counts what this page showed and queues the profile changes that
@@ -76,7 +94,9 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, 
 		_, capMax := ch.Campaign.CapDays()
 		list = append(list, exp{ch.Campaign.ID, ch.VariantName(), ch.Campaign.Experiment(), capMax > 0, ch.Holdout()})
 	}
+	var enrolled []enrollment
 	p.queue.update(string(id), func(pr *profile.Profile) error {
+		enrolled = enrolled[:0]
 		for _, x := range list {
 			if x.capped && !x.holdout {
 				pr.Caps = addCap(pr.Caps, x.campaign, today, node)
@@ -93,11 +113,38 @@ func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, 
 			if pr.Exposures == nil {
 				pr.Exposures = map[string]profile.Exposure{}
 			}
-			old := pr.Exposures[x.campaign]
-			pr.Exposures[x.campaign] = profile.Exposure{Variant: x.variant, At: now, Converted: old.Converted}
+			next := pr.Exposures[x.campaign]
+			if next.Variant != x.variant || next.Enrolled.IsZero() {
+				pre := enroll(&next, pr, x.variant, now)
+				enrolled = append(enrolled, enrollment{x.campaign, x.variant, pre})
+			}
+			next.At = now
+			pr.Exposures[x.campaign] = next
 		}
 		return nil
-	}, nil)
+	}, func() {
+		if r, ok := p.recorder.(outcomeRecorder); ok {
+			for _, e := range enrolled {
+				r.Enroll(e.campaign, statsVariant(e.variant), e.pre)
+			}
+		}
+	})
+}
+
+// enrollment is a first exposure to be counted once stored.
+type enrollment struct {
+	campaign, variant string
+	pre               stats.Covariate
+}
+
+// enroll starts x over as pr's first exposure to variant at now, with the
+// 30 days before as its covariate, and returns that covariate. The
+// conversion time is kept: it guards against crediting one exposure
+// twice, whichever arm it was in.
+func enroll(x *profile.Exposure, pr *profile.Profile, variant string, now time.Time) stats.Covariate {
+	revenue, orders := pr.PurchasesSince(now.AddDate(0, 0, -30))
+	*x = profile.Exposure{Variant: variant, Converted: x.Converted, Enrolled: now, PreOrders: orders, PreRevenue: revenue}
+	return stats.Covariate{Orders: float64(orders), Revenue: revenue}
 }
 
 // needsWrite reports whether showing ch changes what the profile records:
@@ -114,7 +161,7 @@ func needsWrite(prof *profile.Profile, ch decide.Choice, now time.Time, attribut
 		return false
 	}
 	x, ok := prof.Exposures[ch.Campaign.ID]
-	return !ok || x.Variant != ch.VariantName() || now.Sub(x.At) > exposureRefresh
+	return !ok || x.Variant != ch.VariantName() || x.Enrolled.IsZero() || now.Sub(x.At) > exposureRefresh
 }
 
 // addCap counts one impression of campaign today on node.
@@ -141,13 +188,14 @@ func addCap(caps map[string][]profile.NodeDayCount, campaign string, today int32
 }
 
 // ConvertEvent credits a conversion to the profile id when an event of type
-// typ at time at is a configured conversion event (conversions.events).
-func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
+// typ at time at is a configured conversion event (conversions.events);
+// value is its purchase value (0: none), for revenue metrics.
+func (p *Personalizer) ConvertEvent(id, typ string, at time.Time, value float64) {
 	snap := p.snap.Load()
 	if !snap.Engine.IsConversionEvent(typ) || !msync.ValidID(id) {
 		return
 	}
-	p.convert(snap, []byte(id), at)
+	p.convert(snap, []byte(id), at, value)
 }
 
 // convert credits a conversion to the exposures it follows. Attribution
@@ -155,8 +203,9 @@ func (p *Personalizer) ConvertEvent(id, typ string, at time.Time) {
 // that id, and are counted only once stored: two conversions at once (a
 // purchase event and the thank-you page) cannot both credit the same
 // exposure.
-func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
+func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time, value float64) {
 	var credited []decide.Attribution
+	var outcomes []outcome
 	p.queue.update(string(id), func(pr *profile.Profile) error {
 		if !pr.Consent.Allows() {
 			return msync.ErrNoChange
@@ -165,6 +214,7 @@ func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
 		if len(credited) == 0 {
 			return msync.ErrNoChange
 		}
+		outcomes = creditOutcomes(pr, credited, value, outcomes[:0])
 		decide.MarkConverted(pr, credited, now)
 		return nil
 	}, func() {
@@ -174,5 +224,42 @@ func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time) {
 		for _, a := range credited {
 			p.recorder.Convert(a.Campaign, statsVariant(a.Variant), id)
 		}
+		if r, ok := p.recorder.(outcomeRecorder); ok {
+			for _, o := range outcomes {
+				r.Outcome(o.campaign, statsVariant(o.variant), o.out)
+			}
+		}
 	})
+}
+
+// outcome is a conversion of an enrolled person, to be counted once stored.
+type outcome struct {
+	campaign, variant string
+	out               stats.Outcome
+}
+
+// creditOutcomes adds a conversion worth value to the totals of each
+// credited exposure that is enrolled in its arm, appending to dst what the
+// statistics need: the value and the person's totals before it. A
+// negative or non-finite value counts as none.
+func creditOutcomes(pr *profile.Profile, credited []decide.Attribution, value float64, dst []outcome) []outcome {
+	if !(value > 0) || math.IsInf(value, 0) {
+		value = 0
+	}
+	for _, a := range credited {
+		x, ok := pr.Exposures[a.Campaign]
+		if !ok || x.Enrolled.IsZero() || x.Variant != a.Variant {
+			continue
+		}
+		dst = append(dst, outcome{a.Campaign, a.Variant, stats.Outcome{
+			Value:        value,
+			PriorOrders:  float64(x.Orders),
+			PriorRevenue: x.Revenue,
+			Pre:          stats.Covariate{Orders: float64(x.PreOrders), Revenue: x.PreRevenue},
+		}})
+		x.Orders++
+		x.Revenue += value
+		pr.Exposures[a.Campaign] = x
+	}
+	return dst
 }

@@ -1,6 +1,7 @@
 package personalize
 
 import (
+	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/decide/stats"
 )
@@ -17,10 +18,20 @@ func statsVariant(name string) string {
 	return name
 }
 
+// outcomeRecorder is a Recorder that keeps experiment metrics, as
+// stats.Recorder does: it is told each person's first exposure to a
+// variant, with the 30 days before it, and each credited conversion with
+// its value. Both are called on the write queue after the profile change
+// is stored, never on the request path; they must not block.
+type outcomeRecorder interface {
+	Enroll(campaign, variant string, pre stats.Covariate)
+	Outcome(campaign, variant string, out stats.Outcome)
+}
+
 // campaignRegistrar is a Recorder that wants to know every campaign's
 // configured split, as stats.Recorder does for lift and sample-ratio checks.
 type campaignRegistrar interface {
-	Register(campaign string, variants []stats.VariantSpec)
+	RegisterExperiment(campaign string, variants []stats.VariantSpec, exp stats.ExperimentSpec)
 }
 
 // registerCampaigns tells r the variants and shares of every campaign of
@@ -33,7 +44,7 @@ func registerCampaigns(r Recorder, snap *Snapshot) {
 	for _, c := range snap.Engine.Campaigns() {
 		vs := c.Variants()
 		if len(vs) == 0 {
-			reg.Register(c.ID, []stats.VariantSpec{{Name: DefaultVariant, Weight: 1}})
+			reg.RegisterExperiment(c.ID, []stats.VariantSpec{{Name: DefaultVariant, Weight: 1}}, stats.ExperimentSpec{})
 			continue
 		}
 		total := 0.0
@@ -44,15 +55,34 @@ func registerCampaigns(r Recorder, snap *Snapshot) {
 		for _, v := range vs {
 			specs = append(specs, stats.VariantSpec{Name: v.Name, Weight: v.Weight / total, Control: v.Control, Holdout: v.Holdout})
 		}
-		reg.Register(c.ID, specs)
+		reg.RegisterExperiment(c.ID, specs, experimentSpec(c.ExperimentConfig()))
 	}
 	if h := snap.Engine.GlobalHoldoutShare(); h > 0 {
-		reg.Register(GlobalCampaign, []stats.VariantSpec{
+		reg.RegisterExperiment(GlobalCampaign, []stats.VariantSpec{
 			{Name: "personalized", Weight: 1 - h},
 			{Name: decide.HoldoutVariant, Weight: h, Holdout: true},
-		})
+		}, stats.ExperimentSpec{})
+	}
+}
+
+// experimentSpec is how the statistics judge an experiment configured as
+// ex (nil: the defaults).
+func experimentSpec(ex *config.Experiment) stats.ExperimentSpec {
+	if ex == nil {
+		return stats.ExperimentSpec{}
+	}
+	return stats.ExperimentSpec{
+		Metrics:    ex.Metrics,
+		Primary:    ex.Primary,
+		Guardrails: ex.Guardrails,
+		Analysis:   ex.Analysis,
+		NoCUPED:    ex.CUPED != nil && !*ex.CUPED,
 	}
 }
 
 // Interface guards.
-var _ Recorder = (*stats.Recorder)(nil)
+var (
+	_ Recorder          = (*stats.Recorder)(nil)
+	_ outcomeRecorder   = (*stats.Recorder)(nil)
+	_ campaignRegistrar = (*stats.Recorder)(nil)
+)

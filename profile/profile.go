@@ -141,6 +141,37 @@ type Exposure struct {
 	// Converted is when the last conversion was attributed to this
 	// exposure; zero when none was.
 	Converted time.Time `json:"converted,omitzero"`
+	// Enrolled is when the person entered Variant for experiment metrics:
+	// the first exposure to it. Zero in exposures recorded before metrics
+	// existed; the next exposure enrolls them.
+	Enrolled time.Time `json:"enrolled,omitzero"`
+	// PreOrders and PreRevenue are the person's orders and their value in
+	// the 30 days before Enrolled: the covariate CUPED adjusts with, fixed
+	// at enrollment so later purchases cannot leak into it.
+	PreOrders  int     `json:"pre_orders,omitempty"`
+	PreRevenue float64 `json:"pre_revenue,omitempty"`
+	// Orders and Revenue are the conversions and purchase value credited
+	// to Variant since Enrolled, so that the statistics can keep sums of
+	// squares per person rather than per order.
+	Orders  int     `json:"orders,omitempty"`
+	Revenue float64 `json:"revenue,omitempty"`
+}
+
+// MergeEnrollment returns x with the enrollment fields (Enrolled, PreOrders,
+// PreRevenue, Orders, Revenue) merged with y's, for two copies of one
+// person's exposure to the same variant: the earlier enrollment and its
+// covariate, and the larger outcome totals (they only grow, so the larger
+// has seen more). For different variants x is returned as it is.
+func (x Exposure) MergeEnrollment(y Exposure) Exposure {
+	if x.Variant != y.Variant || y.Enrolled.IsZero() {
+		return x
+	}
+	if x.Enrolled.IsZero() || y.Enrolled.Before(x.Enrolled) {
+		x.Enrolled, x.PreOrders, x.PreRevenue = y.Enrolled, y.PreOrders, y.PreRevenue
+	}
+	x.Orders = max(x.Orders, y.Orders)
+	x.Revenue = max(x.Revenue, y.Revenue)
+	return x
 }
 
 // Register keys of Stamps: a prefix and a name, or a whole key.

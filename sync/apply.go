@@ -224,7 +224,9 @@ func MergeInto(dst, src *profile.Profile) {
 			if dst.Exposures == nil {
 				dst.Exposures = make(map[string]profile.Exposure)
 			}
-			dst.Exposures[c] = src
+			dst.Exposures[c] = src.MergeEnrollment(cur)
+		} else {
+			dst.Exposures[c] = cur.MergeEnrollment(src)
 		}
 	}
 	for c, counts := range src.Caps {

@@ -177,7 +177,13 @@ func mergeExposures(m, o *profile.Profile) {
 		next := mx
 		if !ok || ox.At.After(mx.At) || (ox.At.Equal(mx.At) && ox.Variant > mx.Variant) {
 			next.Variant, next.At = ox.Variant, ox.At
+			if next.Variant != mx.Variant {
+				// The other copy's arm wins: so do its enrollment and
+				// outcomes, which belong to that arm.
+				next.Enrolled, next.PreOrders, next.PreRevenue, next.Orders, next.Revenue = ox.Enrolled, ox.PreOrders, ox.PreRevenue, ox.Orders, ox.Revenue
+			}
 		}
+		next = next.MergeEnrollment(ox)
 		if ox.Converted.After(next.Converted) {
 			next.Converted = ox.Converted
 		}
@@ -191,7 +197,9 @@ func mergeExposures(m, o *profile.Profile) {
 }
 
 func sameExposure(x, y profile.Exposure) bool {
-	return x.Variant == y.Variant && x.At.Equal(y.At) && x.Converted.Equal(y.Converted)
+	return x.Variant == y.Variant && x.At.Equal(y.At) && x.Converted.Equal(y.Converted) &&
+		x.Enrolled.Equal(y.Enrolled) && x.PreOrders == y.PreOrders && x.PreRevenue == y.PreRevenue &&
+		x.Orders == y.Orders && x.Revenue == y.Revenue
 }
 
 // migrated returns p in the current format: p itself when it is, else a

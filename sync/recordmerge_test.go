@@ -132,3 +132,53 @@ func TestOldRemovalStampsDropped(t *testing.T) {
 		t.Errorf("merge orders differ:\n%s\n%s", d1, d2)
 	}
 }
+
+// TestMergeEnrollment: two copies of one person's exposure merge their
+// experiment metrics commutatively and idempotently: the same arm keeps
+// the earlier enrollment with its covariate and the larger totals, and a
+// different arm brings its own.
+func TestMergeEnrollment(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	early := profile.Exposure{Variant: "x", At: t0.Add(time.Minute), Enrolled: t0, PreOrders: 1, PreRevenue: 9, Orders: 1, Revenue: 20}
+	late := profile.Exposure{Variant: "x", At: t0.Add(2 * time.Minute), Enrolled: t0.Add(time.Second), Orders: 2, Revenue: 35}
+	other := profile.Exposure{Variant: "y", At: t0.Add(3 * time.Minute), Enrolled: t0.Add(3 * time.Minute)}
+	tests := []struct {
+		name string
+		a, b profile.Exposure
+		want profile.Exposure
+	}{
+		{"same arm", early, late, profile.Exposure{Variant: "x", At: late.At, Enrolled: t0, PreOrders: 1, PreRevenue: 9, Orders: 2, Revenue: 35}},
+		{"newer arm", early, other, other},
+		{"one not enrolled", profile.Exposure{Variant: "x", At: t0.Add(time.Hour)}, early, profile.Exposure{Variant: "x", At: t0.Add(time.Hour), Enrolled: t0, PreOrders: 1, PreRevenue: 9, Orders: 1, Revenue: 20}},
+	}
+	for _, tt := range tests {
+		var got [2]profile.Exposure
+		for i, pair := range [2][2]profile.Exposure{{tt.a, tt.b}, {tt.b, tt.a}} {
+			m := &profile.Profile{Exposures: map[string]profile.Exposure{"c": pair[0]}}
+			mergeExposures(m, &profile.Profile{Exposures: map[string]profile.Exposure{"c": pair[1]}})
+			mergeExposures(m, &profile.Profile{Exposures: map[string]profile.Exposure{"c": pair[1]}}) // idempotent
+			got[i] = m.Exposures["c"]
+		}
+		if !sameExposure(got[0], tt.want) || !sameExposure(got[1], tt.want) {
+			t.Errorf("%s: got %+v and %+v, want %+v", tt.name, got[0], got[1], tt.want)
+		}
+	}
+}
+
+// TestEnrollmentStored: an exposure's experiment metrics survive the
+// stored form.
+func TestEnrollmentStored(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	x := profile.Exposure{Variant: "b", At: t0, Converted: t0, Enrolled: t0.Add(-time.Hour), PreOrders: 2, PreRevenue: 30.5, Orders: 3, Revenue: 99.9}
+	data, err := marshalProfile(&profile.Profile{ID: "v", Exposures: map[string]profile.Exposure{"hero": x}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := unmarshalProfile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Exposures["hero"]; !sameExposure(got, x) {
+		t.Errorf("stored %+v, read back %+v", x, got)
+	}
+}

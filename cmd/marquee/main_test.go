@@ -113,6 +113,30 @@ campaigns:
 		t.Errorf("serve with bad config: code %d, stderr %q", code, stderr)
 	}
 
+	metrics := write("metrics.yaml", `origin: http://127.0.0.1:8080
+campaigns:
+  - id: hero-test
+    slot: hero
+    template: '<b>x</b>'
+    experiment:
+      layer: 'hero tests'
+      metrics: [revenue_per_visitor, bounce_rate]
+      primary: aov
+      analysis: bayes
+      variants: [{name: a}, {name: b}]
+`)
+	code, _, stderr = runCLI("check", "-config", metrics)
+	for _, want := range []string{
+		metrics + `:7: campaigns[0].experiment.layer: "hero tests": use letters, digits, '_', '.' and '-' only`,
+		metrics + `:8: campaigns[0].experiment.metrics[1]: unknown metric "bounce_rate"; want one of conversion, orders_per_visitor, revenue_per_visitor, aov`,
+		metrics + `:9: campaigns[0].experiment.primary: "aov" is not among the experiment's metrics`,
+		metrics + `:10: campaigns[0].experiment.analysis: "bayes": want sequential or fixed`,
+	} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("experiment metrics: code %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+
 	// listen left out is the proxy's default, 127.0.0.1:8000.
 	clash := write("clash.yaml", "origin: http://127.0.0.1:8080\nadmin:\n  listen: 127.0.0.1:8000\n")
 	code, _, stderr = runCLI("check", "-config", clash)

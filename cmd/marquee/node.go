@@ -80,7 +80,10 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}()
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), background.Collector())
 
-	n.stats = stats.NewRecorder(stats.Config{})
+	// The experiment counters' days are the profiles' days: time_zone,
+	// which validation has already loaded once.
+	loc, _ := time.LoadLocation(cfg.TimeZone)
+	n.stats = stats.NewRecorder(stats.Config{Location: loc})
 	if err := restoreStats(cfg, n.stats, log); err != nil {
 		return n, fmt.Errorf("stats: %w", err)
 	}

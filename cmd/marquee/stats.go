@@ -23,7 +23,11 @@ func runStats(args []string, stdout, stderr io.Writer) int {
 Print the experiment statistics of a running marquee, summed over its
 cluster: per campaign and variant the visitors, conversions, conversion rate,
 lift over the control with its 95% confidence interval, the p-value, and the
-sample-ratio check that flags broken assignment.`, stderr)
+sample-ratio check that flags broken assignment; then the experiment's
+metrics per enrolled visitor (conversion, revenue per visitor, average order
+value, ...) with the difference from the control, its 95% interval
+(a confidence sequence under sequential analysis), the p-value, CUPED's
+variance reduction and guardrails made worse.`, stderr)
 	admin := fs.String("admin", "http://127.0.0.1:9000", "admin API base `URL`")
 	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this `duration`")

@@ -11,6 +11,9 @@ func TestHotPathAllocations(t *testing.T) {
 	r := NewRecorder(Config{})
 	r.Register("hero", abSpecs)
 	id := visitor(42)
+	// The first enrollment or outcome of a pair allocates its daily ring.
+	r.Enroll("hero", "control", Covariate{})
+	r.Outcome("hero", "treatment", Outcome{})
 	tests := []struct {
 		name string
 		f    func()
@@ -18,6 +21,8 @@ func TestHotPathAllocations(t *testing.T) {
 		{"Expose", func() { r.Expose("hero", "control", id) }},
 		{"Convert", func() { r.Convert("hero", "treatment", id) }},
 		{"Expose without visitor", func() { r.Expose("hero", "control", nil) }},
+		{"Enroll", func() { r.Enroll("hero", "control", Covariate{Orders: 1, Revenue: 20}) }},
+		{"Outcome", func() { r.Outcome("hero", "treatment", Outcome{Value: 20, PriorOrders: 1, PriorRevenue: 5}) }},
 	}
 	for _, tt := range tests {
 		if n := testing.AllocsPerRun(1000, tt.f); n != 0 {

@@ -41,6 +41,9 @@ type Config struct {
 	MaxSeries int
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Location is the time zone of the daily counters' days; nil means
+	// UTC.
+	Location *time.Location
 }
 
 // Recorder counts exposures and conversions of one node. Create one with
@@ -52,6 +55,7 @@ type Config struct {
 // pair, so contention is limited to requests for the same variant.
 type Recorder struct {
 	now       func() time.Time
+	loc       *time.Location
 	started   time.Time
 	maxSeries int
 	dropped   atomic.Uint64
@@ -76,6 +80,7 @@ type index struct {
 type campaignSeries struct {
 	order    []string // variant names: registered first, in config order
 	specs    map[string]VariantSpec
+	exp      ExperimentSpec
 	variants map[string]*series
 }
 
@@ -89,6 +94,8 @@ type series struct {
 	converters *hyperloglog.Sketch
 	seen       bool // a visitor was inserted into visitors
 	converted  bool // a visitor was inserted into converters
+	moments    Moments
+	days       *dayRing // allocated at the first enrollment or outcome
 }
 
 func newSeries() *series {
@@ -112,7 +119,11 @@ func NewRecorder(cfg Config) *Recorder {
 	if limit <= 0 {
 		limit = DefaultMaxSeries
 	}
-	r := &Recorder{now: now, started: now().UTC(), maxSeries: limit}
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	r := &Recorder{now: now, loc: loc, started: now().UTC(), maxSeries: limit}
 	r.index.Store(&index{campaigns: map[string]*campaignSeries{}})
 	return r
 }
@@ -121,14 +132,22 @@ func NewRecorder(cfg Config) *Recorder {
 // that recording them never allocates and the report can compute lift and
 // the sample-ratio check. Registering a campaign again (on config reload)
 // replaces its specs and keeps every count; variants no longer configured
-// keep their counts with no weight. Empty variant names are ignored.
+// keep their counts with no weight. Empty variant names are ignored. The
+// campaign's metrics are the defaults of ExperimentSpec.
 func (r *Recorder) Register(campaign string, variants []VariantSpec) {
+	r.RegisterExperiment(campaign, variants, ExperimentSpec{})
+}
+
+// RegisterExperiment is Register with the metrics and analysis the report
+// uses for the campaign's experiment.
+func (r *Recorder) RegisterExperiment(campaign string, variants []VariantSpec, exp ExperimentSpec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.index.Load()
 	prev := old.campaigns[campaign]
 	cs := &campaignSeries{
 		specs:    make(map[string]VariantSpec, len(variants)),
+		exp:      exp.clone(),
 		variants: make(map[string]*series, len(variants)),
 	}
 	// Series of prev stay (counted in old.n); only new ones add to n.
@@ -208,6 +227,7 @@ func (r *Recorder) addSeries(campaign, variant string) *series {
 	if prev != nil {
 		cs.order = append(cs.order, prev.order...)
 		cs.specs = prev.specs // never modified after publication
+		cs.exp = prev.exp
 		for k, v := range prev.variants {
 			cs.variants[k] = v
 		}
@@ -261,8 +281,43 @@ func (r *Recorder) record(campaign, variant string, visitor []byte, conversion b
 	s.mu.Unlock()
 }
 
-// Dropped returns the number of Expose and Convert calls ignored because
-// Config.MaxSeries was reached.
+// Enroll records that a visitor entered campaign's variant: the first
+// exposure of that visitor to it, as the caller's profile records it, with
+// what the visitor did in the 30 days before (the CUPED covariate). It
+// runs once per visitor and variant, off the request path; it does not
+// allocate for a registered pair after the pair's first enrollment or
+// outcome.
+func (r *Recorder) Enroll(campaign, variant string, pre Covariate) {
+	r.moments(campaign, variant, func(m *Moments) { m.enroll(pre) })
+}
+
+// Outcome records a conversion credited to an enrolled visitor of
+// campaign's variant, with its purchase value and the visitor's totals
+// before it. Like Enroll, it is for the write queue, not the request
+// path.
+func (r *Recorder) Outcome(campaign, variant string, out Outcome) {
+	r.moments(campaign, variant, func(m *Moments) { m.outcome(out) })
+}
+
+// moments applies f to the pair's totals and to today's bucket.
+func (r *Recorder) moments(campaign, variant string, f func(*Moments)) {
+	s := r.series(campaign, variant)
+	if s == nil {
+		r.dropped.Add(1)
+		return
+	}
+	day := dayIndex(r.now(), r.loc)
+	s.mu.Lock()
+	if s.days == nil {
+		s.days = new(dayRing)
+	}
+	f(&s.moments)
+	f(s.days.at(day))
+	s.mu.Unlock()
+}
+
+// Dropped returns the number of Expose, Convert, Enroll and Outcome calls
+// ignored because Config.MaxSeries was reached.
 func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 
 // Started returns the creation time of r, the second half of its G-counter
@@ -293,6 +348,16 @@ func (r *Recorder) Restore(st NodeState) error {
 			s.exposures.Add(v.Exposures)
 			s.conversions.Add(v.Conversions)
 			s.mu.Lock()
+			if v.Moments != nil {
+				s.moments.add(*v.Moments)
+			}
+			for _, d := range v.Daily {
+				day, _ := parseDay(d.Day) // checked by Validate
+				if s.days == nil {
+					s.days = new(dayRing)
+				}
+				s.days.at(day).add(d.Moments)
+			}
 			if sk := union(nil, v.Visitors); sk != nil {
 				_ = s.visitors.Merge(sk) // precision checked by Validate
 				s.seen = true

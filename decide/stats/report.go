@@ -48,6 +48,15 @@ type CampaignReport struct {
 	// SRMTest is the sample-ratio check; omitted when fewer than two
 	// variants have a positive weight or an expected count is below five.
 	SRMTest *SRMTest `json:"srm_test,omitempty"`
+	// Primary names the metric the experiment is decided on; omitted
+	// until a visitor is enrolled.
+	Primary string `json:"primary,omitempty"`
+	// Analysis is how metrics are tested: "sequential" or "fixed";
+	// omitted until a visitor is enrolled.
+	Analysis string `json:"analysis,omitempty"`
+	// GuardrailAlert is true when some variant worsened a guardrail
+	// metric significantly (see MetricReport.Worse).
+	GuardrailAlert bool `json:"guardrail_alert,omitempty"`
 }
 
 // SRMTest is a chi-square goodness-of-fit test of observed unique visitors
@@ -96,6 +105,19 @@ type VariantReport struct {
 	// against the baseline; omitted when it is undefined (both rates 0 or
 	// both 1, or an arm with no visitors).
 	PValue *float64 `json:"p_value,omitempty"`
+	// Enrolled counts visitors enrolled in the variant, exactly: each once,
+	// at the first exposure their profile records. Metrics are per
+	// enrolled visitor.
+	Enrolled uint64 `json:"enrolled,omitempty"`
+	// Metrics are the experiment's metrics for this variant, in the
+	// configured order; omitted until a visitor is enrolled.
+	Metrics []MetricReport `json:"metrics,omitempty"`
+	// GuardrailWorse names the guardrail metrics this variant made
+	// significantly worse than the baseline.
+	GuardrailWorse []string `json:"guardrail_worse,omitempty"`
+	// Daily is the variant's cumulative results at the end of each of the
+	// last DailyDays days with enrollments or outcomes, oldest first.
+	Daily []DayReport `json:"daily,omitempty"`
 }
 
 // Interval is a confidence interval.
@@ -115,9 +137,18 @@ type nodeKey struct {
 // counts is one G-counter entry.
 type counts struct{ exposures, conversions uint64 }
 
+// nodeMoments are the Moments of one G-counter entry from its newest
+// state: they only grow, so the newest snapshot holds every older one.
+type nodeMoments struct {
+	at    time.Time
+	total Moments
+	daily []DayMoments
+}
+
 // mergedVariant accumulates one variant over all states.
 type mergedVariant struct {
 	perNode    map[nodeKey]counts
+	moments    map[nodeKey]nodeMoments
 	visitors   *hyperloglog.Sketch
 	converters *hyperloglog.Sketch
 }
@@ -127,6 +158,7 @@ type mergedCampaign struct {
 	variants map[string]*mergedVariant
 	// spec is the campaign's variants from the newest configured state.
 	spec   []VariantSpec
+	exp    ExperimentSpec
 	specAt time.Time
 	specBy nodeKey
 }
@@ -164,16 +196,29 @@ func Merge(states ...NodeState) Report {
 				for _, v := range c.Variants {
 					mc.spec = append(mc.spec, v.VariantSpec)
 				}
+				mc.exp = ExperimentSpec{}
+				if c.Experiment != nil {
+					mc.exp = c.Experiment.clone()
+				}
 				mc.specAt, mc.specBy = st.At, key
 			}
 			for _, v := range c.Variants {
 				mv := mc.variants[v.Name]
 				if mv == nil {
-					mv = &mergedVariant{perNode: map[nodeKey]counts{}}
+					mv = &mergedVariant{perNode: map[nodeKey]counts{}, moments: map[nodeKey]nodeMoments{}}
 					mc.variants[v.Name] = mv
 				}
 				old := mv.perNode[key]
 				mv.perNode[key] = counts{max(old.exposures, v.Exposures), max(old.conversions, v.Conversions)}
+				if v.Moments != nil || len(v.Daily) > 0 {
+					if held, ok := mv.moments[key]; !ok || st.At.After(held.at) || (st.At.Equal(held.at) && v.Moments != nil && v.Moments.N > held.total.N) {
+						nm := nodeMoments{at: st.At, daily: v.Daily}
+						if v.Moments != nil {
+							nm.total = *v.Moments
+						}
+						mv.moments[key] = nm
+					}
+				}
 				mv.visitors = union(mv.visitors, v.Visitors)
 				mv.converters = union(mv.converters, v.Converters)
 			}
@@ -334,6 +379,7 @@ func (mc *mergedCampaign) report(name string) CampaignReport {
 		cr.SRMTest = &SRMTest{ChiSquare: chi2, DF: df, PValue: p, Threshold: SRMThreshold}
 		cr.SRM = p < SRMThreshold
 	}
+	mc.reportMetrics(&cr, order, baseline)
 	return cr
 }
 

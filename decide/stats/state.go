@@ -37,6 +37,9 @@ type CampaignState struct {
 	// i.e. whether the variants' specs come from configuration rather than
 	// from events for pairs the node did not know.
 	Configured bool `json:"configured,omitempty"`
+	// Experiment is how the campaign's experiment is judged, as
+	// configured; omitted for the defaults.
+	Experiment *ExperimentSpec `json:"experiment,omitempty"`
 	// Variants are in configuration order, unregistered ones last.
 	Variants []VariantState `json:"variants"`
 }
@@ -53,6 +56,13 @@ type VariantState struct {
 	Visitors []byte `json:"visitors,omitempty"`
 	// Converters is the sketch of converting visitors; empty when none.
 	Converters []byte `json:"converters,omitempty"`
+	// Moments are the per-visitor sums of enrolled visitors' metrics on
+	// this node; omitted when none enrolled. Absent in states saved before
+	// metrics existed, which read as none.
+	Moments *Moments `json:"moments,omitempty"`
+	// Daily are the Moments added each day, for the last DailyDays days
+	// with counts, oldest first.
+	Daily []DayMoments `json:"daily,omitempty"`
 }
 
 // sketchPrecision is the precision every sketch is built with; sketches of
@@ -68,7 +78,9 @@ var ErrInvalidState = errors.New("stats: invalid node state")
 // per-request path.
 func (r *Recorder) State(node string) NodeState {
 	idx := r.index.Load()
-	st := NodeState{Node: node, Started: r.started, At: r.now().UTC()}
+	now := r.now()
+	today := dayIndex(now, r.loc)
+	st := NodeState{Node: node, Started: r.started, At: now.UTC()}
 	names := make([]string, 0, len(idx.campaigns))
 	for name := range idx.campaigns {
 		names = append(names, name)
@@ -80,6 +92,10 @@ func (r *Recorder) State(node string) NodeState {
 			continue // registered beyond Config.MaxSeries
 		}
 		c := CampaignState{Campaign: name, Configured: len(cs.specs) > 0}
+		if !cs.exp.isZero() {
+			exp := cs.exp.clone()
+			c.Experiment = &exp
+		}
 		for _, v := range cs.order {
 			s := cs.variants[v]
 			spec := cs.specs[v]
@@ -91,6 +107,13 @@ func (r *Recorder) State(node string) NodeState {
 			}
 			if s.converted {
 				vs.Converters, _ = s.converters.MarshalBinary()
+			}
+			if s.moments != (Moments{}) {
+				m := s.moments
+				vs.Moments = &m
+			}
+			if s.days != nil {
+				vs.Daily = s.days.list(today)
 			}
 			s.mu.Unlock()
 			c.Variants = append(c.Variants, vs)
@@ -150,6 +173,20 @@ func (st *NodeState) Validate() error {
 			}
 			if err := checkSketch(v.Converters); err != nil {
 				return bad("campaigns[%d].variants[%d].converters: %v", i, j, err)
+			}
+			if v.Moments != nil && !v.Moments.valid() {
+				return bad("campaigns[%d].variants[%d].moments: a sum is negative or not finite", i, j)
+			}
+			if len(v.Daily) > DailyDays {
+				return bad("campaigns[%d].variants[%d].daily: %d days, at most %d", i, j, len(v.Daily), DailyDays)
+			}
+			for k, d := range v.Daily {
+				if _, err := parseDay(d.Day); err != nil {
+					return bad("campaigns[%d].variants[%d].daily[%d].day: %q: want YYYY-MM-DD", i, j, k, d.Day)
+				}
+				if !d.Moments.valid() {
+					return bad("campaigns[%d].variants[%d].daily[%d]: a sum is negative or not finite", i, j, k)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -47,8 +48,88 @@ func WriteText(w io.Writer, rep Report) error {
 		if err := tw.Flush(); err != nil && ew.err == nil {
 			ew.err = err
 		}
+		writeMetrics(ew, c)
 	}
 	return ew.err
+}
+
+// writeMetrics writes the experiment metrics of c, when it has enrolled
+// visitors: one row per variant and metric, then any guardrail alert.
+func writeMetrics(ew *errWriter, c CampaignReport) {
+	if c.Analysis == "" {
+		return
+	}
+	how := "always-valid p-values and 95% confidence sequences: read any day"
+	if c.Analysis == AnalysisFixed.String() {
+		how = "Welch's test, fixed horizon: read once, at the planned sample size"
+	}
+	fmt.Fprintf(ew, "metrics per enrolled visitor, %s analysis (%s); primary %s\n", c.Analysis, how, c.Primary)
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "VARIANT\tMETRIC\tENROLLED\tVALUE\tDIFFERENCE [95%% CI]\tLIFT\tP-VALUE\tNOTE\n")
+	for _, v := range c.Variants {
+		for _, m := range v.Metrics {
+			name := m.Metric
+			switch {
+			case m.Primary:
+				name += " (primary)"
+			case m.Guardrail:
+				name += " (guardrail)"
+			}
+			var notes []string
+			if m.CUPED != nil {
+				notes = append(notes, fmt.Sprintf("CUPED -%.1f%% variance", 100*m.CUPED.VarianceReduction))
+			}
+			switch {
+			case m.Worse && m.Guardrail:
+				notes = append(notes, "GUARDRAIL WORSE")
+			case m.Worse:
+				notes = append(notes, "worse")
+			case m.Significant:
+				notes = append(notes, "better")
+			}
+			note := "-"
+			if len(notes) > 0 {
+				note = strings.Join(notes, "; ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", v.Variant, name, v.Enrolled, number(m.Value),
+				differenceText(m), signedPercent(m.Lift), pValueText(m.PValue), note)
+		}
+	}
+	if err := tw.Flush(); err != nil && ew.err == nil {
+		ew.err = err
+	}
+	if c.GuardrailAlert {
+		for _, v := range c.Variants {
+			if len(v.GuardrailWorse) > 0 {
+				fmt.Fprintf(ew, "GUARDRAIL: %s is significantly worse on %s\n", v.Variant, strings.Join(v.GuardrailWorse, ", "))
+			}
+		}
+	}
+}
+
+func number(x *float64) string {
+	if x == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*x, 'g', 4, 64)
+}
+
+func differenceText(m MetricReport) string {
+	if m.Difference == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%+.4g", *m.Difference)
+	if m.CI95 != nil {
+		s += fmt.Sprintf(" [%+.4g, %+.4g]", m.CI95.Low, m.CI95.High)
+	}
+	return s
+}
+
+func signedPercent(x *float64) string {
+	if x == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", 100**x)
 }
 
 // srmText is the campaign's sample-ratio verdict in words.

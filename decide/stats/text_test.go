@@ -81,3 +81,26 @@ func TestWriteTextError(t *testing.T) {
 		t.Error("WriteText to a failing writer: nil error")
 	}
 }
+
+func TestWriteTextMetrics(t *testing.T) {
+	c := newClock()
+	r := simulate(t, c, 500, 10, 0.10, 0.05, 40)
+	var b strings.Builder
+	if err := WriteText(&b, r.Report("n1")); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"metrics per enrolled visitor, sequential analysis (always-valid p-values and 95% confidence sequences: read any day); primary revenue_per_visitor",
+		"VARIANT    METRIC                         ENROLLED  VALUE   DIFFERENCE [95% CI]",
+		"control    aov                            5000      40 ",
+		"treatment  revenue_per_visitor (primary)  5000      2.064   -2.035 [-2.68, -1.391]       -49.6%  <0.0001  CUPED -0.0% variance; worse",
+		"treatment  conversion (guardrail)",
+		"GUARDRAIL WORSE",
+		"GUARDRAIL: treatment is significantly worse on conversion",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -60,7 +60,10 @@ type shop struct {
 //	GET  /p/{product}         product page: offer, recs, add-to-cart form
 //	GET  /cart                the cart from the demo_cart cookie: recs
 //	POST /cart/add            form product, qty; 303 to /cart
-//	GET  /checkout/complete   thank-you page; empties the cart
+//	GET  /checkout/complete   thank-you page; empties the cart and, when
+//	                          it held something, announces the order to
+//	                          marquee: X-Marquee-Event: purchase; id=ORDER;
+//	                          value=TOTAL
 //	GET  /healthz             200 "ok"
 //	GET  /static/app.css      the shop's stylesheet
 //	GET  /favicon.ico         an SVG icon
@@ -256,12 +259,24 @@ func (s *shop) complete(w http.ResponseWriter, r *http.Request) {
 	p.Order = "NW-" + rand.Text()[:8]
 	if len(c) > 0 {
 		http.SetCookie(w, cart(nil).cookie())
+		// What a shop's checkout tells marquee, so that experiments can
+		// be judged by revenue; the proxy removes the header.
+		w.Header().Set("X-Marquee-Event", "purchase; id="+p.Order+"; value="+strconv.FormatFloat(float64(s.cartCents(c))/100, 'f', 2, 64)+"; currency=USD")
 	}
 	s.render(w, http.StatusOK, "complete", p, cachePrivate)
 }
 
 func (s *shop) notFound(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusNotFound, "notfound", s.newPage("Page not found", ""), cachePublic)
+}
+
+// cartCents is the value of c in cents.
+func (s *shop) cartCents(c cart) int64 {
+	var total int64
+	for _, l := range c {
+		total += s.views[catalog().byID[l.id]].cents * int64(l.qty)
+	}
+	return total
 }
 
 // fillCart sets the cart fields of p from c.
