@@ -39,7 +39,7 @@ func TestNginxConfigCache(t *testing.T) {
 		}
 	}
 	// The origin's Cache-Control must decide freshness.
-	if strings.Contains(cached, "proxy_ignore_headers") || strings.Count(cached, "sub_filter 'a'") != 2 {
+	if strings.Contains(cached, "proxy_ignore_headers") || strings.Count(cached, "sub_filter 'a'") != 2 || strings.Count(cached, "sendfile off;") != 1 {
 		t.Errorf("with the cache:\n%s", cached)
 	}
 }
