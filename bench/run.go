@@ -176,8 +176,10 @@ type target struct {
 }
 
 // Run starts the origin, the proxy under test (twice: passthrough and
-// personalising) and any comparison, loads each in turn and returns the
-// report. It stops everything it started before returning.
+// personalising; four times with Options.Cache, the same two with the edge
+// cache) and any comparison, loads each in turn and returns the report.
+// The open-loop phase loads the marquee servers only. It stops everything
+// it started before returning.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	o := opts.withDefaults()
 	for _, c := range o.Compare {
