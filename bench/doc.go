@@ -12,8 +12,11 @@
 //     "serve -passthrough" and once personalising, from a generated
 //     configuration ([ProxyConfig]) whose campaigns fill every slot of the
 //     page, with generated profiles stored through the admin API;
+//   - with Options.Cache, the same two again with the edge cache on
+//     ([CacheSection]), the origin letting shared caches keep the page;
 //   - optionally nginx ([StartNginx]) as a plain proxy and with sub_filter
-//     substituting the same slots.
+//     substituting the same slots, and with Options.Cache both again with
+//     proxy_cache.
 //
 // It then loads each server in turn with the same settings ([Load]):
 // closed loop for the maximum throughput, then open loop at a fixed rate
@@ -25,5 +28,6 @@
 // ([ProcessCPU], [TreeCPU]) and, for marquee, its allocation and outcome counters from
 // /metrics ([ScrapeMetrics]), so that CPU and allocations per request belong
 // to the proxy alone, not to the load generator sharing the machine.
-// Latencies go into log-linear histograms ([Histogram]).
+// Latencies go into log-linear histograms ([Histogram]); cache hits are
+// counted from the X-Cache field every cached server sends.
 package bench

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,10 @@ type LoadResult struct {
 	Errors uint64
 	// Bytes is the response body bytes received.
 	Bytes uint64
+	// Hits counts responses that say "X-Cache: HIT": answered by a cache
+	// in the server without asking the origin. marquee (cache.x_cache_header)
+	// and the bench's nginx (its $upstream_cache_status) both send it.
+	Hits uint64
 	// Late counts open-loop requests sent more than 1 ms after their
 	// scheduled time: the generator could not keep the rate.
 	Late uint64
@@ -66,6 +71,11 @@ func (r *LoadResult) RPS() float64 {
 	}
 	return float64(r.Requests) / r.Elapsed.Seconds()
 }
+
+var (
+	strXCache = []byte("X-Cache")
+	strHIT    = []byte("HIT")
+)
 
 // lateAfter is how far behind schedule an open-loop request may be sent
 // before it counts as late.
@@ -189,6 +199,9 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 				res.Requests++
 				completed.Add(1)
 				res.Bytes += uint64(len(resp.Body()))
+				if bytes.Equal(resp.Header.PeekBytes(strXCache), strHIT) {
+					res.Hits++
+				}
 				if resp.StatusCode() != fasthttp.StatusOK {
 					res.Errors++
 				}
@@ -198,6 +211,7 @@ func Load(ctx context.Context, opts LoadOptions) (*LoadResult, error) {
 			total.Requests += res.Requests
 			total.Errors += res.Errors
 			total.Bytes += res.Bytes
+			total.Hits += res.Hits
 			total.Late += res.Late
 			total.Latency.Merge(&res.Latency)
 			mu.Unlock()

@@ -33,7 +33,7 @@ func (r *runner) measureRounds(ctx context.Context, targets []target, rate float
 	for i, t := range targets {
 		out[i] = combine(t, modeName(rate), samples[i])
 		x := &out[i]
-		r.progressf("%-17s %-12s %.0f req/s, p99 %.0f µs, %s µs proxy CPU/req, %d errors",
+		r.progressf("%-22s %-12s %.0f req/s, p99 %.0f µs, %s µs proxy CPU/req, %d errors",
 			t.name, x.Mode, x.RPS, x.P99US, fmtOpt(x.CPUPerReqUS), x.Errors)
 	}
 	return out, nil
@@ -67,7 +67,7 @@ func (r *runner) measure(ctx context.Context, t target, rate float64, slice time
 		ZipfS:          o.ZipfS,
 		AcceptEncoding: r.accept,
 	}
-	label := fmt.Sprintf("%-17s %-12s round %d/%d", t.name, mode, round+1, o.Rounds)
+	label := fmt.Sprintf("%-22s %-12s round %d/%d", t.name, mode, round+1, o.Rounds)
 	if o.Warmup > 0 {
 		r.progressf("%s warm-up %v", label, o.Warmup)
 		lo.Duration = o.Warmup
@@ -137,6 +137,7 @@ func combine(t target, mode string, ss []sample) Result {
 		lr.Requests += s.load.Requests
 		lr.Errors += s.load.Errors
 		lr.Bytes += s.load.Bytes
+		lr.Hits += s.load.Hits
 		lr.Late += s.load.Late
 		lr.Elapsed += s.load.Elapsed
 		lr.Latency.Merge(&s.load.Latency)
@@ -156,6 +157,9 @@ func combine(t target, mode string, ss []sample) Result {
 	n := float64(lr.Requests)
 	if n == 0 {
 		return res
+	}
+	if t.cached {
+		res.CacheHitRatio = math.Round(float64(lr.Hits)/n*10000) / 10000
 	}
 	perReq := func(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Microsecond)/n*100) / 100 }
 	res.BenchCPUPerReqUS = perReq(self.Total())

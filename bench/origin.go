@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,10 @@ type OriginOptions struct {
 	// every response (inserting the tag when the page lacks one), so that
 	// no two responses are equal, as with per-request CSRF tokens.
 	Nonce bool
+	// MaxAge is the freshness the page allows shared caches
+	// ("Cache-Control: public, max-age=…"). Zero means one minute. A page
+	// with a nonce is "private, no-store" whatever MaxAge says.
+	MaxAge time.Duration
 }
 
 // Origin is the origin simulator: a fasthttp server on loopback serving one
@@ -34,6 +39,7 @@ type Origin struct {
 	gz    []byte
 	off   int // of the nonce in page; -1 without
 	opts  OriginOptions
+	cc    []byte // Cache-Control of the page without a nonce
 	seq   atomic.Uint64
 	bufs  sync.Pool // *originBuf
 	count atomic.Uint64
@@ -48,6 +54,11 @@ type originBuf struct {
 // StartOrigin starts the simulator on a free loopback port.
 func StartOrigin(opts OriginOptions) (*Origin, error) {
 	o := &Origin{page: opts.Page, off: -1, opts: opts}
+	maxAge := opts.MaxAge
+	if maxAge <= 0 {
+		maxAge = time.Minute
+	}
+	o.cc = strconv.AppendInt([]byte("public, max-age="), int64(maxAge/time.Second), 10)
 	if opts.Nonce {
 		o.page, o.off = WithNonce(opts.Page)
 	}
@@ -109,7 +120,7 @@ func (o *Origin) serve(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(fasthttp.HeaderVary, "Accept-Encoding")
 	}
 	if o.off < 0 {
-		ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "public, max-age=60")
+		ctx.Response.Header.SetBytesV(fasthttp.HeaderCacheControl, o.cc)
 		ctx.Response.Header.Set(fasthttp.HeaderETag, `"bench-page"`)
 		if wantGzip {
 			ctx.Response.Header.SetContentEncoding("gzip")

@@ -65,9 +65,39 @@ func TestOrigin(t *testing.T) {
 			}
 		})
 	}
+	for _, tc := range []struct {
+		opts OriginOptions
+		want string
+	}{
+		{OriginOptions{Page: ListingPage}, "public, max-age=60"},
+		{OriginOptions{Page: ListingPage, MaxAge: CacheMaxAge}, "public, max-age=86400"},
+		{OriginOptions{Page: ListingPage, MaxAge: CacheMaxAge, Nonce: true}, "private, no-store"},
+	} {
+		o, err := StartOrigin(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := fasthttpGet(o.URL() + "/")
+		o.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Header.Peek("Cache-Control"); string(got) != tc.want {
+			t.Errorf("MaxAge %v, nonce %v: Cache-Control %q, want %q", tc.opts.MaxAge, tc.opts.Nonce, got, tc.want)
+		}
+		fasthttp.ReleaseResponse(resp)
+	}
 	if o, _ := StartOrigin(OriginOptions{Page: ListingPage}); o.Requests() != 0 {
 		t.Error("fresh origin counts requests")
 	} else {
 		o.Close()
 	}
+}
+
+// fasthttpGet gets url; the caller releases the response.
+func fasthttpGet(url string) (*fasthttp.Response, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(url)
+	return resp, fasthttp.Do(req, resp)
 }

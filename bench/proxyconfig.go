@@ -52,6 +52,17 @@ campaigns:
 	return b.String()
 }
 
+// CacheSection is the cache: section added to ProxyConfig's text for the
+// cached servers of "marquee bench -cache": room for many copies of any page
+// the bench serves (max_object lets a page of up to 16 MiB be stored), and
+// X-Cache on every response so that the load generator counts hits as it
+// does for nginx.
+const CacheSection = `cache:
+  max_size: 64MiB
+  max_object: 16MiB
+  x_cache_header: true
+`
+
 // ProfileBody returns the admin API body (PUT /v1/profiles/{id}) of
 // generated visitor i: nine in ten are gold members with a high propensity
 // score, so most requests fill every slot; the rest match no campaign and

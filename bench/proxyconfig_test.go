@@ -26,6 +26,13 @@ func TestProxyConfigCompiles(t *testing.T) {
 		if _, err := personalize.Compile(cfg); err != nil {
 			t.Fatal(err)
 		}
+		cached, err := config.Parse("bench.yaml", []byte(text+CacheSection))
+		if err != nil {
+			t.Fatalf("with the cache section: %v", err)
+		}
+		if c := cached.Cache; c == nil || c.MaxSize <= 0 || !c.XCacheHeader {
+			t.Errorf("cache section: %+v", c)
+		}
 		keys, err := cfg.SigningKeys()
 		if err != nil || len(keys) != 1 {
 			t.Fatalf("keys %d, %v", len(keys), err)

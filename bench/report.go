@@ -30,6 +30,33 @@ type Report struct {
 	// nginx sub_filter's, when nginx was compared.
 	SubFilterCPURatio float64 `json:"sub_filter_cpu_ratio,omitempty"`
 
+	// With Options.Cache: the cached personalising proxy's share of
+	// responses answered from its cache (X-Cache: HIT), its requests/s and
+	// CPU µs per request, and the same for the cached passthrough proxy.
+	CacheHitRatio          float64 `json:"cache_hit_ratio,omitempty"`
+	CachedRPS              float64 `json:"cached_rps,omitempty"`
+	CachedCPUUS            float64 `json:"cached_cpu_us,omitempty"`
+	CachedPassthroughRPS   float64 `json:"cached_passthrough_rps,omitempty"`
+	CachedPassthroughCPUUS float64 `json:"cached_passthrough_cpu_us,omitempty"`
+	// CachedVsPassthroughRPSRatio and CachedVsPassthroughCPURatio are the
+	// cached personalising proxy's requests/s and CPU per request over the
+	// uncached passthrough proxy's.
+	CachedVsPassthroughRPSRatio float64 `json:"cached_vs_passthrough_rps_ratio,omitempty"`
+	CachedVsPassthroughCPURatio float64 `json:"cached_vs_passthrough_cpu_ratio,omitempty"`
+	// With Options.Cache and nginx compared: nginx proxy_cache alone and
+	// with sub_filter, requests/s and CPU µs per request; the lower of the
+	// two servers' cache hit ratios; and the cached personalising proxy's
+	// CPU per request and requests/s over theirs.
+	NginxCacheRPS                       float64 `json:"nginx_cache_rps,omitempty"`
+	NginxCacheCPUUS                     float64 `json:"nginx_cache_cpu_us,omitempty"`
+	NginxCacheSubFilterRPS              float64 `json:"nginx_cache_sub_filter_rps,omitempty"`
+	NginxCacheSubFilterCPUUS            float64 `json:"nginx_cache_sub_filter_cpu_us,omitempty"`
+	NginxCacheHitRatio                  float64 `json:"nginx_cache_hit_ratio,omitempty"`
+	CachedVsNginxCacheCPURatio          float64 `json:"cached_vs_nginx_cache_cpu_ratio,omitempty"`
+	CachedVsNginxCacheRPSRatio          float64 `json:"cached_vs_nginx_cache_rps_ratio,omitempty"`
+	CachedVsNginxCacheSubFilterCPURatio float64 `json:"cached_vs_nginx_cache_sub_filter_cpu_ratio,omitempty"`
+	CachedVsNginxCacheSubFilterRPSRatio float64 `json:"cached_vs_nginx_cache_sub_filter_rps_ratio,omitempty"`
+
 	// Machine and Settings say where and how the figures were taken.
 	Machine  Machine  `json:"machine"`
 	Settings Settings `json:"settings"`
@@ -59,6 +86,8 @@ type Settings struct {
 	// GzipOrigin and Nonce are the origin simulator's options.
 	GzipOrigin bool `json:"gzip_origin"`
 	Nonce      bool `json:"nonce"`
+	// Cache says whether the cached servers were measured too.
+	Cache bool `json:"cache"`
 	// Duration is the measured time per server and mode, split into
 	// Rounds slices, each after a Warmup.
 	Duration string `json:"duration"`
@@ -80,8 +109,10 @@ type Settings struct {
 
 // Result is one measurement window against one server.
 type Result struct {
-	// Name is passthrough, personalized, nginx-proxy, nginx-sub_filter or
-	// target (-against).
+	// Name is one of the Name constants: passthrough, personalized,
+	// cached-passthrough, cached-personalized, nginx-proxy,
+	// nginx-sub_filter, nginx-cache, nginx-cache-sub_filter, or target
+	// (-against).
 	Name string `json:"name"`
 	// Mode is "closed" (as fast as it answers) or "open N/s" (fixed rate).
 	Mode string `json:"mode"`
@@ -119,6 +150,9 @@ type Result struct {
 	OtherCPUCores float64 `json:"other_cpu_cores,omitempty"`
 	// AllocsPerReq is heap allocations per request in a marquee process.
 	AllocsPerReq float64 `json:"allocs_per_req,omitempty"`
+	// CacheHitRatio is the share of responses a cached server answered
+	// from its cache (X-Cache: HIT); absent for servers without a cache.
+	CacheHitRatio float64 `json:"cache_hit_ratio,omitempty"`
 	// RewrittenShare is the fraction of responses a marquee process
 	// personalised (the rest had no matching campaign).
 	RewrittenShare float64 `json:"rewritten_share,omitempty"`
@@ -135,6 +169,7 @@ func newReport(o Options) *Report {
 		Settings: Settings{
 			GzipOrigin:  o.GzipOrigin,
 			Nonce:       o.Nonce,
+			Cache:       o.Cache,
 			Duration:    o.Duration.String(),
 			Warmup:      o.Warmup.String(),
 			Rounds:      o.Rounds,
@@ -191,16 +226,17 @@ func ratio(a, b float64) float64 {
 
 // summarize fills the headline figures from the results.
 func (r *Report) summarize() {
-	pass, pers := find(r.Results, "passthrough"), find(r.Results, "personalized")
+	pass, pers := find(r.Results, NamePassthrough), find(r.Results, NamePersonalized)
 	if pass != nil && pers != nil {
 		r.PassthroughRPS, r.PersonalizedRPS = pass.RPS, pers.RPS
 		r.Ratio = ratio(pers.RPS, pass.RPS)
 		r.CPURatio = ratio(pers.CPUPerReqUS, pass.CPUPerReqUS)
-		if sf := find(r.Results, "nginx-sub_filter"); sf != nil {
+		if sf := find(r.Results, NameNginxSubFilter); sf != nil {
 			r.SubFilterCPURatio = ratio(pers.CPUPerReqUS, sf.CPUPerReqUS)
 		}
 	}
-	opass, opers := find(r.OpenLoop, "passthrough"), find(r.OpenLoop, "personalized")
+	r.summarizeCache()
+	opass, opers := find(r.OpenLoop, NamePassthrough), find(r.OpenLoop, NamePersonalized)
 	if opass != nil && opers != nil {
 		r.P99AddedUS = math.Round((opers.P99US-opass.P99US)*10) / 10
 		for _, x := range []*Result{opass, opers} {
@@ -224,6 +260,53 @@ func (r *Report) summarize() {
 	}
 }
 
+// summarizeCache fills the cached servers' headline figures, and notes a
+// cached server that answered any request without its cache.
+func (r *Report) summarizeCache() {
+	for _, x := range r.Results {
+		if x.Requests > 0 && isCached(x.Name) && x.CacheHitRatio < 0.99 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %.1f%% of responses were cache hits; its figures include the misses", x.Name, x.CacheHitRatio*100))
+		}
+	}
+	cp := find(r.Results, NameCachedPassthrough)
+	if cp != nil {
+		r.CachedPassthroughRPS, r.CachedPassthroughCPUUS = cp.RPS, cp.CPUPerReqUS
+	}
+	c := find(r.Results, NameCachedPersonalized)
+	if c == nil {
+		return
+	}
+	r.CacheHitRatio, r.CachedRPS, r.CachedCPUUS = c.CacheHitRatio, c.RPS, c.CPUPerReqUS
+	if pass := find(r.Results, NamePassthrough); pass != nil {
+		r.CachedVsPassthroughRPSRatio = ratio(c.RPS, pass.RPS)
+		r.CachedVsPassthroughCPURatio = ratio(c.CPUPerReqUS, pass.CPUPerReqUS)
+	}
+	nc, ns := find(r.Results, NameNginxCache), find(r.Results, NameNginxCacheSubFilter)
+	if nc != nil {
+		r.NginxCacheRPS, r.NginxCacheCPUUS = nc.RPS, nc.CPUPerReqUS
+		r.CachedVsNginxCacheCPURatio = ratio(c.CPUPerReqUS, nc.CPUPerReqUS)
+		r.CachedVsNginxCacheRPSRatio = ratio(c.RPS, nc.RPS)
+		r.NginxCacheHitRatio = nc.CacheHitRatio
+	}
+	if ns != nil {
+		r.NginxCacheSubFilterRPS, r.NginxCacheSubFilterCPUUS = ns.RPS, ns.CPUPerReqUS
+		r.CachedVsNginxCacheSubFilterCPURatio = ratio(c.CPUPerReqUS, ns.CPUPerReqUS)
+		r.CachedVsNginxCacheSubFilterRPSRatio = ratio(c.RPS, ns.RPS)
+		if nc == nil || ns.CacheHitRatio < r.NginxCacheHitRatio {
+			r.NginxCacheHitRatio = ns.CacheHitRatio
+		}
+	}
+}
+
+// isCached reports whether the server named name answers from a cache.
+func isCached(name string) bool {
+	switch name {
+	case NameCachedPassthrough, NameCachedPersonalized, NameNginxCache, NameNginxCacheSubFilter:
+		return true
+	}
+	return false
+}
+
 // WriteJSON writes r as one indented JSON object.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -236,14 +319,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	s := r.Settings
 	fmt.Fprintf(&b, "marquee bench: %s/%s, %d CPUs, %s\n", r.Machine.GOOS, r.Machine.GOARCH, r.Machine.CPUs, r.Machine.GoVersion)
-	fmt.Fprintf(&b, "page %s; gzip origin %v; nonce %v\n", s.Page, s.GzipOrigin, s.Nonce)
+	fmt.Fprintf(&b, "page %s; gzip origin %v; nonce %v; cache %v\n", s.Page, s.GzipOrigin, s.Nonce, s.Cache)
 	fmt.Fprintf(&b, "%d connections, %s per server in %d alternating rounds, %s warm-up before each, %d visitors (Zipf s=%g)", s.Connections, s.Duration, s.Rounds, s.Warmup, s.Profiles, s.ZipfS)
 	if s.Nginx != "" {
 		fmt.Fprintf(&b, ", nginx %s", s.Nginx)
 	}
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "server\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tMB/s\tCPU µs/req\tof it sys\tCPUs\tothers\tallocs/req\tpersonalised\terrors\t\n")
+	fmt.Fprint(tw, "server\tmode\treq/s\tp50 µs\tp90 µs\tp99 µs\tp99.9 µs\tMB/s\tCPU µs/req\tof it sys\tCPUs\tothers\tallocs/req\tpersonalised\tcache hits\terrors\t\n")
 	row := func(x Result) {
 		opt := func(v float64, f string) string {
 			if v == 0 {
@@ -252,12 +335,16 @@ func (r *Report) WriteText(w io.Writer) error {
 			return fmt.Sprintf(f, v)
 		}
 		share := "-"
-		if x.RewrittenShare > 0 || x.Name == "personalized" {
+		if x.RewrittenShare > 0 || x.Name == NamePersonalized || x.Name == NameCachedPersonalized {
 			share = fmt.Sprintf("%.0f%%", x.RewrittenShare*100)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
+		hits := "-"
+		if isCached(x.Name) {
+			hits = fmt.Sprintf("%.1f%%", x.CacheHitRatio*100)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n",
 			x.Name, x.Mode, x.RPS, x.P50US, x.P90US, x.P99US, x.P999US, x.BytesPerSec/1e6,
-			opt(x.CPUPerReqUS, "%.1f"), opt(x.SysPerReqUS, "%.1f"), opt(x.CPUCores, "%.2f"), opt(x.OtherCPUCores, "%.2f"), opt(x.AllocsPerReq, "%.1f"), share, x.Errors)
+			opt(x.CPUPerReqUS, "%.1f"), opt(x.SysPerReqUS, "%.1f"), opt(x.CPUCores, "%.2f"), opt(x.OtherCPUCores, "%.2f"), opt(x.AllocsPerReq, "%.1f"), share, hits, x.Errors)
 	}
 	for _, x := range r.Results {
 		row(x)
@@ -277,6 +364,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		if len(r.OpenLoop) > 0 {
 			fmt.Fprintf(&b, "added p99 latency at a fixed %.0f req/s: %.0f µs\n", s.OpenLoopRate, r.P99AddedUS)
 		}
+	}
+	if r.CachedRPS > 0 {
+		fmt.Fprintf(&b, "cached personalised / uncached passthrough: %.3f× requests/s, %.3f× proxy CPU per request\n", r.CachedVsPassthroughRPSRatio, r.CachedVsPassthroughCPURatio)
+	}
+	if r.NginxCacheSubFilterCPUUS > 0 {
+		fmt.Fprintf(&b, "cached personalised / nginx proxy_cache + sub_filter: %.3f× proxy CPU per request, %.3f× requests/s\n", r.CachedVsNginxCacheSubFilterCPURatio, r.CachedVsNginxCacheSubFilterRPSRatio)
+	}
+	if r.NginxCacheCPUUS > 0 {
+		fmt.Fprintf(&b, "cached personalised / nginx proxy_cache: %.3f× proxy CPU per request, %.3f× requests/s\n", r.CachedVsNginxCacheCPURatio, r.CachedVsNginxCacheRPSRatio)
 	}
 	if len(r.Notes) > 0 {
 		b.WriteString("\n")

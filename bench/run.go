@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,12 +69,39 @@ type Options struct {
 	// Compare names other proxies to measure in front of the same origin;
 	// only "nginx" is known.
 	Compare []string
+	// Cache adds the same two marquee servers with the edge cache on
+	// (CacheSection), and with Compare nginx, nginx with proxy_cache alone
+	// and with sub_filter. The origin then lets shared caches keep the page
+	// for CacheMaxAge, so that every cached request after the first is a
+	// hit. Not with Nonce (the page would change on every response, and
+	// the origin forbids storing it) nor Against.
+	Cache bool
 	// Progress receives progress lines while the bench runs. Nil discards.
 	Progress io.Writer
 }
 
 // ErrUnknownCompare is returned for a Compare entry other than "nginx".
 var ErrUnknownCompare = errors.New("bench: unknown comparison; only nginx is known")
+
+// ErrCacheOptions is returned for Cache with Nonce or Against.
+var ErrCacheOptions = errors.New("bench: the cache bench needs its own proxies and a page that may be stored: not with nonce or against")
+
+// CacheMaxAge is the freshness the origin gives the page under
+// Options.Cache: longer than any run, so that no entry expires during one.
+const CacheMaxAge = 24 * time.Hour
+
+// The servers a run measures, as Result.Name reports them.
+const (
+	NamePassthrough         = "passthrough"
+	NamePersonalized        = "personalized"
+	NameCachedPassthrough   = "cached-passthrough"
+	NameCachedPersonalized  = "cached-personalized"
+	NameNginxProxy          = "nginx-proxy"
+	NameNginxSubFilter      = "nginx-sub_filter"
+	NameNginxCache          = "nginx-cache"
+	NameNginxCacheSubFilter = "nginx-cache-sub_filter"
+	NameTarget              = "target"
+)
 
 // requestPath is the path every request asks for; the origin serves the
 // page at any path.
@@ -131,6 +159,12 @@ type runner struct {
 	accept  string
 }
 
+// childSpec is one marquee process a run starts.
+type childSpec struct {
+	name                string
+	passthrough, cached bool
+}
+
 // target is one server the bench loads.
 type target struct {
 	name    string
@@ -138,17 +172,23 @@ type target struct {
 	pid     int    // 0: CPU not measured
 	tree    bool   // add the CPU of pid's children (nginx workers)
 	metrics string // admin /metrics URL; "" when not a marquee child
+	cached  bool   // answers from a cache: count its hits
 }
 
 // Run starts the origin, the proxy under test (twice: passthrough and
-// personalising) and any comparison, loads each in turn and returns the
-// report. It stops everything it started before returning.
+// personalising; four times with Options.Cache, the same two with the edge
+// cache) and any comparison, loads each in turn and returns the report.
+// The open-loop phase loads the marquee servers only. It stops everything
+// it started before returning.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	o := opts.withDefaults()
 	for _, c := range o.Compare {
 		if c != "nginx" {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownCompare, c)
 		}
+	}
+	if o.Cache && (o.Nonce || o.Against != "") {
+		return nil, ErrCacheOptions
 	}
 	if o.Against == "" && o.Binary == "" {
 		return nil, errors.New("bench: no marquee binary to run")
@@ -169,7 +209,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.slots = slots
 	rep.Settings.Page = pageLabel(o.PageName, o.Page, slots)
-	if r.origin, err = StartOrigin(OriginOptions{Page: o.Page, Gzip: o.GzipOrigin, Nonce: o.Nonce}); err != nil {
+	oo := OriginOptions{Page: o.Page, Gzip: o.GzipOrigin, Nonce: o.Nonce}
+	if o.Cache {
+		oo.MaxAge = CacheMaxAge
+	}
+	if r.origin, err = StartOrigin(oo); err != nil {
 		return nil, err
 	}
 	defer r.origin.Close()
@@ -197,17 +241,28 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	r.progressf("starting the origin (%s) and two marquee processes", rep.Settings.Page)
-	pass, err := StartChild(ctx, o.Binary, dir, "passthrough", cfgText, true)
-	if err != nil {
-		return nil, err
+	children := []childSpec{{NamePassthrough, true, false}, {NamePersonalized, false, false}}
+	if o.Cache {
+		children = append(children, childSpec{NameCachedPassthrough, true, true}, childSpec{NameCachedPersonalized, false, true})
 	}
-	defer pass.Close()
-	pers, err := StartChild(ctx, o.Binary, dir, "personalized", cfgText, false)
-	if err != nil {
-		return nil, err
+	r.progressf("starting the origin (%s) and %d marquee processes", rep.Settings.Page, len(children))
+	var targets []target
+	var personalizing []*Child
+	for _, ch := range children {
+		text := cfgText
+		if ch.cached {
+			text += CacheSection
+		}
+		c, err := StartChild(ctx, o.Binary, dir, ch.name, text, ch.passthrough)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		if !ch.passthrough {
+			personalizing = append(personalizing, c)
+		}
+		targets = append(targets, target{name: ch.name, url: c.ProxyURL, pid: c.PID(), metrics: c.AdminURL + "/metrics", cached: ch.cached})
 	}
-	defer pers.Close()
 
 	r.progressf("storing %d visitor profiles", o.Profiles)
 	ids := make([]string, o.Profiles)
@@ -218,17 +273,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := r.putProfiles(ctx, pers.AdminURL, ids); err != nil {
-		return nil, err
-	}
-	if err := r.checkPersonalized(ctx, pers.ProxyURL); err != nil {
-		return nil, err
+	for _, c := range personalizing {
+		if err := r.putProfiles(ctx, c.AdminURL, ids); err != nil {
+			return nil, err
+		}
+		if err := r.checkPersonalized(ctx, c.ProxyURL); err != nil {
+			return nil, err
+		}
 	}
 
-	targets := []target{
-		{name: "passthrough", url: pass.ProxyURL, pid: pass.PID(), metrics: pass.AdminURL + "/metrics"},
-		{name: "personalized", url: pers.ProxyURL, pid: pers.PID(), metrics: pers.AdminURL + "/metrics"},
-	}
 	var ngx []target
 	if len(o.Compare) > 0 {
 		if bin, err := exec.LookPath("nginx"); err != nil {
@@ -243,23 +296,41 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			for _, s := range slots {
 				fallbacks = append(fallbacks, s.Fallback)
 			}
-			n, err := StartNginx(ctx, bin, ndir, r.origin.Addr(), fallbacks)
+			n, err := StartNginx(ctx, bin, ndir, r.origin.Addr(), fallbacks, o.Cache)
 			if err != nil {
 				return nil, err
 			}
 			defer n.Close()
 			rep.Settings.Nginx = nginxVersion(bin)
 			ngx = []target{
-				{name: "nginx-proxy", url: n.ProxyURL, pid: n.PID(), tree: true},
-				{name: "nginx-sub_filter", url: n.SubFilterURL, pid: n.PID(), tree: true},
+				{name: NameNginxProxy, url: n.ProxyURL, pid: n.PID(), tree: true},
+				{name: NameNginxSubFilter, url: n.SubFilterURL, pid: n.PID(), tree: true},
 			}
-			if got := r.countSubstitutions(n.SubFilterURL); got != len(slots) {
-				rep.Notes = append(rep.Notes, fmt.Sprintf("nginx sub_filter substituted %d of %d slots", got, len(slots)))
+			if o.Cache {
+				ngx = append(ngx,
+					target{name: NameNginxCache, url: n.CacheURL, pid: n.PID(), tree: true, cached: true},
+					target{name: NameNginxCacheSubFilter, url: n.CacheSubFilterURL, pid: n.PID(), tree: true, cached: true})
+			}
+			for _, t := range ngx {
+				if !strings.HasSuffix(t.name, "sub_filter") {
+					continue
+				}
+				if got := r.countSubstitutions(t.url); got != len(slots) {
+					rep.Notes = append(rep.Notes, fmt.Sprintf("%s substituted %d of %d slots", t.name, got, len(slots)))
+				}
+			}
+		}
+	}
+	all := slices.Concat(targets, ngx)
+	for _, t := range all {
+		if t.cached {
+			if err := r.warmCache(ctx, t); err != nil {
+				return nil, err
 			}
 		}
 	}
 
-	rs, err := r.measureRounds(ctx, append(targets, ngx...), 0)
+	rs, err := r.measureRounds(ctx, all, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -298,12 +369,31 @@ func (r *runner) runAgainst(ctx context.Context, rep *Report) (*Report, error) {
 		rep.Notes = append(rep.Notes, "no -cookie-key: requests carry no visitor cookie, so each is a first visit")
 	}
 	rep.Notes = append(rep.Notes, "-against: the proxy's CPU and allocations are not measured")
-	rs, err := r.measureRounds(ctx, []target{{name: "target", url: strings.TrimSuffix(o.Against, "/")}}, 0)
+	rs, err := r.measureRounds(ctx, []target{{name: NameTarget, url: strings.TrimSuffix(o.Against, "/")}}, 0)
 	if err != nil {
 		return nil, err
 	}
 	rep.Results = rs
 	return rep, nil
+}
+
+// warmCache asks t for the page, as the load generator does, until its
+// cache answers: a cached server measured before its first hit would
+// measure a miss.
+func (r *runner) warmCache(ctx context.Context, t target) error {
+	lo := LoadOptions{URL: t.url + requestPath, Connections: 1, Duration: 5 * time.Second, MaxRequests: 1,
+		CookieName: r.opts.CookieName, Cookies: r.cookies, ZipfS: r.opts.ZipfS, AcceptEncoding: r.accept}
+	for range 50 {
+		lr, err := Load(ctx, lo)
+		if err != nil {
+			return err
+		}
+		if lr.Hits > 0 {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("bench: %s answered no request from its cache (no X-Cache: HIT in 50 requests)", t.name)
 }
 
 // sample is what one measurement slice of one target measured.

@@ -51,6 +51,11 @@ func TestRunRefuses(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Against: "http://127.0.0.1:1", Compare: []string{"apache"}}); !errors.Is(err, ErrUnknownCompare) {
 		t.Errorf("compare apache: %v, want ErrUnknownCompare", err)
 	}
+	for _, o := range []Options{{Binary: "marquee", Cache: true, Nonce: true}, {Against: "http://127.0.0.1:1", Cache: true}} {
+		if _, err := Run(context.Background(), o); !errors.Is(err, ErrCacheOptions) {
+			t.Errorf("cache with nonce %v, against %q: %v, want ErrCacheOptions", o.Nonce, o.Against, err)
+		}
+	}
 	if _, err := Run(context.Background(), Options{}); err == nil {
 		t.Error("no binary accepted")
 	}
@@ -85,5 +90,53 @@ func TestSummarize(t *testing.T) {
 	r.summarize()
 	if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "personalized reached 300 of 500") {
 		t.Errorf("notes %q", r.Notes)
+	}
+}
+
+func TestSummarizeCache(t *testing.T) {
+	r := &Report{Results: []Result{
+		{Name: NamePassthrough, Requests: 1, RPS: 1000, CPUPerReqUS: 40},
+		{Name: NamePersonalized, Requests: 1, RPS: 800, CPUPerReqUS: 60},
+		{Name: NameCachedPassthrough, Requests: 1, RPS: 2500, CPUPerReqUS: 15, CacheHitRatio: 1},
+		{Name: NameCachedPersonalized, Requests: 1, RPS: 2000, CPUPerReqUS: 25, CacheHitRatio: 1},
+		{Name: NameNginxCache, Requests: 1, RPS: 2600, CPUPerReqUS: 20, CacheHitRatio: 0.98},
+		{Name: NameNginxCacheSubFilter, Requests: 1, RPS: 1250, CPUPerReqUS: 50, CacheHitRatio: 1},
+	}}
+	r.summarize()
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"cache_hit_ratio", r.CacheHitRatio, 1},
+		{"cached_rps", r.CachedRPS, 2000},
+		{"cached_cpu_us", r.CachedCPUUS, 25},
+		{"cached_passthrough_cpu_us", r.CachedPassthroughCPUUS, 15},
+		{"cached_vs_passthrough_rps_ratio", r.CachedVsPassthroughRPSRatio, 2},
+		{"cached_vs_passthrough_cpu_ratio", r.CachedVsPassthroughCPURatio, 0.625},
+		{"nginx_cache_cpu_us", r.NginxCacheCPUUS, 20},
+		{"nginx_cache_sub_filter_cpu_us", r.NginxCacheSubFilterCPUUS, 50},
+		{"nginx_cache_hit_ratio", r.NginxCacheHitRatio, 0.98},
+		{"cached_vs_nginx_cache_cpu_ratio", r.CachedVsNginxCacheCPURatio, 1.25},
+		{"cached_vs_nginx_cache_sub_filter_cpu_ratio", r.CachedVsNginxCacheSubFilterCPURatio, 0.5},
+		{"cached_vs_nginx_cache_sub_filter_rps_ratio", r.CachedVsNginxCacheSubFilterRPSRatio, 1.6},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "nginx-cache: 98.0% of responses were cache hits") {
+		t.Errorf("notes %q", r.Notes)
+	}
+	var text, js bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cached personalised / nginx proxy_cache + sub_filter: 0.500× proxy CPU per request, 1.600× requests/s", "100.0%"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("no %q in\n%s", want, text.String())
+		}
+	}
+	if err := r.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"cached_vs_nginx_cache_sub_filter_cpu_ratio": 0.5,`) {
+		t.Errorf("JSON: %v\n%s", err, js.String())
 	}
 }

@@ -71,7 +71,8 @@ func (s *Server) Cache() *cache.Cache { return s.cache }
 
 // lookupCache looks the request up and answers it from the cache when it
 // may. It reports false when the request must go to the origin; x.req is
-// then ready for it, conditional when an expired entry is revalidated.
+// then ready for it (originRequest), conditional when an expired entry is
+// revalidated.
 func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) bool {
 	if len(ctx.Request.Header.PeekBytes(strRange)) > 0 {
 		return false // ranges are neither stored nor served from entries
@@ -95,7 +96,7 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 			s.serveEntry(ctx, x, e, cache.Hit, peer)
 			return true
 		case cache.StaleWhileRevalidate:
-			s.revalidateInBackground(ctx, x, e)
+			s.revalidateInBackground(ctx, x, e, peer)
 			s.serveEntry(ctx, x, e, cache.Stale, peer)
 			return true
 		}
@@ -116,6 +117,7 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	}
 	// Not answered by the flight (it stored nothing this request may use,
 	// or it took too long): this request fetches for itself.
+	s.originRequest(ctx, x, peer)
 	x.req.Header.DelBytes(strIfNoneMatch)
 	x.req.Header.DelBytes(strIfModifiedSince)
 	if e != nil {
@@ -338,11 +340,12 @@ func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
 // the response, unless one is under way: a 304 refreshes e, a new
 // response replaces it (stored if it may be, as a miss would store it),
 // a failure keeps it. Requests meanwhile are served e.
-func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry) {
+func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry, peer netip.Addr) {
 	f := s.cache.Lead(x.c.key)
 	if f == nil {
 		return
 	}
+	s.originRequest(ctx, x, peer)
 	req := fasthttp.AcquireRequest()
 	x.req.CopyTo(req)
 	req.Header.DelBytes(strIfNoneMatch)

@@ -42,7 +42,8 @@ the proxy process is the figure to compare, not requests/s.`, stderr)
 	against := fs.String("against", "", "load an already running proxy at this `URL` instead (requests/s and latency only)")
 	cookieKey := fs.String("cookie-key", "", "base64 cookie-signing `key` of the -against proxy, to send valid visitor cookies")
 	cookieName := fs.String("cookie", "mq_vid", "visitor cookie `name`")
-	compare := fs.String("compare", "", "also measure these proxies in front of the same origin, a comma-separated `list`: nginx (a plain proxy, and sub_filter substituting the same slots); skipped with a note when not installed")
+	compare := fs.String("compare", "", "also measure these proxies in front of the same origin, a comma-separated `list`: nginx (a plain proxy, and sub_filter substituting the same slots; with -cache also both with proxy_cache); skipped with a note when not installed")
+	cacheOn := fs.Bool("cache", false, "also measure both marquee servers with the edge cache on, the origin letting shared caches keep the page, so that requests are served from the cache (not with -nonce or -against)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	if code, stop := parseFlags(fs, args); stop {
 		return code
@@ -51,6 +52,7 @@ the proxy process is the figure to compare, not requests/s.`, stderr)
 	opts := bench.Options{
 		GzipOrigin:   *gzipOrigin,
 		Nonce:        *nonce,
+		Cache:        *cacheOn,
 		Duration:     *duration,
 		Warmup:       *warmup,
 		Rounds:       *rounds,

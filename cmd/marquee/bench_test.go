@@ -61,10 +61,63 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"bench", "-compare", "apache", "-against", "http://127.0.0.1:1"}, 1, "only nginx"},
 		{[]string{"bench", "-page", "/nonexistent/page.html"}, 1, "no such file"},
 		{[]string{"bench", "extra"}, 2, "unexpected argument"},
+		{[]string{"bench", "-cache", "-nonce"}, 1, "not with nonce"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// TestBenchCacheSmoke runs "marquee bench -cache -compare nginx -json"
+// briefly and checks that the cached servers were measured from their
+// caches, with nginx's when it is installed.
+func TestBenchCacheSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four marquee processes and nginx; skipped with -short")
+	}
+	bin := buildMarquee(t)
+	cmd := exec.Command(bin, "bench", "-json", "-cache", "-compare", "nginx", "-duration", "400ms", "-rounds", "1",
+		"-warmup", "50ms", "-rate", "0", "-connections", "2", "-profiles", "200")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("marquee bench: %v\n%s", err, stderr.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, stdout.String())
+	}
+	keys := []string{"cache_hit_ratio", "cached_rps", "cached_cpu_us", "cached_passthrough_cpu_us", "cached_vs_passthrough_rps_ratio"}
+	names := []string{"passthrough", "personalized", "cached-passthrough", "cached-personalized"}
+	if settings, _ := rep["settings"].(map[string]any); settings["nginx"] != nil {
+		keys = append(keys, "nginx_cache_cpu_us", "nginx_cache_sub_filter_cpu_us", "nginx_cache_hit_ratio",
+			"cached_vs_nginx_cache_sub_filter_cpu_ratio", "cached_vs_nginx_cache_cpu_ratio")
+		names = append(names, "nginx-proxy", "nginx-sub_filter", "nginx-cache", "nginx-cache-sub_filter")
+	} else {
+		t.Log("nginx is not installed: its rows are not checked")
+	}
+	for _, k := range keys {
+		if v, ok := rep[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s = %v, want a positive number", k, rep[k])
+		}
+	}
+	results, _ := rep["results"].([]any)
+	if len(results) != len(names) {
+		t.Fatalf("%d closed-loop results, want %d", len(results), len(names))
+	}
+	for i, r := range results {
+		r := r.(map[string]any)
+		if r["name"] != names[i] {
+			t.Errorf("result %d is %v, want %s", i, r["name"], names[i])
+		}
+		hits, _ := r["cache_hit_ratio"].(float64)
+		if cached := strings.Contains(names[i], "cache"); cached && hits < 0.99 || !cached && hits != 0 {
+			t.Errorf("%s: cache_hit_ratio %v", names[i], r["cache_hit_ratio"])
+		}
+		if r["errors"].(float64) != 0 {
+			t.Errorf("%s: %v errors", r["name"], r["errors"])
 		}
 	}
 }
