@@ -69,6 +69,9 @@ type Personalizer struct {
 	// renderLog limits the logging of failed offer renders.
 	renderLog *logLimiter
 
+	segMu    sync.Mutex    // one segment estimate at a time
+	segCache *segmentCache // the last one; guarded by segMu
+
 	minted, filled, planErrors, renderErrors, exprErrors, bots, previews prometheus.Counter
 }
 
