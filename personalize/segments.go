@@ -7,7 +7,7 @@ import (
 
 // SegmentSample is how many stored profiles EstimateSegments evaluates:
 // enough for a 95% interval of at most ±1 percentage point of the
-// profiles, at about 10 ms per thousand profiles evaluated.
+// profiles, at about 15 ms per thousand profiles evaluated.
 const SegmentSample = 10000
 
 // segmentEstimateTTL is how long an estimate is served before another
@@ -50,8 +50,7 @@ type SegmentCount struct {
 
 // EstimateSegments returns the membership of each configured segment,
 // from SegmentSample profiles drawn uniformly from the store and
-// evaluated as a decision would evaluate them now (segments that read
-// the request see none). An estimate less than a minute old, under the
+// evaluated as a decision would evaluate them now, without a request. An estimate less than a minute old, under the
 // same configuration, is returned again instead of a new scan; callers
 // must not modify it. It runs off the request path, on an admin call.
 func (p *Personalizer) EstimateSegments() (*SegmentEstimate, error) {
