@@ -76,7 +76,7 @@ type Options struct {
 //
 // A record is one line of JSON:
 //
-//	{"event_id":"edge-1-lq3x8k2a-42","type":"exposure","time":"2026-12-07T10:15:00.123Z",
+//	{"event_id":"edge-1-mxd46azf-42","type":"exposure","time":"2026-12-07T10:15:00.123Z",
 //	 "visitor":"…","customer":null,"url":"/p/1?color=red","campaign":"hero",
 //	 "experiment":"hero-test","variant":"b","node":"edge-1"}
 //

@@ -43,7 +43,6 @@ type WebhookOptions struct {
 type webhookOutput struct {
 	opts WebhookOptions
 	hc   *http.Client
-	body bytes.Reader
 }
 
 func newWebhookOutput(o WebhookOptions) (*webhookOutput, error) {
@@ -88,12 +87,13 @@ func (o *webhookOutput) send(ctx context.Context, b *batch, from int) (int, erro
 	to := min(len(b.recs), from+o.opts.BatchSize)
 	ctx, cancel := context.WithTimeout(ctx, o.opts.Timeout)
 	defer cancel()
-	o.body.Reset(b.span(from, to))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.opts.URL, &o.body)
+	// A reader per attempt: the transport may still hold the last one
+	// when Do has returned an error.
+	body := b.span(from, to)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.opts.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, &refusedError{n: to - from, err: err}
 	}
-	req.ContentLength = int64(o.body.Len())
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	if o.opts.Auth != "" {
 		req.Header.Set(o.opts.AuthHeader, o.opts.Auth)
