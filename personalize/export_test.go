@@ -3,9 +3,13 @@ package personalize_test
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,12 +34,19 @@ type exported struct {
 // down and reads back every record.
 func startExporting(t *testing.T, yaml string) (*personalizetest.Env, func() []exported) {
 	t.Helper()
+	return startExportingWith(t, yaml, personalize.Options{})
+}
+
+// startExportingWith is startExporting with further options.
+func startExportingWith(t *testing.T, yaml string, opts personalize.Options) (*personalizetest.Env, func() []exported) {
+	t.Helper()
 	dir := t.TempDir()
 	ex, err := export.New(export.Options{Node: "n1", File: &export.FileOptions{Dir: dir, Wait: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := personalizetest.Start(t, yaml, slotPage, personalize.Options{Exporter: ex})
+	opts.Exporter = ex
+	env := personalizetest.Start(t, yaml, slotPage, opts)
 	return env, func() []exported {
 		t.Helper()
 		_ = env.Pers.Close(context.Background()) // conversions are exported once stored
@@ -106,8 +117,7 @@ campaigns:
 			"exposure _global _global / -",
 			"exposure exp hero-test / -",
 			"exposure promo <null> / -",
-			// The thank-you page has slots too: its exposures, then the
-			// conversions once stored.
+			// The thank-you page has slots too.
 			"exposure _global _global /checkout/complete?order=9 -",
 			"exposure exp hero-test /checkout/complete?order=9 -",
 			"exposure promo <null> /checkout/complete?order=9 -",
@@ -141,6 +151,9 @@ campaigns:
 			vid := string(env.Pers.Signer().AppendMint(nil))
 			tt.run(t, env, vid)
 			recs := read()
+			// A conversion is exported by the write queue once stored,
+			// which may be before the thank-you page's own exposures.
+			slices.SortStableFunc(recs, func(a, b exported) int { return strings.Compare(b.Type, a.Type) })
 			var got []string
 			ids := map[string]bool{}
 			for _, r := range recs {
@@ -165,5 +178,23 @@ campaigns:
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestExportNamesTheCustomer(t *testing.T) {
+	key := []byte("login-key-0123456789")
+	cr, err := personalize.NewCustomerResolver(personalize.CustomerOptions{Cookie: "login", Keys: [][]byte{key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, read := startExportingWith(t, "campaigns:\n  - {id: promo, slot: hero, template: '<b>PROMO</b>'}\n", personalize.Options{Customer: cr})
+	vid := string(env.Pers.Signer().AppendMint(nil))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("c-1042"))
+	login := "c-1042." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	env.Proxy.Get(t, "GET", "/p/1", "Cookie: mq_vid="+vid+"; login="+login)
+	recs := read()
+	if len(recs) != 1 || str(recs[0].Visitor) != vid[:personalize.VisitorIDLen] || str(recs[0].Customer) != "c-1042" {
+		t.Fatalf("got %+v, want one exposure naming visitor %s and customer c-1042", recs, vid[:personalize.VisitorIDLen])
 	}
 }
