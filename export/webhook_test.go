@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,13 +20,17 @@ type hook struct {
 	script   []int
 	posts    int
 	auth     []string
-	acked    map[string]int // event id → times acknowledged
+	acked    map[string]int    // event id → times received in a stored batch
+	lines    map[string]string // event id → its line, the first time
 	maxBatch int
+	// storeAll stores every batch, even one answered with an error: an
+	// acknowledgement lost on the way back.
+	storeAll bool
 	block    chan struct{} // when set, POSTs wait for it to close
 }
 
 func newHook(t *testing.T, script ...int) (*hook, *httptest.Server) {
-	h := &hook{script: script, acked: map[string]int{}}
+	h := &hook{script: script, acked: map[string]int{}, lines: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.block != nil {
 			select {
@@ -47,13 +52,18 @@ func newHook(t *testing.T, script ...int) (*hook, *httptest.Server) {
 			w.Header().Set("Retry-After", "0")
 		}
 		w.WriteHeader(status)
-		if status/100 != 2 {
+		if status/100 != 2 && !h.storeAll {
 			return
 		}
 		lines := parseLines(t, body)
 		h.maxBatch = max(h.maxBatch, len(lines))
-		for _, l := range lines {
+		raw := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+		for i, l := range lines {
 			h.acked[l.EventID]++
+			if prev, ok := h.lines[l.EventID]; ok && prev != raw[i] {
+				t.Errorf("event %s sent as %s, then as %s", l.EventID, prev, raw[i])
+			}
+			h.lines[l.EventID] = raw[i]
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -79,18 +89,21 @@ func fastWebhook(url string) *WebhookOptions {
 func TestWebhookAtLeastOnce(t *testing.T) {
 	const n = 35
 	tests := []struct {
-		name    string
-		script  []int
-		refuses bool // the receiver refuses the first batch for good
+		name     string
+		script   []int
+		storeAll bool // the receiver stores batches it answers with errors
+		refuses  bool // the receiver refuses the first batch for good
 	}{
-		{"all accepted", []int{200}, false},
-		{"fails three times then succeeds", []int{503, 500, 502, 200}, false},
-		{"timeouts and rate limits", []int{408, 429, 504, 204}, false},
-		{"a bad request drops one batch", []int{400, 200}, true},
+		{"all accepted", []int{200}, false, false},
+		{"fails three times then succeeds", []int{503, 500, 502, 200}, false, false},
+		{"timeouts and rate limits", []int{408, 429, 504, 204}, false, false},
+		{"a bad request drops one batch", []int{400, 200}, false, true},
+		{"lost acknowledgements send duplicates", []int{503, 503, 200}, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h, srv := newHook(t, tc.script...)
+			h.storeAll = tc.storeAll
 			e, err := New(Options{Node: "n1", Webhook: fastWebhook(srv.URL)})
 			if err != nil {
 				t.Fatal(err)
@@ -106,6 +119,13 @@ func TestWebhookAtLeastOnce(t *testing.T) {
 			}
 			if len(acked) != n-refused {
 				t.Errorf("got %d distinct records, want %d", len(acked), n-refused)
+			}
+			dups := 0
+			for _, k := range acked {
+				dups += k - 1
+			}
+			if tc.storeAll != (dups > 0) {
+				t.Errorf("%d duplicates, want some: %v", dups, tc.storeAll)
 			}
 			if h.maxBatch > 10 {
 				t.Errorf("a POST carried %d records, want at most 10", h.maxBatch)
