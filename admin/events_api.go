@@ -95,7 +95,7 @@ func (a *admin) postEvents(w http.ResponseWriter, r *http.Request) error {
 	if p := a.opts.Personalizer; p != nil {
 		for j := range evs {
 			if items[pos[j]].Status == msync.EventAccepted.String() {
-				p.ConvertEvent(evs[j].Target(), evs[j].Type.String(), evs[j].TS, evs[j].Value)
+				p.CreditEvent(&evs[j])
 			}
 		}
 	}

@@ -107,6 +107,10 @@ type Config struct {
 	// request goes to the origin.
 	Cache *Cache `yaml:"cache"`
 
+	// Export streams exposures and conversions to a warehouse. Nil (no
+	// export section): nothing is exported.
+	Export *Export `yaml:"export"`
+
 	file string
 	dir  string // directory relative paths are read against; "" for the working directory
 	pos  map[string]int
@@ -425,6 +429,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.applyIngestDefaults()
+	c.applyExportDefaults()
 	setString(&c.Log.Level, "info")
 	setString(&c.Log.Format, "text")
 	for i := range c.Slots {

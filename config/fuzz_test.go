@@ -25,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		"origin: http://o:1\ncache: {max_size: 256MiB, max_object: 5%, stale_if_error: 1d, ignore_query: [utm_*, gclid]}\n",
 		"cache: {max_size: 1e400, max_object: '%', ignore_query: ['*x', '']}\n",
 		"cache: {max_object: 0.0000001%, x_cache_header: yes, honor_client_no_cache: [1]}\n",
+		"origin: http://o:1\ndata_dir: /d\nexport: {ids: hmac, id_key: MDEyMzQ1Njc4OWFiY2RlZg==, file: {retention: 0}, kafka: {brokers: ['k:9092'], topic: t}, webhook: {url: 'https://w/', batch_size: 10}}\n",
+		"export: {ids: [x], file: {retention: 1.5d, sync: ''}, webhook: {url: '%zz', min_backoff: 1m, max_backoff: 1s}}\n",
+		"export:\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -199,6 +199,7 @@ func (c *Config) validate() Errors {
 		}
 	}
 	errs = append(errs, c.validateCache()...)
+	errs = append(errs, c.validateExport()...)
 	return errs
 }
 

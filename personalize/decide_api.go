@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/marquee-proxy/marquee/decide"
+	"github.com/marquee-proxy/marquee/export"
 )
 
 // LocalPrefix is the path prefix of the endpoints marquee answers itself on
@@ -105,8 +106,8 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 		}
 		if id != nil {
 			out.Visitor = string(id)
-			pid, _ := p.resolveHeaders(h, nil, id, nil)
-			if err := p.decideSlots(ctx, snap, pid, slots, out.Slots); err != nil {
+			pid, cust := p.resolveHeaders(h, nil, id, nil)
+			if err := p.decideSlots(ctx, snap, pid, subjectIDs{id, cust}, slots, out.Slots); err != nil {
 				writeLocalError(ctx, err)
 				return
 			}
@@ -118,8 +119,13 @@ func (p *Personalizer) serveDecide(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(body)
 }
 
-// decideSlots fills res with the offers for slots, counting exposures.
-func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id []byte, slots []string, res map[string]*SlotDecision) error {
+// subjectIDs are who exported records name: the visitor and, logged in,
+// the customer.
+type subjectIDs struct{ visitor, customer []byte }
+
+// decideSlots fills res with the offers for slots for profile id,
+// counting and exporting exposures as who's.
+func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id []byte, who subjectIDs, slots []string, res map[string]*SlotDecision) error {
 	prof, err := p.store.GetBytes(id)
 	if err != nil {
 		return err
@@ -152,7 +158,12 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 		res[s] = &SlotDecision{Campaign: ch.Campaign.ID, Variant: ch.VariantName(), HTML: string(buf)}
 	}
 	if !ctx.IsHead() {
-		p.expose(snap, id, prof, d, choices, now)
+		var subj *export.Subject
+		if p.exporter != nil {
+			subj = new(export.Subject)
+			p.exporter.SetSubject(subj, who.visitor, who.customer, ctx.RequestURI(), now)
+		}
+		p.expose(snap, id, prof, d, choices, now, subj)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/export"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -36,6 +37,10 @@ type Options struct {
 	Registry prometheus.Registerer
 	// Recorder counts exposures and conversions. Nil: not counted.
 	Recorder Recorder
+	// Exporter streams exposure and conversion records to a warehouse;
+	// the caller shuts it down after the Personalizer. Nil: nothing is
+	// exported.
+	Exporter *export.Exporter
 	// Node names this node in the cap counts it writes. Zero means
 	// DefaultOptions' ("local", the store's default node name).
 	Node string

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/marquee-proxy/marquee/decide"
+	"github.com/marquee-proxy/marquee/export"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -60,12 +61,16 @@ type Personalizer struct {
 	now      func() time.Time
 	log      *slog.Logger
 	recorder Recorder
-	queue    *writeQueue // the node's, shared with the Tracker
+	exporter *export.Exporter // nil: nothing exported
+	queue    *writeQueue      // the node's, shared with the Tracker
 	node     string
 	ingest   ingest
 	scratch  sync.Pool // *personalizeScratch
 	// renderLog limits the logging of failed offer renders.
 	renderLog *logLimiter
+
+	segMu    sync.Mutex    // one segment estimate at a time
+	segCache *segmentCache // the last one; guarded by segMu
 
 	minted, filled, planErrors, renderErrors, exprErrors, bots, previews prometheus.Counter
 }
@@ -78,6 +83,8 @@ type personalizeScratch struct {
 	buf     []byte
 	choices []decide.Choice
 	cust    []byte
+	target  []byte         // the page's path and query, for the export
+	subject export.Subject // the page's exported records' common part
 }
 
 // emptyProfile stands for a visitor with no stored profile.
@@ -102,6 +109,7 @@ func New(opts Options) (*Personalizer, error) {
 		now:      opts.Now,
 		log:      opts.Logger,
 		recorder: opts.Recorder,
+		exporter: opts.Exporter,
 		node:     opts.Node,
 
 		renderLog: newLogLimiter(renderLogEvery),
@@ -112,7 +120,7 @@ func New(opts Options) (*Personalizer, error) {
 		p.queue = newWriteQueue(opts.Store, p.log, defaultQueueWorkers, personalizerQueueLen, 0)
 	}
 	p.ingest = ingest{tracker: opts.Tracker, customer: opts.Customer, consent: opts.Consent}
-	conv := eventConverter(p.ConvertEvent)
+	conv := eventConverter(p.CreditEvent)
 	p.queue.converter.Store(&conv)
 	p.scratch.New = func() any { return new(personalizeScratch) }
 	counter := func(name, help string) prometheus.Counter {

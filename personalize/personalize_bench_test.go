@@ -41,7 +41,7 @@ const benchVisitors = 1024
 
 // benchPersonalizer returns a personaliser over an in-memory store holding
 // benchVisitors gold profiles, and their cookies.
-func benchPersonalizer(b *testing.B) (*Personalizer, []string) {
+func benchPersonalizer(b testing.TB) (*Personalizer, []string) {
 	b.Helper()
 	cfg, err := config.Parse("bench.yaml", []byte("origin: http://127.0.0.1:1\n"+benchConfig))
 	if err != nil {

@@ -75,7 +75,7 @@ type writeQueue struct {
 	seed    maphash.Seed
 	tracker *Tracker // interprets observations; nil when there are none
 	// converter credits an origin's event header naming a conversion
-	// event, once the event is stored (see Personalizer.ConvertEvent);
+	// event, once the event is stored (see Personalizer.CreditEvent);
 	// set by the Personalizer after the workers started, hence atomic.
 	converter atomic.Pointer[eventConverter]
 	workers   []*queueWorker
@@ -89,9 +89,9 @@ type writeQueue struct {
 	applied, dropped, failed, waited prometheus.Counter
 }
 
-// eventConverter credits a conversion event of type typ at time at, worth
-// value, to profile id. It runs on a queue worker and must not block.
-type eventConverter func(id, typ string, at time.Time, value float64)
+// eventConverter credits a stored event that may be a conversion. It runs
+// on a queue worker and must not block; ev is valid only for the call.
+type eventConverter func(ev *msync.Event)
 
 type queueWorker struct {
 	mu     sync.Mutex // guards seq and sends on ch, so ch is in seq order
@@ -339,8 +339,7 @@ func (q *writeQueue) flush(evs []msync.Event, conv []int) ([]msync.Event, []int)
 		if f := q.converter.Load(); f != nil {
 			for _, i := range conv {
 				if i < len(res) && res[i].Status == msync.EventAccepted {
-					ev := &evs[i]
-					(*f)(ev.Target(), ev.Type.String(), ev.TS, ev.Value)
+					(*f)(&evs[i])
 				}
 			}
 		}

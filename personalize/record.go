@@ -7,6 +7,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/decide/stats"
+	"github.com/marquee-proxy/marquee/export"
 	"github.com/marquee-proxy/marquee/profile"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -24,7 +25,7 @@ func (p *Personalizer) record(pg *page) {
 		t.Observe(pg.rc, pg.vid, pg.sc.cust)
 	}
 	if pg.conversion && !p.headerConverts(pg) {
-		p.convert(pg.snap, append([]byte(nil), pg.id...), pg.now, 0)
+		p.convert(pg.snap, append([]byte(nil), pg.id...), p.pageConverter(pg), pg.now, 0)
 	}
 	if pg.d == nil {
 		return // no slots: nothing was decided
@@ -38,7 +39,7 @@ func (p *Personalizer) record(pg *page) {
 	case pg.rc.RequestHeader().IsHead():
 		// Nobody saw a HEAD response's body.
 	default:
-		p.expose(pg.snap, pg.id, pg.prof, pg.d, pg.sc.choices, pg.now)
+		p.expose(pg.snap, pg.id, pg.prof, pg.d, pg.sc.choices, pg.now, p.pageSubject(pg))
 	}
 }
 
@@ -57,23 +58,34 @@ func (p *Personalizer) headerConverts(pg *page) bool {
 	return ev != msync.EventInvalid && pg.snap.Engine.IsConversionEvent(ev.String())
 }
 
-// expose counts what this page showed and queues the profile changes that
-// follow: cap counts, the remembered variant, the exposure time. Nothing is
-// written when nothing changed.
-func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, d *decide.Decision, choices []decide.Choice, now time.Time) {
-	if p.recorder != nil && snap.Engine.GlobalHoldoutShare() > 0 {
+// expose counts what this page showed, exports it (to subj, nil: not
+// exported) and queues the profile changes that follow: cap counts, the
+// remembered variant, the exposure time. Nothing is written when nothing
+// changed.
+func (p *Personalizer) expose(snap *Snapshot, id []byte, prof *profile.Profile, d *decide.Decision, choices []decide.Choice, now time.Time, subj *export.Subject) {
+	if (p.recorder != nil || subj != nil) && snap.Engine.GlobalHoldoutShare() > 0 {
 		group := globalTreated
 		if d.GlobalHoldout {
 			group = globalHeldOut
 		}
-		p.recorder.Expose(GlobalCampaign, group.Name, id)
+		if p.recorder != nil {
+			p.recorder.Expose(GlobalCampaign, group.Name, id)
+		}
+		if subj != nil {
+			p.exporter.Exposure(subj, GlobalCampaign, GlobalCampaign, group.Name)
+		}
 		choices = append(choices, decide.Choice{Campaign: snap.global, Variant: group})
 	}
 	attribute := snap.Engine.TracksConversions()
 	need := false
 	for _, ch := range choices {
-		if ch.Campaign != snap.global && p.recorder != nil {
-			p.recorder.Expose(ch.Campaign.ID, statsVariant(ch.VariantName()), id)
+		if ch.Campaign != snap.global {
+			if p.recorder != nil {
+				p.recorder.Expose(ch.Campaign.ID, statsVariant(ch.VariantName()), id)
+			}
+			if subj != nil {
+				p.exporter.Exposure(subj, ch.Campaign.ID, ch.Campaign.Experiment(), statsVariant(ch.VariantName()))
+			}
 		}
 		if needsWrite(prof, ch, now, attribute) {
 			need = true
@@ -189,21 +201,34 @@ func addCap(caps map[string][]profile.NodeDayCount, campaign string, today int32
 
 // ConvertEvent credits a conversion to the profile id when an event of type
 // typ at time at is a configured conversion event (conversions.events);
-// value is its purchase value (0: none), for revenue metrics.
+// value is its purchase value (0: none), for revenue metrics. Exported
+// conversion records name id as the visitor; CreditEvent names the
+// event's visitor and customer.
 func (p *Personalizer) ConvertEvent(id, typ string, at time.Time, value float64) {
+	p.creditEvent(id, conversionOf{visitor: []byte(id)}, typ, at, value)
+}
+
+// CreditEvent credits a conversion to the profile ev lands on when ev, an
+// event just stored, is a configured conversion event
+// (conversions.events), with its value for revenue metrics.
+func (p *Personalizer) CreditEvent(ev *msync.Event) {
+	p.creditEvent(ev.Target(), conversionOf{visitor: []byte(ev.Visitor), customer: []byte(ev.Customer)}, ev.Type.String(), ev.TS, ev.Value)
+}
+
+func (p *Personalizer) creditEvent(id string, who conversionOf, typ string, at time.Time, value float64) {
 	snap := p.snap.Load()
 	if !snap.Engine.IsConversionEvent(typ) || !msync.ValidID(id) {
 		return
 	}
-	p.convert(snap, []byte(id), at, value)
+	p.convert(snap, []byte(id), who, at, value)
 }
 
 // convert credits a conversion to the exposures it follows. Attribution
 // and marking happen in one profile update, under the store's lock for
-// that id, and are counted only once stored: two conversions at once (a
-// purchase event and the thank-you page) cannot both credit the same
-// exposure.
-func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time, value float64) {
+// that id, and are counted and exported (naming who) only once stored:
+// two conversions at once (a purchase event and the thank-you page)
+// cannot both credit the same exposure.
+func (p *Personalizer) convert(snap *Snapshot, id []byte, who conversionOf, now time.Time, value float64) {
 	var credited []decide.Attribution
 	var outcomes []outcome
 	p.queue.update(string(id), func(pr *profile.Profile) error {
@@ -218,6 +243,7 @@ func (p *Personalizer) convert(snap *Snapshot, id []byte, now time.Time, value f
 		decide.MarkConverted(pr, credited, now)
 		return nil
 	}, func() {
+		p.exportConversions(snap, who, credited, now, value)
 		if p.recorder == nil {
 			return
 		}

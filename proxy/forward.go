@@ -240,24 +240,7 @@ func (s *Server) buildOriginRequest(ctx *fasthttp.RequestCtx, x *exchange, peer 
 		u = append(u, strSchemeHTTP...)
 	}
 	u = append(u, org.host...)
-	if target := ctx.Request.Header.RequestURI(); len(target) > 0 && target[0] == '/' {
-		path, q, hasQuery := bytes.Cut(target, strQuestion)
-		if !hasQuery || !s.mustStripQuery(q) {
-			u = append(u, target...)
-		} else {
-			u = append(u, path...)
-			u = s.appendStrippedQuery(u, q)
-		}
-	} else {
-		// Absolute-form: keep only its path and query (RFC 9112 §3.2.2).
-		u = append(u, ctx.URI().PathOriginal()...)
-		if q := ctx.URI().QueryString(); len(q) > 0 && s.mustStripQuery(q) {
-			u = s.appendStrippedQuery(u, q)
-		} else if len(q) > 0 {
-			u = append(u, '?')
-			u = append(u, q...)
-		}
-	}
+	u = s.appendTarget(u, ctx)
 	x.scratch = u
 	x.req.SetRequestURIBytes(u)
 	if s.opts.PreserveHost {
@@ -282,10 +265,36 @@ var (
 	strEquals   = []byte("=")
 )
 
+// appendTarget appends ctx's path and query, without the parameters of
+// Options.StripQueryParams; s may be nil (a rewrite context outside a
+// server), which strips nothing.
+func (s *Server) appendTarget(u []byte, ctx *fasthttp.RequestCtx) []byte {
+	if target := ctx.Request.Header.RequestURI(); len(target) > 0 && target[0] == '/' {
+		path, q, hasQuery := bytes.Cut(target, strQuestion)
+		if !hasQuery || !s.mustStripQuery(q) {
+			return append(u, target...)
+		}
+		u = append(u, path...)
+		return s.appendStrippedQuery(u, q)
+	}
+	// Absolute-form: keep only its path and query (RFC 9112 §3.2.2).
+	u = append(u, ctx.URI().PathOriginal()...)
+	if q := ctx.URI().QueryString(); len(q) > 0 && s.mustStripQuery(q) {
+		u = s.appendStrippedQuery(u, q)
+	} else if len(q) > 0 {
+		u = append(u, '?')
+		u = append(u, q...)
+	}
+	return u
+}
+
 // mustStripQuery reports whether query q may hold a parameter of
 // Options.StripQueryParams: one substring search per name, so that the
 // usual request costs nothing more.
 func (s *Server) mustStripQuery(q []byte) bool {
+	if s == nil {
+		return false
+	}
 	for _, name := range s.opts.StripQueryParams {
 		if strings.Contains(b2s(q), name) || bytes.IndexByte(q, '%') >= 0 {
 			return true

@@ -155,6 +155,13 @@ func (rc *RewriteContext) RequestHeader() *fasthttp.RequestHeader { return &rc.c
 // URI returns the request's URI. Read-only.
 func (rc *RewriteContext) URI() *fasthttp.URI { return rc.ctx.URI() }
 
+// AppendTarget appends the request's path and query as the origin
+// received them, Options.StripQueryParams left out: the page's address
+// as the shop knows it, for records that name the page.
+func (rc *RewriteContext) AppendTarget(dst []byte) []byte {
+	return rc.srv.appendTarget(dst, rc.ctx)
+}
+
 // OriginHeader returns the value of the origin's response header name, or
 // nil. Read-only; headers in Options.StripResponseHeaders are readable here
 // and never reach the client.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
+	"github.com/marquee-proxy/marquee/export"
 	"github.com/marquee-proxy/marquee/proxy"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -40,6 +41,9 @@ type node struct {
 	errc     chan error
 	registry *prometheus.Registry
 	stats    *stats.Recorder
+	// exporter streams exposures and conversions out; nil without an
+	// export section.
+	exporter *export.Exporter
 	clu      *clusterParts
 	// cache is the node's edge cache, which purges reach; nil: off.
 	cache edgeCache
@@ -109,8 +113,18 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	if n.ingest, err = newIngest(cfg, n.store, n.registry, log); err != nil {
 		return n, err
 	}
+	eopts, err := exportOptions(cfg)
+	if err != nil {
+		return n, fmt.Errorf("export: %w", err)
+	}
+	if eopts != nil {
+		eopts.Logger, eopts.Registry = log, n.registry
+		if n.exporter, err = export.New(*eopts); err != nil {
+			return n, err
+		}
+	}
 	popts := personalizeOptions(cfg)
-	popts.Snapshot, popts.Store, popts.Keys = snap, n.store, keys
+	popts.Snapshot, popts.Store, popts.Keys, popts.Exporter = snap, n.store, keys, n.exporter
 	popts.Logger, popts.Registry, popts.Recorder = log, n.registry, n.stats
 	popts.Tracker, popts.Customer, popts.Consent = n.ingest.tracker, n.ingest.customer, n.ingest.consent
 	if n.pers, err = personalize.New(popts); err != nil {
@@ -216,6 +230,10 @@ func (n *node) close(ctx context.Context) error {
 	}
 	if n.pers != nil {
 		errs = append(errs, n.pers.Close(ctx))
+	}
+	if n.exporter != nil {
+		// After the write queue: it exports the conversions it stores.
+		errs = append(errs, n.exporter.Shutdown(ctx))
 	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())

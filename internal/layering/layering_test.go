@@ -26,6 +26,9 @@ func TestDependenciesPointDown(t *testing.T) {
 		{"inject", []string{module + "decide", module + "sync", module + "personalize", module + "proxy"}},
 		{"cluster", []string{module + "personalize", module + "proxy", module + "admin", module + "decide"}},
 		{"personalize", []string{module + "admin", module + "cluster"}},
+		// The export stream is fed bytes and strings: it knows no request,
+		// profile, rule or store.
+		{"export", []string{module + "personalize", module + "admin", module + "proxy", module + "decide", module + "sync", module + "profile", module + "config", module + "cluster", "github.com/valyala/fasthttp"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
