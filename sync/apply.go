@@ -18,7 +18,7 @@ const (
 	maxCartItems  = 100
 	// SessionGap is the idle time after which a page view starts a new
 	// session.
-	SessionGap = 30 * time.Minute
+	SessionGap = profile.SessionGap
 )
 
 // ApplyEvent changes p as e says. e must have been normalised
