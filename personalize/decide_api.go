@@ -130,9 +130,13 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	if !prof.Consent.Allows() {
 		return nil
 	}
+	sc := p.scratch.Get().(*personalizeScratch)
+	defer p.scratch.Put(sc)
 	now := p.now()
 	d := snap.Engine.Acquire(prof, id, now)
 	defer d.Release()
+	sc.context.forLocal(snap.context, ctx)
+	d.SetContext(&sc.context)
 	var choices []decide.Choice
 	var buf []byte
 	for _, s := range slots {

@@ -78,6 +78,7 @@ type personalizeScratch struct {
 	buf     []byte
 	choices []decide.Choice
 	cust    []byte
+	context requestContext // what the decision reads of the request
 }
 
 // emptyProfile stands for a visitor with no stored profile.

@@ -161,6 +161,8 @@ func (p *Personalizer) decide(pg *page) {
 	var previewing bool
 	pg.preview, previewing = p.preview(pg.snap, pg.rc, pg.now)
 	pg.d = pg.snap.Engine.Acquire(pg.prof, pg.id, pg.now)
+	sc.context.forPage(pg.snap.context, pg.rc)
+	pg.d.SetContext(&sc.context)
 	sc.spans, sc.choices = sc.spans[:0], sc.choices[:0]
 	for i := range pg.plan.NumSlots() {
 		name := pg.plan.Slot(i).Name
