@@ -152,3 +152,62 @@ func (c *requestContext) clientAddr() netip.Addr {
 
 // Interface guards.
 var _ decide.Context = (*requestContext)(nil)
+
+// ExplainRequest is a request /v1/explain imagines, to show what a
+// visitor would get on a given page, device and place.
+type ExplainRequest struct {
+	// URL is the page's path and query, e.g. "/c/shoes?utm_source=mail".
+	URL string
+	// Host, Referrer and UserAgent are the request's headers.
+	Host, Referrer, UserAgent string
+	// Country is what the geo header would say, as if from a trusted
+	// proxy; IP the client's address, for the geo database.
+	Country string
+	IP      netip.Addr
+}
+
+// ContextOf returns the request context of r, read as a page's would be.
+// It is for the admin API, not the request path: it allocates.
+func (s *Snapshot) ContextOf(r ExplainRequest) decide.Context {
+	c := &imaginedContext{src: s.context, r: r}
+	_ = c.uri.Parse(nil, []byte(r.URL))
+	return c
+}
+
+// imaginedContext is decide.Context over an ExplainRequest.
+type imaginedContext struct {
+	src *contextSources
+	r   ExplainRequest
+	uri fasthttp.URI
+}
+
+func (c *imaginedContext) Request() decide.RequestInfo {
+	path := ""
+	if c.r.URL != "" {
+		path = string(c.uri.Path())
+	}
+	return decide.RequestInfo{Path: path, Host: c.r.Host, Referrer: c.r.Referrer}
+}
+
+func (c *imaginedContext) Query(name string) string { return string(c.uri.QueryArgs().Peek(name)) }
+
+func (c *imaginedContext) Device() decide.DeviceInfo {
+	d := c.src.devices.Lookup([]byte(c.r.UserAgent))
+	return decide.DeviceInfo{Type: d.Type, OS: d.OS, Browser: d.Browser}
+}
+
+func (c *imaginedContext) Geo() decide.GeoInfo {
+	country := geo.Country([]byte(c.r.Country))
+	var g geo.Info
+	if c.src.geoDB != nil {
+		g = c.src.geoDB.Lookup(c.r.IP)
+	}
+	if country == "" {
+		country = g.Country
+	} else if country != g.Country {
+		g = geo.Info{}
+	}
+	return decide.GeoInfo{Country: country, Region: g.Region, City: g.City}
+}
+
+var _ decide.Context = (*imaginedContext)(nil)
