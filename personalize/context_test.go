@@ -1,14 +1,17 @@
 package personalize_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/marquee-proxy/marquee/internal/geo/geotest"
+	"github.com/marquee-proxy/marquee/internal/personalizetest"
 	"github.com/marquee-proxy/marquee/personalize"
 	"github.com/marquee-proxy/marquee/proxy"
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 const (
@@ -170,3 +173,56 @@ func hero(body string) string {
 	return content
 }
 
+// TestVisitThroughProxy: a session's landing page is recorded and read
+// back on its later pages; tracked views carry their path too.
+func TestVisitThroughProxy(t *testing.T) {
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tr, err := personalize.NewTracker(personalize.TrackerOptions{
+		Store: st,
+		Pages: []personalize.TrackPage{{Path: "/p/{product}", Event: msync.EventView}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close(context.Background()) })
+	env := personalizetest.Start(t, `campaigns:
+  - {id: sale, slot: offer, priority: 9, when: 'visit.landing startsWith "/sale"', template: '<b>SALE</b>'}
+  - {id: back, slot: offer, priority: 5, when: 'visit.count >= 2 or not visit.new', template: '<b>{{.Profile.Sessions}}</b>'}
+`, slotPage, personalize.Options{Store: st, Tracker: tr})
+	tests := []struct {
+		name, vid, path, want string
+	}{
+		{"lands on a sale page", "AAAAAAAAAAAAAAAAAAAAAA", "/sale/shoes", "SALE"},
+		{"goes on browsing", "AAAAAAAAAAAAAAAAAAAAAA", "/c/boots", "SALE"},
+		{"lands on a product page", "BBBBBBBBBBBBBBBBBBBBBB", "/p/boots", "No offer"},
+		{"goes on to a sale page", "BBBBBBBBBBBBBBBBBBBBBB", "/sale/boots", "1"},
+	}
+	cookies := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var headers []string
+			if c := cookies[tt.vid]; c != "" {
+				headers = append(headers, "Cookie: mq_vid="+c)
+			}
+			r := env.Proxy.Get(t, "GET", tt.path, headers...)
+			if c := personalizetest.CookieValue(t, r, "mq_vid"); c != "" {
+				cookies[tt.vid] = c
+			}
+			if body := string(r.Body()); !strings.Contains(body, `<div data-marquee-slot="offer">`+wrapOffer(tt.want)) {
+				t.Errorf("got %s, want %s", body, tt.want)
+			}
+		})
+	}
+	for vid, want := range map[string]string{"AAAAAAAAAAAAAAAAAAAAAA": "/sale/shoes", "BBBBBBBBBBBBBBBBBBBBBB": "/p/boots"} {
+		c := cookies[vid]
+		env.Pers.Wait([]byte(c[:personalize.VisitorIDLen]))
+		p, _ := st.Get(c[:personalize.VisitorIDLen])
+		if p == nil || p.Landing != want || p.Sessions != 1 {
+			t.Errorf("visitor %s: profile %+v, want landing %s in 1 session", vid, p, want)
+		}
+	}
+}

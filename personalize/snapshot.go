@@ -26,7 +26,7 @@ type Snapshot struct {
 	Version uint64
 
 	bots     *botMatcher
-	context  *contextSources // what request context expressions read
+	context  *contextSources  // what request context expressions read
 	global   *decide.Campaign // stands for the global holdout experiment
 	products msync.Products   // Engine's catalog; nil when none
 }
