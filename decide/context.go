@@ -226,10 +226,22 @@ type reqCtx struct {
 // reset forgets the last request's context and reads src from now on;
 // src may be nil, every name then reading its zero value.
 func (c *reqCtx) reset(src Context) {
+	// Only what was set is cleared: reset runs three times per decision,
+	// and the strings must not outlive their request.
+	if c.isBoxed != 0 {
+		clear(c.boxed[:])
+	}
+	clear(c.queries[:c.nq])
+	if c.have&groupRequest != 0 {
+		c.req = RequestInfo{}
+	}
+	if c.have&groupDevice != 0 {
+		c.dev = DeviceInfo{}
+	}
+	if c.have&groupGeo != 0 {
+		c.geo = GeoInfo{}
+	}
 	c.src, c.have, c.isBoxed, c.nq = src, 0, 0, 0
-	clear(c.queries[:])
-	c.req, c.dev, c.geo = RequestInfo{}, DeviceInfo{}, GeoInfo{}
-	clear(c.boxed[:])
 }
 
 // fill fetches the groups g of the context not fetched yet.
