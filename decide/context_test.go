@@ -177,3 +177,13 @@ func TestContextNil(t *testing.T) {
 		t.Errorf("got false (errors %d), want true", d.Errors)
 	}
 }
+
+// TestContextTrial: an expression that multiplies a request value past the
+// byte budget is refused when compiled, as one over profile values is.
+func TestContextTrial(t *testing.T) {
+	cfg := parse(t, "segments:\n  s: 'len(repeat(request.query(\"q\"), 200)) > 0'\n")
+	_, err := Compile(cfg)
+	if err == nil || !strings.Contains(err.Error(), "m.yaml:3: segments.s: expression exceeds its evaluation budget") {
+		t.Errorf("got %v, want a budget error on segments.s", err)
+	}
+}
