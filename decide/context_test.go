@@ -85,6 +85,13 @@ func TestContextUnknownNames(t *testing.T) {
 		{`request.query(3) == "x"`, `request.query takes the parameter's name, a string`},
 		{`visits.count > 1`, `unknown name "visits"`},
 	}
+	for _, root := range []string{"request", "device", "geo", "visit", "time"} {
+		cfg := parse(t, "segments:\n  "+root+": 'true'\n")
+		want := `m.yaml:3: segments.` + root + `: segment name "` + root + `" is already a name expressions use`
+		if _, err := Compile(cfg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("segment %s: got %v, want %s", root, err, want)
+		}
+	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
 			cfg := parse(t, "segments:\n  s: '"+tt.expr+"'\n")
