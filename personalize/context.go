@@ -93,6 +93,13 @@ func (c *requestContext) forLocal(src *contextSources, ctx *fasthttp.RequestCtx)
 	c.referrer = ctx.QueryArgs().Peek("referrer")
 }
 
+// release drops the request c points at, so that the pooled scratch does
+// not keep it reachable.
+func (c *requestContext) release() {
+	c.src, c.h, c.rc, c.local, c.referrer = nil, nil, nil, nil, nil
+	c.pageURI.Reset()
+}
+
 // Request returns the path, host and referrer.
 func (c *requestContext) Request() decide.RequestInfo {
 	if c.local != nil {

@@ -226,3 +226,28 @@ func TestVisitThroughProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestVisitUnslotted: a known visitor's view of a page without slots also
+// starts a session, when an expression reads visit.*.
+func TestVisitUnslotted(t *testing.T) {
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tr, err := personalize.NewTracker(personalize.TrackerOptions{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close(context.Background()) })
+	env := personalizetest.Start(t, "segments:\n  back: 'visit.count > 1'\n", "<!doctype html><p>A blog post</p>", personalize.Options{Store: st, Tracker: tr})
+	cookie := string(env.Pers.Signer().AppendMint(nil))
+	vid := cookie[:personalize.VisitorIDLen]
+	env.Proxy.Get(t, "GET", "/blog/winter", "Cookie: mq_vid="+cookie)
+	env.Proxy.Get(t, "GET", "/blog/summer", "Cookie: mq_vid="+cookie)
+	env.Pers.Wait([]byte(vid))
+	p, _ := st.Get(vid)
+	if p == nil || p.Landing != "/blog/winter" || p.Sessions != 1 {
+		t.Errorf("profile %+v, want landing /blog/winter in 1 session", p)
+	}
+}

@@ -134,8 +134,9 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	defer p.scratch.Put(sc)
 	now := p.now()
 	d := snap.Engine.Acquire(prof, id, now)
-	defer d.Release()
 	sc.context.forLocal(snap.context, ctx)
+	defer sc.context.release()
+	defer d.Release()
 	d.SetContext(&sc.context)
 	var choices []decide.Choice
 	var buf []byte

@@ -55,6 +55,7 @@ func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
 	}
 	if pg.slotted {
 		p.decide(&pg)
+		defer pg.sc.context.release()
 		defer pg.d.Release()
 		p.render(&pg)
 		p.splice(&pg)
