@@ -52,6 +52,7 @@ func TestContextNames(t *testing.T) {
 		{`time.hour == 22 and time.weekday == "sat"`, nil, true}, // Europe/Paris
 		{`time.weekday in ["sat", "sun"]`, nil, true},
 		{`let device = 1; device == 1`, nil, true},
+		{`geo?.country == "FR" and device["os"] == "ios"`, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
