@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -139,7 +140,10 @@ func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error
 }
 
 // explain answers GET /v1/explain?visitor=ID&url=PATH: every segment's value
-// and why each campaign fills its slot or not, for that visitor now.
+// and why each campaign fills its slot or not, for that visitor now, on the
+// request described by url (path and query), host, referrer, user_agent,
+// country (as a trusted geo header) and ip (for the geo database), all
+// optional: the names expressions read of the request.
 func (a *admin) explain(w http.ResponseWriter, r *http.Request) error {
 	id := r.URL.Query().Get("visitor")
 	if !msync.ValidID(id) {
@@ -155,7 +159,16 @@ func (a *admin) explain(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := a.opts.Personalizer
 	snap := p.Snapshot()
-	x := snap.Engine.Explain(prof, []byte(id), p.Now())
+	q := r.URL.Query()
+	req := personalize.ExplainRequest{URL: q.Get("url"), Host: q.Get("host"), Referrer: q.Get("referrer"), UserAgent: q.Get("user_agent"), Country: q.Get("country")}
+	if s := q.Get("ip"); s != "" {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "ip", "want an IP address")
+		}
+		req.IP = ip
+	}
+	x := snap.Engine.ExplainIn(prof, []byte(id), p.Now(), snap.ContextOf(req))
 	writeJSON(w, http.StatusOK, struct {
 		Visitor        string `json:"visitor"`
 		URL            string `json:"url,omitempty"`

@@ -82,6 +82,10 @@ type Config struct {
 	// Bots configures crawler detection; crawlers always get the fallback.
 	Bots Bots `yaml:"bots"`
 
+	// Geo says where geo.country, geo.region and geo.city come from. Both
+	// sources empty: they read "".
+	Geo Geo `yaml:"geo"`
+
 	// Tracking turns observed page views into profile updates.
 	Tracking Tracking `yaml:"tracking"`
 
@@ -448,3 +452,24 @@ func setDuration(p *Duration, v Duration) {
 		*p = v
 	}
 }
+
+// Geo configures where expressions' geo.* names come from: a CDN's country
+// header, a MaxMind-format database, or both, the header's country then
+// winning over the database's.
+type Geo struct {
+	// Header names a request header holding the visitor's ISO country
+	// code, set by a CDN in front of marquee, e.g. "CF-IPCountry". It is
+	// believed only when the request comes from an address in
+	// trusted_proxies: anyone else could send it. Empty: no header.
+	Header string `yaml:"header"`
+	// Database is a MaxMind-format (.mmdb) City or Country database, e.g.
+	// GeoLite2-City.mmdb, looked up by the visitor's address (the peer, or
+	// through trusted_proxies the X-Forwarded-For client). A relative path
+	// is relative to the configuration file. Read once at start. Empty: no
+	// database.
+	Database string `yaml:"database"`
+}
+
+// GeoDatabasePath returns geo.database resolved against the configuration
+// file's directory; "" when none is configured.
+func (c *Config) GeoDatabasePath() string { return c.resolvePath(c.Geo.Database) }

@@ -36,21 +36,22 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
 	}
-	c, err := Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
-	c.dir = filepath.Dir(path)
-	return c, nil
+	// Relative paths in the file (geo.database, checked now) are relative
+	// to its directory.
+	return parse(path, data, filepath.Dir(path))
 }
 
 // Parse decodes and validates configuration text; name is used in error
 // messages. It never panics, whatever data holds.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, "") }
+
+// parse is Parse for a file in dir ("" for none).
+func parse(name string, data []byte, dir string) (*Config, error) {
 	c, errs := decodeFile(name, data)
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
+	c.dir = dir
 	c.applyDefaults()
 	if errs := c.validate(); len(errs) > 0 {
 		return nil, errs.Err()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/geo"
 )
 
 // MinKeyBytes is the shortest accepted cookie-signing key.
@@ -62,6 +64,14 @@ func (c *Config) validate() Errors {
 
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		add("time_zone", "unknown time zone %q", c.TimeZone)
+	}
+	if c.Geo.Header != "" && !validCookieName(c.Geo.Header) {
+		add("geo.header", "%q is not a header name", c.Geo.Header)
+	}
+	if c.Geo.Database != "" {
+		if err := checkGeoDatabase(c.GeoDatabasePath()); err != nil {
+			add("geo.database", "%v", err)
+		}
 	}
 
 	if !validCookieName(c.Identity.Cookie) {
@@ -243,10 +253,22 @@ func (c *Config) Warnings() Errors {
 	if c.Cluster != nil && len(c.Identity.Keys) == 0 {
 		ws = append(ws, c.Errorf("identity.keys", "cluster configured without explicit keys: each node would sign visitor cookies with its own key and reject the others'"))
 	}
+	if c.Geo.Header != "" && len(c.TrustedProxies) == 0 {
+		ws = append(ws, c.Errorf("geo.header", "%s is believed only from trusted_proxies, and none are listed: geo.country will not read it", c.Geo.Header))
+	}
 	if c.Cluster != nil && len(c.Cluster.SecretKeys) == 0 {
 		ws = append(ws, c.Errorf("cluster.secret_keys", "gossip is not encrypted"))
 	}
 	return ws
+}
+
+// checkGeoDatabase opens path as a MaxMind DB and closes it.
+func checkGeoDatabase(path string) error {
+	db, err := geo.Open(path)
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // DecodeKey decodes a base64 key, padded or not, standard or URL alphabet.

@@ -20,6 +20,9 @@ func FuzzExpressionBudget(f *testing.F) {
 		`attrs.tier + attrs.tier == "x"`, `join(split(attrs.bio, ""), attrs.bio) != ""`,
 		`len(reduce(1..50, #acc + string(#), "")) > 0`, `any(keys(attrs), len(repeat(#, 100)) > 0)`,
 		`replace(attrs.bio, "", attrs.bio) != ""`, `let s = attrs.bio + attrs.bio; len(s + s) > 0`,
+		`device.type == "mobile" and geo?.country in ["FR"]`, `len(repeat(request.query("q"), 50)) > 0`,
+		`visit.new or visit.count > 2 and time.hour < 6`, `device["os"] + request.path != ""`,
+		`let device = 1; device > 0`, `request.query(request.path) == visit.landing`,
 	} {
 		f.Add(s)
 	}
@@ -38,6 +41,7 @@ func FuzzExpressionBudget(f *testing.F) {
 		}
 		for _, p := range append(sampleProfiles(testNow, time.UTC), visitor) {
 			d := e.Acquire(p, []byte("v"), testNow)
+			d.SetContext(sampleContext{})
 			start := time.Now()
 			for i := range e.segments {
 				clear(d.seg)

@@ -63,6 +63,7 @@ type Engine struct {
 	globalHoldout float64
 	conversions   conversions
 	browsing      bool // some expression reads browsing_category
+	visit         bool // some expression reads visit.*
 	// viewKeys are the constant (category, window) pairs of views calls,
 	// compiled into calls of Env.ViewsK by index.
 	viewKeys []viewKey
@@ -190,8 +191,12 @@ func Compile(cfg *config.Config) (*Engine, error) {
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 		}
 		deps[i] = c.segments
-		e.segments[i] = &segment{name: s.Name, prog: c.prog, stable: !c.volatile}
+		// A segment that reads the request answers per request: caching
+		// it per profile would give a visitor on a phone the answer of
+		// their desktop visit.
+		e.segments[i] = &segment{name: s.Name, prog: c.prog, stable: !c.volatile && !c.contextual}
 		e.browsing = e.browsing || c.browsing
+		e.visit = e.visit || c.visit
 	}
 	if cycle := findCycle(deps); cycle != nil {
 		names := make([]string, len(cycle))
@@ -216,6 +221,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 			}
 			cp.when = cc.prog
 			e.browsing = e.browsing || cc.browsing
+			e.visit = e.visit || cc.visit
 		}
 		if strings.TrimSpace(c.Template) != "" {
 			cp.tmpl = e.addTemplate(cfg, &errs, c.ID, path+".template", c.Template)
@@ -287,6 +293,10 @@ func (e *Engine) addTemplate(cfg *config.Config, errs *config.Errors, name, path
 
 // Campaigns returns the compiled campaigns in configuration order.
 func (e *Engine) Campaigns() []*Campaign { return e.campaigns }
+
+// ReadsVisit reports whether some expression reads visit.*: the caller
+// then records where each session lands (profile.Profile.Landing).
+func (e *Engine) ReadsVisit() bool { return e.visit }
 
 // GlobalHoldoutShare returns the configured global holdout share.
 func (e *Engine) GlobalHoldoutShare() float64 { return e.globalHoldout }

@@ -58,6 +58,7 @@ type Decision struct {
 	depth int
 	vms   [maxSegmentDepth + 1]vm.VM
 	spent budget // of the evaluation running
+	ctx   reqCtx // the request context, fetched as expressions read it
 	data  offerData
 	w     appendWriter
 	used  []bool
@@ -135,9 +136,15 @@ func (e *Engine) Acquire(p *profile.Profile, id []byte, now time.Time) *Decision
 		e.stable.load(p, d.seg)
 	}
 	d.data.Profile = p
+	d.ctx.reset(nil)
 	d.GlobalHoldout = inShare(e.salt, "global", d.id, e.globalHoldout)
 	return d
 }
+
+// SetContext makes c the request context the decision's expressions read
+// (request.path, device.type, …); without it they read zero values. c is
+// asked only for what expressions read, and not kept past Release.
+func (d *Decision) SetContext(c Context) { d.ctx.reset(c) }
 
 // Release returns d to its engine's pool; d must not be used afterwards.
 func (d *Decision) Release() {
@@ -146,6 +153,7 @@ func (d *Decision) Release() {
 		e.stable.store(d.p, d.seg, e.segments)
 	}
 	d.p, d.env.Attrs, d.env.Scores, d.data.Profile = nil, nil, nil, nil
+	d.ctx.reset(nil)
 	select {
 	case e.free <- d:
 	default:
@@ -173,6 +181,7 @@ func (d *Decision) bind() {
 	d.env.Viewed = func(product string) bool { return slices.Contains(d.p.Recent, product) }
 	d.env.Score = func(name string) float64 { return d.p.Scores[name] }
 	d.env.Since = func(t time.Time) time.Duration { return d.now.Sub(t) }
+	d.env.Ctx, d.env.CtxB, d.env.CtxI, d.env.Query = d.ctxString, d.ctxBool, d.ctxInt, d.query
 	b := &d.spent
 	d.env.Repeat, d.env.Replace, d.env.Join = b.repeat, b.replace, b.join
 	d.env.Split, d.env.SplitAfter, d.env.String = b.split(false), b.split(true), b.str

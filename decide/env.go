@@ -35,6 +35,14 @@ type Env struct {
 	// ViewsK is views for the engine's constant (category, window) pair k.
 	ViewsK func(k int) int `expr:"__views"`
 
+	// Request context names (request.path, device.type, …) are compiled
+	// into calls of these with the field's number (context.go), so that a
+	// Decision reads its Context only when an expression asks.
+	Ctx   func(field any) any  `expr:"__ctx"`
+	CtxB  func(field int) bool `expr:"__ctxb"`
+	CtxI  func(field int) int  `expr:"__ctxi"`
+	Query func(name any) any   `expr:"__query"`
+
 	// The budgeted replacements of expr builtins and operators (budget.go).
 	Repeat     func(args ...any) (any, error) `expr:"__repeat"`
 	Replace    func(args ...any) (any, error) `expr:"__replace"`
@@ -72,4 +80,5 @@ var envNames = map[string]bool{
 	"attrs": true, "scores": true, "purchases": true, "cart": true,
 	"views": true, "viewed": true, "score": true, "since": true, "in_segment": true,
 	"browsing_category": true,
+	"request":           true, "device": true, "geo": true, "visit": true, "time": true,
 }

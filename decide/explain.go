@@ -35,10 +35,17 @@ type CampaignExplained struct {
 }
 
 // Explain evaluates every segment and every campaign for p, slot by slot in
-// priority order, exactly as a page with every slot would.
+// priority order, exactly as a page with every slot would, for a request
+// that says nothing about itself (request context names read "").
 func (e *Engine) Explain(p *profile.Profile, id []byte, now time.Time) Explanation {
+	return e.ExplainIn(p, id, now, nil)
+}
+
+// ExplainIn is Explain for a request whose context is c.
+func (e *Engine) ExplainIn(p *profile.Profile, id []byte, now time.Time, c Context) Explanation {
 	d := e.Acquire(p, id, now)
 	defer d.Release()
+	d.SetContext(c)
 	var x Explanation
 	x.GlobalHoldout = d.GlobalHoldout
 	for i, s := range e.segments {

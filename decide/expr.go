@@ -22,6 +22,10 @@ type compiledExpr struct {
 	segments []int // segments it uses
 	volatile bool  // it reads something that changes with time
 	browsing bool  // it reads browsing_category
+	// contextual: it reads the request (request, device, geo, visit,
+	// time), so its value is never cached per profile.
+	contextual bool
+	visit      bool // it reads visit.*
 }
 
 // volatileNames are the names whose value changes with the clock.
@@ -51,7 +55,11 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	}))
 	var bad, refused []string
 	var used, long []int
+	var ctxErr error
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
+		if err := checkCtxName(*n, declared, &out); err != nil && ctxErr == nil {
+			ctxErr = err
+		}
 		if name, ok := inSegmentArg(*n); ok {
 			if !hasKey(segments, name) {
 				bad = append(bad, name)
@@ -94,6 +102,12 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		}
 	}))
 	out.segments = used
+	if ctxErr == nil {
+		ctxErr = checkBareCtx(tree.Node, declared)
+	}
+	if ctxErr != nil {
+		return out, ctxErr
+	}
 	if len(bad) > 0 {
 		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
 	}
@@ -108,6 +122,7 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		expr.AsBool(),
 		expr.MaxNodes(maxExprNodes),
 		expr.Patch(segmentPatcher{segments: segments, declared: declared}),
+		expr.Patch(ctxPatcher{declared: declared}),
 		expr.Patch(viewsPatcher{e}),
 		expr.Patch(budgetPatcher{}),
 	)
@@ -116,6 +131,66 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	}
 	out.prog = prog
 	return out, nil
+}
+
+// checkCtxName checks a use of a request context name in n and notes it
+// in out. A root such as device is only a name with a field after it:
+// device.type, never device alone or device.colour.
+func checkCtxName(n ast.Node, declared map[string]bool, out *compiledExpr) error {
+	switch n := n.(type) {
+	case *ast.CallNode:
+		if root, prop, ok := ctxMember(n.Callee, declared); ok && ctxMethods[root][prop] {
+			if len(n.Arguments) != 1 {
+				return fmt.Errorf("%s.%s takes one argument, the parameter's name", root, prop)
+			}
+			switch n.Arguments[0].(type) {
+			case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ArrayNode, *ast.MapNode:
+				return fmt.Errorf("%s.%s takes the parameter's name, a string", root, prop)
+			}
+		}
+	case *ast.MemberNode:
+		root, prop, ok := ctxMember(n, declared)
+		if !ok {
+			if _, isID := n.Node.(*ast.IdentifierNode); !isID {
+				if inner, ok := n.Node.(*ast.MemberNode); ok {
+					if root, _, ok := ctxMember(inner, declared); ok {
+						return fmt.Errorf("%s has no nested fields; known: %s", root, ctxFieldList(root))
+					}
+				}
+			}
+			return nil
+		}
+		out.contextual = true
+		out.visit = out.visit || root == "visit"
+		if _, known := ctxNames[root][prop]; !known && !ctxMethods[root][prop] {
+			return fmt.Errorf("unknown name %q; known: %s", root+"."+prop, ctxFieldList(root))
+		}
+		if ctxMethods[root][prop] && !n.Method {
+			return fmt.Errorf("%s.%s is called: %s.%s(\"NAME\")", root, prop, root, prop)
+		}
+	}
+	return nil
+}
+
+// checkBareCtx reports a context root used without a field, e.g. device
+// alone, or a method called as a value.
+func checkBareCtx(tree ast.Node, declared map[string]bool) error {
+	fields := map[*ast.IdentifierNode]bool{}
+	ast.Walk(&tree, visitorFunc(func(n *ast.Node) {
+		if m, ok := (*n).(*ast.MemberNode); ok {
+			if id, ok := m.Node.(*ast.IdentifierNode); ok {
+				fields[id] = true
+			}
+		}
+	}))
+	var err error
+	ast.Walk(&tree, visitorFunc(func(n *ast.Node) {
+		id, ok := (*n).(*ast.IdentifierNode)
+		if ok && err == nil && ctxNames[id.Value] != nil && !declared[id.Value] && !fields[id] {
+			err = fmt.Errorf("%s is not a value; use one of %s", id.Value, ctxFieldList(id.Value))
+		}
+	}))
+	return err
 }
 
 // viewKey is a views call with constant arguments.

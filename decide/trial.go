@@ -57,6 +57,9 @@ func (e *Engine) trial(cfg *config.Config, errs *config.Errors) {
 	for _, p := range sampleProfiles(now, e.loc) {
 		// Not released: the samples must not enter the segment cache.
 		d := e.Acquire(p, []byte("sample"), now)
+		if len(p.Attrs) > 0 {
+			d.SetContext(sampleContext{})
+		}
 		check := func(path string, run func() error) {
 			start := time.Now()
 			err := run()
@@ -113,3 +116,20 @@ func firstLine(err error) string {
 	}
 	return msg
 }
+
+// sampleContext is the request the rich sample profile is tried on: long
+// values, as a hostile request may send, so that an expression that
+// multiplies them past a budget is refused at compile time.
+type sampleContext struct{}
+
+// sampleValue is as long as a request line's parts usually may be.
+var sampleValue = "/" + strings.Repeat("x", 2047)
+
+func (sampleContext) Request() RequestInfo {
+	return RequestInfo{Path: sampleValue, Host: sampleValue[1:256], Referrer: sampleValue}
+}
+func (sampleContext) Query(string) string { return sampleValue }
+func (sampleContext) Device() DeviceInfo {
+	return DeviceInfo{Type: "mobile", OS: "android", Browser: "chrome"}
+}
+func (sampleContext) Geo() GeoInfo { return GeoInfo{Country: "FR", Region: "IDF", City: "Paris"} }

@@ -136,9 +136,14 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	if !prof.Consent.Allows() {
 		return nil
 	}
+	sc := p.scratch.Get().(*personalizeScratch)
+	defer p.scratch.Put(sc)
 	now := p.now()
 	d := snap.Engine.Acquire(prof, id, now)
+	sc.context.forLocal(snap.context, ctx)
+	defer sc.context.release()
 	defer d.Release()
+	d.SetContext(&sc.context)
 	var choices []decide.Choice
 	var buf []byte
 	for _, s := range slots {

@@ -61,8 +61,13 @@ func (p *Personalizer) observeUnslotted(snap *Snapshot, rc *proxy.RewriteContext
 	defer p.scratch.Put(sc)
 	id, cust := p.resolve(rc, vid, sc.cust)
 	sc.cust = cust
-	if p.declined(id) {
-		return
+	prof, err := p.store.GetBytes(id)
+	if err == nil && prof != nil && !prof.Consent.Allows() {
+		return // declined
+	}
+	if snap.Engine.ReadsVisit() && !rc.RequestHeader().IsHead() && (prof == nil || p.now().Sub(prof.LastSeen) >= touchEvery) {
+		// Pages without slots go on with the session too (see visit).
+		in.tracker.Visit(vid, cust, rc.URI().Path())
 	}
 	in.tracker.Observe(rc, vid, cust)
 }

@@ -184,6 +184,9 @@ func (t *Tracker) Observe(rc *proxy.RewriteContext, visitor, customer []byte) {
 			continue
 		}
 		f.event, f.typ, f.category, f.product = true, pp.ev, cat, prod
+		if pp.ev == msync.EventView {
+			f.path = landingPath(path)
+		}
 		if len(cat) == 0 {
 			f.category = pp.catBytes
 		}
@@ -204,12 +207,40 @@ func (t *Tracker) Observe(rc *proxy.RewriteContext, visitor, customer []byte) {
 	t.enqueue(&f)
 }
 
+// Visit records a view of a page no tracking pattern matches, so that the
+// visitor's session is known to go on and, when the view starts one, where
+// it landed (visit.landing). The caller calls it at most once per
+// touchEvery per visitor: unlike a tracked view, it says nothing else.
+// A tracked page is left to Observe, which records the same.
+func (t *Tracker) Visit(visitor, customer, path []byte) {
+	for i := range t.pages {
+		if _, _, ok := t.pages[i].match(path); ok && t.pages[i].ev == msync.EventView {
+			return
+		}
+	}
+	p := landingPath(path)
+	if p == nil {
+		p = rootPath // still a view, that keeps the session going
+	}
+	t.enqueue(&jobFields{visitor: visitor, customer: customer, path: p, typ: msync.EventView, event: true})
+}
+
+var rootPath = []byte("/")
+
+// landingPath is path when an event may carry it, else nil.
+func landingPath(path []byte) []byte {
+	if !msync.ValidPath(b2s(path)) {
+		return nil
+	}
+	return path
+}
+
 // jobFields are the borrowed parts of an update, copied into one string by
 // enqueue.
 type jobFields struct {
-	visitor, customer, category, product, header []byte
-	typ                                          msync.EventType
-	event                                        bool
+	visitor, customer, category, product, header, path []byte
+	typ                                                msync.EventType
+	event                                              bool
 }
 
 // Link records, off the request path, that visitor belongs to customer.
@@ -239,6 +270,7 @@ func (t *Tracker) enqueue(f *jobFields) {
 	b = append(b, f.category...)
 	b = append(b, f.product...)
 	b = append(b, f.header...)
+	b = append(b, f.path...)
 	all := string(b)
 	cut := func(n int) string { s := all[:n]; all = all[n:]; return s }
 	j := job{hasEvent: f.event, typ: f.typ, ts: time.Now()}
@@ -247,6 +279,7 @@ func (t *Tracker) enqueue(f *jobFields) {
 	j.category = cut(len(f.category))
 	j.product = cut(len(f.product))
 	j.header = cut(len(f.header))
+	j.path = cut(len(f.path))
 	t.queue.push(&j)
 }
 
@@ -271,7 +304,7 @@ func (t *Tracker) collect(j *job, evs []msync.Event, conv []int) ([]msync.Event,
 		}
 	}
 	if j.hasEvent {
-		evs = append(evs, eventOf(j, msync.Event{Type: j.typ, Category: j.category, Product: j.product, TS: j.ts}))
+		evs = append(evs, eventOf(j, msync.Event{Type: j.typ, Category: j.category, Product: j.product, Path: j.path, TS: j.ts}))
 	}
 	if j.header != "" {
 		if ev, err := ParseEventHeader(j.header); err == nil {

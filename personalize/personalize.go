@@ -85,6 +85,7 @@ type personalizeScratch struct {
 	cust    []byte
 	target  []byte         // the page's path and query, for the export
 	subject export.Subject // the page's exported records' common part
+	context requestContext // what the decision reads of the request
 }
 
 // emptyProfile stands for a visitor with no stored profile.

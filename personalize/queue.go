@@ -60,6 +60,7 @@ type job struct {
 	header   string // raw event header, parsed by the worker
 	category string
 	product  string
+	path     string // a view's page, for the session's landing
 	ts       time.Time
 	typ      msync.EventType
 	hasEvent bool

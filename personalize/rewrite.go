@@ -55,12 +55,35 @@ func (p *Personalizer) Rewrite(rc *proxy.RewriteContext) error {
 	}
 	if pg.slotted {
 		p.decide(&pg)
+		defer pg.sc.context.release()
 		defer pg.d.Release()
 		p.render(&pg)
 		p.splice(&pg)
 	}
+	p.visit(&pg)
 	p.record(&pg)
 	return nil
+}
+
+// touchEvery is how often, at most, a visitor's page views that say
+// nothing else are written to keep their session going: well within
+// profile.SessionGap, so a session is not cut short, and rare enough that
+// browsing costs a write every few minutes, not one per page.
+const touchEvery = 5 * time.Minute
+
+// visit records a page view that starts a session, for visit.landing, or
+// that keeps one going after touchEvery, for visit.new and visit.count,
+// when some expression reads visit.*. Tracked pages record their views
+// themselves (record), their path included.
+func (p *Personalizer) visit(pg *page) {
+	t := p.ingest.tracker
+	if t == nil || !pg.snap.Engine.ReadsVisit() || pg.rc.RequestHeader().IsHead() {
+		return
+	}
+	if last := pg.prof.LastSeen; !last.IsZero() && pg.now.Sub(last) < touchEvery {
+		return
+	}
+	t.Visit(pg.vid, pg.sc.cust, pg.rc.URI().Path())
 }
 
 // planPage finds the page's compiled plan and whether it is a conversion
@@ -161,6 +184,8 @@ func (p *Personalizer) decide(pg *page) {
 	var previewing bool
 	pg.preview, previewing = p.preview(pg.snap, pg.rc, pg.now)
 	pg.d = pg.snap.Engine.Acquire(pg.prof, pg.id, pg.now)
+	sc.context.forPage(pg.snap.context, pg.rc)
+	pg.d.SetContext(&sc.context)
 	sc.spans, sc.choices = sc.spans[:0], sc.choices[:0]
 	for i := range pg.plan.NumSlots() {
 		name := pg.plan.Slot(i).Name

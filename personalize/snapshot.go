@@ -26,6 +26,7 @@ type Snapshot struct {
 	Version uint64
 
 	bots     *botMatcher
+	context  *contextSources  // what request context expressions read
 	global   *decide.Campaign // stands for the global holdout experiment
 	products msync.Products   // Engine's catalog; nil when none
 }
@@ -44,12 +45,16 @@ func (s *Snapshot) WithDecisions(name string, doc []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Compile(cfg)
+	return compile(cfg, s.context)
 }
 
 // Compile compiles the parts of cfg used on the request path. Every
 // problem is reported, located in the file, as a config.Errors.
-func Compile(cfg *config.Config) (*Snapshot, error) {
+func Compile(cfg *config.Config) (*Snapshot, error) { return compile(cfg, nil) }
+
+// compile is Compile reusing prev's context sources where cfg names the
+// same.
+func compile(cfg *config.Config, prev *contextSources) (*Snapshot, error) {
 	var errs config.Errors
 	eng, err := decide.Compile(cfg)
 	if err != nil {
@@ -77,6 +82,7 @@ func Compile(cfg *config.Config) (*Snapshot, error) {
 		}
 		rules = append(rules, rule)
 	}
+	sources := compileContextSources(cfg, prev, &errs)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -92,6 +98,7 @@ func Compile(cfg *config.Config) (*Snapshot, error) {
 		Engine:   eng,
 		Compiler: comp,
 		bots:     newBotMatcher(cfg.Bots.UserAgents),
+		context:  sources,
 		global:   &decide.Campaign{ID: GlobalCampaign},
 	}
 	if cat := eng.Catalog(); cat != nil {

@@ -2,6 +2,10 @@ package profile
 
 import "time"
 
+// SessionGap is the idle time after which a page view starts a new
+// session (visit.new, Sessions).
+const SessionGap = 30 * time.Minute
+
 // Profile is everything marquee knows about one visitor or customer. A
 // Profile returned by the store is a shared, read-only snapshot: callers
 // that want to change it work on a Clone and write that back.
@@ -28,6 +32,12 @@ type Profile struct {
 	Sessions int `json:"sessions,omitempty"`
 	// LastSeen is the time of the last page view.
 	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Landing is the path of the first page view of the latest session
+	// (visit.landing in expressions); "" when not recorded.
+	Landing string `json:"landing,omitempty"`
+	// SessionStart is when the session Landing belongs to started: of two
+	// copies, the later session's landing wins.
+	SessionStart time.Time `json:"session_start,omitzero"`
 	// Links are other ids known to be the same person.
 	Links []string `json:"links,omitempty"`
 	// Caps counts impressions per campaign in daily buckets, one count per

@@ -74,6 +74,10 @@ func removeHopByHop(h headerLister, scratch []byte) []byte {
 // zero Addr when the peer is not TCP (an in-memory listener).
 func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr { return addrOf(ctx.RemoteAddr()) }
 
+// PeerAddr returns the address of the connection's peer, unmapped, or the
+// zero Addr when it is not TCP.
+func PeerAddr(ctx *fasthttp.RequestCtx) netip.Addr { return peerAddr(ctx) }
+
 // addrOf is the IP address of a TCP peer, unmapped, or the zero Addr.
 func addrOf(a net.Addr) netip.Addr {
 	if t, ok := a.(*net.TCPAddr); ok {
@@ -84,11 +88,15 @@ func addrOf(a net.Addr) netip.Addr {
 }
 
 // trusted reports whether ip is within one of the trusted proxy ranges.
-func (s *Server) trusted(ip netip.Addr) bool {
+func (s *Server) trusted(ip netip.Addr) bool { return Trusted(ip, s.trustedProxies) }
+
+// Trusted reports whether ip is within one of the ranges of trusted (the
+// proxies in front of marquee, Options.TrustedProxies).
+func Trusted(ip netip.Addr, trusted []netip.Prefix) bool {
 	if !ip.IsValid() {
 		return false
 	}
-	for _, p := range s.trustedProxies {
+	for _, p := range trusted {
 		if p.Contains(ip) {
 			return true
 		}
@@ -198,7 +206,15 @@ func removeClientClaims(out, in *fasthttp.RequestHeader) {
 // trusted proxy, the right-most X-Forwarded-For entry that is not itself a
 // trusted proxy.
 func (s *Server) clientIP(h *fasthttp.RequestHeader, peer netip.Addr) netip.Addr {
-	if !s.trusted(peer) {
+	return ClientAddr(h, peer, s.trustedProxies)
+}
+
+// ClientAddr resolves the visitor's address as the proxy does, for
+// handlers that see a request before it (LocalHandler): the peer, or, when
+// the peer is in trusted, the right-most X-Forwarded-For entry that is not
+// itself in trusted. It does not allocate.
+func ClientAddr(h *fasthttp.RequestHeader, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
+	if !Trusted(peer, trusted) {
 		return peer
 	}
 	client := peer
@@ -218,7 +234,7 @@ func (s *Server) clientIP(h *fasthttp.RequestHeader, peer netip.Addr) netip.Addr
 				return client
 			}
 			client = ip.Unmap()
-			if !s.trusted(client) {
+			if !Trusted(client, trusted) {
 				return client
 			}
 		}

@@ -91,7 +91,7 @@ func acquireRewriteContext(s *Server, ctx *fasthttp.RequestCtx, peer netip.Addr,
 // origin the origin's response header (nil for none), body the decoded
 // page. Splice then always writes the plain splice.
 func NewRewriteContext(ctx *fasthttp.RequestCtx, origin *fasthttp.ResponseHeader, body []byte) *RewriteContext {
-	return &RewriteContext{ctx: ctx, origin: origin, body: body}
+	return &RewriteContext{ctx: ctx, origin: origin, body: body, peer: peerAddr(ctx)}
 }
 
 func releaseRewriteContext(rc *RewriteContext) {
@@ -237,11 +237,20 @@ func (rc *RewriteContext) SetCacheValue(v any, body []byte) {
 // Addr means unknown.
 func (rc *RewriteContext) RemoteIP() netip.Addr {
 	if !rc.clientIPSet {
-		rc.clientIP = rc.srv.clientIP(&rc.ctx.Request.Header, rc.peer)
+		var trusted []netip.Prefix
+		if rc.srv != nil {
+			trusted = rc.srv.trustedProxies
+		}
+		rc.clientIP = ClientAddr(&rc.ctx.Request.Header, rc.peer, trusted)
 		rc.clientIPSet = true
 	}
 	return rc.clientIP
 }
+
+// PeerTrusted reports whether the request came from a trusted proxy
+// (Options.TrustedProxies): only then are headers that proxy sets about
+// the client, such as a CDN's country header, believed.
+func (rc *RewriteContext) PeerTrusted() bool { return rc.srv != nil && rc.srv.trusted(rc.peer) }
 
 // AddHeader adds a response header. Both slices are copied. Headers added
 // are sent only when Rewrite succeeds, after the proxy's own; hop-by-hop

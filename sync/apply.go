@@ -18,7 +18,7 @@ const (
 	maxCartItems  = 100
 	// SessionGap is the idle time after which a page view starts a new
 	// session.
-	SessionGap = 30 * time.Minute
+	SessionGap = profile.SessionGap
 )
 
 // ApplyEvent changes p as e says. e must have been normalised
@@ -40,6 +40,9 @@ func ApplyEvent(p *profile.Profile, e *Event, loc *time.Location) {
 		}
 		if p.LastSeen.IsZero() || e.TS.Sub(p.LastSeen) > SessionGap {
 			p.Sessions++
+			if e.Path != "" && e.TS.After(p.SessionStart) {
+				p.Landing, p.SessionStart = e.Path, e.TS.UTC()
+			}
 		}
 	case EventAddToCart, EventRemoveFromCart:
 		qty := 1
@@ -216,6 +219,7 @@ func MergeInto(dst, src *profile.Profile) {
 	if src.LastSeen.After(dst.LastSeen) {
 		dst.LastSeen = src.LastSeen
 	}
+	mergeLanding(dst, src)
 	// The person keeps the variants they saw; where both saw one, the
 	// customer's (assigned by customer id) stays.
 	dst.Variants = mergeMap(dst.Variants, src.Variants, false)
@@ -299,4 +303,14 @@ func mergeNodeCounts(dst, src []profile.NodeDayCount) []profile.NodeDayCount {
 		}
 	}
 	return dst
+}
+
+// mergeLanding keeps, of dst's and src's, the landing of the later
+// session; of two sessions started at once, the smaller path, so that the
+// merge does not depend on its order.
+func mergeLanding(dst, src *profile.Profile) {
+	if src.SessionStart.After(dst.SessionStart) ||
+		src.SessionStart.Equal(dst.SessionStart) && src.Landing != "" && (dst.Landing == "" || src.Landing < dst.Landing) {
+		dst.Landing, dst.SessionStart = src.Landing, src.SessionStart
+	}
 }

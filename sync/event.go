@@ -68,6 +68,9 @@ type Event struct {
 	// Props are free-form properties; custom events name themselves with
 	// props.name.
 	Props map[string]any `json:"props,omitempty"`
+	// Path is the page's URL path, for a view: the view that starts a
+	// session records it as the profile's Landing (visit.landing).
+	Path string `json:"path,omitempty"`
 }
 
 // Target is the profile id the event lands on: the customer when known,
@@ -164,6 +167,10 @@ const (
 // MaxPast says: anything before is a default or a bug, not an event.
 var minEventTime = time.Unix(0, 0)
 
+// MaxPathLen bounds an event's path, and so a profile's Landing: longer
+// paths are refused, not cut, so that a landing is always a real path.
+const MaxPathLen = 256
+
 // Normalize trims and case-folds e's names as r says, and checks every
 // field against the schema and the time bounds relative to now. A zero TS
 // becomes now; a TS before 1970 is refused.
@@ -205,6 +212,9 @@ func (r EventRules) Normalize(e *Event, now time.Time) *FieldError {
 	if len(e.Product) > maxNameLen || !printable(e.Product) {
 		return fieldErr("product", "want at most %d printable characters", maxNameLen)
 	}
+	if e.Path != "" && !ValidPath(e.Path) {
+		return fieldErr("path", "want a URL path starting with / of at most %d printable characters", MaxPathLen)
+	}
 	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) || e.Value < 0 || e.Value > 1e12 {
 		return fieldErr("value", "want a number from 0 to 1e12")
 	}
@@ -230,8 +240,10 @@ func (r EventRules) Normalize(e *Event, now time.Time) *FieldError {
 	}
 	switch e.Type {
 	case EventView:
-		if e.Category == "" && e.Product == "" {
-			return fieldErr("category", "a view needs a category or a product")
+		// A view of a page that is neither a product nor a category still
+		// counts: it starts or continues a session.
+		if e.Category == "" && e.Product == "" && e.Path == "" {
+			return fieldErr("category", "a view needs a category, a product or a path")
 		}
 	case EventAddToCart, EventRemoveFromCart:
 		if e.Product == "" {
@@ -277,6 +289,12 @@ func ValidID(id string) bool {
 		}
 	}
 	return true
+}
+
+// ValidPath reports whether s is a path an event may carry: starting with
+// /, at most MaxPathLen bytes, printable.
+func ValidPath(s string) bool {
+	return len(s) > 0 && s[0] == '/' && len(s) <= MaxPathLen && printable(s)
 }
 
 func printable(s string) bool {

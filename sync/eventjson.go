@@ -125,6 +125,7 @@ type wireEvent struct {
 	Value    *float64       `json:"value"`
 	Currency string         `json:"currency"`
 	Props    map[string]any `json:"props"`
+	Path     string         `json:"path"`
 }
 
 // DecodeEvent decodes one event object strictly (unknown fields and wrong
@@ -138,6 +139,7 @@ func DecodeEvent(raw []byte) (Event, *FieldError) {
 	e := Event{
 		ID: w.ID, Visitor: w.Visitor, Customer: w.Customer,
 		Category: w.Category, Product: w.Product, Currency: w.Currency, Props: w.Props,
+		Path: w.Path,
 	}
 	if w.Value != nil {
 		e.Value = *w.Value

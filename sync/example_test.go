@@ -24,6 +24,6 @@ func ExampleStore_ApplyEvents() {
 	// Output:
 	// accepted <nil>
 	// duplicate <nil>
-	// rejected sync: category: a view needs a category or a product
+	// rejected sync: category: a view needs a category, a product or a path
 	// 1
 }

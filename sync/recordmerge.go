@@ -34,9 +34,10 @@ const (
 //     (category, day, node) the larger count wins, and readers see sums;
 //     frequency caps likewise per (campaign, day, node);
 //   - purchases are a set keyed by order id; links a grow-only set;
-//   - last seen and the cart's time: the later; exposures per campaign:
-//     the later, and the later conversion; variants per experiment: the
-//     lower name, so both nodes keep the same one.
+//   - last seen, the cart's time and the latest session's landing: the
+//     later; exposures per campaign: the later, and the later conversion;
+//     variants per experiment: the lower name, so both nodes keep the
+//     same one.
 //
 // The result carries the higher of the two versions and its node, and the
 // earlier birth. It may be a or b itself when nothing changes; callers
@@ -66,6 +67,7 @@ func MergeRecords(a, b *profile.Profile) *profile.Profile {
 		if p.LastSeen.After(m.LastSeen) {
 			m.LastSeen = p.LastSeen
 		}
+		mergeLanding(m, p)
 		if p.Cart.UpdatedAt.After(m.Cart.UpdatedAt) {
 			m.Cart.UpdatedAt = p.Cart.UpdatedAt
 		}

@@ -144,3 +144,36 @@ campaigns:
 		t.Errorf("admin on the default public address: code %d, stderr %q, want %q", code, stderr, want)
 	}
 }
+
+// TestCheckContextNames: check accepts the request context names and
+// points at an unknown one with the names it knows.
+func TestCheckContextNames(t *testing.T) {
+	tests := []struct {
+		name, when, want string // want "" for ok
+	}{
+		{"device", `device.type == "mobile" and device.os == "ios" and device.browser == "safari"`, ""},
+		{"request", `request.path startsWith "/sale" and request.host != "" and request.referrer contains "google" or request.query("utm_source") == "newsletter"`, ""},
+		{"geo", `geo.country == "FR" and geo.region == "IDF" or geo.city == "Lyon"`, ""},
+		{"visit and time", `visit.new or visit.count > 2 and visit.landing == "/" and time.hour >= 18 and time.weekday in ["sat", "sun"]`, ""},
+		{"unknown field", `device.model == "pixel"`, `:4: segments.s: unknown name "device.model"; known: device.browser, device.os, device.type`},
+		{"bare root", `geo == "FR"`, `:4: segments.s: geo is not a value; use one of geo.city, geo.country, geo.region`},
+		{"unknown root", `browser.name == "x"`, `:4: segments.s: unknown name "browser"`},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "m.yaml")
+			doc := "origin: http://127.0.0.1:8080\ntime_zone: Europe/Paris\nsegments:\n  s: '" + strings.ReplaceAll(tt.when, "'", "''") + "'\n"
+			if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runCLI("check", "-config", p)
+			switch {
+			case tt.want == "" && code != 0:
+				t.Errorf("code %d, stderr %q; want ok", code, stderr)
+			case tt.want != "" && (code != 1 || !strings.Contains(stderr, p+tt.want)):
+				t.Errorf("code %d, stderr %q; want %q", code, stderr, p+tt.want)
+			}
+		})
+	}
+}
