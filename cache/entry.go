@@ -208,7 +208,7 @@ func (e *Entry) Freshness(now int64) Freshness {
 	switch {
 	case now < e.freshUntil:
 		return Fresh
-	case !e.noStale && e.swr > 0 && now < e.freshUntil+e.swr:
+	case !e.noStale && e.swr > 0 && now < addSat(e.freshUntil, e.swr):
 		return StaleWhileRevalidate
 	default:
 		return Expired
@@ -219,7 +219,9 @@ func (e *Entry) Freshness(now int64) Freshness {
 // when revalidating it failed (an unreachable origin, or 500, 502, 503,
 // 504): within its stale-if-error window (RFC 5861 §4), or the cache's
 // default one when the response names none, and never when it must be
-// revalidated (must-revalidate, proxy-revalidate, no-cache).
+// revalidated (must-revalidate, proxy-revalidate, no-cache). A response
+// with s-maxage, which implies proxy-revalidate (RFC 9111 §5.2.2.10), gets
+// only its own window.
 func (e *Entry) UsableOnError(now int64, defaultWindow time.Duration) bool {
 	if now < e.freshUntil {
 		return true
@@ -229,9 +231,12 @@ func (e *Entry) UsableOnError(now int64, defaultWindow time.Duration) bool {
 	}
 	w := e.sie
 	if w < 0 {
+		if e.ownStaleOnly {
+			return false
+		}
 		w = int64(defaultWindow)
 	}
-	return now < e.freshUntil+w
+	return now < addSat(e.freshUntil, w)
 }
 
 // Age returns the entry's current age at now (Unix ns) in whole seconds,

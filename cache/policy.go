@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -123,9 +124,14 @@ type policy struct {
 	swr        int64 // stale-while-revalidate, in ns; -1 none
 	sie        int64 // stale-if-error, in ns; -1 none
 	noStale    bool  // must-revalidate, proxy-revalidate or no-cache: never served stale
-	noCache    bool  // no-cache: revalidated on every use
-	authOK     bool  // public or s-maxage: may answer requests with Authorization
-	vary       []string
+	// ownStaleOnly: s-maxage, which implies proxy-revalidate for a shared
+	// cache (RFC 9111 §5.2.2.10): served stale only under the response's
+	// own stale-while-revalidate or stale-if-error, never the cache's
+	// default window.
+	ownStaleOnly bool
+	noCache      bool // no-cache: revalidated on every use
+	authOK       bool // public or s-maxage: may answer requests with Authorization
+	vary         []string
 }
 
 var (
@@ -227,6 +233,10 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	default:
 		return p, ReasonNoFreshness
 	}
+	// Like delta-seconds (RFC 9111 §1.2.2), a lifetime saturates at 2^31
+	// seconds, so that the instants below cannot overflow: "Expires: Fri,
+	// 31 Dec 9999" would otherwise wrap freshUntil into the past.
+	lifetime = min(lifetime, maxLifetime)
 
 	// Age, RFC 9111 §4.2.3.
 	apparent := max(respTime.Sub(dateT), 0)
@@ -242,6 +252,10 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 		p.freshUntil = p.born
 	}
 	p.noStale = d.MustRevalidate || d.ProxyRevalidate || p.noCache
+	// s-maxage implies proxy-revalidate, but an explicit stale-* directive
+	// beside it is the origin's own, more specific consent (RFC 5861), and
+	// what "s-maxage=1, stale-while-revalidate" (Next.js ISR) means.
+	p.ownStaleOnly = d.SMaxAge >= 0
 	p.swr, p.sie = -1, -1
 	if d.StaleWhileRevalidate >= 0 {
 		p.swr = int64(d.StaleWhileRevalidate) * int64(time.Second)
@@ -251,7 +265,7 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	}
 	fresh := lifetime > 0 && !p.noCache && respTime.UnixNano() < p.freshUntil
 	sie := p.sie
-	if sie < 0 {
+	if sie < 0 && !p.ownStaleOnly {
 		sie = int64(defaultSIE)
 	}
 	if !fresh && !hasValidator && (p.noStale || (p.swr <= 0 && sie <= 0)) {
@@ -297,6 +311,18 @@ func appendVary(names []string, v []byte) ([]string, bool) {
 		}
 	}
 	return names, true
+}
+
+// maxLifetime is the longest freshness lifetime: 2^31 seconds, the
+// largest delta-seconds (RFC 9111 §1.2.2).
+const maxLifetime = (1 << 31) * time.Second
+
+// addSat returns a+b for b >= 0, saturating instead of overflowing.
+func addSat(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
 }
 
 // parseDelta parses delta-seconds (RFC 9111 §1.2.2): non-negative digits,

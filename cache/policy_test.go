@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ var policyCases = []struct {
 		age: 20, checks: []at{{29 * time.Second, Fresh, true}, {30 * time.Second, Expired, false}}},
 	{name: "Expires without Date counts from receipt", fields: []string{"Date:", "Expires: " + httpDate(t0.Add(30*time.Second))},
 		checks: []at{{29 * time.Second, Fresh, true}}},
+	{name: "Expires far in the future saturates", fields: []string{"Expires: Fri, 31 Dec 9999 23:59:59 GMT"},
+		checks: []at{{0, Fresh, true}, {10 * 365 * 24 * time.Hour, Fresh, true}}},
 	{name: "invalid Expires is expired, with a validator kept", fields: []string{"Expires: 0", `ETag: "a"`},
 		checks: []at{{0, Expired, false}}},
 	{name: "invalid Expires without validator", fields: []string{"Expires: 0"}, want: ReasonUseless},
@@ -141,6 +144,10 @@ func TestUsableOnErrorDefault(t *testing.T) {
 		{"response's own window wins", "max-age=10, stale-if-error=5", 40 * time.Second, time.Minute, false},
 		{"must-revalidate wins over default", "max-age=10, must-revalidate", 11 * time.Second, time.Hour, false},
 		{"no default", "max-age=10", 11 * time.Second, 0, false},
+		{"huge default window saturates", "max-age=10", 40 * time.Second, time.Duration(math.MaxInt64), true},
+		// s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10).
+		{"s-maxage gets no default window", "s-maxage=10", time.Minute, time.Hour, false},
+		{"s-maxage with its own stale-if-error", "s-maxage=10, stale-if-error=60", 40 * time.Second, time.Hour, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +174,11 @@ func TestDefaultStaleIfErrorKeeps(t *testing.T) {
 	}
 	if _, why := decide(reqOf(), r, time.Hour); why != Storable {
 		t.Errorf("default window: got %q, want storable", why)
+	}
+	// s-maxage implies proxy-revalidate: the default window does not apply.
+	s := respOf(200, "Cache-Control: s-maxage=10", "Age: 20")
+	if _, why := decide(reqOf(), s, time.Hour); why != ReasonUseless {
+		t.Errorf("s-maxage, default window: got %q, want %q", why, ReasonUseless)
 	}
 }
 

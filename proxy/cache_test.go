@@ -83,6 +83,7 @@ func TestCacheStorage(t *testing.T) {
 		{"max-age", []string{"Cache-Control: max-age=60"}, nil, 200, 1, "HIT"},
 		{"s-maxage", []string{"Cache-Control: s-maxage=60"}, nil, 200, 1, "HIT"},
 		{"Expires", []string{"Expires: " + time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, nil, 200, 1, "HIT"},
+		{"Expires far in the future", []string{"Expires: Fri, 31 Dec 9999 23:59:59 GMT", `ETag: "e"`}, nil, 200, 1, "HIT"},
 		{"404", []string{"Cache-Control: max-age=60"}, nil, 404, 1, "HIT"},
 		{"no freshness", nil, nil, 200, 3, "MISS"},
 		{"private", []string{"Cache-Control: private, max-age=60"}, nil, 200, 3, "MISS"},
@@ -248,6 +249,8 @@ func TestCacheStaleIfErrorOriginDown(t *testing.T) {
 		{"response's own", []string{"Cache-Control: max-age=10, stale-if-error=3600", "Age: 10"}, 0, 200},
 		{"must-revalidate", []string{"Cache-Control: max-age=10, must-revalidate", "Age: 10", `ETag: "x"`}, time.Hour, 502},
 		{"past the window", []string{"Cache-Control: max-age=10, stale-if-error=5", "Age: 60", `ETag: "x"`}, 0, 502},
+		{"s-maxage implies proxy-revalidate", []string{"Cache-Control: s-maxage=10", "Age: 10", `ETag: "x"`}, time.Hour, 502},
+		{"s-maxage with its own stale-if-error", []string{"Cache-Control: s-maxage=10, stale-if-error=3600", "Age: 10"}, time.Hour, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
