@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 	"unsafe"
@@ -311,13 +312,15 @@ func (c *Cache) Remove(e *Entry) { c.removed(e) }
 // Refresh applies a 304 answer to a revalidation of old (RFC 9111 §4.3.4):
 // the stored fields are updated with those of notModified (but
 // Content-Length), its times replace old's, and the refreshed entry, with
-// old's bodies and value, replaces old. It returns the refreshed entry, or
-// nil when the updated response may no longer be stored, in which case old
-// is removed.
+// old's bodies and value, replaces old. A 304 without Date gets one of its
+// receipt (RFC 9110 §6.6.1): old's Date would make the refreshed response
+// as old as old. It returns the refreshed entry, or nil when the updated
+// response may no longer be stored, in which case old is removed.
 func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
-	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields))
+	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields)+1)
+	noDate := !hasField(notModified.Fields, strDate)
 	for _, f := range old.fields {
-		if !hasField(notModified.Fields, f.Name) {
+		if !hasField(notModified.Fields, f.Name) && !(noDate && bytes.EqualFold(f.Name, strDate)) {
 			fields = append(fields, f)
 		}
 	}
@@ -325,6 +328,9 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 		if !bytes.EqualFold(f.Name, strContentLength) {
 			fields = append(fields, f)
 		}
+	}
+	if noDate {
+		fields = append(fields, Field{Name: strDate, Value: notModified.ResponseTime.UTC().AppendFormat(nil, http.TimeFormat)})
 	}
 	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
 	p, why := decide(req, &r, c.opts.StaleIfError)

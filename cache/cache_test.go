@@ -187,6 +187,25 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+// TestRefreshWithoutDate refreshes an entry with a 304 that has no Date:
+// the stored Date must not make the refreshed response old.
+func TestRefreshWithoutDate(t *testing.T) {
+	c := newTestCache(t, Options{})
+	old := store(t, c, "http://h/", reqOf(), respOf(200, "Cache-Control: max-age=60", `ETag: "a"`))
+	later := t0.Add(2 * time.Minute)
+	nm := &Response{Status: 304, RequestTime: later, ResponseTime: later, Fields: []Field{{Name: []byte("ETag"), Value: []byte(`"a"`)}}}
+	e := c.Refresh(old, reqOf(), nm)
+	if e == nil {
+		t.Fatal("Refresh dropped the entry")
+	}
+	if got := e.Freshness(later.Add(time.Second).UnixNano()); got != Fresh {
+		t.Errorf("a second after the 304: got %v, age %d s; want fresh", got, e.Age(later.Add(time.Second).UnixNano()))
+	}
+	if got := e.Fetched(); !got.Equal(later) {
+		t.Errorf("Fetched: got %v, want the 304's request time %v", got, later)
+	}
+}
+
 func TestPurge(t *testing.T) {
 	urls := []struct{ url, tags string }{
 		{"http://a.example/p/1", "product p1"},
@@ -247,15 +266,31 @@ func TestPurge(t *testing.T) {
 }
 
 func TestPurgeCatchesFetchInFlight(t *testing.T) {
-	c := newTestCache(t, Options{})
-	e, _ := c.Admit([]byte("http://h/p"), reqOf(), respOf(200, "Cache-Control: max-age=60"))
-	c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
-	c.Put(e) // the fetch, received before the purge, lands after it
-	if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got != nil {
-		t.Error("an entry fetched before a purge was stored after it")
+	tests := []struct {
+		name     string
+		received time.Duration // after t0, when the request was sent
+	}{
+		{"received before the purge", 0},
+		// The origin was still rendering the old page when the purge ran.
+		{"requested before, received after the purge", 2 * time.Second},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCache(t, Options{})
+			r := respOf(200, "Cache-Control: max-age=60")
+			r.ResponseTime = t0.Add(tc.received)
+			e, _ := c.Admit([]byte("http://h/p"), reqOf(), r)
+			c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
+			c.Put(e) // the fetch lands after the purge
+			if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got != nil {
+				t.Error("an entry requested before a purge was stored after it")
+			}
+		})
+	}
+	c := newTestCache(t, Options{})
+	c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
 	late := respOf(200, "Cache-Control: max-age=60")
-	late.ResponseTime = t0.Add(2 * time.Second)
+	late.RequestTime, late.ResponseTime = t0.Add(2*time.Second), t0.Add(2*time.Second)
 	store(t, c, "http://h/p", reqOf(), late)
 	if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got == nil {
 		t.Error("an entry fetched after the purge was not stored")

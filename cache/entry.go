@@ -28,7 +28,10 @@ type Entry struct {
 	variants []string // on a marker: the secondary keys stored under it, oldest first
 	stored   bool     // set by Put; the entry is immutable from then on
 
-	fetched int64 // response time, Unix ns: what purges compare
+	// fetched is when the request for the stored response was sent, Unix
+	// ns: what purges compare. Not the response time: a page being
+	// rendered while a purge runs may predate the purge.
+	fetched int64
 	policy
 	size uint32
 
@@ -52,7 +55,10 @@ func PlanWeight(decoded int) int { return 1<<10 + decoded/4 }
 // and one per body.
 func newEntry(url string, pathAt int, key string, r *Response, p policy) *Entry {
 	e := &Entry{url: url, pathAt: pathAt, key: key, status: r.Status, policy: p,
-		fetched: r.ResponseTime.UnixNano()}
+		fetched: r.RequestTime.UnixNano()}
+	if r.RequestTime.IsZero() {
+		e.fetched = r.ResponseTime.UnixNano()
+	}
 	n := 0
 	nf := 0
 	for _, f := range r.Fields {
@@ -153,8 +159,9 @@ func (e *Entry) ShareDecoded(b []byte) bool {
 // Tags returns the purge tags from Surrogate-Key and Cache-Tag.
 func (e *Entry) Tags() []string { return e.tags }
 
-// Fetched returns when the stored response was received: purges drop
-// entries fetched before their time.
+// Fetched returns when the request for the stored response was sent:
+// purges drop entries fetched before their time, including those whose
+// response was still on its way when the purge ran.
 func (e *Entry) Fetched() time.Time { return time.Unix(0, e.fetched) }
 
 // Size returns the entry's weight against Options.MaxSize, in bytes.

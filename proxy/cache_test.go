@@ -380,6 +380,38 @@ func TestCachePurge(t *testing.T) {
 	}
 }
 
+// TestCachePurgeDuringFetch purges a page while the origin is still
+// rendering its old version: the old version must not be stored.
+func TestCachePurgeDuringFetch(t *testing.T) {
+	var version atomic.Int64
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		body := "old"
+		if version.Load() > 0 {
+			body = "new"
+		}
+		if ctx.Request.Header.Peek("X-First") != nil {
+			<-release // rendering takes a while
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=600")
+		ctx.SetBodyString(body)
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Get(t, "GET", "/p/1", "X-First: 1")
+	}()
+	proxytest.WaitFor(t, "the fetch at the origin", func() bool { return o.hits.Load() == 1 })
+	version.Store(1) // the content changes, then the CMS purges
+	p.srv.Cache().Purge(cache.Purge{URLs: []string{"/p/1"}})
+	close(release)
+	<-done
+	if r := p.Get(t, "GET", "/p/1"); string(r.Body()) != "new" {
+		t.Errorf("after the purge: got %q (%s), want new", r.Body(), xcache(r))
+	}
+}
+
 // TestCacheFloodStaysBounded sends many distinct URLs through the handler
 // with a small cache: its weight stays within max_size and the heap flat.
 func TestCacheFloodStaysBounded(t *testing.T) {
