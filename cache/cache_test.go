@@ -28,6 +28,8 @@ func TestAppendKey(t *testing.T) {
 		{"prefix needs its whole prefix", false, "h", "/s?utm=1", "http://h/s?utm=1"},
 		{"empty pairs dropped", false, "h", "/s?a=1&&b", "http://h/s?a=1&b"},
 		{"value that looks ignored kept", false, "h", "/s?q=gclid", "http://h/s?q=gclid"},
+		{"pair with ; kept", false, "h", "/s?utm_source=x;page=evil&utm_medium=y", "http://h/s?utm_source=x;page=evil"},
+		{"ignored name after ; kept", false, "h", "/s?a=1;utm_source=x", "http://h/s?a=1;utm_source=x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

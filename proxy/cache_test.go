@@ -183,6 +183,29 @@ func TestCacheKeyIgnoresQuery(t *testing.T) {
 	}
 }
 
+// TestCacheIgnoreQuerySemicolon: an origin that splits the query on ';'
+// too reads "utm_source=x;page=evil" as page=evil, so that pair must not
+// be left out of the key, or /list would be served page evil.
+func TestCacheIgnoreQuerySemicolon(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		page := "1"
+		for _, kv := range strings.FieldsFunc(string(ctx.URI().QueryString()), func(r rune) bool { return r == '&' || r == ';' }) {
+			if k, v, _ := strings.Cut(kv, "="); k == "page" {
+				page = v
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.SetBodyString("page " + page)
+	})
+	p := cached(t, o, cache.Options{IgnoreQuery: []string{"utm_*"}}, Options{})
+	if r := p.Get(t, "GET", "/list?utm_source=x;page=evil"); string(r.Body()) != "page evil" {
+		t.Fatalf("attacker: got %q", r.Body())
+	}
+	if r := p.Get(t, "GET", "/list"); string(r.Body()) != "page 1" {
+		t.Errorf("/list: got %q (%s), want %q", r.Body(), xcache(r), "page 1")
+	}
+}
+
 func TestCacheVary(t *testing.T) {
 	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "max-age=60")
