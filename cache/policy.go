@@ -68,6 +68,7 @@ const (
 	ReasonNoFreshness                 // no s-maxage, max-age or Expires
 	ReasonUseless                     // expired, or no-cache, with no validator to revalidate by
 	ReasonTooLarge                    // larger than Options.MaxObject
+	ReasonTags                        // more purge tags than an entry may keep
 )
 
 // String names the reason.
@@ -95,6 +96,8 @@ func (r Reason) String() string {
 		return "expired without validator"
 	case ReasonTooLarge:
 		return "too large"
+	case ReasonTags:
+		return "too many tags"
 	default:
 		return "unknown"
 	}
@@ -160,6 +163,7 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	}
 	var cc, expires, date, age []byte
 	var hasExpires, hasValidator bool
+	var tagBytes, tags int
 	var ccBuf []byte
 	nCC := 0
 	for _, f := range r.Fields {
@@ -193,7 +197,15 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 			}
 		case bytes.EqualFold(f.Name, strETag), bytes.EqualFold(f.Name, strLastModified):
 			hasValidator = hasValidator || len(f.Value) > 0
+		case IsTagField(f.Name):
+			tagBytes += len(f.Value)
+			tags += countTags(f.Value)
 		}
+	}
+	if tagBytes > maxTagBytes || tags > maxTags {
+		// Keeping some of the tags would let a purge by the others miss
+		// the entry.
+		return p, ReasonTags
 	}
 	cc = ccBuf
 	d, err := parseDirectives(cc)
@@ -344,19 +356,38 @@ func parseDelta(b []byte) int64 {
 	return min(n, 1<<31)
 }
 
-// maxTags and maxTagLen bound what one response may tag itself with.
+// maxTagBytes and maxTags bound what one response may tag itself with,
+// in the bytes of its tag fields and in tags (duplicates counted): a
+// response past either is not stored rather than stored with some tags
+// missing. Fastly allows 16 KiB of Surrogate-Key.
 const (
-	maxTags   = 64
-	maxTagLen = 256
+	maxTagBytes = 16 << 10
+	maxTags     = 1024
 )
 
+// isTagSep reports whether c separates tags.
+func isTagSep(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+
+// countTags counts the tags of a Surrogate-Key or Cache-Tag value,
+// duplicates included.
+func countTags(v []byte) int {
+	n := 0
+	for i := range v {
+		if !isTagSep(v[i]) && (i == 0 || isTagSep(v[i-1])) {
+			n++
+		}
+	}
+	return n
+}
+
 // AppendTags appends the tags of a Surrogate-Key or Cache-Tag value,
-// separated by spaces, tabs or commas, to dst, skipping empty ones,
-// duplicates and any longer than 256 bytes, and stopping at 64.
+// separated by spaces, tabs or commas, to dst, skipping empty ones and
+// duplicates. The storage rules have bounded the value (maxTagBytes,
+// maxTags).
 func AppendTags(dst []string, v []byte) []string {
-	for len(v) > 0 && len(dst) < maxTags {
+	for len(v) > 0 {
 		i := 0
-		for i < len(v) && v[i] != ' ' && v[i] != ',' && v[i] != '\t' {
+		for i < len(v) && !isTagSep(v[i]) {
 			i++
 		}
 		tok := v[:i]
@@ -365,7 +396,7 @@ func AppendTags(dst []string, v []byte) []string {
 		} else {
 			v = nil
 		}
-		if len(tok) == 0 || len(tok) > maxTagLen {
+		if len(tok) == 0 {
 			continue
 		}
 		dup := false

@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"fmt"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,6 +89,10 @@ var policyCases = []struct {
 	{name: "two Cache-Control fields", fields: []string{"Cache-Control: max-age=60", "Cache-Control: no-store"}, want: ReasonNoStore},
 	{name: "immutable and unknown extensions", fields: []string{"Cache-Control: max-age=60, immutable, community=\"UCI\""},
 		checks: []at{{59 * time.Second, Fresh, true}}},
+	{name: "100 tags kept", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(100, 4)}},
+	{name: "a long tag kept", fields: []string{"Cache-Control: max-age=60", "Cache-Tag: " + strings.Repeat("t", 300)}},
+	{name: "too many tags", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(maxTags+1, 1)}, want: ReasonTags},
+	{name: "too many tag bytes", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(maxTags/2, 20), "Cache-Tag: " + tagList(maxTags/2, 20)}, want: ReasonTags},
 	{name: "301", status: 301, fields: []string{"Cache-Control: max-age=60", "Location: /b"}},
 	{name: "308", status: 308, fields: []string{"Cache-Control: max-age=60", "Location: /b"}},
 	{name: "404", status: 404, fields: []string{"Cache-Control: max-age=60"}},
@@ -95,6 +101,15 @@ var policyCases = []struct {
 	{name: "206 not stored", status: 206, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
 	{name: "302 not stored", status: 302, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
 	{name: "500 not stored", status: 500, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
+}
+
+// tagList is n distinct tags of about size bytes each, space separated.
+func tagList(n, size int) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("%0*d", size, i)
+	}
+	return strings.Join(tags, " ")
 }
 
 func TestDecide(t *testing.T) {
@@ -115,6 +130,15 @@ func TestDecide(t *testing.T) {
 				return
 			}
 			e := newEntry("http://h/", 7, "http://h/", r, p)
+			wantTags := 0
+			for _, f := range r.Fields {
+				if IsTagField(f.Name) {
+					wantTags += countTags(f.Value)
+				}
+			}
+			if got := len(e.Tags()); got != wantTags {
+				t.Errorf("tags: got %d, want %d", got, wantTags)
+			}
 			if got := e.Age(t0.UnixNano()); got != tc.age {
 				t.Errorf("Age at receipt: got %d, want %d", got, tc.age)
 			}
