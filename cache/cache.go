@@ -158,10 +158,16 @@ func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, [
 }
 
 // appendSecondary appends, for each field name, a NUL and req's value of
-// it (trimmed), the secondary key's tail.
+// it (trimmed), the secondary key's tail. Accept-Encoding stands for the
+// set of known codings it accepts (see coding.go).
 func appendSecondary(dst []byte, names []string, req RequestHeader) []byte {
 	for _, n := range names {
 		dst = append(dst, 0)
+		if n == strAcceptEncoding {
+			acc, refused, star := accepted(req.Peek(n), 0, 0, -1)
+			dst = append(dst, acceptClass(acc, refused, star))
+			continue
+		}
 		dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
 	}
 	return dst
@@ -206,6 +212,14 @@ func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
 func (c *Cache) admit(key []byte, req RequestHeader, r *Response, p policy) (*Entry, Reason) {
 	url := string(key)
 	sk := url
+	if len(p.vary) == 0 {
+		if m, ok := c.store.GetIfPresent(url); ok && m.marker && len(m.vary) == 1 && m.vary[0] == strAcceptEncoding {
+			// A response in identity beside coded ones of an origin that
+			// compresses without Vary: one more variant, not a
+			// replacement of the coded ones (coding.go).
+			p.vary = m.vary
+		}
+	}
 	if len(p.vary) > 0 {
 		sk = string(appendSecondary(append(make([]byte, 0, len(key)+64), key...), p.vary, req))
 	}

@@ -88,10 +88,56 @@ func TestVary(t *testing.T) {
 			t.Errorf("%v: got variant %q, want %q", tc.req, got, tc.want)
 		}
 	}
-	// A response without Vary replaces the variants.
-	store(t, c, url, gz, respOf(200, "Cache-Control: max-age=60"))
-	if e, _ := c.Lookup([]byte(url), br, nil); e == nil || len(e.vary) != 0 {
+	// A response in identity without Vary is one more variant of an
+	// Accept-Encoding marker: origins that compress without Vary send
+	// just that (coding.go).
+	store(t, c, url, reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if e, _ := c.Lookup([]byte(url), br, nil); e == nil || len(e.Fields()) != 4 {
+		t.Errorf("br after a response in identity: got %+v, want the br variant", e)
+	}
+	if e, _ := c.Lookup([]byte(url), reqOf(), nil); e == nil || len(e.Fields()) != 2 {
+		t.Errorf("identity after a response in identity: got %+v, want it", e)
+	}
+	// A response without Vary replaces variants on other fields.
+	const lang = "http://h/lang"
+	store(t, c, lang, reqOf("X-Lang: en"), respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang"))
+	store(t, c, lang, reqOf("X-Lang: fr"), respOf(200, "Cache-Control: max-age=60"))
+	if e, _ := c.Lookup([]byte(lang), reqOf("X-Lang: en"), nil); e == nil || len(e.vary) != 0 {
 		t.Errorf("after a response without Vary: got %+v, want the plain entry", e)
+	}
+}
+
+// TestVaryContentCoding: a coded response varies on the codings the
+// request accepts, whether or not the origin sent Vary (nginx's gzip_vary
+// is off by default), so a client that cannot read gzip never gets it.
+func TestVaryContentCoding(t *testing.T) {
+	tests := []struct {
+		name   string
+		stored []string // response fields beside Cache-Control
+		req    string   // Accept-Encoding of the request that stored it
+		ask    string   // Accept-Encoding of a later request
+		want   bool     // the later request is answered by the entry
+	}{
+		{"gzip without Vary, same field", []string{"Content-Encoding: gzip"}, "gzip", "gzip", true},
+		{"gzip without Vary, no field", []string{"Content-Encoding: gzip"}, "gzip", "", false},
+		{"gzip without Vary, identity only", []string{"Content-Encoding: gzip"}, "gzip", "identity", false},
+		{"gzip without Vary, gzip refused", []string{"Content-Encoding: gzip"}, "gzip", "gzip;q=0, deflate", false},
+		{"spelling does not matter", []string{"Content-Encoding: gzip"}, "gzip, deflate, br", "BR;q=0.5,deflate , x-gzip", true},
+		{"the set of codings does", []string{"Content-Encoding: gzip"}, "gzip, deflate, br", "gzip, deflate, br, zstd", false},
+		{"star", []string{"Content-Encoding: br"}, "*", "gzip, deflate, br, zstd", true},
+		{"Vary: Accept-Encoding normalised too", []string{"Vary: Accept-Encoding"}, "gzip, br", "br, gzip;q=0.9", true},
+		{"identity without Vary answers all", nil, "gzip", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCache(t, Options{})
+			const url = "http://h/s.css"
+			store(t, c, url, reqOf("Accept-Encoding: "+tc.req), respOf(200, append([]string{"Cache-Control: max-age=60"}, tc.stored...)...))
+			e, _ := c.Lookup([]byte(url), reqOf("Accept-Encoding: "+tc.ask), nil)
+			if got := e != nil; got != tc.want {
+				t.Errorf("Accept-Encoding %q after %q: found %v, want %v", tc.ask, tc.req, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -69,6 +70,7 @@ const (
 	ReasonUseless                     // expired, or no-cache, with no validator to revalidate by
 	ReasonTooLarge                    // larger than Options.MaxObject
 	ReasonTags                        // more purge tags than an entry may keep
+	ReasonCoding                      // a content coding the cache does not know
 )
 
 // String names the reason.
@@ -98,6 +100,8 @@ func (r Reason) String() string {
 		return "too large"
 	case ReasonTags:
 		return "too many tags"
+	case ReasonCoding:
+		return "unknown content coding"
 	default:
 		return "unknown"
 	}
@@ -138,17 +142,18 @@ type policy struct {
 }
 
 var (
-	strCacheControl  = []byte("Cache-Control")
-	strExpires       = []byte("Expires")
-	strDate          = []byte("Date")
-	strAge           = []byte("Age")
-	strVary          = []byte("Vary")
-	strSetCookie     = []byte("Set-Cookie")
-	strETag          = []byte("Etag")
-	strLastModified  = []byte("Last-Modified")
-	strSurrogateKey  = []byte("Surrogate-Key")
-	strCacheTag      = []byte("Cache-Tag")
-	strContentLength = []byte("Content-Length")
+	strCacheControl    = []byte("Cache-Control")
+	strExpires         = []byte("Expires")
+	strDate            = []byte("Date")
+	strAge             = []byte("Age")
+	strVary            = []byte("Vary")
+	strSetCookie       = []byte("Set-Cookie")
+	strETag            = []byte("Etag")
+	strLastModified    = []byte("Last-Modified")
+	strSurrogateKey    = []byte("Surrogate-Key")
+	strCacheTag        = []byte("Cache-Tag")
+	strContentLength   = []byte("Content-Length")
+	strContentEncoding = []byte("Content-Encoding")
 )
 
 // decide applies the storage rules to r, answering req. It reads the
@@ -164,6 +169,7 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	var cc, expires, date, age []byte
 	var hasExpires, hasValidator bool
 	var tagBytes, tags int
+	coded := false
 	var ccBuf []byte
 	nCC := 0
 	for _, f := range r.Fields {
@@ -197,9 +203,23 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 			}
 		case bytes.EqualFold(f.Name, strETag), bytes.EqualFold(f.Name, strLastModified):
 			hasValidator = hasValidator || len(f.Value) > 0
+		case bytes.EqualFold(f.Name, strContentEncoding):
+			c, known := responseCoding(f.Value)
+			if !known {
+				// Its clients cannot be told apart by the codings
+				// they accept (coding.go).
+				return p, ReasonCoding
+			}
+			coded = coded || c
 		case IsTagField(f.Name):
 			tagBytes += len(f.Value)
 			tags += countTags(f.Value)
+		}
+	}
+	if coded && !slices.Contains(p.vary, strAcceptEncoding) {
+		// With or without Vary saying so (coding.go).
+		if p.vary = append(p.vary, strAcceptEncoding); len(p.vary) > maxVary {
+			return p, ReasonVary
 		}
 	}
 	if tagBytes > maxTagBytes || tags > maxTags {

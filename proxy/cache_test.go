@@ -224,6 +224,42 @@ func TestCacheVary(t *testing.T) {
 	}
 }
 
+// TestCacheCodedWithoutVary: an origin that compresses by Accept-Encoding
+// without saying Vary (nginx's default) must not have its gzip body served
+// to a client that did not ask for gzip.
+func TestCacheCodedWithoutVary(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.SetContentType("text/css")
+		if strings.Contains(string(ctx.Request.Header.Peek("Accept-Encoding")), "gzip") {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			ctx.SetBody(fasthttp.AppendGzipBytes(nil, []byte("body{}")))
+			return
+		}
+		ctx.SetBodyString("body{}")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	tests := []struct {
+		ae, wantCoding, wantCache string
+	}{
+		{"gzip, deflate, br", "gzip", "MISS"},
+		{"", "", "MISS"},
+		{"deflate, gzip, br", "gzip", "HIT"},
+		{"identity", "", "HIT"},
+	}
+	for _, tc := range tests {
+		var r *fasthttp.Response
+		if tc.ae == "" {
+			r = p.Get(t, "GET", "/s.css")
+		} else {
+			r = p.Get(t, "GET", "/s.css", "Accept-Encoding: "+tc.ae)
+		}
+		if ce := string(r.Header.Peek("Content-Encoding")); ce != tc.wantCoding || xcache(r) != tc.wantCache {
+			t.Errorf("Accept-Encoding %q: got Content-Encoding %q, X-Cache %q; want %q, %q", tc.ae, ce, xcache(r), tc.wantCoding, tc.wantCache)
+		}
+	}
+}
+
 // TestCacheCollapsesMisses sends 50 concurrent requests for one URL to a
 // slow origin: exactly one reaches it.
 func TestCacheCollapsesMisses(t *testing.T) {
