@@ -11,6 +11,8 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // Defaults of Options.
@@ -158,19 +160,69 @@ func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, [
 }
 
 // appendSecondary appends, for each field name, a NUL and req's value of
-// it (trimmed), the secondary key's tail. Accept-Encoding stands for the
-// set of known codings it accepts (see coding.go).
+// it (trimmed), the secondary key's tail. A field sent more than once
+// counts as one list of all its values (RFC 9110 §5.3), when req can give
+// them (fieldLister). Accept-Encoding stands for the set of known codings
+// it accepts (see coding.go).
 func appendSecondary(dst []byte, names []string, req RequestHeader) []byte {
+	l, all := req.(fieldLister)
 	for _, n := range names {
 		dst = append(dst, 0)
-		if n == strAcceptEncoding {
-			acc, refused, star := accepted(req.Peek(n), 0, 0, -1)
+		switch {
+		case n == strAcceptEncoding && all:
+			acc, refused, star := uint8(0), uint8(0), -1
+			for _, v := range l.PeekAll(n) {
+				acc, refused, star = accepted(v, acc, refused, star)
+			}
 			dst = append(dst, acceptClass(acc, refused, star))
-			continue
+		case n == strAcceptEncoding:
+			dst = append(dst, acceptClass(accepted(req.Peek(n), 0, 0, -1)))
+		case all:
+			for i, v := range l.PeekAll(n) {
+				if i > 0 {
+					dst = append(dst, ", "...)
+				}
+				dst = append(dst, bytes.Trim(v, " \t")...)
+			}
+		default:
+			dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
 		}
-		dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
 	}
 	return dst
+}
+
+// fieldLister is a RequestHeader that gives every value of a field sent
+// more than once; fasthttp.RequestHeader is one. The slices are valid
+// until the next call.
+type fieldLister interface {
+	PeekAll(key string) [][]byte
+}
+
+// requestNoStore reports whether req's Cache-Control has no-store: no
+// response to it may be stored (RFC 9111 §5.2.1.5).
+func requestNoStore(req RequestHeader) bool {
+	if l, ok := req.(fieldLister); ok {
+		for _, v := range l.PeekAll("Cache-Control") {
+			if hasDirective(v, "no-store") {
+				return true
+			}
+		}
+		return false
+	}
+	return hasDirective(req.Peek("Cache-Control"), "no-store")
+}
+
+// hasDirective reports whether a Cache-Control value names directive.
+func hasDirective(cc []byte, directive string) bool {
+	for tok, rest := httpfield.Next(cc); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
+		if i := bytes.IndexByte(tok, '='); i >= 0 {
+			tok = httpfield.TrimOWS(tok[:i])
+		}
+		if bytes.EqualFold(tok, []byte(directive)) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -194,6 +246,9 @@ func (c *Cache) ClientWantsRevalidation(req RequestHeader) bool {
 // key key, and returns the entry to store, not yet stored (see Put), or
 // nil and why not. The rewrite stage may set the entry's value before Put.
 func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reason) {
+	if req != nil && requestNoStore(req) {
+		return nil, ReasonNoStore
+	}
 	p, why := decide(req, r, c.opts.StaleIfError)
 	if why != Storable {
 		return nil, why
@@ -205,6 +260,9 @@ func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reaso
 // Decoded unread), so that a response that will not be stored is never
 // read into memory for the cache.
 func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
+	if req != nil && requestNoStore(req) {
+		return ReasonNoStore
+	}
 	_, why := decide(req, r, c.opts.StaleIfError)
 	return why
 }
@@ -329,7 +387,9 @@ func (c *Cache) Remove(e *Entry) { c.removed(e) }
 // old's bodies and value, replaces old. A 304 without Date gets one of its
 // receipt (RFC 9110 §6.6.1): old's Date would make the refreshed response
 // as old as old. It returns the refreshed entry, or nil when the updated
-// response may no longer be stored, in which case old is removed.
+// response may no longer be stored, in which case old is removed. When req
+// has Cache-Control no-store, the refreshed entry answers it but is not
+// stored, and old stays (RFC 9111 §5.2.1.5).
 func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
 	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields)+1)
 	noDate := !hasField(notModified.Fields, strDate)
@@ -360,6 +420,9 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 	e.size = e.weight()
 	if b := old.value.Load(); b != nil {
 		e.value.Store(b)
+	}
+	if req != nil && requestNoStore(req) {
+		return e
 	}
 	c.Put(e)
 	return e

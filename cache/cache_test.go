@@ -141,6 +141,72 @@ func TestVaryContentCoding(t *testing.T) {
 	}
 }
 
+// multiReq is a request header with fields sent more than once.
+type multiReq map[string][]string
+
+func (r multiReq) Peek(key string) []byte {
+	if v := r[key]; len(v) > 0 {
+		return []byte(v[0])
+	}
+	return nil
+}
+
+func (r multiReq) PeekAll(key string) [][]byte {
+	var out [][]byte
+	for _, v := range r[key] {
+		out = append(out, []byte(v))
+	}
+	return out
+}
+
+// TestVaryRepeatedField: a field sent twice is one list of both values
+// (RFC 9110 §5.3), so it must not share a variant with its first value.
+func TestVaryRepeatedField(t *testing.T) {
+	c := newTestCache(t, Options{})
+	const url = "http://h/p"
+	r := respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang, Accept-Encoding")
+	e, _ := c.Admit([]byte(url), multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip"}}, r)
+	c.Put(e)
+	tests := []struct {
+		name string
+		req  multiReq
+		want bool
+	}{
+		{"both values", multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip"}}, true},
+		{"both in one field", multiReq{"X-Lang": {"en, fr"}, "Accept-Encoding": {"gzip"}}, true},
+		{"the first value alone", multiReq{"X-Lang": {"en"}, "Accept-Encoding": {"gzip"}}, false},
+		{"a second Accept-Encoding adds a coding", multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip", "br"}}, false},
+	}
+	for _, tc := range tests {
+		if got, _ := c.Lookup([]byte(url), tc.req, nil); (got != nil) != tc.want {
+			t.Errorf("%s: found %v, want %v", tc.name, got != nil, tc.want)
+		}
+	}
+}
+
+// TestRequestNoStore: no response to a request with Cache-Control
+// no-store is stored (RFC 9111 §5.2.1.5), though a stored one answers it.
+func TestRequestNoStore(t *testing.T) {
+	c := newTestCache(t, Options{})
+	for _, cc := range []string{"no-store", "max-age=0, No-Store", "no-store=\"x\""} {
+		req := reqOf("Cache-Control: " + cc)
+		if e, why := c.Admit([]byte("http://h/"), req, respOf(200, "Cache-Control: max-age=60")); e != nil || why != ReasonNoStore {
+			t.Errorf("Admit with %q: got an entry %v, %q; want none, %q", cc, e != nil, why, ReasonNoStore)
+		}
+		if why := c.Precheck(req, respOf(200, "Cache-Control: max-age=60")); why != ReasonNoStore {
+			t.Errorf("Precheck with %q: got %q, want %q", cc, why, ReasonNoStore)
+		}
+	}
+	old := store(t, c, "http://h/", reqOf(), respOf(200, "Cache-Control: max-age=0", `ETag: "a"`))
+	nm := &Response{Status: 304, RequestTime: t0, ResponseTime: t0, Fields: []Field{{Name: []byte("Cache-Control"), Value: []byte("max-age=60")}}}
+	if e := c.Refresh(old, reqOf("Cache-Control: no-store"), nm); e == nil || e.Freshness(t0.UnixNano()) != Fresh {
+		t.Errorf("Refresh for a no-store request: got %v, want a fresh entry to answer it", e)
+	}
+	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != old {
+		t.Error("Refresh for a no-store request replaced the stored entry")
+	}
+}
+
 func TestVaryBoundsAndDropsVariants(t *testing.T) {
 	c := newTestCache(t, Options{})
 	const url = "http://h/ua"

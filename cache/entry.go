@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // Entry is one stored response. Everything but its Value is immutable once
@@ -277,6 +279,44 @@ func (e *Entry) NotModified(ifNoneMatch, ifModifiedSince []byte) bool {
 	}
 	lm, err := http.ParseTime(string(e.lastMod))
 	return err == nil && !lm.After(ims)
+}
+
+// PreconditionFailed reports whether a client's If-Match, or without it
+// If-Unmodified-Since, is false for this entry, so that a GET or HEAD it
+// would answer gets 412 (RFC 9110 §13.2.2, steps 1 and 2). If-Match
+// compares strongly, so a weak stored tag never matches; an invalid date,
+// or an entry without Last-Modified, leaves If-Unmodified-Since
+// unevaluated. Only a 2xx entry is judged (RFC 9110 §13.2.1).
+func (e *Entry) PreconditionFailed(ifMatch, ifUnmodifiedSince []byte) bool {
+	if e.status < 200 || e.status > 299 {
+		return false
+	}
+	if len(ifMatch) > 0 {
+		return !etagListMatchesStrong(ifMatch, e.etag)
+	}
+	if len(ifUnmodifiedSince) == 0 || len(e.lastMod) == 0 {
+		return false
+	}
+	ius, err := http.ParseTime(string(ifUnmodifiedSince))
+	if err != nil {
+		return false
+	}
+	lm, err := http.ParseTime(string(e.lastMod))
+	return err == nil && lm.After(ius)
+}
+
+// etagListMatchesStrong reports whether an If-Match list holds "*" or a
+// tag strongly equal to etag (RFC 9110 §8.8.3.2).
+func etagListMatchesStrong(list, etag []byte) bool {
+	for tok, rest := httpfield.Next(list); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
+		if string(tok) == "*" {
+			return true
+		}
+		if len(etag) > 0 && !bytes.HasPrefix(etag, []byte("W/")) && bytes.Equal(tok, etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // etagListMatches reports whether an If-None-Match list holds "*" or a tag

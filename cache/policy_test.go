@@ -248,6 +248,40 @@ func TestNotModified(t *testing.T) {
 	}
 }
 
+func TestPreconditionFailed(t *testing.T) {
+	lm := httpDate(t0.Add(-time.Hour))
+	strong := newEntry("http://h/", 7, "http://h/", respOf(200, "Cache-Control: max-age=60", `ETag: "v1"`, "Last-Modified: "+lm), policy{})
+	weak := newEntry("http://h/", 7, "http://h/", respOf(200, "Cache-Control: max-age=60", `ETag: W/"v1"`), policy{})
+	notFound := newEntry("http://h/", 7, "http://h/", respOf(404, "Cache-Control: max-age=60", `ETag: "v1"`), policy{})
+	tests := []struct {
+		name     string
+		e        *Entry
+		im, ius  string
+		wantFail bool
+	}{
+		{"matching tag", strong, `"v1"`, "", false},
+		{"in a list", strong, `"x", "v1"`, "", false},
+		{"star", strong, "*", "", false},
+		{"other tag", strong, `"v2"`, "", true},
+		{"weak tag never matches", weak, `W/"v1"`, "", true},
+		{"weak stored tag never matches", weak, `"v1"`, "", true},
+		{"If-Match wins over If-Unmodified-Since", strong, `"v1"`, httpDate(t0.Add(-2 * time.Hour)), false},
+		{"modified since", strong, "", httpDate(t0.Add(-2 * time.Hour)), true},
+		{"not modified since", strong, "", httpDate(t0), false},
+		{"bad date ignored", strong, "", "yesterday", false},
+		{"no Last-Modified", weak, "", httpDate(t0.Add(-2 * time.Hour)), false},
+		{"not a 2xx", notFound, `"v2"`, "", false},
+		{"unconditional", strong, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.PreconditionFailed([]byte(tc.im), []byte(tc.ius)); got != tc.wantFail {
+				t.Errorf("got %v, want %v", got, tc.wantFail)
+			}
+		})
+	}
+}
+
 func TestAppendTags(t *testing.T) {
 	tests := []struct {
 		in   string

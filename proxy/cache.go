@@ -92,10 +92,16 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 		}
 		switch f {
 		case cache.Fresh:
+			if s.preconditionFailed(ctx, x, e, cache.Hit) {
+				return true
+			}
 			s.serveEntry(ctx, x, e, cache.Hit, peer)
 			return true
 		case cache.StaleWhileRevalidate:
 			s.revalidateInBackground(ctx, x, e)
+			if s.preconditionFailed(ctx, x, e, cache.Stale) {
+				return true
+			}
 			s.serveEntry(ctx, x, e, cache.Stale, peer)
 			return true
 		}
@@ -315,6 +321,27 @@ func (s *Server) clientNotModified(ctx *fasthttp.RequestCtx, e *cache.Entry) boo
 	inm := ctx.Request.Header.PeekBytes(strIfNoneMatch)
 	ims := ctx.Request.Header.PeekBytes(strIfModifiedSince)
 	return (len(inm) > 0 || len(ims) > 0) && e.NotModified(inm, ims)
+}
+
+var (
+	strIfMatch           = []byte(fasthttp.HeaderIfMatch)
+	strIfUnmodifiedSince = []byte(fasthttp.HeaderIfUnmodifiedSince)
+)
+
+// preconditionFailed answers 412 when the client's If-Match or
+// If-Unmodified-Since is false for entry e (RFC 9110 §13.2.2), as the
+// origin would have, and reports whether it did. On a miss the origin
+// evaluates them: they are forwarded.
+func (s *Server) preconditionFailed(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry, st cache.Status) bool {
+	im := ctx.Request.Header.PeekBytes(strIfMatch)
+	ius := ctx.Request.Header.PeekBytes(strIfUnmodifiedSince)
+	if (len(im) == 0 && len(ius) == 0) || !e.PreconditionFailed(im, ius) {
+		return false
+	}
+	x.c.entry, x.c.status = e, st
+	ctx.Response.Header.SetStatusCode(fasthttp.StatusPreconditionFailed)
+	s.metrics.outcome(outcomeClientError)
+	return true
 }
 
 // answerNotModified turns the response, its head copied, into a 304.

@@ -95,6 +95,7 @@ func TestCacheStorage(t *testing.T) {
 		{"Authorization with public", []string{"Cache-Control: public, max-age=60"}, []string{"Authorization: Basic eDp5"}, 200, 1, "HIT"},
 		{"field for the proxy alone", []string{"Cache-Control: max-age=60", "X-Customer: 42"}, nil, 200, 3, "MISS"},
 		{"500", []string{"Cache-Control: max-age=60"}, nil, 500, 3, "MISS"},
+		{"request no-store", []string{"Cache-Control: max-age=60"}, []string{"Cache-Control: no-store"}, 200, 3, "MISS"},
 		{"client no-cache ignored", []string{"Cache-Control: max-age=60", `ETag: "a"`}, []string{"Cache-Control: no-cache"}, 200, 1, "HIT"},
 	}
 	for _, tc := range tests {
@@ -115,6 +116,39 @@ func TestCacheStorage(t *testing.T) {
 				t.Errorf("X-Cache: got %q, want %q", got, tc.wantLast)
 			}
 		})
+	}
+}
+
+// TestCacheHitPreconditions: a hit answers If-Match and
+// If-Unmodified-Since as the origin would (RFC 9110 §13.2.2).
+func TestCacheHitPreconditions(t *testing.T) {
+	lm := time.Now().Add(-time.Hour)
+	o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60", `ETag: "e1"`, "Last-Modified: "+lm.UTC().Format(http.TimeFormat)))
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/c")
+	tests := []struct {
+		name   string
+		header []string
+		want   int
+	}{
+		{"If-Match matching", []string{`If-Match: "e1"`}, 200},
+		{"If-Match star", []string{"If-Match: *"}, 200},
+		{"If-Match other", []string{`If-Match: "e2"`}, 412},
+		{"If-Match weak", []string{`If-Match: W/"e1"`}, 412},
+		{"If-Unmodified-Since before Last-Modified", []string{"If-Unmodified-Since: " + lm.Add(-time.Hour).UTC().Format(http.TimeFormat)}, 412},
+		{"If-Unmodified-Since after Last-Modified", []string{"If-Unmodified-Since: " + lm.Add(time.Minute).UTC().Format(http.TimeFormat)}, 200},
+		{"If-Match wins", []string{`If-Match: "e1"`, "If-Unmodified-Since: " + lm.Add(-time.Hour).UTC().Format(http.TimeFormat)}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := p.Get(t, "GET", "/c", tc.header...)
+			if r.StatusCode() != tc.want || xcache(r) != "HIT" {
+				t.Errorf("got %d, X-Cache %q; want %d, HIT", r.StatusCode(), xcache(r), tc.want)
+			}
+		})
+	}
+	if got := o.hits.Load(); got != 1 {
+		t.Errorf("origin requests: got %d, want 1", got)
 	}
 }
 
@@ -221,6 +255,25 @@ func TestCacheVary(t *testing.T) {
 	}
 	if got := o.hits.Load(); got != 3 {
 		t.Errorf("origin requests: got %d, want 3 (en, fr, none)", got)
+	}
+}
+
+// TestCacheVaryRepeatedField: a Vary field sent twice is one list of both
+// values, not its first (RFC 9110 §5.3).
+func TestCacheVaryRepeatedField(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		var langs []string
+		for _, v := range ctx.Request.Header.PeekAll("X-Lang") {
+			langs = append(langs, string(v))
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.Set("Vary", "X-Lang")
+		ctx.SetBodyString("lang=" + strings.Join(langs, ","))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/v", "X-Lang: en", "X-Lang: fr")
+	if r := p.Get(t, "GET", "/v", "X-Lang: en"); string(r.Body()) != "lang=en" {
+		t.Errorf("X-Lang en after en and fr: got %q (%s), want lang=en", r.Body(), xcache(r))
 	}
 }
 
