@@ -381,16 +381,32 @@ func equalNames(a, b []string) bool {
 // Remove drops e, if it is still what is stored under its key.
 func (c *Cache) Remove(e *Entry) { c.removed(e) }
 
-// Refresh applies a 304 answer to a revalidation of old (RFC 9111 §4.3.4):
-// the stored fields are updated with those of notModified (but
-// Content-Length), its times replace old's, and the refreshed entry, with
-// old's bodies and value, replaces old. A 304 without Date gets one of its
-// receipt (RFC 9110 §6.6.1): old's Date would make the refreshed response
-// as old as old. It returns the refreshed entry, or nil when the updated
-// response may no longer be stored, in which case old is removed. When req
-// has Cache-Control no-store, the refreshed entry answers it but is not
+// Refresh applies a 304 answer to a revalidation of old (see Validated):
+// the refreshed entry, with old's bodies and value, replaces old. It
+// returns the refreshed entry, or nil when the updated response may no
+// longer be stored, in which case old is removed. When req has
+// Cache-Control no-store, the refreshed entry answers it but is not
 // stored, and old stays (RFC 9111 §5.2.1.5).
 func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
+	e := c.Validated(old, req, notModified)
+	switch {
+	case e == nil:
+		c.Remove(old)
+	case req == nil || !requestNoStore(req):
+		c.Put(e)
+	}
+	return e
+}
+
+// Validated returns old updated by a 304 answer to its revalidation (RFC
+// 9111 §4.3.4), without storing it: the stored fields are updated with
+// those of notModified (but Content-Length), and its times replace old's.
+// A 304 without Date gets one of its receipt (RFC 9110 §6.6.1): old's Date
+// would make the refreshed response as old as old. It returns nil when the
+// updated response may not be stored. Called alone, for a 304 that must
+// not be stored (one carrying a field about one visitor), it answers that
+// one request and leaves old as it is.
+func (c *Cache) Validated(old *Entry, req RequestHeader, notModified *Response) *Entry {
 	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields)+1)
 	noDate := !hasField(notModified.Fields, strDate)
 	for _, f := range old.fields {
@@ -409,7 +425,6 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
 	p, why := decide(req, &r, c.opts.StaleIfError)
 	if why != Storable || !equalNames(p.vary, old.vary) {
-		c.Remove(old)
 		return nil
 	}
 	e := newEntry(old.url, old.pathAt, old.key, &r, p)
@@ -421,10 +436,6 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 	if b := old.value.Load(); b != nil {
 		e.value.Store(b)
 	}
-	if req != nil && requestNoStore(req) {
-		return e
-	}
-	c.Put(e)
 	return e
 }
 

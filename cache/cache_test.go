@@ -291,6 +291,13 @@ func TestRefresh(t *testing.T) {
 	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != e {
 		t.Error("the refreshed entry is not what is stored")
 	}
+	// Validated answers with the update and stores nothing.
+	if v := c.Validated(e, reqOf(), nm); v == nil || v == e || string(v.Body()) != "body" {
+		t.Errorf("Validated: got %+v, want a new entry with the body", v)
+	}
+	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != e {
+		t.Error("Validated replaced the stored entry")
+	}
 	// A 304 that makes the response private drops it.
 	nm.Fields = append(nm.Fields, Field{Name: []byte("Cache-Control"), Value: []byte("private")})
 	if got := c.Refresh(e, reqOf(), nm); got != nil {

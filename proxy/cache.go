@@ -156,7 +156,15 @@ func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Ad
 		if err == nil && x.resp.StatusCode() == fasthttp.StatusNotModified && st.HasValidator() {
 			c.fields = appendCacheFields(c.fields[:0], &x.resp.Header, x.scratch)
 			r := cache.Response{Status: fasthttp.StatusNotModified, Fields: c.fields, RequestTime: c.reqTime, ResponseTime: c.respTime}
-			e := s.cache.Refresh(st, &ctx.Request.Header, &r)
+			var e *cache.Entry
+			if s.carriesProxyField(&x.resp.Header) {
+				// This visitor's answer alone (a customer id): it serves
+				// this request, and st, not refreshed with it, stays for
+				// the others.
+				e = s.cache.Validated(st, &ctx.Request.Header, &r)
+			} else {
+				e = s.cache.Refresh(st, &ctx.Request.Header, &r)
+			}
 			if e == nil {
 				e = st // validated for this request, though no longer stored
 			}
@@ -188,17 +196,25 @@ func originFailed(code int) bool {
 // response's fields in x.c.fields for Admit.
 func (s *Server) mayStore(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	h := &x.resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
 		return false
-	}
-	for _, k := range s.opts.StripResponseHeaders {
-		if len(h.Peek(k)) > 0 {
-			return false
-		}
 	}
 	x.c.fields = appendCacheFields(x.c.fields[:0], h, x.scratch)
 	r := cache.Response{Status: h.StatusCode(), Fields: x.c.fields, RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}
 	return s.cache.Precheck(&ctx.Request.Header, &r) == cache.Storable
+}
+
+// carriesProxyField reports whether h carries a field meant for the proxy
+// alone (Options.StripResponseHeaders): a customer id or an event
+// describes one visitor, so no part of such a response, 304s included, may
+// be stored or merged into an entry that others are served.
+func (s *Server) carriesProxyField(h *fasthttp.ResponseHeader) bool {
+	for _, k := range s.opts.StripResponseHeaders {
+		if len(h.Peek(k)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // appendCacheFields appends views of h's end-to-end fields, in order, to
@@ -404,6 +420,9 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 		case err != nil || originFailed(resp.StatusCode()):
 			// Keep serving e until its windows close.
 		case resp.StatusCode() == fasthttp.StatusNotModified && e.HasValidator():
+			if s.carriesProxyField(&resp.Header) {
+				return // one visitor's answer: e stays as it is
+			}
 			fields := appendCacheFields(nil, &resp.Header, nil)
 			s.cache.Refresh(e, client, &cache.Response{Status: fasthttp.StatusNotModified, Fields: fields,
 				RequestTime: sent, ResponseTime: time.Now()})
@@ -422,13 +441,8 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 // stage. It returns nil when the response is not to be stored.
 func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, resp *fasthttp.Response, sent time.Time) *cache.Entry {
 	h := &resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
 		return nil
-	}
-	for _, k := range s.opts.StripResponseHeaders {
-		if len(h.Peek(k)) > 0 {
-			return nil
-		}
 	}
 	r := cache.Response{Status: h.StatusCode(), Fields: appendCacheFields(nil, h, nil), RequestTime: sent, ResponseTime: time.Now()}
 	if s.cache.Precheck(client, &r) != cache.Storable {

@@ -439,6 +439,61 @@ func TestCacheRevalidates(t *testing.T) {
 	}
 }
 
+// TestCacheRevalidationKeepsProxyFields: a 304 carrying a field meant for
+// the proxy alone (a customer id) answers its own visitor but is not
+// merged into the entry, or every later visitor would be that customer.
+func TestCacheRevalidationKeepsProxyFields(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.Set("ETag", `"a"`)
+		if len(ctx.Request.Header.Cookie("login")) > 0 {
+			ctx.Response.Header.Set("X-Customer", "cust-42")
+		}
+		if string(ctx.Request.Header.Peek("If-None-Match")) == `"a"` {
+			ctx.SetStatusCode(304)
+			return
+		}
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString(`{"x":1}`)
+	})
+	var mu sync.Mutex
+	seen := map[string]string{}
+	p := cached(t, o, cache.Options{}, Options{StripResponseHeaders: []string{"X-Customer"},
+		ObserveResponse: func(req *fasthttp.RequestHeader, resp *fasthttp.ResponseHeader) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[string(req.Cookie("login"))] = string(resp.Peek("X-Customer"))
+		}})
+	for _, step := range []struct{ who, cookie, want string }{
+		{"", "", "MISS"},
+		{"alice", "Cookie: login=alice", "REVALIDATED"},
+		{"", "", "REVALIDATED"},
+	} {
+		var r *fasthttp.Response
+		if step.cookie == "" {
+			r = p.Get(t, "GET", "/api/price")
+		} else {
+			r = p.Get(t, "GET", "/api/price", step.cookie)
+		}
+		if xcache(r) != step.want || len(r.Header.Peek("X-Customer")) > 0 {
+			t.Errorf("visitor %q: X-Cache %q, X-Customer %q; want %s and none", step.who, xcache(r), r.Header.Peek("X-Customer"), step.want)
+		}
+	}
+	mu.Lock()
+	if seen["alice"] != "cust-42" || seen[""] != "" {
+		t.Errorf("the proxy saw X-Customer %q for alice and %q for the anonymous visitor; want cust-42 and none", seen["alice"], seen[""])
+	}
+	mu.Unlock()
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/api/price"))
+	if e, _ := p.srv.Cache().Lookup(key, &fasthttp.RequestHeader{}, nil); e != nil {
+		for _, f := range e.Fields() {
+			if strings.EqualFold(string(f.Name), "X-Customer") {
+				t.Errorf("the stored entry carries %s: %s", f.Name, f.Value)
+			}
+		}
+	}
+}
+
 func TestCacheStaleWhileRevalidate(t *testing.T) {
 	var version atomic.Int64
 	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
