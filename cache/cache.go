@@ -378,6 +378,22 @@ func equalNames(a, b []string) bool {
 	return true
 }
 
+// Invalidate drops what is stored under primary key key: its entry, or
+// its Vary marker and every variant filed under it. The proxy calls it
+// for the target of an unsafe request the origin carried out (RFC 9111
+// §4.4). Unlike a purge it is not remembered, so a fetch in flight may
+// still store what it receives.
+func (c *Cache) Invalidate(key []byte) {
+	e, ok := c.store.GetIfPresent(b2s(key))
+	if !ok {
+		return
+	}
+	if e.marker {
+		c.drop(e.variants, "")
+	}
+	c.removed(e)
+}
+
 // Remove drops e, if it is still what is stored under its key.
 func (c *Cache) Remove(e *Entry) { c.removed(e) }
 

@@ -237,6 +237,21 @@ func TestVaryBoundsAndDropsVariants(t *testing.T) {
 	}
 }
 
+func TestInvalidate(t *testing.T) {
+	c := newTestCache(t, Options{})
+	store(t, c, "http://h/plain", reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	for _, lang := range []string{"en", "fr"} {
+		store(t, c, "http://h/varied", reqOf("X-Lang: "+lang), respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang"))
+	}
+	c.Invalidate([]byte("http://h/plain"))
+	c.Invalidate([]byte("http://h/varied"))
+	c.Invalidate([]byte("http://h/never-stored"))
+	c.store.CleanUp()
+	if got := c.Len(); got != 0 {
+		t.Errorf("entries left: got %d, want 0", got)
+	}
+}
+
 func TestLookupAuthorization(t *testing.T) {
 	c := newTestCache(t, Options{})
 	store(t, c, "http://h/a", reqOf(), respOf(200, "Cache-Control: max-age=60"))

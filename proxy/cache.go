@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"net/netip"
 	"strconv"
@@ -474,6 +475,62 @@ func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, res
 	}
 	e, _ := s.cache.Admit(key, client, &r)
 	return e
+}
+
+var (
+	strLocation        = []byte(fasthttp.HeaderLocation)
+	strContentLocation = []byte(fasthttp.HeaderContentLocation)
+	strOPTIONS         = []byte(fasthttp.MethodOptions)
+	strTRACE           = []byte(fasthttp.MethodTrace)
+	strHash            = []byte("#")
+)
+
+// safeMethod reports whether a request's method is safe (RFC 9110
+// §9.2.1): GET, HEAD, OPTIONS or TRACE.
+func safeMethod(m []byte) bool {
+	return bytes.Equal(m, strGET) || bytes.Equal(m, strHEAD) || bytes.Equal(m, strOPTIONS) || bytes.Equal(m, strTRACE)
+}
+
+// invalidateAfterUnsafe drops what the cache holds for the target of an
+// unsafe request (POST, PUT, DELETE, ...) that the origin answered with a
+// 2xx or 3xx, and for the Location and Content-Location of that answer
+// when they name the same host (RFC 9111 §4.4): a POST to /cart changes
+// what a GET of /cart returns.
+func (s *Server) invalidateAfterUnsafe(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) {
+	if code := x.resp.StatusCode(); code < 200 || code >= 400 {
+		return
+	}
+	tls := s.clientTLS(ctx, peer)
+	target := ctx.Request.Header.RequestURI()
+	if len(target) == 0 || target[0] != '/' {
+		target = ctx.URI().RequestURI()
+	}
+	x.c.key = s.cache.AppendKey(x.c.key[:0], tls, ctx.Host(), target)
+	s.cache.Invalidate(x.c.key)
+	for _, name := range [...][]byte{strLocation, strContentLocation} {
+		v, _, _ := bytes.Cut(x.resp.Header.PeekBytes(name), strHash)
+		switch {
+		case len(v) > 1 && v[0] == '/' && v[1] != '/':
+			x.c.key = s.cache.AppendKey(x.c.key[:0], tls, ctx.Host(), v)
+		case hasPrefixFold(v, strSchemeHTTP) || hasPrefixFold(v, strSchemeHTTPS):
+			vtls := hasPrefixFold(v, strSchemeHTTPS)
+			rest := v[len(strSchemeHTTP):]
+			if vtls {
+				rest = v[len(strSchemeHTTPS):]
+			}
+			host, path := rest, []byte("/")
+			if i := bytes.IndexAny(rest, "/?"); i >= 0 {
+				host, path = rest[:i], rest[i:]
+			}
+			if !bytes.EqualFold(host, ctx.Host()) || path[0] != '/' {
+				continue // another origin's, or a query alone: not ours to drop
+			}
+			x.c.key = s.cache.AppendKey(x.c.key[:0], vtls, host, path)
+		default:
+			continue
+		}
+		s.cache.Invalidate(x.c.key)
+	}
 }
 
 // endCache finishes a request that went through the cache, whatever its

@@ -152,6 +152,56 @@ func TestCacheHitPreconditions(t *testing.T) {
 	}
 }
 
+// TestCacheUnsafeMethodInvalidates: an unsafe request the origin carries
+// out drops the stored responses of its target and of the same-origin
+// Location and Content-Location of its answer (RFC 9111 §4.4).
+func TestCacheUnsafeMethodInvalidates(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		status  int
+		fields  []string // of the answer to the unsafe request
+		check   string   // the stored URL checked afterwards
+		wantHit bool
+	}{
+		{"POST 200", "POST", 200, nil, "/cart", false},
+		{"PUT 204", "PUT", 204, nil, "/cart", false},
+		{"DELETE 200", "DELETE", 200, nil, "/cart", false},
+		{"POST refused", "POST", 403, nil, "/cart", true},
+		{"POST failed", "POST", 500, nil, "/cart", true},
+		{"OPTIONS is safe", "OPTIONS", 200, nil, "/cart", true},
+		{"Location path", "POST", 303, []string{"Location: /cart/view#top"}, "/cart/view", false},
+		{"Content-Location on this host", "POST", 200, []string{"Content-Location: http://HOST/cart/view"}, "/cart/view", false},
+		{"Location on another host", "POST", 303, []string{"Location: http://elsewhere.example/cart/view"}, "/cart/view", true},
+		{"another URL untouched", "POST", 200, nil, "/cart/view", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var host atomic.Value
+			host.Store("")
+			o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+				if ctx.IsGet() {
+					ctx.Response.Header.Set("Cache-Control", "max-age=600")
+					ctx.SetBodyString("page")
+					return
+				}
+				ctx.SetStatusCode(tc.status)
+				for _, f := range tc.fields {
+					k, v, _ := strings.Cut(f, ":")
+					ctx.Response.Header.Set(k, strings.ReplaceAll(strings.TrimSpace(v), "HOST", host.Load().(string)))
+				}
+			})
+			p := cached(t, o, cache.Options{}, Options{})
+			host.Store(p.Addr)
+			p.Get(t, "GET", tc.check)
+			p.Get(t, tc.method, "/cart")
+			if got := xcache(p.Get(t, "GET", tc.check)) == "HIT"; got != tc.wantHit {
+				t.Errorf("GET %s after %s /cart: hit %v, want %v", tc.check, tc.method, got, tc.wantHit)
+			}
+		})
+	}
+}
+
 func TestCacheHitHeaders(t *testing.T) {
 	o := startCountingOrigin(t, fixed(200, "hello", "Cache-Control: max-age=60", "Age: 7", "Content-Type: text/plain",
 		"Surrogate-Key: a b", "Cache-Tag: c", `ETag: "e1"`, "X-Origin: yes"))

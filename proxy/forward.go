@@ -129,6 +129,9 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.originError(ctx, classifyOrigin(err))
 		return
 	}
+	if s.cache != nil && !safeMethod(ctx.Method()) {
+		s.invalidateAfterUnsafe(ctx, x, peer)
+	}
 	if len(x.req.Body()) > 0 && x.resp.StatusCode() >= fasthttp.StatusBadRequest {
 		// An origin that refuses a request (401, 403, 413, 5xx) may have
 		// answered without reading its body, whose bytes would then be read
