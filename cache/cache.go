@@ -75,8 +75,10 @@ type Cache struct {
 	store   *otter.Cache[string, *Entry]
 	metrics *metrics
 
-	flightMu sync.Mutex
+	flightMu sync.Mutex // guards the fields below
 	flights  map[string]*Flight
+	notes    map[string]note // see collapse.go
+	swept    int64           // when notes were last swept, Unix ns
 
 	purgeMu sync.Mutex // guards recent
 	recent  []Purge
@@ -101,7 +103,7 @@ func New(o Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight)}
+	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight), notes: make(map[string]note)}
 	c.metrics = newMetrics(c)
 	c.store, err = otter.New(&otter.Options[string, *Entry]{
 		MaximumWeight: uint64(o.MaxSize),
@@ -140,9 +142,12 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Lookup returns the entry stored for primary key key (see AppendKey) that
 // may answer req, or nil. A response with Vary is found under its secondary
-// key, built in scratch, which is returned for reuse. An entry stored
-// without public or s-maxage does not answer a request with Authorization.
+// key, built in scratch, which is returned: empty unless the URL is known
+// to vary, so that it is also the key of a flight for this request's
+// variant (see Join). An entry stored without public or s-maxage does not
+// answer a request with Authorization.
 func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, []byte) {
+	scratch = scratch[:0]
 	e, ok := c.store.GetIfPresent(b2s(key))
 	if !ok {
 		return nil, scratch
@@ -312,6 +317,7 @@ func (c *Cache) Put(e *Entry) {
 	if c.purgedSince(e) {
 		return
 	}
+	c.forget(e)
 	if len(e.vary) > 0 {
 		c.putVariant(e)
 	} else if old, ok := c.store.GetIfPresent(e.key); ok && old.marker {

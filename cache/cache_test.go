@@ -528,6 +528,40 @@ func TestCollapse(t *testing.T) {
 	}
 }
 
+// TestCollapsePassAndFail: a flight whose response may not be stored
+// makes its key pass (no flight to join) until a response is stored; one
+// that failed tells its waiters and makes its key Failing.
+func TestCollapsePassAndFail(t *testing.T) {
+	c := newTestCache(t, Options{})
+	key := []byte("http://h/p")
+	f, _ := c.Join(key)
+	w, _ := c.Join(key)
+	c.Pass(f)
+	if !c.Wait(w) || c.Failed(w) {
+		t.Error("a passed flight did not land, or landed failed")
+	}
+	if g, lead := c.Join(key); g != nil || lead {
+		t.Error("a passing key has a flight to join")
+	}
+	store(t, c, string(key), reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if g, lead := c.Join(key); !lead {
+		t.Error("after a stored response, the key still passes")
+	} else {
+		w, _ = c.Join(key)
+		c.Fail(g)
+		if !c.Wait(w) || !c.Failed(w) {
+			t.Error("the waiter of a failed flight did not see it fail")
+		}
+	}
+	if !c.Failing(key) || c.Failing([]byte("http://h/other")) {
+		t.Error("Failing: want the failed key only")
+	}
+	store(t, c, string(key), reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if c.Failing(key) {
+		t.Error("after a stored response, the key is still failing")
+	}
+}
+
 func TestCollapseWaitGivesUp(t *testing.T) {
 	c := newTestCache(t, Options{CollapseWait: 20 * time.Millisecond})
 	c.Join([]byte("http://h/slow"))

@@ -49,6 +49,16 @@ type cacheState struct {
 	respTime time.Time
 }
 
+// flightKey is the key of the request's flight: its variant's secondary
+// key when its URL is known to vary (as Lookup left it in vkey), else the
+// primary key. So one variant's fetch holds up no other variant's request.
+func (c *cacheState) flightKey() []byte {
+	if len(c.vkey) > 0 {
+		return c.vkey
+	}
+	return c.key
+}
+
 func (c *cacheState) reset() {
 	// The fields are views into a released response: drop them.
 	clear(c.fields[:cap(c.fields)])
@@ -107,22 +117,18 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 			return true
 		}
 	}
-	f, leader := s.cache.Join(c.key)
-	if leader {
-		c.flight = f
-	} else if s.cache.Wait(f) {
-		var again *cache.Entry
-		again, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
-		if again != nil && again.Freshness(time.Now().UnixNano()) == cache.Fresh {
-			s.serveEntry(ctx, x, again, cache.Hit, peer)
-			return true
-		}
-		if again != nil {
-			e = again
-		}
+	if e != nil && s.cache.Failing(c.flightKey()) && e.UsableOnError(time.Now().UnixNano(), s.cache.StaleIfError()) {
+		// The origin failed this moments ago: serve stale rather than
+		// pile onto it (cache/collapse.go).
+		s.serveEntry(ctx, x, e, cache.Stale, peer)
+		return true
+	}
+	if s.joinFlight(ctx, x, &e, peer) {
+		return true
 	}
 	// Not answered by the flight (it stored nothing this request may use,
-	// or it took too long): this request fetches for itself.
+	// or it took too long), or none to join: this request fetches for
+	// itself.
 	x.req.Header.DelBytes(strIfNoneMatch)
 	x.req.Header.DelBytes(strIfModifiedSince)
 	if e != nil {
@@ -140,6 +146,39 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	return false
 }
 
+// joinFlight joins the fetch of the request's variant under way, or leads
+// it (x.c.flight), and reports whether it answered: from what a flight it
+// waited for stored, or, when that flight failed or took too long, from
+// the stale entry *e if it may be served on error. *e becomes the entry
+// found after waiting, if any.
+func (s *Server) joinFlight(ctx *fasthttp.RequestCtx, x *exchange, e **cache.Entry, peer netip.Addr) bool {
+	c := &x.c
+	f, leader := s.cache.Join(c.flightKey())
+	switch {
+	case f == nil:
+		return false // the key passes: no one to wait for
+	case leader:
+		c.flight = f
+		return false
+	}
+	landed := s.cache.Wait(f)
+	var again *cache.Entry
+	again, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
+	now := time.Now().UnixNano()
+	if again != nil && again.Freshness(now) == cache.Fresh {
+		s.serveEntry(ctx, x, again, cache.Hit, peer)
+		return true
+	}
+	if again != nil {
+		*e = again
+	}
+	if st := *e; st != nil && (!landed || s.cache.Failed(f)) && st.UsableOnError(now, s.cache.StaleIfError()) {
+		s.serveEntry(ctx, x, st, cache.Stale, peer)
+		return true
+	}
+	return false
+}
+
 // afterFetch handles the origin's answer to a request that went through
 // the cache: a failure or 5xx served from a stale entry within its
 // stale-if-error window, a 304 refreshing the entry being revalidated. It
@@ -148,8 +187,14 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr, err error) bool {
 	c := &x.c
 	c.respTime = time.Now()
+	failed := err != nil || originFailed(x.resp.StatusCode())
+	if failed && c.flight != nil {
+		// The waiters serve stale if they may; requests for the next
+		// moments too.
+		s.cache.Fail(c.flight)
+	}
 	if st := c.stale; st != nil {
-		if (err != nil || originFailed(x.resp.StatusCode())) && st.UsableOnError(c.respTime.UnixNano(), s.cache.StaleIfError()) {
+		if failed && st.UsableOnError(c.respTime.UnixNano(), s.cache.StaleIfError()) {
 			s.log.Debug("proxy: origin failed, serving a stale entry", "path", string(ctx.Path()), "err", err, "status", x.resp.StatusCode())
 			s.serveEntry(ctx, x, st, cache.Stale, peer)
 			return true
@@ -175,6 +220,11 @@ func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Ad
 	}
 	if err == nil {
 		c.admit = s.mayStore(ctx, x)
+		if !c.admit && !failed && c.flight != nil {
+			// Nothing to wait for: the waiters fetch now, and later
+			// requests without queueing (hit-for-pass).
+			s.cache.Pass(c.flight)
+		}
 	}
 	return false
 }
@@ -378,12 +428,17 @@ func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
 	sendRaw(ctx, x)
 }
 
-// revalidateInBackground sends one conditional request for e's URL after
-// the response, unless one is under way: a 304 refreshes e, a new
-// response replaces it (stored if it may be, as a miss would store it),
-// a failure keeps it. Requests meanwhile are served e.
+// revalidateInBackground sends one conditional request for e after the
+// response, unless one is under way for its variant or one failed moments
+// ago: a 304
+// refreshes e, a new response replaces it (stored if it may be, as a miss
+// would store it), a failure keeps it. Requests meanwhile are served e.
 func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry) {
-	f := s.cache.Lead(x.c.key)
+	fk := x.c.flightKey()
+	if s.cache.Failing(fk) {
+		return // back off from a failing origin
+	}
+	f := s.cache.Lead(fk)
 	if f == nil {
 		return
 	}
@@ -419,7 +474,9 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 		err := s.client.DoDeadline(req, resp, sent.Add(s.opts.OriginTimeout))
 		switch {
 		case err != nil || originFailed(resp.StatusCode()):
-			// Keep serving e until its windows close.
+			// Keep serving e until its windows close; no other
+			// revalidation of it for cache.FailFor.
+			s.cache.Fail(f)
 		case resp.StatusCode() == fasthttp.StatusNotModified && e.HasValidator():
 			if s.carriesProxyField(&resp.Header) {
 				return // one visitor's answer: e stays as it is

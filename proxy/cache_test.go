@@ -398,6 +398,97 @@ func TestCacheCollapsesMisses(t *testing.T) {
 	}
 }
 
+// TestCacheUncacheableNotSerialised: once a URL's response proved
+// uncacheable, concurrent requests for it go to the origin together
+// instead of queueing behind each other's fetches (hit-for-pass).
+func TestCacheUncacheableNotSerialised(t *testing.T) {
+	const n = 5
+	var inflight, most atomic.Int64
+	together := make(chan struct{})
+	var once sync.Once
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		cur := inflight.Add(1)
+		defer inflight.Add(-1)
+		if ctx.Request.Header.Peek("X-Warm") == nil {
+			for m := most.Load(); cur > m && !most.CompareAndSwap(m, cur); m = most.Load() {
+			}
+			if cur == n {
+				once.Do(func() { close(together) })
+			}
+			// Answer when all n are here, or give up after a while.
+			select {
+			case <-together:
+			case <-time.After(3 * time.Second):
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "private")
+		ctx.SetBodyString("x")
+	})
+	p := cached(t, o, cache.Options{CollapseWait: 10 * time.Second}, Options{})
+	p.Get(t, "GET", "/api", "X-Warm: 1")
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Get(t, "GET", "/api")
+		}()
+	}
+	wg.Wait()
+	if most.Load() != n {
+		t.Errorf("at most %d requests were at the origin at once, want %d: they queued behind each other", most.Load(), n)
+	}
+}
+
+// TestCacheOutageServesStale: when the origin hangs, the one request that
+// asked it fails after OriginTimeout, and every request waiting for it, or
+// coming soon after, is served the stale entry without asking the origin
+// again.
+func TestCacheOutageServesStale(t *testing.T) {
+	var hang atomic.Bool
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		if hang.Load() {
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-if-error=600")
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString("x")
+	})
+	p := cached(t, o, cache.Options{}, Options{OriginTimeout: time.Second})
+	t.Cleanup(func() { close(release) })
+	p.Get(t, "GET", "/a")
+	hang.Store(true)
+	const n = 6
+	var wg sync.WaitGroup
+	var slowest atomic.Int64
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			r := p.Get(t, "GET", "/a")
+			slowest.Store(max(slowest.Load(), int64(time.Since(start))))
+			if r.StatusCode() != 200 || string(r.Body()) != "x" || xcache(r) != "STALE" {
+				t.Errorf("got %d %q %q, want the stale entry", r.StatusCode(), r.Body(), xcache(r))
+			}
+		}()
+	}
+	wg.Wait()
+	if r := p.Get(t, "GET", "/a"); xcache(r) != "STALE" {
+		t.Errorf("right after the outage: X-Cache %q, want STALE", xcache(r))
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the first, then one during the outage)", got)
+	}
+	if d := time.Duration(slowest.Load()); d > 2500*time.Millisecond {
+		t.Errorf("slowest answer took %v, want about the 1s OriginTimeout", d)
+	}
+}
+
 // TestCacheStaleIfErrorOriginDown serves an expired entry while the
 // origin's listener is closed.
 func TestCacheStaleIfErrorOriginDown(t *testing.T) {
@@ -564,6 +655,77 @@ func TestCacheStaleWhileRevalidate(t *testing.T) {
 	proxytest.WaitFor(t, "the new version", func() bool { return string(p.Get(t, "GET", "/w").Body()) == "v2" })
 	if got := o.hits.Load(); got != 2 {
 		t.Errorf("origin requests: got %d, want 2 (the background fetch stored v2)", got)
+	}
+}
+
+// TestCacheBackgroundRevalidationBacksOff: a background revalidation
+// that fails is not retried by every following request.
+func TestCacheBackgroundRevalidationBacksOff(t *testing.T) {
+	var fail atomic.Bool
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		if fail.Load() {
+			ctx.SetStatusCode(503)
+			return
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString("v1")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/b")
+	fail.Store(true)
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/b"))
+	landed := func() bool {
+		f, lead := p.srv.Cache().Join(key)
+		if lead {
+			p.srv.Cache().Land(f)
+		}
+		return lead
+	}
+	for range 4 {
+		if r := p.Get(t, "GET", "/b"); string(r.Body()) != "v1" || xcache(r) != "STALE" {
+			t.Fatalf("got %q %q, want the stale v1", r.Body(), xcache(r))
+		}
+		proxytest.WaitFor(t, "the revalidation to end", landed)
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the first, then one failed revalidation)", got)
+	}
+}
+
+// TestCacheRevalidationHoldsUpNoOtherVariant: a variant's background
+// revalidation does not make another variant's miss wait for it.
+func TestCacheRevalidationHoldsUpNoOtherVariant(t *testing.T) {
+	release := make(chan struct{})
+	var enFetches atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		lang := string(ctx.Request.Header.Peek("X-Lang"))
+		if lang == "en" && enFetches.Add(1) > 1 {
+			<-release
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		ctx.Response.Header.Set("Vary", "X-Lang")
+		ctx.Response.Header.Set("Age", "60")
+		ctx.SetBodyString("lang=" + lang)
+	})
+	p := cached(t, o, cache.Options{CollapseWait: 30 * time.Second}, Options{})
+	t.Cleanup(func() { close(release) }) // before the proxy's Shutdown waits for the revalidation
+	p.Get(t, "GET", "/v", "X-Lang: en")
+	p.Get(t, "GET", "/v", "X-Lang: en") // stale: revalidated in the background
+	proxytest.WaitFor(t, "the revalidation at the origin", func() bool { return enFetches.Load() == 2 })
+	fr := make(chan string, 1)
+	go func() { fr <- string(p.Get(t, "GET", "/v", "X-Lang: fr").Body()) }()
+	var got string
+	proxytest.WaitFor(t, "the fr variant", func() bool {
+		select {
+		case got = <-fr:
+			return true
+		default:
+			return false
+		}
+	})
+	if got != "lang=fr" {
+		t.Errorf("fr: got %q", got)
 	}
 }
 
