@@ -429,17 +429,18 @@ func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
 }
 
 // revalidateInBackground sends one conditional request for e after the
-// response, unless one is under way for its variant or one failed moments
-// ago: a 304
+// response, unless one is under way for its variant, one failed moments
+// ago, the server is shutting down or maxBackground are under way: a 304
 // refreshes e, a new response replaces it (stored if it may be, as a miss
 // would store it), a failure keeps it. Requests meanwhile are served e.
 func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry) {
 	fk := x.c.flightKey()
-	if s.cache.Failing(fk) {
-		return // back off from a failing origin
+	if s.cache.Failing(fk) || !s.background.start() {
+		return // back off from a failing origin; or shutting down, or busy
 	}
 	f := s.cache.Lead(fk)
 	if f == nil {
+		s.background.done()
 		return
 	}
 	req := fasthttp.AcquireRequest()
@@ -468,6 +469,7 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 			fasthttp.ReleaseResponse(resp)
 			fasthttp.ReleaseRequest(req)
 			s.cache.Land(f)
+			s.background.done()
 		}()
 		resp.Header.SetNoDefaultContentType(true)
 		sent := time.Now()

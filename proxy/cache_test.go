@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -690,6 +691,44 @@ func TestCacheBackgroundRevalidationBacksOff(t *testing.T) {
 	}
 	if got := o.hits.Load(); got != 2 {
 		t.Errorf("origin requests: got %d, want 2 (the first, then one failed revalidation)", got)
+	}
+}
+
+// TestCacheShutdownWaitsForRevalidation: Shutdown returns only once the
+// background revalidations under way are done.
+func TestCacheShutdownWaitsForRevalidation(t *testing.T) {
+	var version atomic.Int64
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		v := version.Add(1)
+		if v > 1 {
+			<-release
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60")
+		}
+		ctx.SetBodyString("v" + strconv.FormatInt(v, 10))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/w")
+	p.Get(t, "GET", "/w") // stale: revalidated in the background
+	proxytest.WaitFor(t, "the revalidation at the origin", func() bool { return o.hits.Load() == 2 })
+	done := make(chan error, 1)
+	go func() { done <- p.srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		close(release)
+		t.Fatalf("Shutdown returned (%v) with a revalidation under way", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/w"))
+	if e, _ := p.srv.Cache().Lookup(key, &fasthttp.RequestHeader{}, nil); e == nil || string(e.Body()) != "v2" {
+		t.Errorf("after Shutdown the revalidation had not stored v2")
 	}
 }
 
