@@ -123,7 +123,9 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 		s.serveEntry(ctx, x, e, cache.Stale, peer)
 		return true
 	}
-	if s.joinFlight(ctx, x, &e, peer) {
+	if !x.req.Header.IsHead() && s.joinFlight(ctx, x, &e, peer) {
+		// A HEAD sent as HEAD (no rewrite stage) stores nothing: it
+		// neither leads a flight nor waits for one.
 		return true
 	}
 	// Not answered by the flight (it stored nothing this request may use,
@@ -241,14 +243,14 @@ func originFailed(code int) bool {
 }
 
 // mayStore reports whether the origin's response may be stored, judged by
-// its head: not streamed by nature, not declared larger than an entry may
+// its head: the answer to a GET, not streamed by nature, not declared larger than an entry may
 // be, not carrying a field meant for the proxy alone (a customer id or an
 // event describes one visitor), and storable under RFC 9111. It leaves the
 // response's fields in x.c.fields for Admit.
 func (s *Server) mayStore(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	h := &x.resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
-		return false
+	if x.req.Header.IsHead() || mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
+		return false // a HEAD's answer has no body to store
 	}
 	x.c.fields = appendCacheFields(x.c.fields[:0], h, x.scratch)
 	r := cache.Response{Status: h.StatusCode(), Fields: x.c.fields, RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}

@@ -153,6 +153,40 @@ func TestCacheHitPreconditions(t *testing.T) {
 	}
 }
 
+// TestCacheHeadStaysHead: without a rewrite stage a HEAD that misses goes
+// to the origin as HEAD, not as a GET for a body, and stores nothing; a
+// stored GET still answers it.
+func TestCacheHeadStaysHead(t *testing.T) {
+	var mu sync.Mutex
+	var methods []string
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		methods = append(methods, string(ctx.Method()))
+		mu.Unlock()
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.SetBodyString("body")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	steps := []struct {
+		method, wantCache, wantBody string
+	}{
+		{"HEAD", "MISS", ""},
+		{"GET", "MISS", "body"},
+		{"HEAD", "HIT", ""},
+	}
+	for _, st := range steps {
+		r := p.Get(t, st.method, "/h")
+		if xcache(r) != st.wantCache || string(r.Body()) != st.wantBody || r.StatusCode() != 200 {
+			t.Errorf("%s: got %d %q %q, want 200 %q %q", st.method, r.StatusCode(), xcache(r), r.Body(), st.wantCache, st.wantBody)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(methods, " "); got != "HEAD GET" {
+		t.Errorf("origin got %q, want %q", got, "HEAD GET")
+	}
+}
+
 // TestCacheUnsafeMethodInvalidates: an unsafe request the origin carries
 // out drops the stored responses of its target and of the same-origin
 // Location and Content-Location of its answer (RFC 9111 §4.4).

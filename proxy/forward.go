@@ -108,9 +108,10 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 
 	// For HEAD the page is fetched with GET when a rewrite stage is set, so
 	// that HEAD carries the same headers as GET would (RFC 9110 §9.3.2),
-	// which depend on the body; and with the cache on, so that the
-	// response can be stored.
-	headAsGet := (s.opts.Rewriter != nil || s.cache != nil) && ctx.IsHead()
+	// which depend on the body. Without one a HEAD stays a HEAD, cache or
+	// not: a full GET for every HEAD that misses costs the origin a body
+	// for a response that is then usually not stored.
+	headAsGet := s.opts.Rewriter != nil && ctx.IsHead()
 	if headAsGet {
 		x.req.Header.SetMethodBytes(strGET)
 	}
