@@ -276,7 +276,7 @@ func (c *Cache) admit(key []byte, req RequestHeader, r *Response, p policy) (*En
 	url := string(key)
 	sk := url
 	if len(p.vary) == 0 {
-		if m, ok := c.store.GetIfPresent(url); ok && m.marker && len(m.vary) == 1 && m.vary[0] == strAcceptEncoding {
+		if m, ok := c.store.GetIfPresent(url); ok && m.marker && codingVaryOnly(m.vary) {
 			// A response in identity beside coded ones of an origin that
 			// compresses without Vary: one more variant, not a
 			// replacement of the coded ones (coding.go).
@@ -446,6 +446,9 @@ func (c *Cache) Validated(old *Entry, req RequestHeader, notModified *Response) 
 	}
 	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
 	p, why := decide(req, &r, c.opts.StaleIfError)
+	if len(p.vary) == 0 && codingVaryOnly(old.vary) {
+		p.vary = old.vary // stored in identity as a coding variant (admit)
+	}
 	if why != Storable || !equalNames(p.vary, old.vary) {
 		return nil
 	}

@@ -95,8 +95,14 @@ func TestVary(t *testing.T) {
 	if e, _ := c.Lookup([]byte(url), br, nil); e == nil || len(e.Fields()) != 4 {
 		t.Errorf("br after a response in identity: got %+v, want the br variant", e)
 	}
-	if e, _ := c.Lookup([]byte(url), reqOf(), nil); e == nil || len(e.Fields()) != 2 {
-		t.Errorf("identity after a response in identity: got %+v, want it", e)
+	ident, _ := c.Lookup([]byte(url), reqOf(), nil)
+	if ident == nil || len(ident.Fields()) != 2 {
+		t.Fatalf("identity after a response in identity: got %+v, want it", ident)
+	}
+	// A 304 refreshes that variant like any other.
+	nm := &Response{Status: 304, RequestTime: t0, ResponseTime: t0, Fields: []Field{{Name: []byte("Cache-Control"), Value: []byte("max-age=60")}}}
+	if e := c.Refresh(ident, reqOf(), nm); e == nil {
+		t.Error("a 304 dropped the variant in identity")
 	}
 	// A response without Vary replaces variants on other fields.
 	const lang = "http://h/lang"

@@ -28,6 +28,11 @@ const (
 
 var strAcceptEncoding = "Accept-Encoding"
 
+// codingVaryOnly reports whether Vary names are Accept-Encoding alone.
+func codingVaryOnly(names []string) bool {
+	return len(names) == 1 && names[0] == strAcceptEncoding
+}
+
 // codingBit returns the bit of a known coding name, 0 for others.
 func codingBit(name []byte) uint8 {
 	switch {
