@@ -17,10 +17,18 @@ import (
 //
 //   - fresh: served from the entry, the origin not contacted;
 //   - stale within stale-while-revalidate: served, and revalidated in the
-//     background by one request per URL;
-//   - expired, or missing: one request per URL goes to the origin
-//     (collapsed forwarding), conditional when the entry has validators;
-//     the others wait for it and are then served from what it stored.
+//     background by one request per variant (background.go bounds them);
+//   - expired, or missing: one request per variant goes to the origin
+//     (collapsed forwarding, cache/collapse.go), conditional when the entry
+//     has validators; the others wait for it and are then served from what
+//     it stored, or the stale entry when it failed and stale-if-error
+//     allows. A URL whose response may not be stored is fetched without
+//     waiting for a while (hit-for-pass); one whose fetch just failed is
+//     served stale without asking the origin.
+//
+// A HEAD is fetched as GET only for the rewrite stage; otherwise it stays
+// a HEAD and stores nothing. An unsafe request the origin carries out
+// drops what is stored for its URL (RFC 9111 §4.4).
 //
 // An entry is served through the same code as the response that filled
 // it: the miss that stores a response answers from the new entry. So a hit
