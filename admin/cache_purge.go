@@ -50,8 +50,12 @@ type purgeAnswer struct {
 	// theirs as the purge reaches them.
 	Dropped int `json:"dropped"`
 	// Replicated: the purge was handed to the fleet. False on a node
-	// without a cluster.
+	// without a cluster, and when handing it over failed.
 	Replicated bool `json:"replicated"`
+	// ReplicationError says why a node with a cluster could not hand the
+	// purge to it, so that a client does not take it for a node without
+	// one; empty otherwise.
+	ReplicationError string `json:"replication_error,omitempty"`
 	// At is the time the purge applies before.
 	At time.Time `json:"at"`
 }
@@ -76,6 +80,7 @@ func (a *admin) postCachePurge(w http.ResponseWriter, r *http.Request) error {
 	if a.opts.Purges != nil {
 		if err := a.opts.Purges.PublishPurge(p); err != nil {
 			a.log.Warn("admin: purge not replicated", "err", err)
+			out.ReplicationError = err.Error()
 		} else {
 			out.Replicated = true
 		}

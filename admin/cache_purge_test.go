@@ -160,8 +160,11 @@ func TestCachePurge(t *testing.T) {
 		pub            *fakePublisher
 		wantDropped    int
 		wantReplicated bool
-		wantAt         func(before, after time.Time, at time.Time) bool
-		want           cache.Purge
+		// wantReplicationError: the answer says why a node with a
+		// cluster did not replicate.
+		wantReplicationError bool
+		wantAt               func(before, after time.Time, at time.Time) bool
+		want                 cache.Purge
 	}{
 		{
 			name: "urls, prefixes and tags", body: `{"urls": ["https://shop.example/p/1"], "prefixes": ["/c/"], "tags": ["sku-1", "home"]}`,
@@ -185,7 +188,8 @@ func TestCachePurge(t *testing.T) {
 		},
 		{
 			name: "the fleet refuses", body: `{"urls": ["/a"]}`, pub: &fakePublisher{fail: true}, wantDropped: 1,
-			want: cache.Purge{URLs: []string{"/a"}},
+			wantReplicationError: true,
+			want:                 cache.Purge{URLs: []string{"/a"}},
 		},
 	}
 	for _, tt := range tests {
@@ -206,8 +210,8 @@ func TestCachePurge(t *testing.T) {
 			if err := json.Unmarshal(body, &got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Dropped != tt.wantDropped || got.Replicated != tt.wantReplicated {
-				t.Errorf("got %s, want dropped %d, replicated %v", body, tt.wantDropped, tt.wantReplicated)
+			if got.Dropped != tt.wantDropped || got.Replicated != tt.wantReplicated || (got.ReplicationError != "") != tt.wantReplicationError {
+				t.Errorf("got %s, want dropped %d, replicated %v, a replication error %v", body, tt.wantDropped, tt.wantReplicated, tt.wantReplicationError)
 			}
 			wantAt := tt.wantAt
 			if wantAt == nil {

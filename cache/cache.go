@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // Defaults of Options.
@@ -72,8 +75,10 @@ type Cache struct {
 	store   *otter.Cache[string, *Entry]
 	metrics *metrics
 
-	flightMu sync.Mutex
+	flightMu sync.Mutex // guards the fields below
 	flights  map[string]*Flight
+	notes    map[string]note // see collapse.go
+	swept    int64           // when notes were last swept, Unix ns
 
 	purgeMu sync.Mutex // guards recent
 	recent  []Purge
@@ -98,7 +103,7 @@ func New(o Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight)}
+	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight), notes: make(map[string]note)}
 	c.metrics = newMetrics(c)
 	c.store, err = otter.New(&otter.Options[string, *Entry]{
 		MaximumWeight: uint64(o.MaxSize),
@@ -137,9 +142,12 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Lookup returns the entry stored for primary key key (see AppendKey) that
 // may answer req, or nil. A response with Vary is found under its secondary
-// key, built in scratch, which is returned for reuse. An entry stored
-// without public or s-maxage does not answer a request with Authorization.
+// key, built in scratch, which is returned: empty unless the URL is known
+// to vary, so that it is also the key of a flight for this request's
+// variant (see Join). An entry stored without public or s-maxage does not
+// answer a request with Authorization.
 func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, []byte) {
+	scratch = scratch[:0]
 	e, ok := c.store.GetIfPresent(b2s(key))
 	if !ok {
 		return nil, scratch
@@ -157,13 +165,69 @@ func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, [
 }
 
 // appendSecondary appends, for each field name, a NUL and req's value of
-// it (trimmed), the secondary key's tail.
+// it (trimmed), the secondary key's tail. A field sent more than once
+// counts as one list of all its values (RFC 9110 §5.3), when req can give
+// them (fieldLister). Accept-Encoding stands for the set of known codings
+// it accepts (see coding.go).
 func appendSecondary(dst []byte, names []string, req RequestHeader) []byte {
+	l, all := req.(fieldLister)
 	for _, n := range names {
 		dst = append(dst, 0)
-		dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
+		switch {
+		case n == strAcceptEncoding && all:
+			acc, refused, star := uint8(0), uint8(0), -1
+			for _, v := range l.PeekAll(n) {
+				acc, refused, star = accepted(v, acc, refused, star)
+			}
+			dst = append(dst, acceptClass(acc, refused, star))
+		case n == strAcceptEncoding:
+			dst = append(dst, acceptClass(accepted(req.Peek(n), 0, 0, -1)))
+		case all:
+			for i, v := range l.PeekAll(n) {
+				if i > 0 {
+					dst = append(dst, ", "...)
+				}
+				dst = append(dst, bytes.Trim(v, " \t")...)
+			}
+		default:
+			dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
+		}
 	}
 	return dst
+}
+
+// fieldLister is a RequestHeader that gives every value of a field sent
+// more than once; fasthttp.RequestHeader is one. The slices are valid
+// until the next call.
+type fieldLister interface {
+	PeekAll(key string) [][]byte
+}
+
+// requestNoStore reports whether req's Cache-Control has no-store: no
+// response to it may be stored (RFC 9111 §5.2.1.5).
+func requestNoStore(req RequestHeader) bool {
+	if l, ok := req.(fieldLister); ok {
+		for _, v := range l.PeekAll("Cache-Control") {
+			if hasDirective(v, "no-store") {
+				return true
+			}
+		}
+		return false
+	}
+	return hasDirective(req.Peek("Cache-Control"), "no-store")
+}
+
+// hasDirective reports whether a Cache-Control value names directive.
+func hasDirective(cc []byte, directive string) bool {
+	for tok, rest := httpfield.Next(cc); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
+		if i := bytes.IndexByte(tok, '='); i >= 0 {
+			tok = httpfield.TrimOWS(tok[:i])
+		}
+		if bytes.EqualFold(tok, []byte(directive)) {
+			return true
+		}
+	}
+	return false
 }
 
 var (
@@ -187,6 +251,9 @@ func (c *Cache) ClientWantsRevalidation(req RequestHeader) bool {
 // key key, and returns the entry to store, not yet stored (see Put), or
 // nil and why not. The rewrite stage may set the entry's value before Put.
 func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reason) {
+	if req != nil && requestNoStore(req) {
+		return nil, ReasonNoStore
+	}
 	p, why := decide(req, r, c.opts.StaleIfError)
 	if why != Storable {
 		return nil, why
@@ -198,6 +265,9 @@ func (c *Cache) Admit(key []byte, req RequestHeader, r *Response) (*Entry, Reaso
 // Decoded unread), so that a response that will not be stored is never
 // read into memory for the cache.
 func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
+	if req != nil && requestNoStore(req) {
+		return ReasonNoStore
+	}
 	_, why := decide(req, r, c.opts.StaleIfError)
 	return why
 }
@@ -205,6 +275,14 @@ func (c *Cache) Precheck(req RequestHeader, r *Response) Reason {
 func (c *Cache) admit(key []byte, req RequestHeader, r *Response, p policy) (*Entry, Reason) {
 	url := string(key)
 	sk := url
+	if len(p.vary) == 0 {
+		if m, ok := c.store.GetIfPresent(url); ok && m.marker && codingVaryOnly(m.vary) {
+			// A response in identity beside coded ones of an origin that
+			// compresses without Vary: one more variant, not a
+			// replacement of the coded ones (coding.go).
+			p.vary = m.vary
+		}
+	}
 	if len(p.vary) > 0 {
 		sk = string(appendSecondary(append(make([]byte, 0, len(key)+64), key...), p.vary, req))
 	}
@@ -239,6 +317,7 @@ func (c *Cache) Put(e *Entry) {
 	if c.purgedSince(e) {
 		return
 	}
+	c.forget(e)
 	if len(e.vary) > 0 {
 		c.putVariant(e)
 	} else if old, ok := c.store.GetIfPresent(e.key); ok && old.marker {
@@ -305,19 +384,55 @@ func equalNames(a, b []string) bool {
 	return true
 }
 
+// Invalidate drops what is stored under primary key key: its entry, or
+// its Vary marker and every variant filed under it. The proxy calls it
+// for the target of an unsafe request the origin carried out (RFC 9111
+// §4.4). Unlike a purge it is not remembered, so a fetch in flight may
+// still store what it receives.
+func (c *Cache) Invalidate(key []byte) {
+	e, ok := c.store.GetIfPresent(b2s(key))
+	if !ok {
+		return
+	}
+	if e.marker {
+		c.drop(e.variants, "")
+	}
+	c.removed(e)
+}
+
 // Remove drops e, if it is still what is stored under its key.
 func (c *Cache) Remove(e *Entry) { c.removed(e) }
 
-// Refresh applies a 304 answer to a revalidation of old (RFC 9111 §4.3.4):
-// the stored fields are updated with those of notModified (but
-// Content-Length), its times replace old's, and the refreshed entry, with
-// old's bodies and value, replaces old. It returns the refreshed entry, or
-// nil when the updated response may no longer be stored, in which case old
-// is removed.
+// Refresh applies a 304 answer to a revalidation of old (see Validated):
+// the refreshed entry, with old's bodies and value, replaces old. It
+// returns the refreshed entry, or nil when the updated response may no
+// longer be stored, in which case old is removed. When req has
+// Cache-Control no-store, the refreshed entry answers it but is not
+// stored, and old stays (RFC 9111 §5.2.1.5).
 func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
-	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields))
+	e := c.Validated(old, req, notModified)
+	switch {
+	case e == nil:
+		c.Remove(old)
+	case req == nil || !requestNoStore(req):
+		c.Put(e)
+	}
+	return e
+}
+
+// Validated returns old updated by a 304 answer to its revalidation (RFC
+// 9111 §4.3.4), without storing it: the stored fields are updated with
+// those of notModified (but Content-Length), and its times replace old's.
+// A 304 without Date gets one of its receipt (RFC 9110 §6.6.1): old's Date
+// would make the refreshed response as old as old. It returns nil when the
+// updated response may not be stored. Called alone, for a 304 that must
+// not be stored (one carrying a field about one visitor), it answers that
+// one request and leaves old as it is.
+func (c *Cache) Validated(old *Entry, req RequestHeader, notModified *Response) *Entry {
+	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields)+1)
+	noDate := !hasField(notModified.Fields, strDate)
 	for _, f := range old.fields {
-		if !hasField(notModified.Fields, f.Name) {
+		if !hasField(notModified.Fields, f.Name) && !(noDate && bytes.EqualFold(f.Name, strDate)) {
 			fields = append(fields, f)
 		}
 	}
@@ -326,10 +441,15 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 			fields = append(fields, f)
 		}
 	}
+	if noDate {
+		fields = append(fields, Field{Name: strDate, Value: notModified.ResponseTime.UTC().AppendFormat(nil, http.TimeFormat)})
+	}
 	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
 	p, why := decide(req, &r, c.opts.StaleIfError)
+	if len(p.vary) == 0 && codingVaryOnly(old.vary) {
+		p.vary = old.vary // stored in identity as a coding variant (admit)
+	}
 	if why != Storable || !equalNames(p.vary, old.vary) {
-		c.Remove(old)
 		return nil
 	}
 	e := newEntry(old.url, old.pathAt, old.key, &r, p)
@@ -341,7 +461,6 @@ func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *E
 	if b := old.value.Load(); b != nil {
 		e.value.Store(b)
 	}
-	c.Put(e)
 	return e
 }
 

@@ -28,6 +28,8 @@ func TestAppendKey(t *testing.T) {
 		{"prefix needs its whole prefix", false, "h", "/s?utm=1", "http://h/s?utm=1"},
 		{"empty pairs dropped", false, "h", "/s?a=1&&b", "http://h/s?a=1&b"},
 		{"value that looks ignored kept", false, "h", "/s?q=gclid", "http://h/s?q=gclid"},
+		{"pair with ; kept", false, "h", "/s?utm_source=x;page=evil&utm_medium=y", "http://h/s?utm_source=x;page=evil"},
+		{"ignored name after ; kept", false, "h", "/s?a=1;utm_source=x", "http://h/s?a=1;utm_source=x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,10 +88,128 @@ func TestVary(t *testing.T) {
 			t.Errorf("%v: got variant %q, want %q", tc.req, got, tc.want)
 		}
 	}
-	// A response without Vary replaces the variants.
-	store(t, c, url, gz, respOf(200, "Cache-Control: max-age=60"))
-	if e, _ := c.Lookup([]byte(url), br, nil); e == nil || len(e.vary) != 0 {
+	// A response in identity without Vary is one more variant of an
+	// Accept-Encoding marker: origins that compress without Vary send
+	// just that (coding.go).
+	store(t, c, url, reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if e, _ := c.Lookup([]byte(url), br, nil); e == nil || len(e.Fields()) != 4 {
+		t.Errorf("br after a response in identity: got %+v, want the br variant", e)
+	}
+	ident, _ := c.Lookup([]byte(url), reqOf(), nil)
+	if ident == nil || len(ident.Fields()) != 2 {
+		t.Fatalf("identity after a response in identity: got %+v, want it", ident)
+	}
+	// A 304 refreshes that variant like any other.
+	nm := &Response{Status: 304, RequestTime: t0, ResponseTime: t0, Fields: []Field{{Name: []byte("Cache-Control"), Value: []byte("max-age=60")}}}
+	if e := c.Refresh(ident, reqOf(), nm); e == nil {
+		t.Error("a 304 dropped the variant in identity")
+	}
+	// A response without Vary replaces variants on other fields.
+	const lang = "http://h/lang"
+	store(t, c, lang, reqOf("X-Lang: en"), respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang"))
+	store(t, c, lang, reqOf("X-Lang: fr"), respOf(200, "Cache-Control: max-age=60"))
+	if e, _ := c.Lookup([]byte(lang), reqOf("X-Lang: en"), nil); e == nil || len(e.vary) != 0 {
 		t.Errorf("after a response without Vary: got %+v, want the plain entry", e)
+	}
+}
+
+// TestVaryContentCoding: a coded response varies on the codings the
+// request accepts, whether or not the origin sent Vary (nginx's gzip_vary
+// is off by default), so a client that cannot read gzip never gets it.
+func TestVaryContentCoding(t *testing.T) {
+	tests := []struct {
+		name   string
+		stored []string // response fields beside Cache-Control
+		req    string   // Accept-Encoding of the request that stored it
+		ask    string   // Accept-Encoding of a later request
+		want   bool     // the later request is answered by the entry
+	}{
+		{"gzip without Vary, same field", []string{"Content-Encoding: gzip"}, "gzip", "gzip", true},
+		{"gzip without Vary, no field", []string{"Content-Encoding: gzip"}, "gzip", "", false},
+		{"gzip without Vary, identity only", []string{"Content-Encoding: gzip"}, "gzip", "identity", false},
+		{"gzip without Vary, gzip refused", []string{"Content-Encoding: gzip"}, "gzip", "gzip;q=0, deflate", false},
+		{"spelling does not matter", []string{"Content-Encoding: gzip"}, "gzip, deflate, br", "BR;q=0.5,deflate , x-gzip", true},
+		{"the set of codings does", []string{"Content-Encoding: gzip"}, "gzip, deflate, br", "gzip, deflate, br, zstd", false},
+		{"star", []string{"Content-Encoding: br"}, "*", "gzip, deflate, br, zstd", true},
+		{"Vary: Accept-Encoding normalised too", []string{"Vary: Accept-Encoding"}, "gzip, br", "br, gzip;q=0.9", true},
+		{"identity without Vary answers all", nil, "gzip", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCache(t, Options{})
+			const url = "http://h/s.css"
+			store(t, c, url, reqOf("Accept-Encoding: "+tc.req), respOf(200, append([]string{"Cache-Control: max-age=60"}, tc.stored...)...))
+			e, _ := c.Lookup([]byte(url), reqOf("Accept-Encoding: "+tc.ask), nil)
+			if got := e != nil; got != tc.want {
+				t.Errorf("Accept-Encoding %q after %q: found %v, want %v", tc.ask, tc.req, got, tc.want)
+			}
+		})
+	}
+}
+
+// multiReq is a request header with fields sent more than once.
+type multiReq map[string][]string
+
+func (r multiReq) Peek(key string) []byte {
+	if v := r[key]; len(v) > 0 {
+		return []byte(v[0])
+	}
+	return nil
+}
+
+func (r multiReq) PeekAll(key string) [][]byte {
+	var out [][]byte
+	for _, v := range r[key] {
+		out = append(out, []byte(v))
+	}
+	return out
+}
+
+// TestVaryRepeatedField: a field sent twice is one list of both values
+// (RFC 9110 §5.3), so it must not share a variant with its first value.
+func TestVaryRepeatedField(t *testing.T) {
+	c := newTestCache(t, Options{})
+	const url = "http://h/p"
+	r := respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang, Accept-Encoding")
+	e, _ := c.Admit([]byte(url), multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip"}}, r)
+	c.Put(e)
+	tests := []struct {
+		name string
+		req  multiReq
+		want bool
+	}{
+		{"both values", multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip"}}, true},
+		{"both in one field", multiReq{"X-Lang": {"en, fr"}, "Accept-Encoding": {"gzip"}}, true},
+		{"the first value alone", multiReq{"X-Lang": {"en"}, "Accept-Encoding": {"gzip"}}, false},
+		{"a second Accept-Encoding adds a coding", multiReq{"X-Lang": {"en", "fr"}, "Accept-Encoding": {"gzip", "br"}}, false},
+	}
+	for _, tc := range tests {
+		if got, _ := c.Lookup([]byte(url), tc.req, nil); (got != nil) != tc.want {
+			t.Errorf("%s: found %v, want %v", tc.name, got != nil, tc.want)
+		}
+	}
+}
+
+// TestRequestNoStore: no response to a request with Cache-Control
+// no-store is stored (RFC 9111 §5.2.1.5), though a stored one answers it.
+func TestRequestNoStore(t *testing.T) {
+	c := newTestCache(t, Options{})
+	for _, cc := range []string{"no-store", "max-age=0, No-Store", "no-store=\"x\""} {
+		req := reqOf("Cache-Control: " + cc)
+		if e, why := c.Admit([]byte("http://h/"), req, respOf(200, "Cache-Control: max-age=60")); e != nil || why != ReasonNoStore {
+			t.Errorf("Admit with %q: got an entry %v, %q; want none, %q", cc, e != nil, why, ReasonNoStore)
+		}
+		if why := c.Precheck(req, respOf(200, "Cache-Control: max-age=60")); why != ReasonNoStore {
+			t.Errorf("Precheck with %q: got %q, want %q", cc, why, ReasonNoStore)
+		}
+	}
+	old := store(t, c, "http://h/", reqOf(), respOf(200, "Cache-Control: max-age=0", `ETag: "a"`))
+	nm := &Response{Status: 304, RequestTime: t0, ResponseTime: t0, Fields: []Field{{Name: []byte("Cache-Control"), Value: []byte("max-age=60")}}}
+	if e := c.Refresh(old, reqOf("Cache-Control: no-store"), nm); e == nil || e.Freshness(t0.UnixNano()) != Fresh {
+		t.Errorf("Refresh for a no-store request: got %v, want a fresh entry to answer it", e)
+	}
+	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != old {
+		t.Error("Refresh for a no-store request replaced the stored entry")
 	}
 }
 
@@ -120,6 +240,21 @@ func TestVaryBoundsAndDropsVariants(t *testing.T) {
 	c.store.CleanUp()
 	if got := c.Len(); got != 1 {
 		t.Errorf("entries after Vary went away: got %d, want 1", got)
+	}
+}
+
+func TestInvalidate(t *testing.T) {
+	c := newTestCache(t, Options{})
+	store(t, c, "http://h/plain", reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	for _, lang := range []string{"en", "fr"} {
+		store(t, c, "http://h/varied", reqOf("X-Lang: "+lang), respOf(200, "Cache-Control: max-age=60", "Vary: X-Lang"))
+	}
+	c.Invalidate([]byte("http://h/plain"))
+	c.Invalidate([]byte("http://h/varied"))
+	c.Invalidate([]byte("http://h/never-stored"))
+	c.store.CleanUp()
+	if got := c.Len(); got != 0 {
+		t.Errorf("entries left: got %d, want 0", got)
 	}
 }
 
@@ -177,6 +312,13 @@ func TestRefresh(t *testing.T) {
 	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != e {
 		t.Error("the refreshed entry is not what is stored")
 	}
+	// Validated answers with the update and stores nothing.
+	if v := c.Validated(e, reqOf(), nm); v == nil || v == e || string(v.Body()) != "body" {
+		t.Errorf("Validated: got %+v, want a new entry with the body", v)
+	}
+	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != e {
+		t.Error("Validated replaced the stored entry")
+	}
 	// A 304 that makes the response private drops it.
 	nm.Fields = append(nm.Fields, Field{Name: []byte("Cache-Control"), Value: []byte("private")})
 	if got := c.Refresh(e, reqOf(), nm); got != nil {
@@ -184,6 +326,25 @@ func TestRefresh(t *testing.T) {
 	}
 	if got, _ := c.Lookup([]byte("http://h/"), reqOf(), nil); got != nil {
 		t.Error("the entry made private is still stored")
+	}
+}
+
+// TestRefreshWithoutDate refreshes an entry with a 304 that has no Date:
+// the stored Date must not make the refreshed response old.
+func TestRefreshWithoutDate(t *testing.T) {
+	c := newTestCache(t, Options{})
+	old := store(t, c, "http://h/", reqOf(), respOf(200, "Cache-Control: max-age=60", `ETag: "a"`))
+	later := t0.Add(2 * time.Minute)
+	nm := &Response{Status: 304, RequestTime: later, ResponseTime: later, Fields: []Field{{Name: []byte("ETag"), Value: []byte(`"a"`)}}}
+	e := c.Refresh(old, reqOf(), nm)
+	if e == nil {
+		t.Fatal("Refresh dropped the entry")
+	}
+	if got := e.Freshness(later.Add(time.Second).UnixNano()); got != Fresh {
+		t.Errorf("a second after the 304: got %v, age %d s; want fresh", got, e.Age(later.Add(time.Second).UnixNano()))
+	}
+	if got := e.Fetched(); !got.Equal(later) {
+		t.Errorf("Fetched: got %v, want the 304's request time %v", got, later)
 	}
 }
 
@@ -247,15 +408,31 @@ func TestPurge(t *testing.T) {
 }
 
 func TestPurgeCatchesFetchInFlight(t *testing.T) {
-	c := newTestCache(t, Options{})
-	e, _ := c.Admit([]byte("http://h/p"), reqOf(), respOf(200, "Cache-Control: max-age=60"))
-	c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
-	c.Put(e) // the fetch, received before the purge, lands after it
-	if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got != nil {
-		t.Error("an entry fetched before a purge was stored after it")
+	tests := []struct {
+		name     string
+		received time.Duration // after t0, when the request was sent
+	}{
+		{"received before the purge", 0},
+		// The origin was still rendering the old page when the purge ran.
+		{"requested before, received after the purge", 2 * time.Second},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestCache(t, Options{})
+			r := respOf(200, "Cache-Control: max-age=60")
+			r.ResponseTime = t0.Add(tc.received)
+			e, _ := c.Admit([]byte("http://h/p"), reqOf(), r)
+			c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
+			c.Put(e) // the fetch lands after the purge
+			if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got != nil {
+				t.Error("an entry requested before a purge was stored after it")
+			}
+		})
+	}
+	c := newTestCache(t, Options{})
+	c.Purge(Purge{URLs: []string{"/p"}, At: t0.Add(time.Second)})
 	late := respOf(200, "Cache-Control: max-age=60")
-	late.ResponseTime = t0.Add(2 * time.Second)
+	late.RequestTime, late.ResponseTime = t0.Add(2*time.Second), t0.Add(2*time.Second)
 	store(t, c, "http://h/p", reqOf(), late)
 	if got, _ := c.Lookup([]byte("http://h/p"), reqOf(), nil); got == nil {
 		t.Error("an entry fetched after the purge was not stored")
@@ -354,6 +531,40 @@ func TestCollapse(t *testing.T) {
 	}
 	if _, lead := c.Join([]byte("http://h/")); !lead {
 		t.Error("after landing, Join does not lead a new flight")
+	}
+}
+
+// TestCollapsePassAndFail: a flight whose response may not be stored
+// makes its key pass (no flight to join) until a response is stored; one
+// that failed tells its waiters and makes its key Failing.
+func TestCollapsePassAndFail(t *testing.T) {
+	c := newTestCache(t, Options{})
+	key := []byte("http://h/p")
+	f, _ := c.Join(key)
+	w, _ := c.Join(key)
+	c.Pass(f)
+	if !c.Wait(w) || c.Failed(w) {
+		t.Error("a passed flight did not land, or landed failed")
+	}
+	if g, lead := c.Join(key); g != nil || lead {
+		t.Error("a passing key has a flight to join")
+	}
+	store(t, c, string(key), reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if g, lead := c.Join(key); !lead {
+		t.Error("after a stored response, the key still passes")
+	} else {
+		w, _ = c.Join(key)
+		c.Fail(g)
+		if !c.Wait(w) || !c.Failed(w) {
+			t.Error("the waiter of a failed flight did not see it fail")
+		}
+	}
+	if !c.Failing(key) || c.Failing([]byte("http://h/other")) {
+		t.Error("Failing: want the failed key only")
+	}
+	store(t, c, string(key), reqOf(), respOf(200, "Cache-Control: max-age=60"))
+	if c.Failing(key) {
+		t.Error("after a stored response, the key is still failing")
 	}
 }
 

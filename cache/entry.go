@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // Entry is one stored response. Everything but its Value is immutable once
@@ -28,7 +30,10 @@ type Entry struct {
 	variants []string // on a marker: the secondary keys stored under it, oldest first
 	stored   bool     // set by Put; the entry is immutable from then on
 
-	fetched int64 // response time, Unix ns: what purges compare
+	// fetched is when the request for the stored response was sent, Unix
+	// ns: what purges compare. Not the response time: a page being
+	// rendered while a purge runs may predate the purge.
+	fetched int64
 	policy
 	size uint32
 
@@ -52,7 +57,10 @@ func PlanWeight(decoded int) int { return 1<<10 + decoded/4 }
 // and one per body.
 func newEntry(url string, pathAt int, key string, r *Response, p policy) *Entry {
 	e := &Entry{url: url, pathAt: pathAt, key: key, status: r.Status, policy: p,
-		fetched: r.ResponseTime.UnixNano()}
+		fetched: r.RequestTime.UnixNano()}
+	if r.RequestTime.IsZero() {
+		e.fetched = r.ResponseTime.UnixNano()
+	}
 	n := 0
 	nf := 0
 	for _, f := range r.Fields {
@@ -153,8 +161,9 @@ func (e *Entry) ShareDecoded(b []byte) bool {
 // Tags returns the purge tags from Surrogate-Key and Cache-Tag.
 func (e *Entry) Tags() []string { return e.tags }
 
-// Fetched returns when the stored response was received: purges drop
-// entries fetched before their time.
+// Fetched returns when the request for the stored response was sent:
+// purges drop entries fetched before their time, including those whose
+// response was still on its way when the purge ran.
 func (e *Entry) Fetched() time.Time { return time.Unix(0, e.fetched) }
 
 // Size returns the entry's weight against Options.MaxSize, in bytes.
@@ -208,7 +217,7 @@ func (e *Entry) Freshness(now int64) Freshness {
 	switch {
 	case now < e.freshUntil:
 		return Fresh
-	case !e.noStale && e.swr > 0 && now < e.freshUntil+e.swr:
+	case !e.noStale && e.swr > 0 && now < addSat(e.freshUntil, e.swr):
 		return StaleWhileRevalidate
 	default:
 		return Expired
@@ -219,7 +228,9 @@ func (e *Entry) Freshness(now int64) Freshness {
 // when revalidating it failed (an unreachable origin, or 500, 502, 503,
 // 504): within its stale-if-error window (RFC 5861 §4), or the cache's
 // default one when the response names none, and never when it must be
-// revalidated (must-revalidate, proxy-revalidate, no-cache).
+// revalidated (must-revalidate, proxy-revalidate, no-cache). A response
+// with s-maxage, which implies proxy-revalidate (RFC 9111 §5.2.2.10), gets
+// only its own window.
 func (e *Entry) UsableOnError(now int64, defaultWindow time.Duration) bool {
 	if now < e.freshUntil {
 		return true
@@ -229,9 +240,12 @@ func (e *Entry) UsableOnError(now int64, defaultWindow time.Duration) bool {
 	}
 	w := e.sie
 	if w < 0 {
+		if e.ownStaleOnly {
+			return false
+		}
 		w = int64(defaultWindow)
 	}
-	return now < e.freshUntil+w
+	return now < addSat(e.freshUntil, w)
 }
 
 // Age returns the entry's current age at now (Unix ns) in whole seconds,
@@ -265,6 +279,44 @@ func (e *Entry) NotModified(ifNoneMatch, ifModifiedSince []byte) bool {
 	}
 	lm, err := http.ParseTime(string(e.lastMod))
 	return err == nil && !lm.After(ims)
+}
+
+// PreconditionFailed reports whether a client's If-Match, or without it
+// If-Unmodified-Since, is false for this entry, so that a GET or HEAD it
+// would answer gets 412 (RFC 9110 §13.2.2, steps 1 and 2). If-Match
+// compares strongly, so a weak stored tag never matches; an invalid date,
+// or an entry without Last-Modified, leaves If-Unmodified-Since
+// unevaluated. Only a 2xx entry is judged (RFC 9110 §13.2.1).
+func (e *Entry) PreconditionFailed(ifMatch, ifUnmodifiedSince []byte) bool {
+	if e.status < 200 || e.status > 299 {
+		return false
+	}
+	if len(ifMatch) > 0 {
+		return !etagListMatchesStrong(ifMatch, e.etag)
+	}
+	if len(ifUnmodifiedSince) == 0 || len(e.lastMod) == 0 {
+		return false
+	}
+	ius, err := http.ParseTime(string(ifUnmodifiedSince))
+	if err != nil {
+		return false
+	}
+	lm, err := http.ParseTime(string(e.lastMod))
+	return err == nil && lm.After(ius)
+}
+
+// etagListMatchesStrong reports whether an If-Match list holds "*" or a
+// tag strongly equal to etag (RFC 9110 §8.8.3.2).
+func etagListMatchesStrong(list, etag []byte) bool {
+	for tok, rest := httpfield.Next(list); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
+		if string(tok) == "*" {
+			return true
+		}
+		if len(etag) > 0 && !bytes.HasPrefix(etag, []byte("W/")) && bytes.Equal(tok, etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // etagListMatches reports whether an If-None-Match list holds "*" or a tag

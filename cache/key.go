@@ -9,7 +9,8 @@ import (
 // Keys. The primary key of a stored response is the URL the client asked
 // for, "scheme://host/path?query" (RFC 9111 §2), with the host lower-cased
 // and the query's parameters kept in order and as written, except those
-// named by Options.IgnoreQuery: tracking parameters (utm_*, gclid) that the
+// named by Options.IgnoreQuery (but for pairs holding ';', see appendQuery):
+// tracking parameters (utm_*, gclid) that the
 // origin ignores would otherwise give every campaign click its own copy of
 // the page. The origin still receives them.
 //
@@ -160,14 +161,17 @@ func (f *queryFilter) appendQuery(dst, q []byte) []byte {
 		} else {
 			pair, q = q[:amp], q[amp+1:]
 		}
-		name := pair
+		name, semi := pair, false
 		for i, ch := range pair {
-			if ch == '=' {
+			if ch == '=' && len(name) == len(pair) {
 				name = pair[:i]
-				break
 			}
+			semi = semi || ch == ';'
 		}
-		if len(pair) > 0 && !f.ignored(name) {
+		// A pair with ';' is never ignored: origins that also split on ';'
+		// (Rack before 3, Python before 3.9.2) read "utm_source=x;page=2"
+		// as page=2, which the key must then keep.
+		if len(pair) > 0 && (semi || !f.ignored(name)) {
 			if len(dst) == start {
 				dst = append(dst, '?')
 			} else {

@@ -2,7 +2,9 @@ package cache
 
 import (
 	"bytes"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -67,6 +69,8 @@ const (
 	ReasonNoFreshness                 // no s-maxage, max-age or Expires
 	ReasonUseless                     // expired, or no-cache, with no validator to revalidate by
 	ReasonTooLarge                    // larger than Options.MaxObject
+	ReasonTags                        // more purge tags than an entry may keep
+	ReasonCoding                      // a content coding the cache does not know
 )
 
 // String names the reason.
@@ -94,6 +98,10 @@ func (r Reason) String() string {
 		return "expired without validator"
 	case ReasonTooLarge:
 		return "too large"
+	case ReasonTags:
+		return "too many tags"
+	case ReasonCoding:
+		return "unknown content coding"
 	default:
 		return "unknown"
 	}
@@ -123,23 +131,29 @@ type policy struct {
 	swr        int64 // stale-while-revalidate, in ns; -1 none
 	sie        int64 // stale-if-error, in ns; -1 none
 	noStale    bool  // must-revalidate, proxy-revalidate or no-cache: never served stale
-	noCache    bool  // no-cache: revalidated on every use
-	authOK     bool  // public or s-maxage: may answer requests with Authorization
-	vary       []string
+	// ownStaleOnly: s-maxage, which implies proxy-revalidate for a shared
+	// cache (RFC 9111 §5.2.2.10): served stale only under the response's
+	// own stale-while-revalidate or stale-if-error, never the cache's
+	// default window.
+	ownStaleOnly bool
+	noCache      bool // no-cache: revalidated on every use
+	authOK       bool // public or s-maxage: may answer requests with Authorization
+	vary         []string
 }
 
 var (
-	strCacheControl  = []byte("Cache-Control")
-	strExpires       = []byte("Expires")
-	strDate          = []byte("Date")
-	strAge           = []byte("Age")
-	strVary          = []byte("Vary")
-	strSetCookie     = []byte("Set-Cookie")
-	strETag          = []byte("Etag")
-	strLastModified  = []byte("Last-Modified")
-	strSurrogateKey  = []byte("Surrogate-Key")
-	strCacheTag      = []byte("Cache-Tag")
-	strContentLength = []byte("Content-Length")
+	strCacheControl    = []byte("Cache-Control")
+	strExpires         = []byte("Expires")
+	strDate            = []byte("Date")
+	strAge             = []byte("Age")
+	strVary            = []byte("Vary")
+	strSetCookie       = []byte("Set-Cookie")
+	strETag            = []byte("Etag")
+	strLastModified    = []byte("Last-Modified")
+	strSurrogateKey    = []byte("Surrogate-Key")
+	strCacheTag        = []byte("Cache-Tag")
+	strContentLength   = []byte("Content-Length")
+	strContentEncoding = []byte("Content-Encoding")
 )
 
 // decide applies the storage rules to r, answering req. It reads the
@@ -154,6 +168,8 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	}
 	var cc, expires, date, age []byte
 	var hasExpires, hasValidator bool
+	var tagBytes, tags int
+	coded := false
 	var ccBuf []byte
 	nCC := 0
 	for _, f := range r.Fields {
@@ -187,7 +203,29 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 			}
 		case bytes.EqualFold(f.Name, strETag), bytes.EqualFold(f.Name, strLastModified):
 			hasValidator = hasValidator || len(f.Value) > 0
+		case bytes.EqualFold(f.Name, strContentEncoding):
+			c, known := responseCoding(f.Value)
+			if !known {
+				// Its clients cannot be told apart by the codings
+				// they accept (coding.go).
+				return p, ReasonCoding
+			}
+			coded = coded || c
+		case IsTagField(f.Name):
+			tagBytes += len(f.Value)
+			tags += countTags(f.Value)
 		}
+	}
+	if coded && !slices.Contains(p.vary, strAcceptEncoding) {
+		// With or without Vary saying so (coding.go).
+		if p.vary = append(p.vary, strAcceptEncoding); len(p.vary) > maxVary {
+			return p, ReasonVary
+		}
+	}
+	if tagBytes > maxTagBytes || tags > maxTags {
+		// Keeping some of the tags would let a purge by the others miss
+		// the entry.
+		return p, ReasonTags
 	}
 	cc = ccBuf
 	d, err := parseDirectives(cc)
@@ -227,6 +265,10 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	default:
 		return p, ReasonNoFreshness
 	}
+	// Like delta-seconds (RFC 9111 §1.2.2), a lifetime saturates at 2^31
+	// seconds, so that the instants below cannot overflow: "Expires: Fri,
+	// 31 Dec 9999" would otherwise wrap freshUntil into the past.
+	lifetime = min(lifetime, maxLifetime)
 
 	// Age, RFC 9111 §4.2.3.
 	apparent := max(respTime.Sub(dateT), 0)
@@ -242,6 +284,10 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 		p.freshUntil = p.born
 	}
 	p.noStale = d.MustRevalidate || d.ProxyRevalidate || p.noCache
+	// s-maxage implies proxy-revalidate, but an explicit stale-* directive
+	// beside it is the origin's own, more specific consent (RFC 5861), and
+	// what "s-maxage=1, stale-while-revalidate" (Next.js ISR) means.
+	p.ownStaleOnly = d.SMaxAge >= 0
 	p.swr, p.sie = -1, -1
 	if d.StaleWhileRevalidate >= 0 {
 		p.swr = int64(d.StaleWhileRevalidate) * int64(time.Second)
@@ -251,7 +297,7 @@ func decide(req RequestHeader, r *Response, defaultSIE time.Duration) (policy, R
 	}
 	fresh := lifetime > 0 && !p.noCache && respTime.UnixNano() < p.freshUntil
 	sie := p.sie
-	if sie < 0 {
+	if sie < 0 && !p.ownStaleOnly {
 		sie = int64(defaultSIE)
 	}
 	if !fresh && !hasValidator && (p.noStale || (p.swr <= 0 && sie <= 0)) {
@@ -299,6 +345,18 @@ func appendVary(names []string, v []byte) ([]string, bool) {
 	return names, true
 }
 
+// maxLifetime is the longest freshness lifetime: 2^31 seconds, the
+// largest delta-seconds (RFC 9111 §1.2.2).
+const maxLifetime = (1 << 31) * time.Second
+
+// addSat returns a+b for b >= 0, saturating instead of overflowing.
+func addSat(a, b int64) int64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxInt64
+}
+
 // parseDelta parses delta-seconds (RFC 9111 §1.2.2): non-negative digits,
 // saturating; anything else is 0.
 func parseDelta(b []byte) int64 {
@@ -318,19 +376,38 @@ func parseDelta(b []byte) int64 {
 	return min(n, 1<<31)
 }
 
-// maxTags and maxTagLen bound what one response may tag itself with.
+// maxTagBytes and maxTags bound what one response may tag itself with,
+// in the bytes of its tag fields and in tags (duplicates counted): a
+// response past either is not stored rather than stored with some tags
+// missing. Fastly allows 16 KiB of Surrogate-Key.
 const (
-	maxTags   = 64
-	maxTagLen = 256
+	maxTagBytes = 16 << 10
+	maxTags     = 1024
 )
 
+// isTagSep reports whether c separates tags.
+func isTagSep(c byte) bool { return c == ' ' || c == ',' || c == '\t' }
+
+// countTags counts the tags of a Surrogate-Key or Cache-Tag value,
+// duplicates included.
+func countTags(v []byte) int {
+	n := 0
+	for i := range v {
+		if !isTagSep(v[i]) && (i == 0 || isTagSep(v[i-1])) {
+			n++
+		}
+	}
+	return n
+}
+
 // AppendTags appends the tags of a Surrogate-Key or Cache-Tag value,
-// separated by spaces, tabs or commas, to dst, skipping empty ones,
-// duplicates and any longer than 256 bytes, and stopping at 64.
+// separated by spaces, tabs or commas, to dst, skipping empty ones and
+// duplicates. The storage rules have bounded the value (maxTagBytes,
+// maxTags).
 func AppendTags(dst []string, v []byte) []string {
-	for len(v) > 0 && len(dst) < maxTags {
+	for len(v) > 0 {
 		i := 0
-		for i < len(v) && v[i] != ' ' && v[i] != ',' && v[i] != '\t' {
+		for i < len(v) && !isTagSep(v[i]) {
 			i++
 		}
 		tok := v[:i]
@@ -339,7 +416,7 @@ func AppendTags(dst []string, v []byte) []string {
 		} else {
 			v = nil
 		}
-		if len(tok) == 0 || len(tok) > maxTagLen {
+		if len(tok) == 0 {
 			continue
 		}
 		dup := false

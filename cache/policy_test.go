@@ -1,7 +1,10 @@
 package cache
 
 import (
+	"fmt"
+	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,6 +41,8 @@ var policyCases = []struct {
 		age: 20, checks: []at{{29 * time.Second, Fresh, true}, {30 * time.Second, Expired, false}}},
 	{name: "Expires without Date counts from receipt", fields: []string{"Date:", "Expires: " + httpDate(t0.Add(30*time.Second))},
 		checks: []at{{29 * time.Second, Fresh, true}}},
+	{name: "Expires far in the future saturates", fields: []string{"Expires: Fri, 31 Dec 9999 23:59:59 GMT"},
+		checks: []at{{0, Fresh, true}, {10 * 365 * 24 * time.Hour, Fresh, true}}},
 	{name: "invalid Expires is expired, with a validator kept", fields: []string{"Expires: 0", `ETag: "a"`},
 		checks: []at{{0, Expired, false}}},
 	{name: "invalid Expires without validator", fields: []string{"Expires: 0"}, want: ReasonUseless},
@@ -74,6 +79,8 @@ var policyCases = []struct {
 	{name: "Vary star", fields: []string{"Cache-Control: max-age=60", "Vary: *"}, want: ReasonVary},
 	{name: "Vary Cookie", fields: []string{"Cache-Control: max-age=60", "Vary: Accept-Encoding, cookie"}, want: ReasonVary},
 	{name: "Vary Accept-Encoding", fields: []string{"Cache-Control: max-age=60", "Vary: accept-encoding"}},
+	{name: "known coding", fields: []string{"Cache-Control: max-age=60", "Content-Encoding: zstd"}},
+	{name: "unknown coding", fields: []string{"Cache-Control: max-age=60", "Content-Encoding: compress"}, want: ReasonCoding},
 	{name: "Authorization refused", fields: []string{"Cache-Control: max-age=60"}, req: []string{"Authorization: Basic x"}, want: ReasonAuthorization},
 	{name: "Authorization with must-revalidate refused", fields: []string{"Cache-Control: max-age=60, must-revalidate"}, req: []string{"Authorization: Basic x"}, want: ReasonAuthorization},
 	{name: "Authorization with public", fields: []string{"Cache-Control: public, max-age=60"}, req: []string{"Authorization: Basic x"}},
@@ -84,6 +91,10 @@ var policyCases = []struct {
 	{name: "two Cache-Control fields", fields: []string{"Cache-Control: max-age=60", "Cache-Control: no-store"}, want: ReasonNoStore},
 	{name: "immutable and unknown extensions", fields: []string{"Cache-Control: max-age=60, immutable, community=\"UCI\""},
 		checks: []at{{59 * time.Second, Fresh, true}}},
+	{name: "100 tags kept", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(100, 4)}},
+	{name: "a long tag kept", fields: []string{"Cache-Control: max-age=60", "Cache-Tag: " + strings.Repeat("t", 300)}},
+	{name: "too many tags", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(maxTags+1, 1)}, want: ReasonTags},
+	{name: "too many tag bytes", fields: []string{"Cache-Control: max-age=60", "Surrogate-Key: " + tagList(maxTags/2, 20), "Cache-Tag: " + tagList(maxTags/2, 20)}, want: ReasonTags},
 	{name: "301", status: 301, fields: []string{"Cache-Control: max-age=60", "Location: /b"}},
 	{name: "308", status: 308, fields: []string{"Cache-Control: max-age=60", "Location: /b"}},
 	{name: "404", status: 404, fields: []string{"Cache-Control: max-age=60"}},
@@ -92,6 +103,15 @@ var policyCases = []struct {
 	{name: "206 not stored", status: 206, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
 	{name: "302 not stored", status: 302, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
 	{name: "500 not stored", status: 500, fields: []string{"Cache-Control: max-age=60"}, want: ReasonStatus},
+}
+
+// tagList is n distinct tags of about size bytes each, space separated.
+func tagList(n, size int) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("%0*d", size, i)
+	}
+	return strings.Join(tags, " ")
 }
 
 func TestDecide(t *testing.T) {
@@ -112,6 +132,15 @@ func TestDecide(t *testing.T) {
 				return
 			}
 			e := newEntry("http://h/", 7, "http://h/", r, p)
+			wantTags := 0
+			for _, f := range r.Fields {
+				if IsTagField(f.Name) {
+					wantTags += countTags(f.Value)
+				}
+			}
+			if got := len(e.Tags()); got != wantTags {
+				t.Errorf("tags: got %d, want %d", got, wantTags)
+			}
 			if got := e.Age(t0.UnixNano()); got != tc.age {
 				t.Errorf("Age at receipt: got %d, want %d", got, tc.age)
 			}
@@ -141,6 +170,10 @@ func TestUsableOnErrorDefault(t *testing.T) {
 		{"response's own window wins", "max-age=10, stale-if-error=5", 40 * time.Second, time.Minute, false},
 		{"must-revalidate wins over default", "max-age=10, must-revalidate", 11 * time.Second, time.Hour, false},
 		{"no default", "max-age=10", 11 * time.Second, 0, false},
+		{"huge default window saturates", "max-age=10", 40 * time.Second, time.Duration(math.MaxInt64), true},
+		// s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10).
+		{"s-maxage gets no default window", "s-maxage=10", time.Minute, time.Hour, false},
+		{"s-maxage with its own stale-if-error", "s-maxage=10, stale-if-error=60", 40 * time.Second, time.Hour, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +200,11 @@ func TestDefaultStaleIfErrorKeeps(t *testing.T) {
 	}
 	if _, why := decide(reqOf(), r, time.Hour); why != Storable {
 		t.Errorf("default window: got %q, want storable", why)
+	}
+	// s-maxage implies proxy-revalidate: the default window does not apply.
+	s := respOf(200, "Cache-Control: s-maxage=10", "Age: 20")
+	if _, why := decide(reqOf(), s, time.Hour); why != ReasonUseless {
+		t.Errorf("s-maxage, default window: got %q, want %q", why, ReasonUseless)
 	}
 }
 
@@ -205,6 +243,40 @@ func TestNotModified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := e.NotModified([]byte(tc.inm), []byte(tc.ims)); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPreconditionFailed(t *testing.T) {
+	lm := httpDate(t0.Add(-time.Hour))
+	strong := newEntry("http://h/", 7, "http://h/", respOf(200, "Cache-Control: max-age=60", `ETag: "v1"`, "Last-Modified: "+lm), policy{})
+	weak := newEntry("http://h/", 7, "http://h/", respOf(200, "Cache-Control: max-age=60", `ETag: W/"v1"`), policy{})
+	notFound := newEntry("http://h/", 7, "http://h/", respOf(404, "Cache-Control: max-age=60", `ETag: "v1"`), policy{})
+	tests := []struct {
+		name     string
+		e        *Entry
+		im, ius  string
+		wantFail bool
+	}{
+		{"matching tag", strong, `"v1"`, "", false},
+		{"in a list", strong, `"x", "v1"`, "", false},
+		{"star", strong, "*", "", false},
+		{"other tag", strong, `"v2"`, "", true},
+		{"weak tag never matches", weak, `W/"v1"`, "", true},
+		{"weak stored tag never matches", weak, `"v1"`, "", true},
+		{"If-Match wins over If-Unmodified-Since", strong, `"v1"`, httpDate(t0.Add(-2 * time.Hour)), false},
+		{"modified since", strong, "", httpDate(t0.Add(-2 * time.Hour)), true},
+		{"not modified since", strong, "", httpDate(t0), false},
+		{"bad date ignored", strong, "", "yesterday", false},
+		{"no Last-Modified", weak, "", httpDate(t0.Add(-2 * time.Hour)), false},
+		{"not a 2xx", notFound, `"v2"`, "", false},
+		{"unconditional", strong, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.PreconditionFailed([]byte(tc.im), []byte(tc.ius)); got != tc.wantFail {
+				t.Errorf("got %v, want %v", got, tc.wantFail)
 			}
 		})
 	}

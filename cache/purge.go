@@ -16,11 +16,16 @@ const MaxPurgeItems = 1000
 // Purge says which cached entries to drop. An entry matches when its URL
 // is one of URLs, starts with one of Prefixes, or carries one of Tags (from
 // the origin's Surrogate-Key or Cache-Tag header); All matches every entry.
-// Only entries fetched before At are dropped, so a node that learns of a
-// purge late keeps what it fetched after it.
+// Only entries fetched before At (their origin request sent before it, see
+// Entry.Fetched) are dropped, so a node that learns of a purge late keeps
+// what it fetched after it.
 //
 // A URL or prefix is either absolute ("https://shop.example/p/1"), matching
-// that scheme and host only, or a path ("/p/1"), matching it on every host.
+// that scheme and host only (the host as clients send it, port included),
+// or a path ("/p/1"), matching it on every host. A URL matches one key,
+// query included: "/p/1" does not match "/p/1?x=1". A prefix is a plain
+// string prefix: "/c" matches "/cart". At is compared with entries' fetch
+// times taken from each node's own clock, so a fleet's clocks must agree.
 type Purge struct {
 	URLs     []string  `json:"urls,omitempty"`
 	Prefixes []string  `json:"prefixes,omitempty"`

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"io"
 	"net/netip"
 	"strconv"
@@ -16,10 +17,18 @@ import (
 //
 //   - fresh: served from the entry, the origin not contacted;
 //   - stale within stale-while-revalidate: served, and revalidated in the
-//     background by one request per URL;
-//   - expired, or missing: one request per URL goes to the origin
-//     (collapsed forwarding), conditional when the entry has validators;
-//     the others wait for it and are then served from what it stored.
+//     background by one request per variant (background.go bounds them);
+//   - expired, or missing: one request per variant goes to the origin
+//     (collapsed forwarding, cache/collapse.go), conditional when the entry
+//     has validators; the others wait for it and are then served from what
+//     it stored, or the stale entry when it failed and stale-if-error
+//     allows. A URL whose response may not be stored is fetched without
+//     waiting for a while (hit-for-pass); one whose fetch just failed is
+//     served stale without asking the origin.
+//
+// A HEAD is fetched as GET only for the rewrite stage; otherwise it stays
+// a HEAD and stores nothing. An unsafe request the origin carries out
+// drops what is stored for its URL (RFC 9111 §4.4).
 //
 // An entry is served through the same code as the response that filled
 // it: the miss that stores a response answers from the new entry. So a hit
@@ -46,6 +55,16 @@ type cacheState struct {
 	fields   []cache.Field
 	reqTime  time.Time
 	respTime time.Time
+}
+
+// flightKey is the key of the request's flight: its variant's secondary
+// key when its URL is known to vary (as Lookup left it in vkey), else the
+// primary key. So one variant's fetch holds up no other variant's request.
+func (c *cacheState) flightKey() []byte {
+	if len(c.vkey) > 0 {
+		return c.vkey
+	}
+	return c.key
 }
 
 func (c *cacheState) reset() {
@@ -93,30 +112,34 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 		}
 		switch f {
 		case cache.Fresh:
+			if s.preconditionFailed(ctx, x, e, cache.Hit) {
+				return true
+			}
 			s.serveEntry(ctx, x, e, cache.Hit, peer)
 			return true
 		case cache.StaleWhileRevalidate:
 			s.revalidateInBackground(ctx, x, e, peer)
+			if s.preconditionFailed(ctx, x, e, cache.Stale) {
+				return true
+			}
 			s.serveEntry(ctx, x, e, cache.Stale, peer)
 			return true
 		}
 	}
-	f, leader := s.cache.Join(c.key)
-	if leader {
-		c.flight = f
-	} else if s.cache.Wait(f) {
-		var again *cache.Entry
-		again, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
-		if again != nil && again.Freshness(time.Now().UnixNano()) == cache.Fresh {
-			s.serveEntry(ctx, x, again, cache.Hit, peer)
-			return true
-		}
-		if again != nil {
-			e = again
-		}
+	if e != nil && s.cache.Failing(c.flightKey()) && e.UsableOnError(time.Now().UnixNano(), s.cache.StaleIfError()) {
+		// The origin failed this moments ago: serve stale rather than
+		// pile onto it (cache/collapse.go).
+		s.serveEntry(ctx, x, e, cache.Stale, peer)
+		return true
+	}
+	if !s.headStaysHead(ctx) && s.joinFlight(ctx, x, &e, peer) {
+		// A HEAD sent as HEAD (no rewrite stage) stores nothing: it
+		// neither leads a flight nor waits for one.
+		return true
 	}
 	// Not answered by the flight (it stored nothing this request may use,
-	// or it took too long): this request fetches for itself.
+	// or it took too long), or none to join: this request fetches for
+	// itself.
 	s.originRequest(ctx, x, peer)
 	x.req.Header.DelBytes(strIfNoneMatch)
 	x.req.Header.DelBytes(strIfModifiedSince)
@@ -135,6 +158,39 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	return false
 }
 
+// joinFlight joins the fetch of the request's variant under way, or leads
+// it (x.c.flight), and reports whether it answered: from what a flight it
+// waited for stored, or, when that flight failed or took too long, from
+// the stale entry *e if it may be served on error. *e becomes the entry
+// found after waiting, if any.
+func (s *Server) joinFlight(ctx *fasthttp.RequestCtx, x *exchange, e **cache.Entry, peer netip.Addr) bool {
+	c := &x.c
+	f, leader := s.cache.Join(c.flightKey())
+	switch {
+	case f == nil:
+		return false // the key passes: no one to wait for
+	case leader:
+		c.flight = f
+		return false
+	}
+	landed := s.cache.Wait(f)
+	var again *cache.Entry
+	again, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
+	now := time.Now().UnixNano()
+	if again != nil && again.Freshness(now) == cache.Fresh {
+		s.serveEntry(ctx, x, again, cache.Hit, peer)
+		return true
+	}
+	if again != nil {
+		*e = again
+	}
+	if st := *e; st != nil && (!landed || s.cache.Failed(f)) && st.UsableOnError(now, s.cache.StaleIfError()) {
+		s.serveEntry(ctx, x, st, cache.Stale, peer)
+		return true
+	}
+	return false
+}
+
 // afterFetch handles the origin's answer to a request that went through
 // the cache: a failure or 5xx served from a stale entry within its
 // stale-if-error window, a 304 refreshing the entry being revalidated. It
@@ -143,8 +199,14 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr, err error) bool {
 	c := &x.c
 	c.respTime = time.Now()
+	failed := err != nil || originFailed(x.resp.StatusCode())
+	if failed && c.flight != nil {
+		// The waiters serve stale if they may; requests for the next
+		// moments too.
+		s.cache.Fail(c.flight)
+	}
 	if st := c.stale; st != nil {
-		if (err != nil || originFailed(x.resp.StatusCode())) && st.UsableOnError(c.respTime.UnixNano(), s.cache.StaleIfError()) {
+		if failed && st.UsableOnError(c.respTime.UnixNano(), s.cache.StaleIfError()) {
 			s.log.Debug("proxy: origin failed, serving a stale entry", "path", string(ctx.Path()), "err", err, "status", x.resp.StatusCode())
 			s.serveEntry(ctx, x, st, cache.Stale, peer)
 			return true
@@ -152,7 +214,15 @@ func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Ad
 		if err == nil && x.resp.StatusCode() == fasthttp.StatusNotModified && st.HasValidator() {
 			c.fields = appendCacheFields(c.fields[:0], &x.resp.Header, x.scratch)
 			r := cache.Response{Status: fasthttp.StatusNotModified, Fields: c.fields, RequestTime: c.reqTime, ResponseTime: c.respTime}
-			e := s.cache.Refresh(st, &ctx.Request.Header, &r)
+			var e *cache.Entry
+			if s.carriesProxyField(&x.resp.Header) {
+				// This visitor's answer alone (a customer id): it serves
+				// this request, and st, not refreshed with it, stays for
+				// the others.
+				e = s.cache.Validated(st, &ctx.Request.Header, &r)
+			} else {
+				e = s.cache.Refresh(st, &ctx.Request.Header, &r)
+			}
 			if e == nil {
 				e = st // validated for this request, though no longer stored
 			}
@@ -162,6 +232,11 @@ func (s *Server) afterFetch(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Ad
 	}
 	if err == nil {
 		c.admit = s.mayStore(ctx, x)
+		if !c.admit && !failed && c.flight != nil {
+			// Nothing to wait for: the waiters fetch now, and later
+			// requests without queueing (hit-for-pass).
+			s.cache.Pass(c.flight)
+		}
 	}
 	return false
 }
@@ -178,23 +253,31 @@ func originFailed(code int) bool {
 }
 
 // mayStore reports whether the origin's response may be stored, judged by
-// its head: not streamed by nature, not declared larger than an entry may
+// its head: the answer to a GET, not streamed by nature, not declared larger than an entry may
 // be, not carrying a field meant for the proxy alone (a customer id or an
 // event describes one visitor), and storable under RFC 9111. It leaves the
 // response's fields in x.c.fields for Admit.
 func (s *Server) mayStore(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	h := &x.resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
-		return false
-	}
-	for _, k := range s.opts.StripResponseHeaders {
-		if len(h.Peek(k)) > 0 {
-			return false
-		}
+	if x.req.Header.IsHead() || mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
+		return false // a HEAD's answer has no body to store
 	}
 	x.c.fields = appendCacheFields(x.c.fields[:0], h, x.scratch)
 	r := cache.Response{Status: h.StatusCode(), Fields: x.c.fields, RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}
 	return s.cache.Precheck(&ctx.Request.Header, &r) == cache.Storable
+}
+
+// carriesProxyField reports whether h carries a field meant for the proxy
+// alone (Options.StripResponseHeaders): a customer id or an event
+// describes one visitor, so no part of such a response, 304s included, may
+// be stored or merged into an entry that others are served.
+func (s *Server) carriesProxyField(h *fasthttp.ResponseHeader) bool {
+	for _, k := range s.opts.StripResponseHeaders {
+		if len(h.Peek(k)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // appendCacheFields appends views of h's end-to-end fields, in order, to
@@ -319,6 +402,27 @@ func (s *Server) clientNotModified(ctx *fasthttp.RequestCtx, e *cache.Entry) boo
 	return (len(inm) > 0 || len(ims) > 0) && e.NotModified(inm, ims)
 }
 
+var (
+	strIfMatch           = []byte(fasthttp.HeaderIfMatch)
+	strIfUnmodifiedSince = []byte(fasthttp.HeaderIfUnmodifiedSince)
+)
+
+// preconditionFailed answers 412 when the client's If-Match or
+// If-Unmodified-Since is false for entry e (RFC 9110 §13.2.2), as the
+// origin would have, and reports whether it did. On a miss the origin
+// evaluates them: they are forwarded.
+func (s *Server) preconditionFailed(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry, st cache.Status) bool {
+	im := ctx.Request.Header.PeekBytes(strIfMatch)
+	ius := ctx.Request.Header.PeekBytes(strIfUnmodifiedSince)
+	if (len(im) == 0 && len(ius) == 0) || !e.PreconditionFailed(im, ius) {
+		return false
+	}
+	x.c.entry, x.c.status = e, st
+	ctx.Response.Header.SetStatusCode(fasthttp.StatusPreconditionFailed)
+	s.metrics.outcome(outcomeClientError)
+	return true
+}
+
 // answerNotModified turns the response, its head copied, into a 304.
 func (s *Server) answerNotModified(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetStatusCode(fasthttp.StatusNotModified)
@@ -336,13 +440,19 @@ func sendOrigin(ctx *fasthttp.RequestCtx, x *exchange) {
 	sendRaw(ctx, x)
 }
 
-// revalidateInBackground sends one conditional request for e's URL after
-// the response, unless one is under way: a 304 refreshes e, a new
-// response replaces it (stored if it may be, as a miss would store it),
-// a failure keeps it. Requests meanwhile are served e.
+// revalidateInBackground sends one conditional request for e after the
+// response, unless one is under way for its variant, one failed moments
+// ago, the server is shutting down or maxBackground are under way: a 304
+// refreshes e, a new response replaces it (stored if it may be, as a miss
+// would store it), a failure keeps it. Requests meanwhile are served e.
 func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e *cache.Entry, peer netip.Addr) {
-	f := s.cache.Lead(x.c.key)
+	fk := x.c.flightKey()
+	if s.cache.Failing(fk) || !s.background.start() {
+		return // back off from a failing origin; or shutting down, or busy
+	}
+	f := s.cache.Lead(fk)
 	if f == nil {
+		s.background.done()
 		return
 	}
 	s.originRequest(ctx, x, peer)
@@ -372,14 +482,20 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 			fasthttp.ReleaseResponse(resp)
 			fasthttp.ReleaseRequest(req)
 			s.cache.Land(f)
+			s.background.done()
 		}()
 		resp.Header.SetNoDefaultContentType(true)
 		sent := time.Now()
 		err := s.client.DoDeadline(req, resp, sent.Add(s.opts.OriginTimeout))
 		switch {
 		case err != nil || originFailed(resp.StatusCode()):
-			// Keep serving e until its windows close.
+			// Keep serving e until its windows close; no other
+			// revalidation of it for cache.FailFor.
+			s.cache.Fail(f)
 		case resp.StatusCode() == fasthttp.StatusNotModified && e.HasValidator():
+			if s.carriesProxyField(&resp.Header) {
+				return // one visitor's answer: e stays as it is
+			}
 			fields := appendCacheFields(nil, &resp.Header, nil)
 			s.cache.Refresh(e, client, &cache.Response{Status: fasthttp.StatusNotModified, Fields: fields,
 				RequestTime: sent, ResponseTime: time.Now()})
@@ -398,13 +514,8 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 // stage. It returns nil when the response is not to be stored.
 func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, resp *fasthttp.Response, sent time.Time) *cache.Entry {
 	h := &resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() {
+	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
 		return nil
-	}
-	for _, k := range s.opts.StripResponseHeaders {
-		if len(h.Peek(k)) > 0 {
-			return nil
-		}
 	}
 	r := cache.Response{Status: h.StatusCode(), Fields: appendCacheFields(nil, h, nil), RequestTime: sent, ResponseTime: time.Now()}
 	if s.cache.Precheck(client, &r) != cache.Storable {
@@ -436,6 +547,62 @@ func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, res
 	}
 	e, _ := s.cache.Admit(key, client, &r)
 	return e
+}
+
+var (
+	strLocation        = []byte(fasthttp.HeaderLocation)
+	strContentLocation = []byte(fasthttp.HeaderContentLocation)
+	strOPTIONS         = []byte(fasthttp.MethodOptions)
+	strTRACE           = []byte(fasthttp.MethodTrace)
+	strHash            = []byte("#")
+)
+
+// safeMethod reports whether a request's method is safe (RFC 9110
+// §9.2.1): GET, HEAD, OPTIONS or TRACE.
+func safeMethod(m []byte) bool {
+	return bytes.Equal(m, strGET) || bytes.Equal(m, strHEAD) || bytes.Equal(m, strOPTIONS) || bytes.Equal(m, strTRACE)
+}
+
+// invalidateAfterUnsafe drops what the cache holds for the target of an
+// unsafe request (POST, PUT, DELETE, ...) that the origin answered with a
+// 2xx or 3xx, and for the Location and Content-Location of that answer
+// when they name the same host (RFC 9111 §4.4): a POST to /cart changes
+// what a GET of /cart returns.
+func (s *Server) invalidateAfterUnsafe(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) {
+	if code := x.resp.StatusCode(); code < 200 || code >= 400 {
+		return
+	}
+	tls := s.clientTLS(ctx, peer)
+	target := ctx.Request.Header.RequestURI()
+	if len(target) == 0 || target[0] != '/' {
+		target = ctx.URI().RequestURI()
+	}
+	x.c.key = s.cache.AppendKey(x.c.key[:0], tls, ctx.Host(), target)
+	s.cache.Invalidate(x.c.key)
+	for _, name := range [...][]byte{strLocation, strContentLocation} {
+		v, _, _ := bytes.Cut(x.resp.Header.PeekBytes(name), strHash)
+		switch {
+		case len(v) > 1 && v[0] == '/' && v[1] != '/':
+			x.c.key = s.cache.AppendKey(x.c.key[:0], tls, ctx.Host(), v)
+		case hasPrefixFold(v, strSchemeHTTP) || hasPrefixFold(v, strSchemeHTTPS):
+			vtls := hasPrefixFold(v, strSchemeHTTPS)
+			rest := v[len(strSchemeHTTP):]
+			if vtls {
+				rest = v[len(strSchemeHTTPS):]
+			}
+			host, path := rest, []byte("/")
+			if i := bytes.IndexAny(rest, "/?"); i >= 0 {
+				host, path = rest[:i], rest[i:]
+			}
+			if !bytes.EqualFold(host, ctx.Host()) || path[0] != '/' {
+				continue // another origin's, or a query alone: not ours to drop
+			}
+			x.c.key = s.cache.AppendKey(x.c.key[:0], vtls, host, path)
+		default:
+			continue
+		}
+		s.cache.Invalidate(x.c.key)
+	}
 }
 
 // endCache finishes a request that went through the cache, whatever its

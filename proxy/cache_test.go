@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -83,6 +84,7 @@ func TestCacheStorage(t *testing.T) {
 		{"max-age", []string{"Cache-Control: max-age=60"}, nil, 200, 1, "HIT"},
 		{"s-maxage", []string{"Cache-Control: s-maxage=60"}, nil, 200, 1, "HIT"},
 		{"Expires", []string{"Expires: " + time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, nil, 200, 1, "HIT"},
+		{"Expires far in the future", []string{"Expires: Fri, 31 Dec 9999 23:59:59 GMT", `ETag: "e"`}, nil, 200, 1, "HIT"},
 		{"404", []string{"Cache-Control: max-age=60"}, nil, 404, 1, "HIT"},
 		{"no freshness", nil, nil, 200, 3, "MISS"},
 		{"private", []string{"Cache-Control: private, max-age=60"}, nil, 200, 3, "MISS"},
@@ -94,6 +96,7 @@ func TestCacheStorage(t *testing.T) {
 		{"Authorization with public", []string{"Cache-Control: public, max-age=60"}, []string{"Authorization: Basic eDp5"}, 200, 1, "HIT"},
 		{"field for the proxy alone", []string{"Cache-Control: max-age=60", "X-Customer: 42"}, nil, 200, 3, "MISS"},
 		{"500", []string{"Cache-Control: max-age=60"}, nil, 500, 3, "MISS"},
+		{"request no-store", []string{"Cache-Control: max-age=60"}, []string{"Cache-Control: no-store"}, 200, 3, "MISS"},
 		{"client no-cache ignored", []string{"Cache-Control: max-age=60", `ETag: "a"`}, []string{"Cache-Control: no-cache"}, 200, 1, "HIT"},
 	}
 	for _, tc := range tests {
@@ -112,6 +115,123 @@ func TestCacheStorage(t *testing.T) {
 			}
 			if got := xcache(last); got != tc.wantLast {
 				t.Errorf("X-Cache: got %q, want %q", got, tc.wantLast)
+			}
+		})
+	}
+}
+
+// TestCacheHitPreconditions: a hit answers If-Match and
+// If-Unmodified-Since as the origin would (RFC 9110 §13.2.2).
+func TestCacheHitPreconditions(t *testing.T) {
+	lm := time.Now().Add(-time.Hour)
+	o := startCountingOrigin(t, fixed(200, "x", "Cache-Control: max-age=60", `ETag: "e1"`, "Last-Modified: "+lm.UTC().Format(http.TimeFormat)))
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/c")
+	tests := []struct {
+		name   string
+		header []string
+		want   int
+	}{
+		{"If-Match matching", []string{`If-Match: "e1"`}, 200},
+		{"If-Match star", []string{"If-Match: *"}, 200},
+		{"If-Match other", []string{`If-Match: "e2"`}, 412},
+		{"If-Match weak", []string{`If-Match: W/"e1"`}, 412},
+		{"If-Unmodified-Since before Last-Modified", []string{"If-Unmodified-Since: " + lm.Add(-time.Hour).UTC().Format(http.TimeFormat)}, 412},
+		{"If-Unmodified-Since after Last-Modified", []string{"If-Unmodified-Since: " + lm.Add(time.Minute).UTC().Format(http.TimeFormat)}, 200},
+		{"If-Match wins", []string{`If-Match: "e1"`, "If-Unmodified-Since: " + lm.Add(-time.Hour).UTC().Format(http.TimeFormat)}, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := p.Get(t, "GET", "/c", tc.header...)
+			if r.StatusCode() != tc.want || xcache(r) != "HIT" {
+				t.Errorf("got %d, X-Cache %q; want %d, HIT", r.StatusCode(), xcache(r), tc.want)
+			}
+		})
+	}
+	if got := o.hits.Load(); got != 1 {
+		t.Errorf("origin requests: got %d, want 1", got)
+	}
+}
+
+// TestCacheHeadStaysHead: without a rewrite stage a HEAD that misses goes
+// to the origin as HEAD, not as a GET for a body, and stores nothing; a
+// stored GET still answers it.
+func TestCacheHeadStaysHead(t *testing.T) {
+	var mu sync.Mutex
+	var methods []string
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		methods = append(methods, string(ctx.Method()))
+		mu.Unlock()
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.SetBodyString("body")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	steps := []struct {
+		method, wantCache, wantBody string
+	}{
+		{"HEAD", "MISS", ""},
+		{"GET", "MISS", "body"},
+		{"HEAD", "HIT", ""},
+	}
+	for _, st := range steps {
+		r := p.Get(t, st.method, "/h")
+		if xcache(r) != st.wantCache || string(r.Body()) != st.wantBody || r.StatusCode() != 200 {
+			t.Errorf("%s: got %d %q %q, want 200 %q %q", st.method, r.StatusCode(), xcache(r), r.Body(), st.wantCache, st.wantBody)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(methods, " "); got != "HEAD GET" {
+		t.Errorf("origin got %q, want %q", got, "HEAD GET")
+	}
+}
+
+// TestCacheUnsafeMethodInvalidates: an unsafe request the origin carries
+// out drops the stored responses of its target and of the same-origin
+// Location and Content-Location of its answer (RFC 9111 §4.4).
+func TestCacheUnsafeMethodInvalidates(t *testing.T) {
+	tests := []struct {
+		name    string
+		method  string
+		status  int
+		fields  []string // of the answer to the unsafe request
+		check   string   // the stored URL checked afterwards
+		wantHit bool
+	}{
+		{"POST 200", "POST", 200, nil, "/cart", false},
+		{"PUT 204", "PUT", 204, nil, "/cart", false},
+		{"DELETE 200", "DELETE", 200, nil, "/cart", false},
+		{"POST refused", "POST", 403, nil, "/cart", true},
+		{"POST failed", "POST", 500, nil, "/cart", true},
+		{"OPTIONS is safe", "OPTIONS", 200, nil, "/cart", true},
+		{"Location path", "POST", 303, []string{"Location: /cart/view#top"}, "/cart/view", false},
+		{"Content-Location on this host", "POST", 200, []string{"Content-Location: http://HOST/cart/view"}, "/cart/view", false},
+		{"Location on another host", "POST", 303, []string{"Location: http://elsewhere.example/cart/view"}, "/cart/view", true},
+		{"another URL untouched", "POST", 200, nil, "/cart/view", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var host atomic.Value
+			host.Store("")
+			o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+				if ctx.IsGet() {
+					ctx.Response.Header.Set("Cache-Control", "max-age=600")
+					ctx.SetBodyString("page")
+					return
+				}
+				ctx.SetStatusCode(tc.status)
+				for _, f := range tc.fields {
+					k, v, _ := strings.Cut(f, ":")
+					ctx.Response.Header.Set(k, strings.ReplaceAll(strings.TrimSpace(v), "HOST", host.Load().(string)))
+				}
+			})
+			p := cached(t, o, cache.Options{}, Options{})
+			host.Store(p.Addr)
+			p.Get(t, "GET", tc.check)
+			p.Get(t, tc.method, "/cart")
+			if got := xcache(p.Get(t, "GET", tc.check)) == "HIT"; got != tc.wantHit {
+				t.Errorf("GET %s after %s /cart: hit %v, want %v", tc.check, tc.method, got, tc.wantHit)
 			}
 		})
 	}
@@ -182,6 +302,29 @@ func TestCacheKeyIgnoresQuery(t *testing.T) {
 	}
 }
 
+// TestCacheIgnoreQuerySemicolon: an origin that splits the query on ';'
+// too reads "utm_source=x;page=evil" as page=evil, so that pair must not
+// be left out of the key, or /list would be served page evil.
+func TestCacheIgnoreQuerySemicolon(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		page := "1"
+		for _, kv := range strings.FieldsFunc(string(ctx.URI().QueryString()), func(r rune) bool { return r == '&' || r == ';' }) {
+			if k, v, _ := strings.Cut(kv, "="); k == "page" {
+				page = v
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.SetBodyString("page " + page)
+	})
+	p := cached(t, o, cache.Options{IgnoreQuery: []string{"utm_*"}}, Options{})
+	if r := p.Get(t, "GET", "/list?utm_source=x;page=evil"); string(r.Body()) != "page evil" {
+		t.Fatalf("attacker: got %q", r.Body())
+	}
+	if r := p.Get(t, "GET", "/list"); string(r.Body()) != "page 1" {
+		t.Errorf("/list: got %q (%s), want %q", r.Body(), xcache(r), "page 1")
+	}
+}
+
 func TestCacheVary(t *testing.T) {
 	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "max-age=60")
@@ -197,6 +340,61 @@ func TestCacheVary(t *testing.T) {
 	}
 	if got := o.hits.Load(); got != 3 {
 		t.Errorf("origin requests: got %d, want 3 (en, fr, none)", got)
+	}
+}
+
+// TestCacheVaryRepeatedField: a Vary field sent twice is one list of both
+// values, not its first (RFC 9110 §5.3).
+func TestCacheVaryRepeatedField(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		var langs []string
+		for _, v := range ctx.Request.Header.PeekAll("X-Lang") {
+			langs = append(langs, string(v))
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.Set("Vary", "X-Lang")
+		ctx.SetBodyString("lang=" + strings.Join(langs, ","))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/v", "X-Lang: en", "X-Lang: fr")
+	if r := p.Get(t, "GET", "/v", "X-Lang: en"); string(r.Body()) != "lang=en" {
+		t.Errorf("X-Lang en after en and fr: got %q (%s), want lang=en", r.Body(), xcache(r))
+	}
+}
+
+// TestCacheCodedWithoutVary: an origin that compresses by Accept-Encoding
+// without saying Vary (nginx's default) must not have its gzip body served
+// to a client that did not ask for gzip.
+func TestCacheCodedWithoutVary(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.SetContentType("text/css")
+		if strings.Contains(string(ctx.Request.Header.Peek("Accept-Encoding")), "gzip") {
+			ctx.Response.Header.Set("Content-Encoding", "gzip")
+			ctx.SetBody(fasthttp.AppendGzipBytes(nil, []byte("body{}")))
+			return
+		}
+		ctx.SetBodyString("body{}")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	tests := []struct {
+		ae, wantCoding, wantCache string
+	}{
+		{"gzip, deflate, br", "gzip", "MISS"},
+		{"", "", "MISS"},
+		{"deflate, gzip, br", "gzip", "HIT"},
+		{"identity", "", "HIT"},
+	}
+	for _, tc := range tests {
+		var r *fasthttp.Response
+		if tc.ae == "" {
+			r = p.Get(t, "GET", "/s.css")
+		} else {
+			r = p.Get(t, "GET", "/s.css", "Accept-Encoding: "+tc.ae)
+		}
+		if ce := string(r.Header.Peek("Content-Encoding")); ce != tc.wantCoding || xcache(r) != tc.wantCache {
+			t.Errorf("Accept-Encoding %q: got Content-Encoding %q, X-Cache %q; want %q, %q", tc.ae, ce, xcache(r), tc.wantCoding, tc.wantCache)
+		}
 	}
 }
 
@@ -235,6 +433,97 @@ func TestCacheCollapsesMisses(t *testing.T) {
 	}
 }
 
+// TestCacheUncacheableNotSerialised: once a URL's response proved
+// uncacheable, concurrent requests for it go to the origin together
+// instead of queueing behind each other's fetches (hit-for-pass).
+func TestCacheUncacheableNotSerialised(t *testing.T) {
+	const n = 5
+	var inflight, most atomic.Int64
+	together := make(chan struct{})
+	var once sync.Once
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		cur := inflight.Add(1)
+		defer inflight.Add(-1)
+		if ctx.Request.Header.Peek("X-Warm") == nil {
+			for m := most.Load(); cur > m && !most.CompareAndSwap(m, cur); m = most.Load() {
+			}
+			if cur == n {
+				once.Do(func() { close(together) })
+			}
+			// Answer when all n are here, or give up after a while.
+			select {
+			case <-together:
+			case <-time.After(3 * time.Second):
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "private")
+		ctx.SetBodyString("x")
+	})
+	p := cached(t, o, cache.Options{CollapseWait: 10 * time.Second}, Options{})
+	p.Get(t, "GET", "/api", "X-Warm: 1")
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Get(t, "GET", "/api")
+		}()
+	}
+	wg.Wait()
+	if most.Load() != n {
+		t.Errorf("at most %d requests were at the origin at once, want %d: they queued behind each other", most.Load(), n)
+	}
+}
+
+// TestCacheOutageServesStale: when the origin hangs, the one request that
+// asked it fails after OriginTimeout, and every request waiting for it, or
+// coming soon after, is served the stale entry without asking the origin
+// again.
+func TestCacheOutageServesStale(t *testing.T) {
+	var hang atomic.Bool
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		if hang.Load() {
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-if-error=600")
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString("x")
+	})
+	p := cached(t, o, cache.Options{}, Options{OriginTimeout: time.Second})
+	t.Cleanup(func() { close(release) })
+	p.Get(t, "GET", "/a")
+	hang.Store(true)
+	const n = 6
+	var wg sync.WaitGroup
+	var slowest atomic.Int64
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			r := p.Get(t, "GET", "/a")
+			slowest.Store(max(slowest.Load(), int64(time.Since(start))))
+			if r.StatusCode() != 200 || string(r.Body()) != "x" || xcache(r) != "STALE" {
+				t.Errorf("got %d %q %q, want the stale entry", r.StatusCode(), r.Body(), xcache(r))
+			}
+		}()
+	}
+	wg.Wait()
+	if r := p.Get(t, "GET", "/a"); xcache(r) != "STALE" {
+		t.Errorf("right after the outage: X-Cache %q, want STALE", xcache(r))
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the first, then one during the outage)", got)
+	}
+	if d := time.Duration(slowest.Load()); d > 2500*time.Millisecond {
+		t.Errorf("slowest answer took %v, want about the 1s OriginTimeout", d)
+	}
+}
+
 // TestCacheStaleIfErrorOriginDown serves an expired entry while the
 // origin's listener is closed.
 func TestCacheStaleIfErrorOriginDown(t *testing.T) {
@@ -248,6 +537,8 @@ func TestCacheStaleIfErrorOriginDown(t *testing.T) {
 		{"response's own", []string{"Cache-Control: max-age=10, stale-if-error=3600", "Age: 10"}, 0, 200},
 		{"must-revalidate", []string{"Cache-Control: max-age=10, must-revalidate", "Age: 10", `ETag: "x"`}, time.Hour, 502},
 		{"past the window", []string{"Cache-Control: max-age=10, stale-if-error=5", "Age: 60", `ETag: "x"`}, 0, 502},
+		{"s-maxage implies proxy-revalidate", []string{"Cache-Control: s-maxage=10", "Age: 10", `ETag: "x"`}, time.Hour, 502},
+		{"s-maxage with its own stale-if-error", []string{"Cache-Control: s-maxage=10, stale-if-error=3600", "Age: 10"}, time.Hour, 200},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,6 +615,61 @@ func TestCacheRevalidates(t *testing.T) {
 	}
 }
 
+// TestCacheRevalidationKeepsProxyFields: a 304 carrying a field meant for
+// the proxy alone (a customer id) answers its own visitor but is not
+// merged into the entry, or every later visitor would be that customer.
+func TestCacheRevalidationKeepsProxyFields(t *testing.T) {
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60")
+		ctx.Response.Header.Set("ETag", `"a"`)
+		if len(ctx.Request.Header.Cookie("login")) > 0 {
+			ctx.Response.Header.Set("X-Customer", "cust-42")
+		}
+		if string(ctx.Request.Header.Peek("If-None-Match")) == `"a"` {
+			ctx.SetStatusCode(304)
+			return
+		}
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString(`{"x":1}`)
+	})
+	var mu sync.Mutex
+	seen := map[string]string{}
+	p := cached(t, o, cache.Options{}, Options{StripResponseHeaders: []string{"X-Customer"},
+		ObserveResponse: func(req *fasthttp.RequestHeader, resp *fasthttp.ResponseHeader) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[string(req.Cookie("login"))] = string(resp.Peek("X-Customer"))
+		}})
+	for _, step := range []struct{ who, cookie, want string }{
+		{"", "", "MISS"},
+		{"alice", "Cookie: login=alice", "REVALIDATED"},
+		{"", "", "REVALIDATED"},
+	} {
+		var r *fasthttp.Response
+		if step.cookie == "" {
+			r = p.Get(t, "GET", "/api/price")
+		} else {
+			r = p.Get(t, "GET", "/api/price", step.cookie)
+		}
+		if xcache(r) != step.want || len(r.Header.Peek("X-Customer")) > 0 {
+			t.Errorf("visitor %q: X-Cache %q, X-Customer %q; want %s and none", step.who, xcache(r), r.Header.Peek("X-Customer"), step.want)
+		}
+	}
+	mu.Lock()
+	if seen["alice"] != "cust-42" || seen[""] != "" {
+		t.Errorf("the proxy saw X-Customer %q for alice and %q for the anonymous visitor; want cust-42 and none", seen["alice"], seen[""])
+	}
+	mu.Unlock()
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/api/price"))
+	if e, _ := p.srv.Cache().Lookup(key, &fasthttp.RequestHeader{}, nil); e != nil {
+		for _, f := range e.Fields() {
+			if strings.EqualFold(string(f.Name), "X-Customer") {
+				t.Errorf("the stored entry carries %s: %s", f.Name, f.Value)
+			}
+		}
+	}
+}
+
 func TestCacheStaleWhileRevalidate(t *testing.T) {
 	var version atomic.Int64
 	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
@@ -344,6 +690,115 @@ func TestCacheStaleWhileRevalidate(t *testing.T) {
 	proxytest.WaitFor(t, "the new version", func() bool { return string(p.Get(t, "GET", "/w").Body()) == "v2" })
 	if got := o.hits.Load(); got != 2 {
 		t.Errorf("origin requests: got %d, want 2 (the background fetch stored v2)", got)
+	}
+}
+
+// TestCacheBackgroundRevalidationBacksOff: a background revalidation
+// that fails is not retried by every following request.
+func TestCacheBackgroundRevalidationBacksOff(t *testing.T) {
+	var fail atomic.Bool
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		if fail.Load() {
+			ctx.SetStatusCode(503)
+			return
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		ctx.Response.Header.Set("Age", "60") // stale on arrival
+		ctx.SetBodyString("v1")
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/b")
+	fail.Store(true)
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/b"))
+	landed := func() bool {
+		f, lead := p.srv.Cache().Join(key)
+		if lead {
+			p.srv.Cache().Land(f)
+		}
+		return lead
+	}
+	for range 4 {
+		if r := p.Get(t, "GET", "/b"); string(r.Body()) != "v1" || xcache(r) != "STALE" {
+			t.Fatalf("got %q %q, want the stale v1", r.Body(), xcache(r))
+		}
+		proxytest.WaitFor(t, "the revalidation to end", landed)
+	}
+	if got := o.hits.Load(); got != 2 {
+		t.Errorf("origin requests: got %d, want 2 (the first, then one failed revalidation)", got)
+	}
+}
+
+// TestCacheShutdownWaitsForRevalidation: Shutdown returns only once the
+// background revalidations under way are done.
+func TestCacheShutdownWaitsForRevalidation(t *testing.T) {
+	var version atomic.Int64
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		v := version.Add(1)
+		if v > 1 {
+			<-release
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		if v == 1 {
+			ctx.Response.Header.Set("Age", "60")
+		}
+		ctx.SetBodyString("v" + strconv.FormatInt(v, 10))
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	p.Get(t, "GET", "/w")
+	p.Get(t, "GET", "/w") // stale: revalidated in the background
+	proxytest.WaitFor(t, "the revalidation at the origin", func() bool { return o.hits.Load() == 2 })
+	done := make(chan error, 1)
+	go func() { done <- p.srv.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		close(release)
+		t.Fatalf("Shutdown returned (%v) with a revalidation under way", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	key := p.srv.Cache().AppendKey(nil, false, []byte(p.Addr), []byte("/w"))
+	if e, _ := p.srv.Cache().Lookup(key, &fasthttp.RequestHeader{}, nil); e == nil || string(e.Body()) != "v2" {
+		t.Errorf("after Shutdown the revalidation had not stored v2")
+	}
+}
+
+// TestCacheRevalidationHoldsUpNoOtherVariant: a variant's background
+// revalidation does not make another variant's miss wait for it.
+func TestCacheRevalidationHoldsUpNoOtherVariant(t *testing.T) {
+	release := make(chan struct{})
+	var enFetches atomic.Int64
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		lang := string(ctx.Request.Header.Peek("X-Lang"))
+		if lang == "en" && enFetches.Add(1) > 1 {
+			<-release
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		ctx.Response.Header.Set("Vary", "X-Lang")
+		ctx.Response.Header.Set("Age", "60")
+		ctx.SetBodyString("lang=" + lang)
+	})
+	p := cached(t, o, cache.Options{CollapseWait: 30 * time.Second}, Options{})
+	t.Cleanup(func() { close(release) }) // before the proxy's Shutdown waits for the revalidation
+	p.Get(t, "GET", "/v", "X-Lang: en")
+	p.Get(t, "GET", "/v", "X-Lang: en") // stale: revalidated in the background
+	proxytest.WaitFor(t, "the revalidation at the origin", func() bool { return enFetches.Load() == 2 })
+	fr := make(chan string, 1)
+	go func() { fr <- string(p.Get(t, "GET", "/v", "X-Lang: fr").Body()) }()
+	var got string
+	proxytest.WaitFor(t, "the fr variant", func() bool {
+		select {
+		case got = <-fr:
+			return true
+		default:
+			return false
+		}
+	})
+	if got != "lang=fr" {
+		t.Errorf("fr: got %q", got)
 	}
 }
 
@@ -374,6 +829,38 @@ func TestCachePurge(t *testing.T) {
 	}
 	if got := o.hits.Load(); got != 2 {
 		t.Errorf("origin requests: got %d, want 2", got)
+	}
+}
+
+// TestCachePurgeDuringFetch purges a page while the origin is still
+// rendering its old version: the old version must not be stored.
+func TestCachePurgeDuringFetch(t *testing.T) {
+	var version atomic.Int64
+	release := make(chan struct{})
+	o := startCountingOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		body := "old"
+		if version.Load() > 0 {
+			body = "new"
+		}
+		if ctx.Request.Header.Peek("X-First") != nil {
+			<-release // rendering takes a while
+		}
+		ctx.Response.Header.Set("Cache-Control", "max-age=600")
+		ctx.SetBodyString(body)
+	})
+	p := cached(t, o, cache.Options{}, Options{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Get(t, "GET", "/p/1", "X-First: 1")
+	}()
+	proxytest.WaitFor(t, "the fetch at the origin", func() bool { return o.hits.Load() == 1 })
+	version.Store(1) // the content changes, then the CMS purges
+	p.srv.Cache().Purge(cache.Purge{URLs: []string{"/p/1"}})
+	close(release)
+	<-done
+	if r := p.Get(t, "GET", "/p/1"); string(r.Body()) != "new" {
+		t.Errorf("after the purge: got %q (%s), want new", r.Body(), xcache(r))
 	}
 }
 

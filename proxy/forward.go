@@ -122,6 +122,9 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 		s.originError(ctx, classifyOrigin(err))
 		return
 	}
+	if s.cache != nil && !safeMethod(ctx.Method()) {
+		s.invalidateAfterUnsafe(ctx, x, peer)
+	}
 	if len(x.req.Body()) > 0 && x.resp.StatusCode() >= fasthttp.StatusBadRequest {
 		// An origin that refuses a request (401, 403, 413, 5xx) may have
 		// answered without reading its body, whose bytes would then be read
@@ -138,15 +141,23 @@ func (s *Server) serveHTTP(ctx *fasthttp.RequestCtx) {
 	s.serveStream(ctx, x, peer, headAsGet)
 }
 
+// headStaysHead reports whether ctx is a HEAD the origin gets as HEAD:
+// when no rewrite stage needs the body to compute its headers.
+func (s *Server) headStaysHead(ctx *fasthttp.RequestCtx) bool {
+	return ctx.IsHead() && s.opts.Rewriter == nil
+}
+
 // originRequest fills x.req for the origin, once per exchange: a request
 // the cache answers never needs it, and building it (headers copied,
 // hop-by-hop fields removed, X-Forwarded-* set) was a twentieth of a hit's
 // CPU under load. It reports whether a HEAD goes to the origin as GET: so
 // it does when a rewrite stage is set, so that HEAD carries the same
-// headers as GET would (RFC 9110 §9.3.2), which depend on the body; and
-// with the cache on, so that the response can be stored.
+// headers as GET would (RFC 9110 §9.3.2), which depend on the body.
+// Without one a HEAD stays a HEAD, cache or not: a full GET for every HEAD
+// that misses costs the origin a body for a response that is then usually
+// not stored.
 func (s *Server) originRequest(ctx *fasthttp.RequestCtx, x *exchange, peer netip.Addr) (headAsGet bool) {
-	headAsGet = (s.opts.Rewriter != nil || s.cache != nil) && ctx.IsHead()
+	headAsGet = !s.headStaysHead(ctx) && ctx.IsHead()
 	if x.built {
 		return headAsGet
 	}

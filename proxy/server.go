@@ -47,6 +47,7 @@ type Server struct {
 	handler        fasthttp.RequestHandler
 	decoded        *decodeCache
 	cache          *cache.Cache // nil: off
+	background     background   // the cache's revalidations, waited for by Shutdown
 
 	mu       sync.Mutex // guards the fields below
 	ln       net.Listener
@@ -235,7 +236,8 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Shutdown stops accepting connections and waits, until ctx ends, for
-// in-flight requests to finish. It is idempotent.
+// in-flight requests and the cache's background revalidations to finish.
+// It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.shutdown {
@@ -246,9 +248,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	ln := s.ln
 	s.mu.Unlock()
 	if ln == nil {
+		if err := s.background.close(ctx); err != nil {
+			return fmt.Errorf("proxy: shutdown: %w", err)
+		}
 		return nil
 	}
 	err := s.srv.ShutdownWithContext(ctx)
+	if err == nil {
+		// After the requests, which may start revalidations.
+		err = s.background.close(ctx)
+	}
 	// Serve may not have handed ln to fasthttp yet, in which case fasthttp
 	// has nothing to close; closing it here ends that Serve too.
 	_ = ln.Close()

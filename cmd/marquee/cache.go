@@ -20,8 +20,12 @@ Work with the edge cache of a running marquee.
           entries fetched before the purge (or before -at) are dropped
 
 A URL or prefix is a path (/p/1, on every host) or an absolute http(s)
-URL (that scheme and host only); a tag is one of the origin's
-Surrogate-Key or Cache-Tag values. -url, -prefix and -tag may be repeated.`
+URL (that scheme and host, port included, as clients send Host); a tag
+is one of the origin's Surrogate-Key or Cache-Tag values. -url, -prefix
+and -tag may be repeated. A URL matches its query exactly: -url /p/1
+leaves /p/1?color=red; -prefix /p/1 drops both. A prefix is a plain
+string prefix: -prefix /c drops /c/shoes and /cart too; end it with /
+to mean a directory.`
 
 // listFlag collects the values of a repeated flag.
 type listFlag []string
@@ -94,15 +98,19 @@ func purgeCache(ctx context.Context, w io.Writer, admin, token string, body any)
 		return err
 	}
 	var ans struct {
-		Dropped    int       `json:"dropped"`
-		Replicated bool      `json:"replicated"`
-		At         time.Time `json:"at"`
+		Dropped          int       `json:"dropped"`
+		Replicated       bool      `json:"replicated"`
+		ReplicationError string    `json:"replication_error"`
+		At               time.Time `json:"at"`
 	}
 	if err := json.Unmarshal(out, &ans); err != nil {
 		return fmt.Errorf("decoding the answer: %w", err)
 	}
 	where := "sent to every node of the fleet"
-	if !ans.Replicated {
+	switch {
+	case ans.ReplicationError != "":
+		where = "NOT replicated, other nodes keep their entries (purge again): " + ans.ReplicationError
+	case !ans.Replicated:
 		where = "not replicated: the node is not in a cluster"
 	}
 	_, err = fmt.Fprintf(w, "dropped %d entries fetched before %s on %s; %s\n", ans.Dropped, ans.At.Format(time.RFC3339Nano), admin, where)

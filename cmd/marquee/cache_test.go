@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +89,21 @@ func TestCacheCommand(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d with %q", code, errs, tt.code, tt.err)
 			}
 		})
+	}
+}
+
+// TestCachePurgeReplicationFailed: when a clustered node could not hand a
+// purge to its fleet, the CLI says so rather than that the node is not in
+// a cluster.
+func TestCachePurgeReplicationFailed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"dropped":1,"replicated":false,"replication_error":"cluster: purge log full","at":"2026-12-07T06:00:00Z"}`)
+	}))
+	t.Cleanup(srv.Close)
+	code, out, errs := cacheCLI(srv.URL, "purge", "-url", "/p/1", "-token", "s3cret")
+	if code != 0 || !strings.Contains(out, "NOT replicated") || !strings.Contains(out, "purge log full") || strings.Contains(out, "not in a cluster") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want NOT replicated with the node's reason", code, out, errs)
 	}
 }
 
