@@ -83,6 +83,9 @@ type segment struct {
 	// stable segments read nothing that changes with time, so their result
 	// is a function of the profile snapshot alone.
 	stable bool
+	// contextual segments read the request (request, device, geo, visit,
+	// time).
+	contextual bool
 }
 
 // Campaign is one compiled campaign.
@@ -194,7 +197,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		// A segment that reads the request answers per request: caching
 		// it per profile would give a visitor on a phone the answer of
 		// their desktop visit.
-		e.segments[i] = &segment{name: s.Name, prog: c.prog, stable: !c.volatile && !c.contextual}
+		e.segments[i] = &segment{name: s.Name, prog: c.prog, stable: !c.volatile && !c.contextual, contextual: c.contextual}
 		e.browsing = e.browsing || c.browsing
 		e.visit = e.visit || c.visit
 	}
@@ -298,25 +301,37 @@ func (e *Engine) Campaigns() []*Campaign { return e.campaigns }
 // then records where each session lands (profile.Profile.Landing).
 func (e *Engine) ReadsVisit() bool { return e.visit }
 
+// SegmentReadsRequest reports whether the segment named name reads the
+// request (request, device, geo, visit or time), directly or through a
+// segment it names: its members change from one request to the next.
+func (e *Engine) SegmentReadsRequest(name string) bool {
+	for _, s := range e.segments {
+		if s.name == name {
+			return s.contextual
+		}
+	}
+	return false
+}
+
 // GlobalHoldoutShare returns the configured global holdout share.
 func (e *Engine) GlobalHoldoutShare() float64 { return e.globalHoldout }
 
 // Catalog returns the product catalog, nil when none is configured.
 func (e *Engine) Catalog() *Catalog { return e.catalog }
 
-// markUnstable spreads instability through segment references: a segment
-// that uses a time-dependent one is time-dependent too. deps has no cycles.
+// markUnstable spreads instability and request dependence through segment
+// references: a segment that uses a time- or request-dependent one is so
+// too. deps has no cycles.
 func markUnstable(segs []*segment, deps [][]int) {
 	for changed := true; changed; {
 		changed = false
 		for i, s := range segs {
-			if !s.stable {
-				continue
-			}
 			for _, d := range deps[i] {
-				if !segs[d].stable {
+				if s.stable && !segs[d].stable {
 					s.stable, changed = false, true
-					break
+				}
+				if !s.contextual && segs[d].contextual {
+					s.contextual, changed = true, true
 				}
 			}
 		}

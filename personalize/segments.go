@@ -46,13 +46,19 @@ type SegmentCount struct {
 	High int `json:"high"`
 	// Members is how many sampled profiles are in the segment.
 	Members int `json:"sampled_members"`
+	// PerRequest is set when the segment reads the request (device, geo,
+	// visit, time…): membership changes from one request to the next,
+	// and the counts are of profiles that match a request that carries
+	// nothing, a floor rather than an estimate.
+	PerRequest bool `json:"per_request,omitempty"`
 }
 
 // EstimateSegments returns the membership of each configured segment,
 // from SegmentSample profiles drawn uniformly from the store and
-// evaluated as a decision would evaluate them now, without a request. An estimate less than a minute old, under the
-// same configuration, is returned again instead of a new scan; callers
-// must not modify it. It runs off the request path, on an admin call.
+// evaluated as a decision would evaluate them now, without a request
+// (SegmentCount.PerRequest marks the segments that read one). An estimate
+// less than a minute old, under the same configuration, is returned again
+// instead of a new scan; callers must not modify it. It runs off the request path, on an admin call.
 func (p *Personalizer) EstimateSegments() (*SegmentEstimate, error) {
 	p.segMu.Lock()
 	defer p.segMu.Unlock()
@@ -91,7 +97,7 @@ func (p *Personalizer) EstimateSegments() (*SegmentEstimate, error) {
 	total = max(total-(len(ids)-n), n)
 	est := &SegmentEstimate{GeneratedAt: now.UTC(), Profiles: total, Sampled: n, Exact: n == total, Segments: make([]SegmentCount, len(names))}
 	for i, s := range names {
-		c := SegmentCount{Name: s.Name, Members: members[i]}
+		c := SegmentCount{Name: s.Name, Members: members[i], PerRequest: snap.Engine.SegmentReadsRequest(s.Name)}
 		c.Estimate, c.Low, c.High = scaleShare(members[i], n, total)
 		est.Segments[i] = c
 	}

@@ -122,3 +122,41 @@ func TestSegmentEstimateCoverage(t *testing.T) {
 		t.Errorf("census of a small store: %+v", est)
 	}
 }
+
+// A segment that reads the request, directly or through another segment,
+// is marked per request in the estimate; one that reads only the profile
+// is not.
+func TestSegmentEstimatePerRequest(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte(`origin: http://127.0.0.1:1
+segments:
+  gold: 'attrs.tier == "gold"'
+  phone: 'device.type == "mobile"'
+  gold_on_phone: 'gold && phone'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := New(Options{Snapshot: snap, Store: st, Keys: [][]byte{[]byte("test-key-0123456789abcdef")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := p.EstimateSegments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"gold": false, "phone": true, "gold_on_phone": true}
+	for _, s := range est.Segments {
+		if s.PerRequest != want[s.Name] {
+			t.Errorf("%s: per_request %v, want %v", s.Name, s.PerRequest, want[s.Name])
+		}
+	}
+}
