@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // Keys. The primary key of a stored response is the URL the client asked
@@ -55,7 +57,7 @@ func (f *queryFilter) ignored(raw []byte) bool {
 	var buf [64]byte
 	name := raw
 	if len(raw) <= len(buf) && hasEscape(raw) {
-		name = appendUnescaped(buf[:0], raw)
+		name = httpfield.AppendFormUnescaped(buf[:0], raw)
 	}
 	for _, e := range f.exact {
 		if string(name) == e {
@@ -77,36 +79,6 @@ func hasEscape(b []byte) bool {
 		}
 	}
 	return false
-}
-
-func appendUnescaped(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(raw) && ishex(raw[i+1]) && ishex(raw[i+2]):
-			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
-			i += 2
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	default:
-		return c - 'a' + 10
-	}
 }
 
 // AppendKey appends the primary key of a request to dst: its scheme

@@ -341,47 +341,11 @@ func (s *Server) appendStrippedQuery(dst, q []byte) []byte {
 // Options.StripQueryParams once percent- and plus-decoded.
 func (s *Server) strippedParam(key []byte) bool {
 	for _, name := range s.opts.StripQueryParams {
-		if queryKeyEqual(key, name) {
+		if httpfield.FormEqual(key, name) {
 			return true
 		}
 	}
 	return false
-}
-
-// queryKeyEqual reports whether the raw query key, decoded as a form key
-// ("%5F" is "_", "+" is a space), equals name.
-func queryKeyEqual(key []byte, name string) bool {
-	j := 0
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(key) && ishex(key[i+1]) && ishex(key[i+2]):
-			c = unhex(key[i+1])<<4 | unhex(key[i+2])
-			i += 2
-		}
-		if j >= len(name) || name[j] != c {
-			return false
-		}
-		j++
-	}
-	return j == len(name)
-}
-
-func ishex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	default:
-		return c - 'a' + 10
-	}
 }
 
 // eligible reports whether the origin response goes through the rewrite

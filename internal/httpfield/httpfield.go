@@ -1,6 +1,7 @@
 // Package httpfield parses the pieces of HTTP field values (RFC 9110 §5.6)
 // that the proxy and the admin API both negotiate with: list elements and
-// quality values. It works on byte slices and never allocates, because the
+// quality values; and form-encoded query components, which the proxy and
+// the edge cache both match parameter names in. It works on byte slices and never allocates, because the
 // proxy calls it on every request.
 package httpfield
 
