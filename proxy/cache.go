@@ -327,11 +327,7 @@ func (s *Server) serveStored(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	}
 	if !complete {
 		// Larger than an entry may be: the rest passes untouched.
-		s.copyHeader(ctx, x, modeExact)
-		prefix := x.raw
-		x.raw = nil
-		s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
-		s.metrics.outcome(outcomePassthrough)
+		s.streamRest(ctx, x)
 		return true
 	}
 	_ = x.resp.CloseBodyStream()

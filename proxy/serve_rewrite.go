@@ -25,12 +25,8 @@ func (s *Server) serveRewrite(ctx *fasthttp.RequestCtx, x *exchange, peer netip.
 		return
 	}
 	if !complete {
-		s.copyHeader(ctx, x, modeExact)
 		// Larger than declared, or not declared: the rest passes untouched.
-		prefix := x.raw
-		x.raw = nil
-		s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
-		s.metrics.outcome(outcomePassthrough)
+		s.streamRest(ctx, x)
 		return
 	}
 	// The whole body is in hand: give the origin connection back now.
@@ -112,6 +108,16 @@ func (s *Server) answerPage(ctx *fasthttp.RequestCtx, x *exchange, body []byte, 
 		s.writeRewritten(ctx, x, rc)
 		s.metrics.outcome(outcomeRewritten)
 	}
+}
+
+// streamRest answers with the origin's headers exactly, the body read so
+// far (x.raw) and the rest of it as it arrives.
+func (s *Server) streamRest(ctx *fasthttp.RequestCtx, x *exchange) {
+	s.copyHeader(ctx, x, modeExact)
+	prefix := x.raw
+	x.raw = nil
+	s.streamBody(ctx, x, prefix, x.resp.Header.ContentLength())
+	s.metrics.outcome(outcomePassthrough)
 }
 
 // runRewriter calls the rewrite stage, turning a panic into an error.

@@ -68,6 +68,15 @@ func gammaPSeries(a, x float64) float64 {
 	return sum * math.Exp(-x+a*math.Log(x)-lg)
 }
 
+// awayFromZero keeps a modified-Lentz term off zero, where the next
+// division would blow up.
+func awayFromZero(v float64) float64 {
+	if math.Abs(v) < gammaTiny {
+		return gammaTiny
+	}
+	return v
+}
+
 // gammaQContinuedFraction evaluates Q(a, x) by its continued fraction, NR
 // gcf, with the modified Lentz method.
 func gammaQContinuedFraction(a, x float64) float64 {
@@ -80,13 +89,9 @@ func gammaQContinuedFraction(a, x float64) float64 {
 		an := -float64(i) * (float64(i) - a)
 		b += 2
 		d = an*d + b
-		if math.Abs(d) < gammaTiny {
-			d = gammaTiny
-		}
+		d = awayFromZero(d)
 		c = b + an/c
-		if math.Abs(c) < gammaTiny {
-			c = gammaTiny
-		}
+		c = awayFromZero(c)
 		d = 1 / d
 		del := d * c
 		h *= del

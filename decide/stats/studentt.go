@@ -85,10 +85,7 @@ func betaI(a, b, x float64) float64 {
 func betaCF(a, b, x float64) float64 {
 	qab, qap, qam := a+b, a+1, a-1
 	c := 1.0
-	d := 1 - qab*x/qap
-	if math.Abs(d) < gammaTiny {
-		d = gammaTiny
-	}
+	d := awayFromZero(1 - qab*x/qap)
 	d = 1 / d
 	h := d
 	for m := 1; m <= gammaMaxIter; m++ {
@@ -96,24 +93,16 @@ func betaCF(a, b, x float64) float64 {
 		m2 := 2 * fm
 		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
 		d = 1 + aa*d
-		if math.Abs(d) < gammaTiny {
-			d = gammaTiny
-		}
+		d = awayFromZero(d)
 		c = 1 + aa/c
-		if math.Abs(c) < gammaTiny {
-			c = gammaTiny
-		}
+		c = awayFromZero(c)
 		d = 1 / d
 		h *= d * c
 		aa = -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
 		d = 1 + aa*d
-		if math.Abs(d) < gammaTiny {
-			d = gammaTiny
-		}
+		d = awayFromZero(d)
 		c = 1 + aa/c
-		if math.Abs(c) < gammaTiny {
-			c = gammaTiny
-		}
+		c = awayFromZero(c)
 		d = 1 / d
 		del := d * c
 		h *= del
