@@ -74,8 +74,9 @@ func TestExportSectionErrors(t *testing.T) {
 		{"webhook negative timeout", base + "  webhook: {url: 'http://x/', timeout: -1s}\n", []string{`export.webhook.timeout: -1s: must be positive`}},
 		{"webhook backoff upside down", base + "  webhook: {url: 'http://x/', min_backoff: 1m, max_backoff: 1s}\n", []string{`export.webhook.max_backoff: 1s: less than min_backoff 1m0s`}},
 		{"query patterns", base + "  query: [gclid, '', 'a*b', '**']\n  file: {}\n", []string{
-			`t.yaml:4: export.query[1]: "": want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter`,
+			`t.yaml:4: export.query[1]: "": want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most 64 bytes`,
 			`export.query[2]: "a*b": want`, `export.query[3]: "**": want`}},
+		{"query name too long", base + "  query: [" + strings.Repeat("x", 65) + "]\n  file: {}\n", []string{`export.query[0]: "xxxx`}},
 		{"unknown key", base + "  file: {retain: 3d}\n", []string{`t.yaml:4: export.file.retain: unknown field "retain"`}},
 	}
 	for _, tt := range tests {

@@ -38,8 +38,8 @@ func (c *Config) validateExport() Errors {
 	}
 	for i, p := range x.Query {
 		// The rule package export applies (compileQuery).
-		if star := strings.IndexByte(p, '*'); p == "" || (p != "*" && star >= 0 && star != len(p)-1) {
-			add("export.query["+strconv.Itoa(i)+"]", "%q: want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter", p)
+		if star := strings.IndexByte(p, '*'); p == "" || len(p) > 64 || (p != "*" && star >= 0 && star != len(p)-1) {
+			add("export.query["+strconv.Itoa(i)+"]", "%q: want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most 64 bytes", p)
 		}
 	}
 	if x.Queue < 0 {

@@ -17,6 +17,10 @@ var DefaultQuery = []string{"utm_*", "gclid", "fbclid"}
 // neither a parameter name, nor a name prefix followed by "*", nor "*".
 var ErrQueryPattern = errors.New("export: query pattern")
 
+// maxQueryName bounds a pattern's length, and so the names a url keeps:
+// a longer name is decoded without a buffer of its own.
+const maxQueryName = 64
+
 // queryKeep is Options.Query compiled: the parameters a url keeps.
 type queryKeep struct {
 	all      bool
@@ -35,6 +39,8 @@ func compileQuery(patterns []string) (queryKeep, error) {
 			k.all = true
 		case p == "":
 			return k, fmt.Errorf("%w %q: want a name, a prefix ending in *, or *", ErrQueryPattern, p)
+		case len(p) > maxQueryName:
+			return k, fmt.Errorf("%w %q: longer than %d bytes", ErrQueryPattern, p, maxQueryName)
 		case star < 0:
 			k.exact = append(k.exact, p)
 		case star == len(p)-1:
@@ -52,13 +58,11 @@ func (k *queryKeep) kept(raw []byte) bool {
 	if k.all {
 		return true
 	}
-	var buf [64]byte
-	name := raw
-	if len(raw) <= len(buf) {
-		name = httpfield.AppendFormUnescaped(buf[:0], raw)
-	} else {
-		return false // longer than any name worth keeping
+	if len(raw) > 3*maxQueryName {
+		return false // longer than any pattern, even escaped
 	}
+	var buf [3 * maxQueryName]byte
+	name := httpfield.AppendFormUnescaped(buf[:0], raw)
 	for _, e := range k.exact {
 		if string(name) == e {
 			return true

@@ -203,7 +203,7 @@ func TestRecordURLKeepsOnlyNamedQuery(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "a*b", "**"} {
+	for _, bad := range []string{"", "a*b", "**", strings.Repeat("x", 65)} {
 		if _, err := New(Options{Query: []string{bad}, File: &FileOptions{Dir: t.TempDir()}}); !errors.Is(err, ErrQueryPattern) {
 			t.Errorf("Query %q: %v, want ErrQueryPattern", bad, err)
 		}
