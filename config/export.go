@@ -11,6 +11,11 @@ type Export struct {
 	// IDKey is the base64 key (at least 16 bytes) that hashes ids with
 	// IDs "hmac". Keep it: a new key makes every id new to the warehouse.
 	IDKey string `yaml:"id_key"`
+	// Query names the query parameters kept in exported urls: exact
+	// names and prefixes ending in "*" ("utm_*"); ["*"] keeps every one.
+	// Others are dropped: query strings carry tokens and personal data.
+	// Default ["utm_*", "gclid", "fbclid"]; [] keeps none.
+	Query []string `yaml:"query"`
 	// Queue bounds the records waiting per sink; past it records are
 	// dropped and counted. Zero: the export package's default (65536).
 	Queue int `yaml:"queue"`
@@ -68,6 +73,10 @@ func (c *Config) applyExportDefaults() {
 		return
 	}
 	setString(&x.IDs, "raw")
+	// An empty list keeps no parameter; only an absent one defaults.
+	if _, written := c.pos["export.query"]; !written && x.Query == nil {
+		x.Query = []string{"utm_*", "gclid", "fbclid"}
+	}
 	if f := x.File; f != nil {
 		setString(&f.Sync, "always")
 		// A retention written as 0 keeps every file; only an absent one

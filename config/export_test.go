@@ -17,17 +17,23 @@ func TestExportSection(t *testing.T) {
 	}{
 		{"no section", "origin: http://o:1\n", nil},
 		{"file with defaults", "origin: http://o:1\ndata_dir: /d\nexport:\n  file: {}\n",
-			&Export{IDs: "raw", File: &ExportFile{Retention: 30 * Day, Sync: "always"}}},
+			&Export{IDs: "raw", Query: []string{"utm_*", "gclid", "fbclid"}, File: &ExportFile{Retention: 30 * Day, Sync: "always"}}},
 		{"retention 0 keeps every file", "origin: http://o:1\ndata_dir: /d\nexport:\n  file: {retention: 0, sync: never}\n",
-			&Export{IDs: "raw", File: &ExportFile{Sync: "never"}}},
+			&Export{IDs: "raw", Query: []string{"utm_*", "gclid", "fbclid"}, File: &ExportFile{Sync: "never"}}},
 		{"every sink, hashed ids", "origin: http://o:1\ndata_dir: /d\nexport:\n  ids: hmac\n  id_key: " + exportKey + "\n  queue: 1000\n" +
 			"  file: {retention: 7d}\n  kafka: {brokers: ['127.0.0.1:9092'], topic: exposures}\n" +
 			"  webhook: {url: 'https://wh.example/in', auth: Bearer x, batch_size: 50, batch_wait: 2s, max_backoff: 5m}\n",
-			&Export{IDs: "hmac", IDKey: exportKey, Queue: 1000,
+			&Export{IDs: "hmac", IDKey: exportKey, Queue: 1000, Query: []string{"utm_*", "gclid", "fbclid"},
 				File:  &ExportFile{Retention: 7 * Day, Sync: "always"},
 				Kafka: &ExportKafka{Brokers: []string{"127.0.0.1:9092"}, Topic: "exposures"},
 				Webhook: &ExportWebhook{URL: "https://wh.example/in", Auth: "Bearer x", AuthHeader: "Authorization", BatchSize: 50,
 					BatchWait: 2 * Second, Timeout: 10 * Second, MinBackoff: Second / 2, MaxBackoff: 5 * Minute}}},
+		{"query kept", "origin: http://o:1\ndata_dir: /d\nexport:\n  query: [ref, 'utm_*']\n  file: {}\n",
+			&Export{IDs: "raw", Query: []string{"ref", "utm_*"}, File: &ExportFile{Retention: 30 * Day, Sync: "always"}}},
+		{"query empty keeps none", "origin: http://o:1\ndata_dir: /d\nexport:\n  query: []\n  file: {}\n",
+			&Export{IDs: "raw", Query: []string{}, File: &ExportFile{Retention: 30 * Day, Sync: "always"}}},
+		{"query all", "origin: http://o:1\ndata_dir: /d\nexport:\n  query: ['*']\n  file: {}\n",
+			&Export{IDs: "raw", Query: []string{"*"}, File: &ExportFile{Retention: 30 * Day, Sync: "always"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +73,10 @@ func TestExportSectionErrors(t *testing.T) {
 		{"webhook batch too big", base + "  webhook: {url: 'http://x/', batch_size: 1000001}\n", []string{`export.webhook.batch_size: 1000001: want 1 to 100000`}},
 		{"webhook negative timeout", base + "  webhook: {url: 'http://x/', timeout: -1s}\n", []string{`export.webhook.timeout: -1s: must be positive`}},
 		{"webhook backoff upside down", base + "  webhook: {url: 'http://x/', min_backoff: 1m, max_backoff: 1s}\n", []string{`export.webhook.max_backoff: 1s: less than min_backoff 1m0s`}},
+		{"query patterns", base + "  query: [gclid, '', 'a*b', '**']\n  file: {}\n", []string{
+			`t.yaml:4: export.query[1]: "": want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most 64 bytes`,
+			`export.query[2]: "a*b": want`, `export.query[3]: "**": want`}},
+		{"query name too long", base + "  query: [" + strings.Repeat("x", 65) + "]\n  file: {}\n", []string{`export.query[0]: "xxxx`}},
 		{"unknown key", base + "  file: {retain: 3d}\n", []string{`t.yaml:4: export.file.retain: unknown field "retain"`}},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // maxExportBatch bounds export.webhook.batch_size: a POST of more records
@@ -34,6 +35,12 @@ func (c *Config) validateExport() Errors {
 		}
 	default:
 		add("export.ids", "unknown %q, want raw or hmac", x.IDs)
+	}
+	for i, p := range x.Query {
+		// The rule package export applies (compileQuery).
+		if star := strings.IndexByte(p, '*'); p == "" || len(p) > 64 || (p != "*" && star >= 0 && star != len(p)-1) {
+			add("export.query["+strconv.Itoa(i)+"]", "%q: want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most 64 bytes", p)
+		}
 	}
 	if x.Queue < 0 {
 		add("export.queue", "%d: must not be negative", x.Queue)

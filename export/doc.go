@@ -2,7 +2,9 @@
 // to a warehouse: daily NDJSON files, a Kafka topic, an HTTP webhook, any
 // combination. Each record is one JSON object (see [Exporter] for the
 // schema) with an event_id that stays the same when the record is sent
-// again, so that delivery is at least once and the reader deduplicates.
+// again, so that the reader can deduplicate: a queued record is retried
+// until acknowledged, but the queues are in memory, so a crash loses what
+// they hold and a full queue drops (counted).
 //
 // Recording ([Exporter.Exposure], [Exporter.Conversion]) runs on the
 // request path: it encodes the record once into a pooled buffer and

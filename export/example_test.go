@@ -26,7 +26,7 @@ func Example() {
 		return
 	}
 	var s export.Subject
-	e.SetSubject(&s, []byte("Zk3visitor"), nil, []byte("/c/shoes?page=2"), at)
+	e.SetSubject(&s, []byte("Zk3visitor"), nil, []byte("/c/shoes?utm_source=mail&reset_token=s3cret"), at)
 	e.Exposure(&s, "hero", "hero-test", "b")
 	if err := e.Shutdown(context.Background()); err != nil {
 		fmt.Println(err)
@@ -34,5 +34,5 @@ func Example() {
 	b, _ := os.ReadFile(filepath.Join(dir, "exposures-2026-12-07.ndjson"))
 	fmt.Print(string(b))
 	// Output:
-	// {"event_id":"edge-1-mxd46azf-1","type":"exposure","time":"2026-12-07T10:15:00.123Z","visitor":"Zk3visitor","customer":null,"url":"/c/shoes?page=2","campaign":"hero","experiment":"hero-test","variant":"b","node":"edge-1"}
+	// {"event_id":"edge-1-mxd46azf-1","type":"exposure","time":"2026-12-07T10:15:00.123Z","visitor":"Zk3visitor","customer":null,"url":"/c/shoes?utm_source=mail","campaign":"hero","experiment":"hero-test","variant":"b","node":"edge-1"}
 }

@@ -51,6 +51,13 @@ type Options struct {
 	// the cookie use. At least MinHashKey bytes. Nil: ids are exported as
 	// they are.
 	HashKey []byte
+	// Query names the query parameters a record's url keeps: exact
+	// names (form-decoded) and prefixes ending in "*" ("utm_*"); "*"
+	// keeps every parameter. The others are left out, so that tokens and
+	// personal data in query strings (a password reset link's token, an
+	// email address) do not reach the warehouse. Nil means DefaultQuery;
+	// an empty, non-nil list keeps none.
+	Query []string
 	// Queue bounds the records waiting per sink, those being delivered
 	// included, and with them the queue's bytes (1 KiB per record on
 	// average). Past it records are dropped and counted. Zero means
@@ -77,7 +84,7 @@ type Options struct {
 // A record is one line of JSON:
 //
 //	{"event_id":"edge-1-mxd46azf-42","type":"exposure","time":"2026-12-07T10:15:00.123Z",
-//	 "visitor":"…","customer":null,"url":"/p/1?color=red","campaign":"hero",
+//	 "visitor":"…","customer":null,"url":"/p/1?utm_source=mail","campaign":"hero",
 //	 "experiment":"hero-test","variant":"b","node":"edge-1"}
 //
 // event_id is the node, its start time (base 36 Unix milliseconds) and a
@@ -85,8 +92,8 @@ type Options struct {
 // delivery of the record. type is "exposure" or "conversion"; time is
 // when it happened, RFC 3339 in UTC with milliseconds; visitor and
 // customer are the ids, or their keyed hashes (Options.HashKey), customer
-// null for an anonymous visitor; url is the page's path and query as the
-// origin received it, null when unknown; experiment is null for a
+// null for an anonymous visitor; url is the page's path and query, with
+// only the parameters Options.Query keeps, null when unknown; experiment is null for a
 // campaign without one; value, on conversions only, is the purchase
 // value (0: none).
 type Exporter struct {
@@ -98,6 +105,7 @@ type Exporter struct {
 	hashes sync.Pool // *hasher; nil New when ids are raw
 	lines  sync.Pool // *[]byte
 	sinks  []*sink
+	query  queryKeep // the url parameters kept
 
 	closeOnce sync.Once
 	stop      chan struct{}   // closed by Shutdown: drain and return
@@ -135,7 +143,14 @@ func New(opts Options) (*Exporter, error) {
 	if opts.Queue <= 0 {
 		opts.Queue = DefaultQueue
 	}
-	e := &Exporter{now: opts.Now, log: opts.Logger, stop: make(chan struct{}), m: newMetrics()}
+	if opts.Query == nil {
+		opts.Query = DefaultQuery
+	}
+	keep, err := compileQuery(opts.Query)
+	if err != nil {
+		return nil, err
+	}
+	e := &Exporter{now: opts.Now, log: opts.Logger, stop: make(chan struct{}), m: newMetrics(), query: keep}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	boot := strconv.FormatInt(opts.Now().UnixMilli(), 36)
 	e.prefix = appendJSONString([]byte(`{"event_id":`), opts.Node+"-"+boot+"-")
@@ -200,7 +215,8 @@ func (e *Exporter) start(outs []output, opts Options) error {
 
 // SetSubject fills s for a page seen at t by visitor (the cookie's id)
 // and customer (nil when anonymous) at url, the path and query as the
-// origin received it (nil: unknown). It copies what it needs; ids are
+// origin received it (nil: unknown), of which it keeps the query
+// parameters Options.Query names. It copies what it needs; ids are
 // hashed here, once per page, when Options.HashKey is set. It does not
 // allocate once s has grown to its size.
 func (e *Exporter) SetSubject(s *Subject, visitor, customer, url []byte, t time.Time) {
@@ -212,6 +228,10 @@ func (e *Exporter) SetSubject(s *Subject, visitor, customer, url []byte, t time.
 	b = append(b, `,"customer":`...)
 	b, _ = e.appendID(b, customer)
 	b = append(b, `,"url":`...)
+	if len(url) > 0 {
+		s.url = e.query.appendURL(s.url[:0], url)
+		url = s.url
+	}
 	b = appendNullable(b, cutURL(url))
 	b = append(b, ',')
 	s.buf, s.ms = b, t.UnixMilli()

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,8 +86,8 @@ func (o *fileOutput) send(_ context.Context, b *batch, from int) (int, error) {
 	}
 	if err != nil {
 		if terr := o.f.Truncate(st.Size()); terr != nil {
-			// Unknown state: a fresh handle next time, and the half line
-			// stays; readers of NDJSON skip a line that does not parse.
+			// Unknown state: a fresh handle next time, whose open cuts
+			// the half line off (cutTornLine).
 			_ = o.f.Close()
 			o.f, o.day = nil, ""
 		}
@@ -102,9 +103,13 @@ func (o *fileOutput) open(day string) error {
 		return nil
 	}
 	path := filepath.Join(o.opts.Dir, filePrefix+day+fileSuffix)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return fmt.Errorf("export: %s: %w", path, err)
 	}
 	if !o.opts.NoSync {
 		// The new name must survive a power loss with the lines in it.
@@ -119,6 +124,35 @@ func (o *fileOutput) open(day string) error {
 	o.f, o.day = f, day
 	o.prune(day)
 	return nil
+}
+
+// cutTornLine truncates f after its last newline when it does not end
+// with one: the half line a crash or a failed cut-off left there, which
+// the next record would otherwise be appended to, both then unreadable.
+func cutTornLine(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	end := st.Size()
+	if end == 0 {
+		return nil
+	}
+	var buf [4096]byte
+	for off := end; off > 0; {
+		n := min(off, int64(len(buf)))
+		off -= n
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return err
+		}
+		if off+n == end && buf[n-1] == '\n' {
+			return nil // whole lines only
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return f.Truncate(off + int64(i) + 1)
+		}
+	}
+	return f.Truncate(0)
 }
 
 // prune removes the files of days more than Retention days before today.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,5 +89,44 @@ func TestFileRetriesWhenItCannotWrite(t *testing.T) {
 	}
 	if got := count(e.m.records, "file"); got != 4 {
 		t.Errorf("records_total %d, want 4", got)
+	}
+}
+
+// A file left with a torn last line (a crash mid-write) is cut back to
+// its last whole line before anything is appended: the next record must
+// not be glued to the half line.
+func TestFileCutsTornLastLine(t *testing.T) {
+	for _, tc := range []struct{ name, seed, keep string }{
+		{"torn-after-lines", "{\"a\":1}\n{\"b\":2}\n{\"event_id\":\"torn", "{\"a\":1}\n{\"b\":2}\n"},
+		{"torn-only", "{\"event_id\":\"torn", ""},
+		{"whole", "{\"a\":1}\n", "{\"a\":1}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c := newClock(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+			path := filepath.Join(dir, "exposures-2026-12-07.ndjson")
+			if err := os.WriteFile(path, []byte(tc.seed), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e, err := New(Options{Now: c.now, File: &FileOptions{Dir: dir, Wait: time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			record(e, 2, c.now())
+			if err := e.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := strings.CutPrefix(string(raw), tc.keep)
+			if !ok {
+				t.Fatalf("file %q does not start with the whole lines %q", raw, tc.keep)
+			}
+			if n := len(parseLines(t, []byte(got))); n != 2 {
+				t.Errorf("%d records after the kept lines, want 2", n)
+			}
+		})
 	}
 }

@@ -46,6 +46,8 @@ const timeLayout = "2006-01-02T15:04:05.000Z07:00"
 type Subject struct {
 	// buf holds `"time":…,"visitor":…,"customer":…,"url":…,` encoded.
 	buf []byte
+	// url holds the url with its query filtered, before encoding.
+	url []byte
 	// key is where the visitor's value (unquoted) sits in buf.
 	key [2]int
 	ms  int64 // the time, Unix milliseconds

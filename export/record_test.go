@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestRecordSchema(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			e, err := New(Options{Node: "edge-1", HashKey: tc.hashKey, File: &FileOptions{Dir: dir, Wait: time.Millisecond}})
+			e, err := New(Options{Node: "edge-1", HashKey: tc.hashKey, Query: []string{"*"}, File: &FileOptions{Dir: dir, Wait: time.Millisecond}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,4 +159,53 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Errorf("string and []byte encode %q differently", s)
 		}
 	})
+}
+
+// A record's url keeps only the query parameters Options.Query names:
+// tokens and personal data in a query string stay out of the warehouse.
+func TestRecordURLKeepsOnlyNamedQuery(t *testing.T) {
+	page := "/account/reset?utm_source=mail&token=SECRET&email=a%40b.example&gclid=g1;sid=x&utm%5Fmedium=m#frag"
+	for _, tc := range []struct {
+		name  string
+		query []string
+		want  string
+	}{
+		{"default", nil, "/account/reset?utm_source=mail&gclid=g1&utm%5Fmedium=m"},
+		{"none", []string{}, "/account/reset"},
+		{"exact", []string{"email"}, "/account/reset?email=a%40b.example"},
+		{"all", []string{"*"}, "/account/reset?utm_source=mail&token=SECRET&email=a%40b.example&gclid=g1;sid=x&utm%5Fmedium=m"},
+		{"no query", nil, "/account/reset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := page
+			if tc.name == "no query" {
+				u = "/account/reset"
+			}
+			dir := t.TempDir()
+			e, err := New(Options{Query: tc.query, File: &FileOptions{Dir: dir, Wait: time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s Subject
+			e.SetSubject(&s, []byte("v"), nil, []byte(u), time.Now())
+			e.Exposure(&s, "hero", "", "b")
+			if err := e.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*.ndjson"))
+			if len(files) != 1 {
+				t.Fatalf("files %q", files)
+			}
+			raw, _ := os.ReadFile(files[0])
+			ls := parseLines(t, raw)
+			if len(ls) != 1 || ls[0].URL == nil || *ls[0].URL != tc.want {
+				t.Errorf("url %v, want %q", ls, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "a*b", "**", strings.Repeat("x", 65)} {
+		if _, err := New(Options{Query: []string{bad}, File: &FileOptions{Dir: t.TempDir()}}); !errors.Is(err, ErrQueryPattern) {
+			t.Errorf("Query %q: %v, want ErrQueryPattern", bad, err)
+		}
+	}
 }

@@ -33,13 +33,15 @@ type WebhookOptions struct {
 	// attempt up to MaxBackoff, each delay drawn from its upper half.
 	// Zero means 500 ms and 1 minute.
 	MinBackoff, MaxBackoff time.Duration
-	// Client sends the POSTs. Nil: a client of its own.
+	// Client sends the POSTs. Nil: a client of its own. Either way
+	// redirects are not followed: a 3xx answer is a failure, retried.
 	Client *http.Client
 }
 
-// webhookOutput POSTs batches. 2xx acknowledges the batch; 408, 429, 5xx
-// and transport errors (timeouts included) are retried, honouring
-// Retry-After; any other status refuses the batch for good.
+// webhookOutput POSTs batches. 2xx acknowledges the batch; 3xx (redirects
+// are not followed), 408, 429, 5xx and transport errors (timeouts
+// included) are retried, honouring Retry-After; any other status refuses
+// the batch for good.
 type webhookOutput struct {
 	opts WebhookOptions
 	hc   *http.Client
@@ -71,10 +73,16 @@ func newWebhookOutput(o WebhookOptions) (*webhookOutput, error) {
 		o.MaxBackoff = time.Minute
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
-	hc := o.Client
-	if hc == nil {
-		hc = &http.Client{}
+	// Redirects are never followed: a 301 or 302 would be re-sent as a
+	// GET without the batch and its answer taken for an acknowledgement,
+	// and a 307 or 308 would carry the batch and the auth header to
+	// whatever host Location names. A 3xx is a failure, retried.
+	hc := &http.Client{}
+	if o.Client != nil {
+		c := *o.Client
+		hc = &c
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &webhookOutput{opts: o, hc: hc}, nil
 }
 
@@ -108,6 +116,9 @@ func (o *webhookOutput) send(ctx context.Context, b *batch, from int) (int, erro
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		return to - from, nil
+	case s >= 300 && s < 400:
+		// Not followed (see newWebhookOutput): the batch was not taken.
+		return 0, fmt.Errorf("export: webhook: status %d redirects to %.200q; redirects are not followed, set export.webhook.url to the final URL", s, resp.Header.Get("Location"))
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 		err := fmt.Errorf("export: webhook: status %d", s)
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -256,4 +257,50 @@ func FuzzParseRetryAfter(f *testing.F) {
 			t.Errorf("parseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
 	})
+}
+
+// A redirect is not followed: a 301 would be re-sent as a GET without the
+// body and its answer taken for an acknowledgement, a 307 would carry the
+// body and the auth header to wherever Location points. Any 3xx is a
+// retryable failure.
+func TestWebhookDoesNotFollowRedirects(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusTemporaryRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var mu sync.Mutex
+			var elsewhere []string // X-Api-Key of each request the other host got
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				elsewhere = append(elsewhere, r.Header.Get("X-Api-Key"))
+				mu.Unlock()
+			}))
+			t.Cleanup(other.Close)
+			src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				http.Redirect(w, r, other.URL+"/in", status)
+			}))
+			t.Cleanup(src.Close)
+			e, err := New(Options{Webhook: &WebhookOptions{URL: src.URL, AuthHeader: "X-Api-Key", Auth: "s3cret",
+				Wait: time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			record(e, 3, time.Now())
+			waitFor(t, "retries", func() bool {
+				return count(e.m.retries, "webhook") >= 2 || count(e.m.records, "webhook") > 0
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := e.Shutdown(ctx); !errors.Is(err, ErrUndelivered) {
+				t.Errorf("Shutdown: %v, want ErrUndelivered", err)
+			}
+			if got := count(e.m.records, "webhook"); got != 0 {
+				t.Errorf("records_total %d after redirects, want 0", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(elsewhere) != 0 {
+				t.Errorf("redirect followed: %d requests reached the other host (keys %q)", len(elsewhere), elsewhere)
+			}
+		})
+	}
 }

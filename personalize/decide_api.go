@@ -166,11 +166,43 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 		var subj *export.Subject
 		if p.exporter != nil {
 			subj = new(export.Subject)
-			p.exporter.SetSubject(subj, who.visitor, who.customer, ctx.RequestURI(), now)
+			sc.target = appendDecidePage(sc.target[:0], ctx)
+			p.exporter.SetSubject(subj, who.visitor, who.customer, sc.target, now)
 		}
 		p.expose(snap, id, prof, d, choices, now, subj)
 	}
 	return nil
+}
+
+// appendDecidePage appends the path and query of the page a decide call
+// is for, as its exported url: the url parameter, else the Referer's path
+// and query; nothing when neither names one. The call's own URI is not
+// the page, and its referrer parameter may carry another site's URL.
+func appendDecidePage(dst []byte, ctx *fasthttp.RequestCtx) []byte {
+	page := ctx.QueryArgs().Peek("url")
+	if len(page) == 0 {
+		page = ctx.Request.Header.Referer()
+	}
+	if len(page) == 0 {
+		return dst
+	}
+	if page[0] == '/' && (len(page) == 1 || page[1] != '/') {
+		return append(dst, page...) // a path and query already
+	}
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if u.Parse(nil, page) != nil {
+		return dst
+	}
+	if path := u.PathOriginal(); len(path) == 0 || path[0] != '/' {
+		dst = append(dst, '/')
+	}
+	dst = append(dst, u.PathOriginal()...)
+	if q := u.QueryString(); len(q) > 0 {
+		dst = append(dst, '?')
+		dst = append(dst, q...)
+	}
+	return dst
 }
 
 func writeLocalError(ctx *fasthttp.RequestCtx, err error) {

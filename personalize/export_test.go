@@ -102,9 +102,9 @@ campaigns:
 		{"a page exposes every filled slot and the global holdout", func(t *testing.T, env *personalizetest.Env, vid string) {
 			env.Proxy.Get(t, "GET", "/c/shoes?page=2", "Cookie: mq_vid="+vid)
 		}, []string{
-			"exposure _global _global /c/shoes?page=2 -",
-			"exposure exp hero-test /c/shoes?page=2 -",
-			"exposure promo <null> /c/shoes?page=2 -",
+			"exposure _global _global /c/shoes -",
+			"exposure exp hero-test /c/shoes -",
+			"exposure promo <null> /c/shoes -",
 		}},
 		{"a HEAD exposes nothing", func(t *testing.T, env *personalizetest.Env, vid string) {
 			env.Proxy.Get(t, "HEAD", "/", "Cookie: mq_vid="+vid)
@@ -118,12 +118,12 @@ campaigns:
 			"exposure exp hero-test / -",
 			"exposure promo <null> / -",
 			// The thank-you page has slots too.
-			"exposure _global _global /checkout/complete?order=9 -",
-			"exposure exp hero-test /checkout/complete?order=9 -",
-			"exposure promo <null> /checkout/complete?order=9 -",
-			"conversion * * /checkout/complete?order=9 0",
-			"conversion * * /checkout/complete?order=9 0",
-			"conversion * * /checkout/complete?order=9 0",
+			"exposure _global _global /checkout/complete -",
+			"exposure exp hero-test /checkout/complete -",
+			"exposure promo <null> /checkout/complete -",
+			"conversion * * /checkout/complete 0",
+			"conversion * * /checkout/complete 0",
+			"conversion * * /checkout/complete 0",
 		}},
 		{"a purchase event converts with its value", func(t *testing.T, env *personalizetest.Env, vid string) {
 			env.Proxy.Get(t, "GET", "/", "Cookie: mq_vid="+vid)
@@ -138,11 +138,30 @@ campaigns:
 			"conversion * * <null> 42.5",
 			"conversion * * <null> 42.5",
 		}},
-		{"the decide endpoint exposes too", func(t *testing.T, env *personalizetest.Env, vid string) {
+		{"the decide endpoint exports the page, not its own URI", func(t *testing.T, env *personalizetest.Env, vid string) {
+			env.Proxy.Get(t, "GET", "/_marquee/decide?slots=offer&url=%2Fc%2Fshoes%3Fcolor%3Dred%26utm_source%3Dmail&referrer=https%3A%2F%2Fother.example%2F%3Fsession%3DS3CRET", "Cookie: mq_vid="+vid)
+		}, []string{
+			"exposure _global _global /c/shoes?utm_source=mail -",
+			"exposure promo <null> /c/shoes?utm_source=mail -",
+		}},
+		{"the decide endpoint falls back on the Referer's path and query", func(t *testing.T, env *personalizetest.Env, vid string) {
+			env.Proxy.Get(t, "GET", "/_marquee/decide?slots=offer", "Cookie: mq_vid="+vid, "Referer: https://shop.example/account/reset?token=SECRET&gclid=g1")
+		}, []string{
+			"exposure _global _global /account/reset?gclid=g1 -",
+			"exposure promo <null> /account/reset?gclid=g1 -",
+		}},
+		{"a decide call naming no page has no url", func(t *testing.T, env *personalizetest.Env, vid string) {
 			env.Proxy.Get(t, "GET", "/_marquee/decide?slots=offer", "Cookie: mq_vid="+vid)
 		}, []string{
-			"exposure _global _global /_marquee/decide?slots=offer -",
-			"exposure promo <null> /_marquee/decide?slots=offer -",
+			"exposure _global _global <null> -",
+			"exposure promo <null> <null> -",
+		}},
+		{"a page's query keeps only the named parameters", func(t *testing.T, env *personalizetest.Env, vid string) {
+			env.Proxy.Get(t, "GET", "/?token=SECRET&email=a%40b.example&utm_campaign=x", "Cookie: mq_vid="+vid)
+		}, []string{
+			"exposure _global _global /?utm_campaign=x -",
+			"exposure exp hero-test /?utm_campaign=x -",
+			"exposure promo <null> /?utm_campaign=x -",
 		}},
 	}
 	for _, tt := range tests {

@@ -15,7 +15,7 @@ func exportOptions(cfg *config.Config) (*export.Options, error) {
 	if x == nil {
 		return nil, nil
 	}
-	o := &export.Options{Node: nodeName(cfg), Queue: x.Queue}
+	o := &export.Options{Node: nodeName(cfg), Queue: x.Queue, Query: x.Query}
 	if x.IDs == "hmac" {
 		key, err := config.DecodeKey(x.IDKey)
 		if err != nil {

@@ -16,7 +16,8 @@ import (
 // TestNodeExportsExposures runs a node with every export sink but Kafka
 // (tested in package export) and checks that a page view reaches the
 // files and the webhook as one record, named by the cluster's node name,
-// its ids hashed.
+// its ids hashed, its url keeping only the query parameters export.query
+// names.
 func TestNodeExportsExposures(t *testing.T) {
 	var mu sync.Mutex
 	var posted []string
@@ -36,10 +37,10 @@ func TestNodeExportsExposures(t *testing.T) {
 	dir := t.TempDir()
 	n := startTestNode(t, pageOrigin(), "data_dir: "+dir+"\ncluster: {node_name: edge-7, bind: '127.0.0.1:0'}\nidentity: {keys: [MDEyMzQ1Njc4OWFiY2RlZg==]}\n"+
 		"campaigns:\n  - {id: promo, slot: hero, template: '<b>PROMO</b>'}\n"+
-		"export:\n  ids: hmac\n  id_key: MDEyMzQ1Njc4OWFiY2RlZg==\n  file: {}\n"+
+		"export:\n  ids: hmac\n  id_key: MDEyMzQ1Njc4OWFiY2RlZg==\n  query: [page]\n  file: {}\n"+
 		"  webhook: {url: '"+hook.URL+"', auth: Bearer wh, batch_wait: 10ms}\n")
 	b := newBrowser(t)
-	b.get(n.proxyURL() + "/c/shoes?page=2")
+	b.get(n.proxyURL() + "/c/shoes?page=2&token=s3cret")
 	if err := n.close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
