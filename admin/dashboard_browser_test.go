@@ -25,6 +25,19 @@ func section(dom, id string) string {
 	return dom[start : start+end]
 }
 
+// campaignPart returns the part of the experiments section about
+// campaign: from its heading to the next campaign's.
+func campaignPart(sec, campaign string) string {
+	start := strings.Index(sec, `<code>`+campaign+`</code>`)
+	if start < 0 {
+		return ""
+	}
+	if end := strings.Index(sec[start:], "<h3>"); end >= 0 {
+		return sec[start : start+end]
+	}
+	return sec[start:]
+}
+
 func TestDashboardInBrowser(t *testing.T) {
 	browser := browsertest.Find(t)
 	const token = "brw-s3cret-token"
@@ -42,6 +55,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		// not match anywhere in the DOM.
 		want   map[string][]string
 		absent []string
+		// campaigns are regexps each campaign's part of the experiments
+		// section must (want) or must not (absent) match.
+		campaigns map[string]struct{ want, absent []string }
 	}{
 		{
 			name:     "token and profile from the fragment",
@@ -75,8 +91,6 @@ func TestDashboardInBrowser(t *testing.T) {
 				},
 				"experiments": {
 					`<code>spring-sale</code>`, `lift against banner-a`, `banner-b`, `holdout`,
-					`<td class="num">baseline</td>`,
-					`\+[0-9.]+% \[[−+]?[0-9.]+%, \+[0-9.]+%\]`,
 					`Sample ratio mismatch`,
 				},
 				"profile": {
@@ -87,6 +101,32 @@ func TestDashboardInBrowser(t *testing.T) {
 				},
 			},
 			absent: []string{`<img`, token},
+			campaigns: map[string]struct{ want, absent []string }{
+				// Experiment metrics: judged on the primary metric,
+				// sequentially; the legacy z-test's lift and p-value,
+				// significant here, are not shown.
+				"spring-sale": {
+					want: []string{
+						`Judged on conversion per enrolled visitor, sequential analysis`,
+						`<th class="num">Difference \(95% confidence sequence\)</th>`,
+						`<th class="num">Always-valid p</th>`,
+						`<td class="num">baseline</td>`,
+						`<td>banner-b</td>(<td class="num">[^<]*</td>){5}<td class="num">\+0\.0[0-9]+ \[−[0-9.]+, \+[0-9.]+\]</td>`,
+						`<td class="num">0\.[0-9]{3}</td><td>not significant</td>`,
+					},
+					absent: []string{`Lift \(95% CI\)`, `<th class="num">p-value</th>`, ` sig"`, `better`},
+				},
+				// Browsing enrolled a few visitors: too few to compare.
+				"exit-offer": {
+					want:   []string{`Sample ratio mismatch`, `<th class="num">Always-valid p</th>`, `<td>voucher</td>.*<td>—</td></tr>`},
+					absent: []string{`Lift \(95% CI\)`, ` sig"`},
+				},
+				// No experiment: the legacy table.
+				"gold-hero": {
+					want:   []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`},
+					absent: []string{`Always-valid p`},
+				},
+			},
 		},
 		{
 			name: "no token",
@@ -126,6 +166,22 @@ func TestDashboardInBrowser(t *testing.T) {
 				for _, re := range res {
 					if !regexp.MustCompile(re).MatchString(sec) {
 						t.Errorf("section %s does not match %q", id, re)
+						failed = true
+					}
+				}
+			}
+			exps := section(dom, "experiments")
+			for name, c := range tt.campaigns {
+				part := campaignPart(exps, name)
+				for _, re := range c.want {
+					if !regexp.MustCompile(re).MatchString(part) {
+						t.Errorf("campaign %s does not match %q", name, re)
+						failed = true
+					}
+				}
+				for _, re := range c.absent {
+					if regexp.MustCompile(re).MatchString(part) {
+						t.Errorf("campaign %s matches %q", name, re)
 						failed = true
 					}
 				}

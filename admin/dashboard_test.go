@@ -120,7 +120,9 @@ func (e *dashboardEnv) browse(t *testing.T, n int) {
 
 // recordExperiments adds exposures and conversions enough for lift, its
 // interval and p-values; exit-offer is split 1:2 against its configured
-// 1:1, which must raise the sample-ratio warning.
+// 1:1, which must raise the sample-ratio warning. spring-sale's visitors
+// are also enrolled, so it has experiment metrics: banner-b's legacy
+// z-test is significant (p ≈ 0.02), its always-valid p-value is not.
 func (e *dashboardEnv) recordExperiments() {
 	arms := []struct {
 		campaign, variant string
@@ -136,8 +138,14 @@ func (e *dashboardEnv) recordExperiments() {
 		for i := range a.visitors {
 			v := []byte(fmt.Sprintf("%s-%s-%d", a.campaign, a.variant, i))
 			e.rec.Expose(a.campaign, a.variant, v)
+			if a.campaign == "spring-sale" {
+				e.rec.Enroll(a.campaign, a.variant, stats.Covariate{})
+			}
 			if i < a.convert {
 				e.rec.Convert(a.campaign, a.variant, v)
+				if a.campaign == "spring-sale" {
+					e.rec.Outcome(a.campaign, a.variant, stats.Outcome{Value: 20})
+				}
 			}
 		}
 	}

@@ -48,8 +48,10 @@ type SegmentCount struct {
 	Members int `json:"sampled_members"`
 	// PerRequest is set when the segment reads the request (device, geo,
 	// visit, time…): membership changes from one request to the next,
-	// and the counts are of profiles that match a request that carries
-	// nothing, a floor rather than an estimate.
+	// and the counts are what the segment gives for a request that
+	// carries nothing. They are not a membership estimate, nor a floor:
+	// a negated condition such as device.type != "mobile" matches every
+	// profile then.
 	PerRequest bool `json:"per_request,omitempty"`
 }
 

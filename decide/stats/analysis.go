@@ -129,11 +129,25 @@ func ratioEstimate(base, alt Moments) (diffEstimate, bool) {
 }
 
 // fixedTest is the fixed-horizon two-sided test of e: the 95% interval
-// diff ± t(0.975, df)·√v and its p-value.
-func fixedTest(e diffEstimate) (lo, hi, p float64) {
+// diff ± t(0.975, df)·√v and its p-value; ok is false when they are not
+// finite numbers (see finiteTest).
+func fixedTest(e diffEstimate) (lo, hi, p float64, ok bool) {
 	se := math.Sqrt(e.v)
 	q := studentTQuantile(Alpha/2, e.df)
-	return e.diff - q*se, e.diff + q*se, 2 * studentTSF(math.Abs(e.diff)/se, e.df)
+	return finiteTest(e.diff-q*se, e.diff+q*se, 2*studentTSF(math.Abs(e.diff)/se, e.df))
+}
+
+// finiteTest returns lo, hi, p and whether all three are finite.
+// Degenerate moments (a subnormal variance, sums near overflow) can make
+// a bound infinite or NaN; such a test reports nothing rather than a value
+// encoding/json cannot write.
+func finiteTest(lo, hi, p float64) (float64, float64, float64, bool) {
+	for _, x := range [...]float64{lo, hi, p} {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, 0, 0, false
+		}
+	}
+	return lo, hi, p, true
 }
 
 // mixtureVariance returns τ², the variance of the normal mixture over the
@@ -156,24 +170,27 @@ func mixtureVariance(unitVar float64) float64 {
 //	Λ = √(v/(v+τ²)) · exp(τ²·diff² / (2v(v+τ²)))
 //
 // Under no effect Λ is a nonnegative martingale with mean 1, so by Ville's
-// inequality P(Λ ever ≥ 1/α) ≤ α: 1/Λ is a p-value valid at any look, and
-// taking its running minimum over looks keeps it valid.
+// inequality P(Λ ever ≥ 1/α) ≤ α: 1/Λ is a p-value valid at any stopping
+// time, so it may be read every day and the experiment stopped at any look.
+// It is each look's own value, not a running minimum: a day's p-value may
+// rise again on a later day.
 func msprt(diff, v, tau2 float64) float64 {
 	return math.Sqrt(v/(v+tau2)) * math.Exp(tau2*diff*diff/(2*v*(v+tau2)))
 }
 
 // sequentialTest returns the always-valid p-value min(1, 1/Λ) of e and
 // the 95% confidence sequence: the effects Λ would not reject,
-// diff ± √(v(v+τ²)/τ² · (ln((v+τ²)/v) - 2 ln α)).
-func sequentialTest(e diffEstimate) (lo, hi, p float64) {
+// diff ± √(v(v+τ²)/τ² · (ln((v+τ²)/v) - 2 ln α)). ok is false, and there is
+// no interval, when the variance is zero or the bounds are not finite.
+func sequentialTest(e diffEstimate) (lo, hi, p float64, ok bool) {
 	tau2 := mixtureVariance(e.unitVar)
-	if tau2 <= 0 || e.v <= 0 {
-		return math.Inf(-1), math.Inf(1), 1
+	if !(tau2 > 0) || !(e.v > 0) {
+		return 0, 0, 0, false
 	}
 	// In logs: exp overflows for a large effect long before 1/Λ reaches 0
 	// in float64's eyes, and p underflows to 0 cleanly this way.
 	logL := 0.5*math.Log(e.v/(e.v+tau2)) + tau2*e.diff*e.diff/(2*e.v*(e.v+tau2))
 	p = math.Min(1, math.Exp(-logL))
 	half := math.Sqrt(e.v * (e.v + tau2) / tau2 * (math.Log((e.v+tau2)/e.v) - 2*math.Log(Alpha)))
-	return e.diff - half, e.diff + half, p
+	return finiteTest(e.diff-half, e.diff+half, p)
 }

@@ -1,8 +1,10 @@
 package stats
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -71,7 +73,7 @@ func TestWelchHandComputed(t *testing.T) {
 	if !ok {
 		t.Fatal("no diffEstimate")
 	}
-	lo, hi, p := fixedTest(e)
+	lo, hi, p, _ := fixedTest(e)
 	tests := []struct {
 		name      string
 		got, want float64
@@ -186,7 +188,7 @@ func TestMSPRT(t *testing.T) {
 	for _, n := range []float64{100, 1000, SequentialTuning, 1e5} {
 		const sigma2 = 2.0 // both arms with unit variance
 		e := diffEstimate{diff: 0.1, v: sigma2 / n, unitVar: sigma2, df: math.Inf(1)}
-		lo, hi, p := sequentialTest(e)
+		lo, hi, p, _ := sequentialTest(e)
 		half := (hi - lo) / 2
 		tau2 := mixtureVariance(e.unitVar)
 		if got := msprt(half, e.v, tau2); !near(got, 1/Alpha, 1e-9) {
@@ -200,7 +202,7 @@ func TestMSPRT(t *testing.T) {
 		if want := math.Min(1, 1/msprt(e.diff, e.v, tau2)); !near(p, want, 1e-12) {
 			t.Errorf("n=%v: p %v, want 1/Λ = %v", n, p, want)
 		}
-		if fl, fh, _ := fixedTest(e); fh-fl >= hi-lo {
+		if fl, fh, _, _ := fixedTest(e); fh-fl >= hi-lo {
 			t.Errorf("n=%v: sequence [%v, %v] not wider than the fixed interval [%v, %v]", n, lo, hi, fl, fh)
 		}
 	}
@@ -256,15 +258,15 @@ func TestAAFalsePositives(t *testing.T) {
 				if !ok {
 					continue
 				}
-				if _, _, p := fixedTest(e); p < Alpha {
+				if _, _, p, ok := fixedTest(e); ok && p < Alpha {
 					fixedHit = true
 				}
-				if _, _, p := sequentialTest(e); p < Alpha {
+				if _, _, p, ok := sequentialTest(e); ok && p < Alpha {
 					seqHit = true
 				}
 			}
 			e, _ := meanEstimate(arms[0].sumsOf(metric), arms[1].sumsOf(metric), false)
-			if _, _, p := fixedTest(e); p < Alpha {
+			if _, _, p, ok := fixedTest(e); ok && p < Alpha {
 				lastLookFP++
 			}
 			if fixedHit {
@@ -336,6 +338,83 @@ func TestCUPEDVarianceReduction(t *testing.T) {
 		}
 		if math.Abs(adj.diff-effect) > 4*math.Sqrt(adj.v) {
 			t.Errorf("ρ=%v: adjusted effect %.4f, want %v within 4 standard errors (%.4f)", tt.rho, adj.diff, effect, math.Sqrt(adj.v))
+		}
+	}
+}
+
+// TestDegenerateMomentsMarshal feeds estimates and recorded moments that
+// sit at the edge of float64 (zero and subnormal variance, values near
+// overflow): a test that cannot give finite bounds gives none, and the
+// whole report still encodes as JSON, which has no Inf or NaN.
+func TestDegenerateMomentsMarshal(t *testing.T) {
+	for _, e := range []diffEstimate{
+		{diff: 1, v: 0, unitVar: 0, df: math.Inf(1)},
+		{diff: 1, v: 5e-324, unitVar: 5e-324, df: math.Inf(1)},
+		{diff: 1, v: 5e-324, unitVar: 1e300, df: math.Inf(1)},
+		{diff: 1e308, v: 1e-300, unitVar: 1e308, df: 3},
+	} {
+		for _, a := range []Analysis{AnalysisSequential, AnalysisFixed} {
+			if lo, hi, p, ok := a.test(e); ok && (!finite(lo) || !finite(hi) || !finite(p)) {
+				t.Errorf("%v %+v: ok with [%v, %v] p %v", a, e, lo, hi, p)
+			}
+		}
+	}
+	if _, _, _, ok := sequentialTest(diffEstimate{diff: 1, v: 0, unitVar: 1}); ok {
+		t.Error("sequential test of a zero variance is ok")
+	}
+
+	specs := []ExperimentSpec{
+		{Metrics: []string{"conversion", "orders_per_visitor", "revenue_per_visitor", "aov"}},
+		{Metrics: []string{"conversion", "orders_per_visitor", "revenue_per_visitor", "aov"}, Analysis: "fixed"},
+	}
+	arms := []struct {
+		name string
+		pre  Covariate
+		outs []Outcome
+	}{
+		{"control", Covariate{Revenue: 5e-324}, []Outcome{{Value: 5e-324}, {Value: 1e-320, PriorOrders: 1, PriorRevenue: 5e-324}}},
+		{"treatment", Covariate{Revenue: 1e300, Orders: 1e300}, []Outcome{{Value: 1e300}, {Value: 1e-310}}},
+	}
+	for _, spec := range specs {
+		for _, n := range []int{1, 2, 3, 50} {
+			r := NewRecorder(Config{})
+			r.RegisterExperiment("hero", abSpecs, spec)
+			for _, a := range arms {
+				for range n {
+					r.Enroll("hero", a.name, a.pre)
+					for _, o := range a.outs {
+						r.Outcome("hero", a.name, o)
+					}
+				}
+			}
+			rep := r.Report("edge-1")
+			if _, err := json.Marshal(rep); err != nil {
+				t.Errorf("%s, %d visitors per arm: %v", spec.Analysis, n, err)
+			}
+			var sb strings.Builder
+			if err := WriteText(&sb, rep); err != nil {
+				t.Errorf("%s, %d visitors per arm: text: %v", spec.Analysis, n, err)
+			}
+		}
+	}
+	// Every visitor alike: no variance in either arm.
+	r := NewRecorder(Config{})
+	r.RegisterExperiment("hero", abSpecs, ExperimentSpec{})
+	for _, a := range abSpecs {
+		for range 10 {
+			r.Enroll("hero", a.Name, Covariate{})
+			r.Outcome("hero", a.Name, Outcome{Value: 1})
+		}
+	}
+	rep := r.Report("edge-1")
+	if _, err := json.Marshal(rep); err != nil {
+		t.Errorf("zero variance: %v", err)
+	}
+	for _, v := range rep.Campaigns[0].Variants {
+		for _, m := range v.Metrics {
+			if m.CI95 != nil || m.PValue != nil {
+				t.Errorf("zero variance: %s %s has an interval %v, p %v", v.Variant, m.Metric, m.CI95, m.PValue)
+			}
 		}
 	}
 }

@@ -110,8 +110,9 @@ func estimateMetric(metric Metric, base, alt Moments, cuped bool) (diffEstimate,
 	return meanEstimate(base.sumsOf(metric), alt.sumsOf(metric), cuped)
 }
 
-// test runs e through the analysis.
-func (a Analysis) test(e diffEstimate) (lo, hi, p float64) {
+// test runs e through the analysis; ok is false when it gives no finite
+// interval and p-value.
+func (a Analysis) test(e diffEstimate) (lo, hi, p float64, ok bool) {
 	if a == AnalysisFixed {
 		return fixedTest(e)
 	}
@@ -202,15 +203,23 @@ func (mc *mergedCampaign) reportMetrics(cr *CampaignReport, order []string, base
 
 	plan := mc.exp.plan()
 	cr.Primary, cr.Analysis = plan.primary.String(), plan.analysis.String()
+	// A variant whose sums overflowed float64 (absurd purchase values)
+	// reports its enrollment only: its metrics would be Inf or NaN, which
+	// JSON cannot carry, and no comparison with it means anything.
+	usable := func(i int) bool { return i >= 0 && totals[i].valid() }
 	for i := range order {
 		vr := &cr.Variants[i]
 		vr.Enrolled = uint64(math.Round(totals[i].N))
 		for _, m := range plan.metrics {
 			r := MetricReport{Metric: m.String(), Primary: m == plan.primary, Guardrail: plan.guardrail[m]}
-			if v, ok := metricValue(m, totals[i]); ok {
+			if !usable(i) {
+				vr.Metrics = append(vr.Metrics, r)
+				continue
+			}
+			if v, ok := metricValue(m, totals[i]); ok && finite(v) {
 				r.Value = &v
 			}
-			if baseline >= 0 && i != baseline {
+			if usable(baseline) && i != baseline {
 				compareMetric(&r, m, plan, totals[baseline], totals[i])
 				if r.Guardrail && r.Worse {
 					vr.GuardrailWorse = append(vr.GuardrailWorse, r.Metric)
@@ -219,12 +228,16 @@ func (mc *mergedCampaign) reportMetrics(cr *CampaignReport, order []string, base
 			}
 			vr.Metrics = append(vr.Metrics, r)
 		}
+		if !usable(i) {
+			continue
+		}
 		for k, day := range days {
 			dr := dayReport(day, cum[i][k])
-			if baseline >= 0 && i != baseline {
+			if usable(baseline) && i != baseline {
 				if e, ok := estimateMetric(plan.primary, cum[baseline][k], cum[i][k], plan.cuped); ok {
-					lo, hi, p := plan.analysis.test(e)
-					dr.PrimaryDifference, dr.PrimaryCI95, dr.PrimaryPValue = &e.diff, &Interval{Low: lo, High: hi}, &p
+					if lo, hi, p, ok := plan.analysis.test(e); ok {
+						dr.PrimaryDifference, dr.PrimaryCI95, dr.PrimaryPValue = &e.diff, &Interval{Low: lo, High: hi}, &p
+					}
 				}
 			}
 			vr.Daily = append(vr.Daily, dr)
@@ -235,28 +248,36 @@ func (mc *mergedCampaign) reportMetrics(cr *CampaignReport, order []string, base
 // compareMetric fills r's comparison of alt with base.
 func compareMetric(r *MetricReport, m Metric, plan metricPlan, base, alt Moments) {
 	e, ok := estimateMetric(m, base, alt, plan.cuped)
-	if !ok {
+	if !ok || !finite(e.diff) {
 		return
 	}
 	r.Difference = &e.diff
 	if b, ok := metricValue(m, base); ok && b > 0 {
-		lift := e.diff / b
-		r.Lift = &lift
+		if lift := e.diff / b; finite(lift) {
+			r.Lift = &lift
+		}
 	}
-	flo, fhi, fp := fixedTest(e)
-	r.FixedCI95, r.FixedPValue = &Interval{Low: flo, High: fhi}, &fp
-	if !math.IsInf(e.df, 1) {
-		df := e.df
-		r.DF = &df
+	if flo, fhi, fp, ok := fixedTest(e); ok {
+		r.FixedCI95, r.FixedPValue = &Interval{Low: flo, High: fhi}, &fp
+		if finite(e.df) {
+			df := e.df
+			r.DF = &df
+		}
 	}
-	lo, hi, p := plan.analysis.test(e)
-	r.CI95, r.PValue = &Interval{Low: lo, High: hi}, &p
-	if e.cuped {
+	if e.cuped && finite(e.theta) && finite(e.reduction) {
 		r.CUPED = &CUPEDReport{Theta: e.theta, VarianceReduction: e.reduction}
 	}
+	lo, hi, p, ok := plan.analysis.test(e)
+	if !ok {
+		return
+	}
+	r.CI95, r.PValue = &Interval{Low: lo, High: hi}, &p
 	r.Significant = p < Alpha
 	r.Worse = hi < 0
 }
+
+// finite reports whether x is neither infinite nor NaN.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // dayReport is one variant's cumulative results c at the end of day.
 func dayReport(day int32, c Moments) DayReport {
@@ -271,7 +292,9 @@ func dayReport(day int32, c Moments) DayReport {
 	dr.RevenuePerVisitor = &rpv
 	if v, ok := sampleVar(c.N, c.Revenue, c.RevenueSq); ok {
 		half := studentTQuantile(Alpha/2, c.N-1) * math.Sqrt(v/c.N)
-		dr.RevenuePerVisitorCI95 = &Interval{Low: rpv - half, High: rpv + half}
+		if finite(rpv-half) && finite(rpv+half) {
+			dr.RevenuePerVisitorCI95 = &Interval{Low: rpv - half, High: rpv + half}
+		}
 	}
 	return dr
 }

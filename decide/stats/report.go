@@ -103,7 +103,10 @@ type VariantReport struct {
 	LiftCI95 *Interval `json:"lift_ci95,omitempty"`
 	// PValue is the two-sided p-value of the pooled two-proportion z-test
 	// against the baseline; omitted when it is undefined (both rates 0 or
-	// both 1, or an arm with no visitors).
+	// both 1, or an arm with no visitors). Lift, LiftCI95 and PValue are
+	// fixed-horizon, on estimated counts: read daily they inflate false
+	// positives. A campaign with Metrics is judged on its primary metric
+	// instead (WriteText and the dashboard do not show these for it).
 	PValue *float64 `json:"p_value,omitempty"`
 	// Enrolled counts visitors enrolled in the variant, exactly: each once,
 	// at the first exposure their profile records. Metrics are per

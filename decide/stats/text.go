@@ -29,7 +29,17 @@ func WriteText(w io.Writer, rep Report) error {
 			total += v.Weight
 		}
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "VARIANT\tSPLIT\tEXPOSURES\tVISITORS\tCONVERTERS\tCONVERSIONS\tRATE\tLIFT [95%% CI]\tP-VALUE\n")
+		// With experiment metrics, the primary metric by the campaign's
+		// analysis decides: the legacy lift and p-value (a fixed-horizon
+		// z-test on visitor estimates) would inflate false positives when
+		// read daily, so they are not shown.
+		metrics := c.Analysis != ""
+		if metrics {
+			fmt.Fprintf(tw, "VARIANT\tSPLIT\tEXPOSURES\tVISITORS\tCONVERTERS\tCONVERSIONS\tRATE\tENROLLED\t%s\t%s\tLIFT\t%s\tRESULT\n",
+				strings.ToUpper(c.Primary), primaryDiffHeader(c), primaryPHeader(c))
+		} else {
+			fmt.Fprintf(tw, "VARIANT\tSPLIT\tEXPOSURES\tVISITORS\tCONVERTERS\tCONVERSIONS\tRATE\tLIFT [95%% CI]\tP-VALUE\n")
+		}
 		for _, v := range c.Variants {
 			name := v.Variant
 			switch {
@@ -42,8 +52,19 @@ func WriteText(w io.Writer, rep Report) error {
 			if v.Weight > 0 && total > 0 {
 				split = strconv.FormatFloat(100*v.Weight/total, 'f', 1, 64) + "%"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", name, split, v.Exposures, v.UniqueVisitors,
-				v.Converters, v.Conversions, percent(v.ConversionRate), liftText(v), pValueText(v.PValue))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t", name, split, v.Exposures, v.UniqueVisitors,
+				v.Converters, v.Conversions, percent(v.ConversionRate))
+			if !metrics {
+				fmt.Fprintf(tw, "%s\t%s\n", liftText(v), pValueText(v.PValue))
+				continue
+			}
+			m, ok := primaryMetric(v)
+			if !ok {
+				fmt.Fprintf(tw, "%d\t-\t-\t-\t-\t-\n", v.Enrolled)
+				continue
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Enrolled, number(m.Value), differenceText(m),
+				signedPercent(m.Lift), pValueText(m.PValue), verdict(m, v.Variant == c.Baseline))
 		}
 		if err := tw.Flush(); err != nil && ew.err == nil {
 			ew.err = err
@@ -65,7 +86,7 @@ func writeMetrics(ew *errWriter, c CampaignReport) {
 	}
 	fmt.Fprintf(ew, "metrics per enrolled visitor, %s analysis (%s); primary %s\n", c.Analysis, how, c.Primary)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "VARIANT\tMETRIC\tENROLLED\tVALUE\tDIFFERENCE [95%% CI]\tLIFT\tP-VALUE\tNOTE\n")
+	fmt.Fprintf(tw, "VARIANT\tMETRIC\tENROLLED\tVALUE\tDIFFERENCE [95%% CI]\tLIFT\t%s\tNOTE\n", primaryPHeader(c))
 	for _, v := range c.Variants {
 		for _, m := range v.Metrics {
 			name := m.Metric
@@ -105,6 +126,48 @@ func writeMetrics(ew *errWriter, c CampaignReport) {
 			}
 		}
 	}
+}
+
+// primaryMetric returns v's report of the campaign's primary metric.
+func primaryMetric(v VariantReport) (MetricReport, bool) {
+	for _, m := range v.Metrics {
+		if m.Primary {
+			return m, true
+		}
+	}
+	return MetricReport{}, false
+}
+
+// primaryDiffHeader names the primary metric's difference column by the
+// campaign's analysis: a confidence sequence or a fixed-horizon interval.
+func primaryDiffHeader(c CampaignReport) string {
+	if c.Analysis == AnalysisFixed.String() {
+		return "DIFFERENCE [95% CI, FIXED HORIZON]"
+	}
+	return "DIFFERENCE [95% CONFIDENCE SEQUENCE]"
+}
+
+// primaryPHeader names a metric p-value column by the campaign's analysis.
+func primaryPHeader(c CampaignReport) string {
+	if c.Analysis == AnalysisFixed.String() {
+		return "P (FIXED HORIZON)"
+	}
+	return "ALWAYS-VALID P"
+}
+
+// verdict is the primary metric's result in a word.
+func verdict(m MetricReport, baseline bool) string {
+	switch {
+	case baseline:
+		return "baseline"
+	case m.PValue == nil:
+		return "-"
+	case m.Worse:
+		return "worse"
+	case m.Significant:
+		return "better"
+	}
+	return "not significant"
 }
 
 func number(x *float64) string {
