@@ -71,7 +71,7 @@ type Options struct {
 // hit takes no lock and parses nothing. It is safe for concurrent use.
 type Cache struct {
 	opts    Options
-	ignore  queryFilter
+	ignore  httpfield.Names
 	store   *otter.Cache[string, *Entry]
 	metrics *metrics
 
@@ -99,9 +99,9 @@ func New(o Options) (*Cache, error) {
 	if o.CollapseWait <= 0 {
 		o.CollapseWait = DefaultCollapseWait
 	}
-	ign, err := compileIgnore(o.IgnoreQuery)
+	ign, err := httpfield.CompileNames(o.IgnoreQuery, false)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrIgnorePattern, err)
 	}
 	c := &Cache{opts: o, ignore: ign, flights: make(map[string]*Flight), notes: make(map[string]note)}
 	c.metrics = newMetrics(c)

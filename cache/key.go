@@ -2,8 +2,6 @@ package cache
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
@@ -24,72 +22,15 @@ import (
 // neither a parameter name nor a name prefix followed by "*".
 var ErrIgnorePattern = errors.New("cache: ignore_query pattern")
 
-// queryFilter is Options.IgnoreQuery compiled: exact names and name
-// prefixes ("utm_*").
-type queryFilter struct {
-	exact    []string
-	prefixes []string
-}
-
-func compileIgnore(patterns []string) (queryFilter, error) {
-	var f queryFilter
-	for _, p := range patterns {
-		star := strings.IndexByte(p, '*')
-		switch {
-		case p == "" || p == "*":
-			return f, fmt.Errorf("%w %q: want a name or a prefix ending in *", ErrIgnorePattern, p)
-		case star < 0:
-			f.exact = append(f.exact, p)
-		case star == len(p)-1:
-			f.prefixes = append(f.prefixes, p[:star])
-		default:
-			return f, fmt.Errorf("%w %q: * only at the end", ErrIgnorePattern, p)
-		}
-	}
-	return f, nil
-}
-
-func (f *queryFilter) empty() bool { return len(f.exact) == 0 && len(f.prefixes) == 0 }
-
-// ignored reports whether the raw query parameter name, decoded as a form
-// key ("%5F" is "_", "+" a space), is one the key leaves out.
-func (f *queryFilter) ignored(raw []byte) bool {
-	var buf [64]byte
-	name := raw
-	if len(raw) <= len(buf) && hasEscape(raw) {
-		name = httpfield.AppendFormUnescaped(buf[:0], raw)
-	}
-	for _, e := range f.exact {
-		if string(name) == e {
-			return true
-		}
-	}
-	for _, p := range f.prefixes {
-		if len(name) >= len(p) && string(name[:len(p)]) == p {
-			return true
-		}
-	}
-	return false
-}
-
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '%' || c == '+' {
-			return true
-		}
-	}
-	return false
-}
-
 // AppendKey appends the primary key of a request to dst: its scheme
 // (https when tls), its host lower-cased, and its origin-form target
 // ("/path?query") with the ignored query parameters left out. It does not
 // allocate beyond growing dst.
 func (c *Cache) AppendKey(dst []byte, tls bool, host, target []byte) []byte {
-	return c.ignore.appendKey(dst, tls, host, target)
+	return appendKey(&c.ignore, dst, tls, host, target)
 }
 
-func (f *queryFilter) appendKey(dst []byte, tls bool, host, target []byte) []byte {
+func appendKey(f *httpfield.Names, dst []byte, tls bool, host, target []byte) []byte {
 	if tls {
 		dst = append(dst, "https://"...)
 	} else {
@@ -108,16 +49,16 @@ func (f *queryFilter) appendKey(dst []byte, tls bool, host, target []byte) []byt
 			break
 		}
 	}
-	if q < 0 || f.empty() {
+	if q < 0 || f.Empty() {
 		return append(dst, target...)
 	}
 	dst = append(dst, target[:q]...)
-	return f.appendQuery(dst, target[q+1:])
+	return appendQuery(f, dst, target[q+1:])
 }
 
 // appendQuery appends "?" and the parameters of the raw query q that are
 // not ignored, in order and as written, or nothing when none is left.
-func (f *queryFilter) appendQuery(dst, q []byte) []byte {
+func appendQuery(f *httpfield.Names, dst, q []byte) []byte {
 	start := len(dst)
 	for {
 		var pair []byte
@@ -143,7 +84,7 @@ func (f *queryFilter) appendQuery(dst, q []byte) []byte {
 		// A pair with ';' is never ignored: origins that also split on ';'
 		// (Rack before 3, Python before 3.9.2) read "utm_source=x;page=2"
 		// as page=2, which the key must then keep.
-		if len(pair) > 0 && (semi || !f.ignored(name)) {
+		if len(pair) > 0 && (semi || !f.Match(name)) {
 			if len(dst) == start {
 				dst = append(dst, '?')
 			} else {

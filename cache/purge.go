@@ -89,16 +89,16 @@ func (c *Cache) compilePurge(p *Purge) purgeMatcher {
 	m := purgeMatcher{p: p, at: p.At.UnixNano()}
 	for _, u := range p.URLs {
 		if strings.HasPrefix(u, "/") {
-			m.pathURLs = append(m.pathURLs, string(c.ignore.appendKey(nil, false, nil, []byte(u)))[len("http://"):])
+			m.pathURLs = append(m.pathURLs, string(appendKey(&c.ignore, nil, false, nil, []byte(u)))[len("http://"):])
 		} else if tls, host, target, ok := splitAbsolute(u); ok {
-			m.absURLs = append(m.absURLs, string(c.ignore.appendKey(nil, tls, []byte(host), []byte(target))))
+			m.absURLs = append(m.absURLs, string(appendKey(&c.ignore, nil, tls, []byte(host), []byte(target))))
 		}
 	}
 	for _, u := range p.Prefixes {
 		if strings.HasPrefix(u, "/") {
 			m.pathPrefix = append(m.pathPrefix, u)
 		} else if tls, host, target, ok := splitAbsolute(u); ok {
-			m.absPrefix = append(m.absPrefix, string(c.ignore.appendKey(nil, tls, []byte(host), nil))+target)
+			m.absPrefix = append(m.absPrefix, string(appendKey(&c.ignore, nil, tls, []byte(host), nil))+target)
 		}
 	}
 	return m

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/internal/geo"
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // MinKeyBytes is the shortest accepted cookie-signing key.
@@ -238,9 +239,8 @@ func (c *Config) validateCache() Errors {
 		add("cache.stale_if_error", "%s: must not be negative", cc.StaleIfError)
 	}
 	for i, p := range cc.IgnoreQuery {
-		// The rule package cache applies (compileIgnore).
-		if p == "" || p == "*" || (strings.IndexByte(p, '*') >= 0 && strings.IndexByte(p, '*') != len(p)-1) {
-			add("cache.ignore_query["+strconv.Itoa(i)+"]", "%q: want a parameter name or a prefix ending in *, such as utm_*", p)
+		if httpfield.CheckNamePattern(p, false) != nil {
+			add("cache.ignore_query["+strconv.Itoa(i)+"]", "%q: want a parameter name or a prefix ending in *, such as utm_*, at most %d bytes", p, httpfield.MaxNamePattern)
 		}
 	}
 	return errs

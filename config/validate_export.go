@@ -4,7 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
 
 // maxExportBatch bounds export.webhook.batch_size: a POST of more records
@@ -37,9 +38,8 @@ func (c *Config) validateExport() Errors {
 		add("export.ids", "unknown %q, want raw or hmac", x.IDs)
 	}
 	for i, p := range x.Query {
-		// The rule package export applies (compileQuery).
-		if star := strings.IndexByte(p, '*'); p == "" || len(p) > 64 || (p != "*" && star >= 0 && star != len(p)-1) {
-			add("export.query["+strconv.Itoa(i)+"]", "%q: want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most 64 bytes", p)
+		if httpfield.CheckNamePattern(p, true) != nil {
+			add("export.query["+strconv.Itoa(i)+"]", "%q: want a query parameter name, a prefix ending in * such as utm_*, or * for every parameter, at most %d bytes", p, httpfield.MaxNamePattern)
 		}
 	}
 	if x.Queue < 0 {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"log/slog"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -105,7 +107,7 @@ type Exporter struct {
 	hashes sync.Pool // *hasher; nil New when ids are raw
 	lines  sync.Pool // *[]byte
 	sinks  []*sink
-	query  queryKeep // the url parameters kept
+	query  httpfield.Names // the url parameters kept
 
 	closeOnce sync.Once
 	stop      chan struct{}   // closed by Shutdown: drain and return
@@ -146,9 +148,9 @@ func New(opts Options) (*Exporter, error) {
 	if opts.Query == nil {
 		opts.Query = DefaultQuery
 	}
-	keep, err := compileQuery(opts.Query)
+	keep, err := httpfield.CompileNames(opts.Query, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrQueryPattern, err)
 	}
 	e := &Exporter{now: opts.Now, log: opts.Logger, stop: make(chan struct{}), m: newMetrics(), query: keep}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -229,7 +231,7 @@ func (e *Exporter) SetSubject(s *Subject, visitor, customer, url []byte, t time.
 	b, _ = e.appendID(b, customer)
 	b = append(b, `,"url":`...)
 	if len(url) > 0 {
-		s.url = e.query.appendURL(s.url[:0], url)
+		s.url = appendFilteredURL(&e.query, s.url[:0], url)
 		url = s.url
 	}
 	b = appendNullable(b, cutURL(url))

@@ -2,8 +2,6 @@ package export
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/marquee-proxy/marquee/internal/httpfield"
 )
@@ -17,71 +15,12 @@ var DefaultQuery = []string{"utm_*", "gclid", "fbclid"}
 // neither a parameter name, nor a name prefix followed by "*", nor "*".
 var ErrQueryPattern = errors.New("export: query pattern")
 
-// maxQueryName bounds a pattern's length, and so the names a url keeps:
-// a longer name is decoded without a buffer of its own.
-const maxQueryName = 64
-
-// queryKeep is Options.Query compiled: the parameters a url keeps.
-type queryKeep struct {
-	all      bool
-	exact    []string
-	prefixes []string
-}
-
-// compileQuery compiles patterns: exact names, prefixes ending in "*"
-// ("utm_*"), and "*" for every parameter.
-func compileQuery(patterns []string) (queryKeep, error) {
-	var k queryKeep
-	for _, p := range patterns {
-		star := strings.IndexByte(p, '*')
-		switch {
-		case p == "*":
-			k.all = true
-		case p == "":
-			return k, fmt.Errorf("%w %q: want a name, a prefix ending in *, or *", ErrQueryPattern, p)
-		case len(p) > maxQueryName:
-			return k, fmt.Errorf("%w %q: longer than %d bytes", ErrQueryPattern, p, maxQueryName)
-		case star < 0:
-			k.exact = append(k.exact, p)
-		case star == len(p)-1:
-			k.prefixes = append(k.prefixes, p[:star])
-		default:
-			return k, fmt.Errorf("%w %q: * only at the end", ErrQueryPattern, p)
-		}
-	}
-	return k, nil
-}
-
-// kept reports whether the raw parameter name, form-decoded ("%5F" is
-// "_", "+" a space), is one a url keeps.
-func (k *queryKeep) kept(raw []byte) bool {
-	if k.all {
-		return true
-	}
-	if len(raw) > 3*maxQueryName {
-		return false // longer than any pattern, even escaped
-	}
-	var buf [3 * maxQueryName]byte
-	name := httpfield.AppendFormUnescaped(buf[:0], raw)
-	for _, e := range k.exact {
-		if string(name) == e {
-			return true
-		}
-	}
-	for _, p := range k.prefixes {
-		if len(name) >= len(p) && string(name[:len(p)]) == p {
-			return true
-		}
-	}
-	return false
-}
-
 // appendURL appends url, a path and query, with only the kept query
 // parameters, in order and as written, joined by "&"; "?" only when one
 // is left. Parameters are separated by "&" and by ";", which some servers
 // take for one, so that a kept name's value cannot smuggle another
 // parameter out. A fragment is dropped.
-func (k *queryKeep) appendURL(dst, url []byte) []byte {
+func appendFilteredURL(k *httpfield.Names, dst, url []byte) []byte {
 	for i, c := range url {
 		if c == '#' {
 			url = url[:i]
@@ -99,7 +38,7 @@ func (k *queryKeep) appendURL(dst, url []byte) []byte {
 		return append(dst, url...)
 	}
 	dst = append(dst, url[:q]...)
-	if k.all {
+	if k.All() {
 		if q+1 < len(url) {
 			dst = append(dst, url[q:]...)
 		}
@@ -128,7 +67,7 @@ func (k *queryKeep) appendURL(dst, url []byte) []byte {
 				break
 			}
 		}
-		if len(name) == 0 || !k.kept(name) {
+		if len(name) == 0 || !k.Match(name) {
 			continue
 		}
 		dst = append(dst, sep)
