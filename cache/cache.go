@@ -1,10 +1,8 @@
 package cache
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 	"unsafe"
@@ -164,88 +162,10 @@ func (c *Cache) Lookup(key []byte, req RequestHeader, scratch []byte) (*Entry, [
 	return e, scratch
 }
 
-// appendSecondary appends, for each field name, a NUL and req's value of
-// it (trimmed), the secondary key's tail. A field sent more than once
-// counts as one list of all its values (RFC 9110 §5.3), when req can give
-// them (fieldLister). Accept-Encoding stands for the set of known codings
-// it accepts (see coding.go).
-func appendSecondary(dst []byte, names []string, req RequestHeader) []byte {
-	l, all := req.(fieldLister)
-	for _, n := range names {
-		dst = append(dst, 0)
-		switch {
-		case n == strAcceptEncoding && all:
-			acc, refused, star := uint8(0), uint8(0), -1
-			for _, v := range l.PeekAll(n) {
-				acc, refused, star = accepted(v, acc, refused, star)
-			}
-			dst = append(dst, acceptClass(acc, refused, star))
-		case n == strAcceptEncoding:
-			dst = append(dst, acceptClass(accepted(req.Peek(n), 0, 0, -1)))
-		case all:
-			for i, v := range l.PeekAll(n) {
-				if i > 0 {
-					dst = append(dst, ", "...)
-				}
-				dst = append(dst, bytes.Trim(v, " \t")...)
-			}
-		default:
-			dst = append(dst, bytes.Trim(req.Peek(n), " \t")...)
-		}
-	}
-	return dst
-}
-
-// fieldLister is a RequestHeader that gives every value of a field sent
-// more than once; fasthttp.RequestHeader is one. The slices are valid
-// until the next call.
-type fieldLister interface {
-	PeekAll(key string) [][]byte
-}
-
-// requestNoStore reports whether req's Cache-Control has no-store: no
-// response to it may be stored (RFC 9111 §5.2.1.5).
-func requestNoStore(req RequestHeader) bool {
-	if l, ok := req.(fieldLister); ok {
-		for _, v := range l.PeekAll("Cache-Control") {
-			if hasDirective(v, "no-store") {
-				return true
-			}
-		}
-		return false
-	}
-	return hasDirective(req.Peek("Cache-Control"), "no-store")
-}
-
-// hasDirective reports whether a Cache-Control value names directive.
-func hasDirective(cc []byte, directive string) bool {
-	for tok, rest := httpfield.Next(cc); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
-		if i := bytes.IndexByte(tok, '='); i >= 0 {
-			tok = httpfield.TrimOWS(tok[:i])
-		}
-		if bytes.EqualFold(tok, []byte(directive)) {
-			return true
-		}
-	}
-	return false
-}
-
 var (
 	strNoCache = []byte("no-cache")
 	strMaxAge0 = []byte("max-age=0")
 )
-
-// ClientWantsRevalidation reports whether req asks caches to revalidate
-// (Cache-Control no-cache or max-age=0, Pragma no-cache; RFC 9111
-// §5.2.1), when Options.HonorClientNoCache is set; otherwise false.
-func (c *Cache) ClientWantsRevalidation(req RequestHeader) bool {
-	if !c.opts.HonorClientNoCache {
-		return false
-	}
-	cc := req.Peek("Cache-Control")
-	return bytes.Contains(cc, strNoCache) || bytes.Contains(cc, strMaxAge0) ||
-		(len(cc) == 0 && bytes.Contains(req.Peek("Pragma"), strNoCache))
-}
 
 // Admit applies the storage rules to r, the response to req under primary
 // key key, and returns the entry to store, not yet stored (see Put), or
@@ -402,73 +322,3 @@ func (c *Cache) Invalidate(key []byte) {
 
 // Remove drops e, if it is still what is stored under its key.
 func (c *Cache) Remove(e *Entry) { c.removed(e) }
-
-// Refresh applies a 304 answer to a revalidation of old (see Validated):
-// the refreshed entry, with old's bodies and value, replaces old. It
-// returns the refreshed entry, or nil when the updated response may no
-// longer be stored, in which case old is removed. When req has
-// Cache-Control no-store, the refreshed entry answers it but is not
-// stored, and old stays (RFC 9111 §5.2.1.5).
-func (c *Cache) Refresh(old *Entry, req RequestHeader, notModified *Response) *Entry {
-	e := c.Validated(old, req, notModified)
-	switch {
-	case e == nil:
-		c.Remove(old)
-	case req == nil || !requestNoStore(req):
-		c.Put(e)
-	}
-	return e
-}
-
-// Validated returns old updated by a 304 answer to its revalidation (RFC
-// 9111 §4.3.4), without storing it: the stored fields are updated with
-// those of notModified (but Content-Length), and its times replace old's.
-// A 304 without Date gets one of its receipt (RFC 9110 §6.6.1): old's Date
-// would make the refreshed response as old as old. It returns nil when the
-// updated response may not be stored. Called alone, for a 304 that must
-// not be stored (one carrying a field about one visitor), it answers that
-// one request and leaves old as it is.
-func (c *Cache) Validated(old *Entry, req RequestHeader, notModified *Response) *Entry {
-	fields := make([]Field, 0, len(old.fields)+len(notModified.Fields)+1)
-	noDate := !hasField(notModified.Fields, strDate)
-	for _, f := range old.fields {
-		if !hasField(notModified.Fields, f.Name) && !(noDate && bytes.EqualFold(f.Name, strDate)) {
-			fields = append(fields, f)
-		}
-	}
-	for _, f := range notModified.Fields {
-		if !bytes.EqualFold(f.Name, strContentLength) {
-			fields = append(fields, f)
-		}
-	}
-	if noDate {
-		fields = append(fields, Field{Name: strDate, Value: notModified.ResponseTime.UTC().AppendFormat(nil, http.TimeFormat)})
-	}
-	r := Response{Status: old.status, Fields: fields, RequestTime: notModified.RequestTime, ResponseTime: notModified.ResponseTime}
-	p, why := decide(req, &r, c.opts.StaleIfError)
-	if len(p.vary) == 0 && codingVaryOnly(old.vary) {
-		p.vary = old.vary // stored in identity as a coding variant (admit)
-	}
-	if why != Storable || !equalNames(p.vary, old.vary) {
-		return nil
-	}
-	e := newEntry(old.url, old.pathAt, old.key, &r, p)
-	e.body, e.dec = old.body, old.dec
-	if len(e.tags) == 0 {
-		e.tags = old.tags
-	}
-	e.size = e.weight()
-	if b := old.value.Load(); b != nil {
-		e.value.Store(b)
-	}
-	return e
-}
-
-func hasField(fs []Field, name []byte) bool {
-	for _, f := range fs {
-		if bytes.EqualFold(f.Name, name) {
-			return true
-		}
-	}
-	return false
-}
