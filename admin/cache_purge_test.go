@@ -14,28 +14,9 @@ import (
 
 	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/cachetest"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
-
-// fakeCache records the purges it is asked to apply and drops one entry
-// per item named.
-type fakeCache struct {
-	mu  sync.Mutex
-	got []cache.Purge
-}
-
-func (c *fakeCache) Purge(p cache.Purge) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.got = append(c.got, p)
-	return len(p.URLs) + len(p.Prefixes) + len(p.Tags)
-}
-
-func (c *fakeCache) purges() []cache.Purge {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]cache.Purge(nil), c.got...)
-}
 
 // fakePublisher records the purges published, or fails.
 type fakePublisher struct {
@@ -99,7 +80,7 @@ func doPurge(srv *httptest.Server, token, body string) (int, []byte, error) {
 }
 
 func TestCachePurgeRefusesBadBodies(t *testing.T) {
-	c := &fakeCache{}
+	c := &cachetest.Recorder{}
 	srv := purgeServer(t, c, &fakePublisher{})
 	items := func(n int) string {
 		s := make([]string, n)
@@ -147,7 +128,7 @@ func TestCachePurgeRefusesBadBodies(t *testing.T) {
 			}
 		})
 	}
-	if n := len(c.purges()); n != 0 {
+	if n := len(c.Purges()); n != 0 {
 		t.Errorf("%d refused purges reached the cache", n)
 	}
 }
@@ -194,7 +175,7 @@ func TestCachePurge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &fakeCache{}
+			c := &cachetest.Recorder{}
 			var pub PurgePublisher
 			if tt.pub != nil {
 				pub = tt.pub
@@ -222,7 +203,7 @@ func TestCachePurge(t *testing.T) {
 			if !wantAt(before, after, got.At) {
 				t.Errorf("at %v, want between %v and %v", got.At, before, after)
 			}
-			ps := c.purges()
+			ps := c.Purges()
 			if len(ps) != 1 {
 				t.Fatalf("cache given %d purges, want 1", len(ps))
 			}
@@ -244,7 +225,7 @@ func TestCachePurgeCacheOffAndAuth(t *testing.T) {
 	if status != 404 || !strings.Contains(string(body), apierror.CodeCacheOff) {
 		t.Errorf("cache off: got %d %s, want 404 %s", status, body, apierror.CodeCacheOff)
 	}
-	c := &fakeCache{}
+	c := &cachetest.Recorder{}
 	on := purgeServer(t, c, nil)
 	for _, token := range []string{"", "wrong"} {
 		status, body := postPurge(t, on, token, `{"all": true}`)
@@ -255,13 +236,13 @@ func TestCachePurgeCacheOffAndAuth(t *testing.T) {
 	if status, body := postPurge(t, on, "s3cret", `{"all": true}`); status != 200 {
 		t.Errorf("with the token: got %d %s", status, body)
 	}
-	if n := len(c.purges()); n != 1 {
+	if n := len(c.Purges()); n != 1 {
 		t.Errorf("cache given %d purges, want 1 (the authenticated one)", n)
 	}
 }
 
 func TestConcurrentCachePurges(t *testing.T) {
-	c := &fakeCache{}
+	c := &cachetest.Recorder{}
 	pub := &fakePublisher{}
 	srv := purgeServer(t, c, pub)
 	const workers, each = 8, 10
@@ -276,7 +257,7 @@ func TestConcurrentCachePurges(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(c.purges()); n != workers*each {
+	if n := len(c.Purges()); n != workers*each {
 		t.Errorf("cache given %d purges, want %d", n, workers*each)
 	}
 	pub.mu.Lock()

@@ -16,24 +16,6 @@ import (
 	"github.com/marquee-proxy/marquee/proxy"
 )
 
-// listingConfig fills the listing page's three slots for gold visitors.
-const listingConfig = `segments:
-  gold: 'attrs.tier == "gold"'
-campaigns:
-  - id: hero
-    slot: hero
-    when: gold
-    template: '<div class="banner"><h2>Welcome back, {{.Profile.Attrs.name}}</h2></div>'
-  - id: offer
-    slot: offer
-    when: gold
-    template: '<p class="offer">Free shipping for you, {{.Profile.Attrs.name}}</p>'
-  - id: recs
-    slot: recs
-    when: gold
-    template: '<ul><li>{{.Profile.Attrs.name}} picks</li></ul>'
-`
-
 // goldVisitor stores a gold profile and returns its cookie.
 func goldVisitor(t *testing.T, env *personalizetest.Env, name string) string {
 	t.Helper()
@@ -68,7 +50,7 @@ func wire(r *fasthttp.Response) string {
 // Date, Age and X-Cache.
 func TestCachedPageIsByteIdentical(t *testing.T) {
 	page := proxytest.BenchPage(t)
-	env := personalizetest.Start(t, listingConfig, string(page), personalize.Options{})
+	env := personalizetest.Start(t, personalizetest.ListingConfig, string(page), personalize.Options{})
 	srv, cachedProxy := env.StartProxy(t, proxy.Options{Cache: &cache.Options{MaxSize: 64 << 20}, XCacheHeader: true})
 	gold := goldVisitor(t, env, "Ada")
 	plain := string(env.Pers.Signer().AppendMint(nil)) // valid cookie, no profile

@@ -13,25 +13,6 @@ import (
 	"github.com/marquee-proxy/marquee/proxy"
 )
 
-// benchListingConfig fills the listing page's three slots for gold
-// visitors.
-const benchListingConfig = `segments:
-  gold: 'attrs.tier == "gold"'
-campaigns:
-  - id: hero
-    slot: hero
-    when: gold
-    template: '<div class="banner"><h2>Welcome back, {{.Profile.Attrs.name}}</h2></div>'
-  - id: offer
-    slot: offer
-    when: gold
-    template: '<p class="offer">Free shipping for you, {{.Profile.Attrs.name}}</p>'
-  - id: recs
-    slot: recs
-    when: gold
-    template: '<ul><li>{{.Profile.Attrs.name}} picks</li></ul>'
-`
-
 // handlerEnv is a proxy with the personaliser in front of the listing
 // page, called through its handler in-process, and a gold visitor's
 // cookie.
@@ -43,7 +24,7 @@ type handlerEnv struct {
 func newHandlerEnv(b testing.TB, cached bool) *handlerEnv {
 	b.Helper()
 	page := proxytest.BenchPage(b)
-	env := personalizetest.Start(b, benchListingConfig, string(page), personalize.Options{})
+	env := personalizetest.Start(b, personalizetest.ListingConfig, string(page), personalize.Options{})
 	c := string(env.Pers.Signer().AppendMint(nil))
 	if _, err := env.Store.Update(c[:personalize.VisitorIDLen], func(p *profile.Profile) error {
 		p.Attrs = map[string]any{"tier": "gold", "name": "Ada"}

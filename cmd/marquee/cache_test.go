@@ -8,43 +8,13 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/internal/cachetest"
 )
-
-// fakeCache records the purges it is asked to apply and drops one entry
-// per item named.
-type fakeCache struct {
-	mu  sync.Mutex
-	got []cache.Purge
-}
-
-func (c *fakeCache) Purge(p cache.Purge) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.got = append(c.got, p)
-	return len(p.URLs) + len(p.Prefixes) + len(p.Tags)
-}
-
-// items lists every URL, prefix and tag purged, sorted.
-func (c *fakeCache) items() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, p := range c.got {
-		out = append(append(append(out, p.URLs...), p.Prefixes...), p.Tags...)
-		if p.All {
-			out = append(out, "*")
-		}
-	}
-	slices.Sort(out)
-	return out
-}
 
 func cacheCLI(admin string, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
@@ -53,13 +23,13 @@ func cacheCLI(admin string, args ...string) (int, string, string) {
 }
 
 func TestCacheCommand(t *testing.T) {
-	c := &fakeCache{}
+	c := &cachetest.Recorder{}
 	n := startTestNodeWith(t, pageOrigin(), "  token: s3cret\n", nodeOptions{cache: c})
 	code, out, errs := cacheCLI(n.adminURL(), "purge", "-url", "/p/1", "-url", "https://shop.example/p/2", "-prefix", "/c/", "-tag", "sku-9", "-token", "s3cret")
 	if code != 0 || !strings.Contains(out, "dropped 4 entries") || !strings.Contains(out, "not in a cluster") {
 		t.Fatalf("purge: exit %d\n%s%s", code, out, errs)
 	}
-	if got, want := c.items(), []string{"/c/", "/p/1", "https://shop.example/p/2", "sku-9"}; !slices.Equal(got, want) {
+	if got, want := c.Items(), []string{"/c/", "/p/1", "https://shop.example/p/2", "sku-9"}; !slices.Equal(got, want) {
 		t.Errorf("cache purged %q, want %q", got, want)
 	}
 	at := "2026-12-01T10:00:00Z"
@@ -113,7 +83,7 @@ func TestCachePurgeFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three nodes; skipped with -short")
 	}
-	caches := []*fakeCache{{}, {}, {}}
+	caches := []*cachetest.Recorder{{}, {}, {}}
 	var nodes []*node
 	seed := "[]"
 	for i := range caches {
@@ -138,7 +108,7 @@ func TestCachePurgeFleet(t *testing.T) {
 	want := []string{"/c/", "sku-1"}
 	poll(t, 10*time.Second, "every node's cache purged", func() bool {
 		for _, c := range caches {
-			if !slices.Equal(c.items(), want) {
+			if !slices.Equal(c.Items(), want) {
 				return false
 			}
 		}

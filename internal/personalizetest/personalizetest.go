@@ -42,6 +42,25 @@ campaigns:
     template: '<b>Hello {{.Profile.Attrs.name}}, gold offer</b>'
 `
 
+// ListingConfig fills the three slots of the listing page
+// (bench/testdata) for gold visitors with the visitor's name.
+const ListingConfig = `segments:
+  gold: 'attrs.tier == "gold"'
+campaigns:
+  - id: hero
+    slot: hero
+    when: gold
+    template: '<div class="banner"><h2>Welcome back, {{.Profile.Attrs.name}}</h2></div>'
+  - id: offer
+    slot: offer
+    when: gold
+    template: '<p class="offer">Free shipping for you, {{.Profile.Attrs.name}}</p>'
+  - id: recs
+    slot: recs
+    when: gold
+    template: '<ul><li>{{.Profile.Attrs.name}} picks</li></ul>'
+`
+
 // Key signs the visitor cookies of every Env.
 var Key = []byte("test-key-0123456789abcdef")
 
