@@ -67,6 +67,10 @@ type Options struct {
 	// PublishCampaigns is not called when it is set. Nil: documents are
 	// swapped in unrecorded and the history routes answer 404.
 	Campaigns Campaigns
+	// PreviewURL is the shop's address as browsers reach the proxy, for
+	// the console's page preview: an absolute http(s) URL, whose origin
+	// the console may show in a frame. Empty: no page preview.
+	PreviewURL string
 }
 
 // Cluster is what the admin API needs of a node's fleet. Its calls come
@@ -83,6 +87,8 @@ type Cluster interface {
 type admin struct {
 	opts Options
 	log  *slog.Logger
+	// csp is the console page's Content-Security-Policy.
+	csp string
 }
 
 // New returns the admin API handler.
@@ -90,7 +96,11 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Store == nil {
 		return nil, errors.New("admin: admin API needs a store")
 	}
-	a := &admin{opts: opts, log: opts.Logger}
+	origin, err := previewOrigin(opts.PreviewURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{opts: opts, log: opts.Logger, csp: dashboardPolicy(origin)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -101,8 +111,10 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	// Exactly "/", without a token: see serveDashboard.
-	mux.HandleFunc("GET /{$}", serveDashboard)
+	// Exactly "/" and the console's files, without a token: see
+	// serveDashboard.
+	mux.HandleFunc("GET /{$}", a.serveDashboard)
+	mux.HandleFunc("GET /assets/{name}", serveAsset)
 	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
 	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
 	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))
