@@ -67,6 +67,10 @@ type Options struct {
 	// PublishCampaigns is not called when it is set. Nil: documents are
 	// swapped in unrecorded and the history routes answer 404.
 	Campaigns Campaigns
+	// History is the node's recent traffic, which GET
+	// /v1/metrics/history serves for the console's charts; the caller
+	// starts and stops its sampling. Nil: that route answers 404.
+	History *MetricsHistory
 	// PreviewURL is the shop's address as browsers reach the proxy, for
 	// the console's page preview: an absolute http(s) URL, whose origin
 	// the console may show in a frame. Empty: no page preview.
@@ -130,6 +134,9 @@ func New(opts Options) (http.Handler, error) {
 			writeJSON(w, http.StatusOK, opts.Cluster.Status())
 			return nil
 		}))
+	}
+	if opts.History != nil {
+		mux.Handle("GET /v1/metrics/history", a.auth(a.getMetricsHistory))
 	}
 	// Go's profiler, behind the same token, for finding what a node spends
 	// its CPU on under real traffic.

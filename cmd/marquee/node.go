@@ -49,6 +49,9 @@ type node struct {
 	cache edgeCache
 	// campaigns records every decisions document the node serves.
 	campaigns *campaignLog
+	// stopHistory stops sampling the metrics the console charts; nil
+	// without an admin listener.
+	stopHistory func()
 	// stopSaver stops the periodic save of the counters and saves them a
 	// last time; nil without a data_dir.
 	stopSaver func()
@@ -160,9 +163,11 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	n.useCache(ec)
 	if cfg.Admin.Listen != "off" {
+		hist := admin.NewMetricsHistory(n.registry, 0, 0)
+		n.stopHistory = hist.Start(log)
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
-			Cache: n.adminCache(), Purges: n.purgePublisher()})
+			Cache: n.adminCache(), Purges: n.purgePublisher(), History: hist})
 		if err != nil {
 			return n, err
 		}
@@ -220,6 +225,9 @@ func (n *node) close(ctx context.Context) error {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
+	}
+	if n.stopHistory != nil {
+		n.stopHistory()
 	}
 	errs = append(errs, n.stopCluster(ctx))
 	if n.stopSaver != nil {
