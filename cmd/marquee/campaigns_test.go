@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUnifiedDiff(t *testing.T) {
@@ -64,6 +67,31 @@ func TestCampaignsCommand(t *testing.T) {
 	code, out, errs = cli("diff", file, newest)
 	if code != 0 || !strings.Contains(out, "--- version 0 (by file") || !strings.Contains(out, "+    template: '<b>offer for all</b>'") {
 		t.Errorf("diff: %d\n%s%s", code, out, errs)
+	}
+	// The whole output, pinned: every line of the file's document replaced
+	// by the PUT's, under labels naming each version.
+	label := func(v string) (string, []string) {
+		code, b := adminDo(t, "GET", admin+"/v1/campaigns/history/"+v, "")
+		var e struct {
+			Version, By, Document string
+			Time                  time.Time
+		}
+		if code != 200 || json.Unmarshal([]byte(b), &e) != nil {
+			t.Fatalf("version %s: %d %s", v, code, b)
+		}
+		return fmt.Sprintf("version %s (by %s at %s)", e.Version, e.By, e.Time.Format(time.RFC3339)), strings.Split(strings.TrimSuffix(e.Document, "\n"), "\n")
+	}
+	la, da := label(file)
+	lb, db := label(newest)
+	want := fmt.Sprintf("--- %s\n+++ %s\n@@ -1,%d +1,%d @@\n", la, lb, len(da), len(db))
+	for _, l := range da {
+		want += "-" + l + "\n"
+	}
+	for _, l := range db {
+		want += "+" + l + "\n"
+	}
+	if out != want {
+		t.Errorf("diff output:\n%s\nwant:\n%s", out, want)
 	}
 	code, out, errs = cli("rollback", file)
 	if code != 0 || !strings.Contains(out, "rolled back to version 0") {
