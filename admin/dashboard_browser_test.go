@@ -79,6 +79,14 @@ func TestDashboardInBrowser(t *testing.T) {
 					`Entries</dt><dd>[1-9]`,
 					`Size</dt><dd>[0-9.]+ KiB</dd>`,
 				},
+				// uPlot drew each chart (its script and style passed the
+				// policy) from the sampled history.
+				"charts": {
+					`data-chart="rps"><h4>Requests/s by outcome</h4><div><div class="uplot[^"]*"[^>]*>.*?<canvas width="[1-9][0-9]*" height="[1-9]`,
+					`data-chart="latency"><h4>Rewrite latency</h4><div><div class="uplot`,
+					`data-chart="cache"><h4>Edge cache hit ratio</h4><div><div class="uplot`,
+					`<th class="u-label">rewritten</th>|<div class="u-label">rewritten</div>`,
+				},
 				"campaigns": {
 					`config version 0`,
 					`<code>gold-hero</code>`, `<code>spring-sale</code>`, `<code>exit-offer</code>`,
@@ -107,6 +115,8 @@ func TestDashboardInBrowser(t *testing.T) {
 				// significant here, are not shown.
 				"spring-sale": {
 					want: []string{
+						`data-chart="daily-spring-sale-enrolled"><h4>Visitors enrolled per day</h4><div><div class="uplot`,
+						`data-chart="daily-spring-sale-conversion"><h4>Conversion rate to date, with 95% interval</h4><div><div class="uplot`,
 						`Judged on conversion per enrolled visitor, sequential analysis`,
 						`<th class="num">Difference \(95% confidence sequence\)</th>`,
 						`<th class="num">Always-valid p</th>`,
@@ -123,7 +133,9 @@ func TestDashboardInBrowser(t *testing.T) {
 				},
 				// No experiment: the legacy table.
 				"gold-hero": {
-					want:   []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`},
+					want: []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`,
+						// Nobody enrolled: a message, not an empty chart.
+						`Visitors enrolled per day</h4><p class="muted">No daily results yet`},
 					absent: []string{`Always-valid p`},
 				},
 			},
@@ -132,6 +144,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			name: "no token",
 			want: map[string][]string{
 				"auth":      {`^<section id="auth" class="card auth">`, `needs a bearer token`},
+				"charts":    {`Needs the admin token`},
 				"campaigns": {`Needs the admin token`},
 				"traffic":   {`Needs the admin token`},
 			},
@@ -194,7 +207,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			}
 			if failed {
 				// The script is the embedded one; what it built is the rest.
-				t.Logf("DOM without the script:\n%s", regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(dom, ""))
+				t.Logf("DOM:\n%s", dom)
 			}
 		})
 	}

@@ -74,6 +74,8 @@ type dashboardEnv struct {
 	proxy *proxytest.Client
 	store *msync.Store
 	rec   *stats.Recorder
+	// history samples the proxy's metrics when the test says so.
+	history *MetricsHistory
 }
 
 func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
@@ -84,7 +86,9 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	// shows its hit ratio.
 	srv, p := env.StartProxy(t, proxy.Options{Cache: &cache.Options{MaxSize: 8 << 20}})
 	st, pers := env.Store, env.Pers
+	hist := NewMetricsHistory(srv.Gatherer(), 0, 0)
 	h, err := New(Options{
+		History:      hist,
 		Token:        token,
 		PreviewURL:   previewShop + "/",
 		Store:        st,
@@ -108,7 +112,7 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec}
+	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec, history: hist}
 }
 
 // browse sends n page views of new visitors through the proxy, so that
@@ -116,6 +120,17 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 // pages in turn: the first view of each is a cache miss, the rest hits.
 func (e *dashboardEnv) browse(t *testing.T, n int) {
 	t.Helper()
+	// One sample before and one after, 10 s apart as the node takes them:
+	// the charts have a point.
+	t0 := time.Now()
+	if err := e.history.Sample(t0.Add(-10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := e.history.Sample(t0); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	for i := range n {
 		if r := e.proxy.Get(t, "GET", fmt.Sprintf("/page/%d", i%4)); r.StatusCode() != 200 {
 			t.Fatalf("page view %d: status %d", i, r.StatusCode())
