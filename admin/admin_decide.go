@@ -29,6 +29,7 @@ const maxPreviewTTL = 30 * 24 * time.Hour
 func (a *admin) decisionRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/campaigns", a.auth(a.getCampaigns))
 	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
+	mux.Handle("POST /v1/campaigns/validate", a.auth(a.validateCampaigns))
 	mux.Handle("GET /v1/explain", a.auth(a.explain))
 	mux.Handle("POST /v1/preview", a.auth(a.preview))
 	mux.Handle("GET /v1/segments", a.auth(a.getSegments))
@@ -128,15 +129,33 @@ func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
+	return configError(err, "nothing was changed")
+}
+
+// configError turns a document's config.Errors into the 400 that lists
+// each problem, as text in details and located in problems; other errors
+// pass unchanged. what ends the message.
+func configError(err error, what string) error {
 	var errs config.Errors
-	if errors.As(err, &errs) {
-		ae := apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidConfig, "", "%d problem(s); nothing was changed", len(errs))
-		for _, e := range errs {
-			ae.Details = append(ae.Details, e.Error())
-		}
-		return ae
+	if !errors.As(err, &errs) {
+		return err
 	}
-	return err
+	ae := apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidConfig, "", "%d problem(s); %s", len(errs), what)
+	for _, e := range errs {
+		ae.Details = append(ae.Details, e.Error())
+	}
+	ae.Problems = problemsOf(errs)
+	return ae
+}
+
+// problemsOf locates each of errs for a client, in their order (the
+// document's).
+func problemsOf(errs config.Errors) []apierror.Problem {
+	out := make([]apierror.Problem, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, apierror.Problem{Line: e.Line, Field: e.Path, Message: e.Msg})
+	}
+	return out
 }
 
 // explain answers GET /v1/explain?visitor=ID&url=PATH: every segment's value
