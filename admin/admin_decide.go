@@ -26,17 +26,19 @@ import (
 // maxPreviewTTL bounds how long a preview token stays valid.
 const maxPreviewTTL = 30 * 24 * time.Hour
 
-func (a *admin) decisionRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/campaigns", a.auth(a.getCampaigns))
-	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
-	mux.Handle("GET /v1/explain", a.auth(a.explain))
-	mux.Handle("POST /v1/preview", a.auth(a.preview))
-	mux.Handle("GET /v1/segments", a.auth(a.getSegments))
+func (a *admin) decisionRoutes(mux *routes) {
+	mux.Handle("GET /v1/campaigns", a.read(a.getCampaigns))
+	mux.Handle("PUT /v1/campaigns", a.edit(actionCampaignsPublish, a.putCampaigns))
+	mux.Handle("GET /v1/explain", a.read(a.explain))
+	// A preview token shows a variant to whoever holds it; it changes
+	// nothing.
+	mux.Handle("POST /v1/preview", a.read(a.preview))
+	mux.Handle("GET /v1/segments", a.read(a.getSegments))
 	if a.opts.Campaigns != nil {
 		a.historyRoutes(mux)
 	}
 	if a.opts.Stats != nil {
-		mux.Handle("GET /v1/stats", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle("GET /v1/stats", a.read(func(w http.ResponseWriter, r *http.Request) error {
 			writeJSON(w, http.StatusOK, a.opts.Stats())
 			return nil
 		}))

@@ -30,10 +30,10 @@ type Campaigns interface {
 	Version(v uint64) (e opstate.Entry, doc []byte, ok bool, err error)
 }
 
-func (a *admin) historyRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/campaigns/history", a.auth(a.getHistory))
-	mux.Handle("GET /v1/campaigns/history/{version}", a.auth(a.getHistoryVersion))
-	mux.Handle("POST /v1/campaigns/rollback", a.auth(a.rollback))
+func (a *admin) historyRoutes(mux *routes) {
+	mux.Handle("GET /v1/campaigns/history", a.read(a.getHistory))
+	mux.Handle("GET /v1/campaigns/history/{version}", a.read(a.getHistoryVersion))
+	mux.Handle("POST /v1/campaigns/rollback", a.edit(actionCampaignsRollback, a.rollback))
 }
 
 // getHistory lists the kept versions of the decisions document, newest

@@ -160,7 +160,11 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	n.useCache(ec)
 	if cfg.Admin.Listen != "off" {
-		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+		tokens, err := adminTokens(cfg)
+		if err != nil {
+			return n, err
+		}
+		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
 			Cache: n.adminCache(), Purges: n.purgePublisher()})
 		if err != nil {
@@ -181,6 +185,19 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		go func() { n.errc <- n.admin.Serve(n.adminLn) }()
 	}
 	return n, nil
+}
+
+// adminTokens are admin.tokens as the admin API takes them.
+func adminTokens(cfg *config.Config) ([]admin.Token, error) {
+	var out []admin.Token
+	for _, t := range cfg.Admin.Tokens {
+		role, err := admin.ParseRole(t.Role)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, admin.Token{Name: t.Name, Token: t.Token, Role: role})
+	}
+	return out, nil
 }
 
 // proxyURL and adminURL are where the listeners ended up (ports may have
