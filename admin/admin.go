@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 	"github.com/marquee-proxy/marquee/profile"
 
@@ -41,6 +42,10 @@ type Options struct {
 	// Tokens are the named bearer tokens and their roles. Names and
 	// tokens must be unique.
 	Tokens []Token
+	// Audit records every call to a route that needs an edit token and
+	// serves GET /v1/audit. Nil: an in-memory log of the last
+	// opstate.DefaultAuditKeep calls.
+	Audit AuditLog
 	// Store holds the profiles. Required.
 	Store *msync.Store
 	// Gatherer serves /metrics. Nil: /metrics answers 404.
@@ -90,6 +95,7 @@ type admin struct {
 	creds   []credential
 	routes  []route
 	handler http.Handler
+	audit   AuditLog
 }
 
 // New returns the admin API handler.
@@ -110,9 +116,14 @@ func newAdmin(opts Options) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{opts: opts, log: opts.Logger, creds: creds}
+	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.audit == nil {
+		if a.audit, err = opstate.OpenAudit("", opstate.AuditOptions{Logger: a.log}); err != nil {
+			return nil, err
+		}
 	}
 	mux := &routes{a: a, mux: http.NewServeMux()}
 	mux.public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +135,7 @@ func newAdmin(opts Options) (*admin, error) {
 	// Exactly "/", without a token: see serveDashboard.
 	mux.public("GET /{$}", serveDashboard)
 	mux.Handle("GET /v1/whoami", a.read(a.whoami))
+	mux.Handle("GET /v1/audit", a.read(a.getAudit))
 	mux.Handle("GET /v1/profiles/{id}", a.read(a.getProfile))
 	mux.Handle("PUT /v1/profiles/{id}", a.edit(actionProfilePut, a.putProfile))
 	mux.Handle("DELETE /v1/profiles/{id}", a.edit(actionProfileDelete, a.deleteProfile))
@@ -307,6 +319,7 @@ func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteOf(r).summary = fmt.Sprintf("profile %s replaced (%s, %s)", id, plural(len(attrs), "attribute"), plural(len(scores), "score"))
 	writeJSON(w, http.StatusOK, view(p))
 	return nil
 }
@@ -321,6 +334,7 @@ func (a *admin) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 	if err := a.opts.Store.Erase(id); err != nil {
 		return err
 	}
+	noteOf(r).summary = "profile " + id + " erased"
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -208,9 +208,9 @@ func callerOf(r *http.Request) Caller {
 	return c
 }
 
-// serve checks the caller's token and role and turns the handler's error
-// into the common error response: the one place admin errors become
-// statuses.
+// serve checks the caller's token and role, turns the handler's error
+// into the common error response (the one place admin errors become
+// statuses) and records edit routes' calls in the audit log.
 func (a *admin) serve(g guarded) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, ok := a.identify(r)
@@ -220,20 +220,30 @@ func (a *admin) serve(g guarded) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
-		var err error
-		if c.Role < g.need {
-			err = apierror.Errorf(http.StatusForbidden, apierror.CodeForbidden, "", "token %q has role %s; this call needs an %s token", c.Name, c.Role, g.need)
-		} else {
-			err = g.h(w, r)
+		if g.action != "" {
+			a.audited(g, c, w, r)
+			return
 		}
-		if err != nil {
-			var ae *apierror.Error
-			if !errors.As(err, &ae) {
-				a.log.Error("admin: call failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			}
-			apierror.Write(w, err)
-		}
+		a.call(g, c, w, r)
 	})
+}
+
+// call runs g for c if c's role allows it, and answers its error.
+func (a *admin) call(g guarded, c Caller, w http.ResponseWriter, r *http.Request) error {
+	var err error
+	if c.Role < g.need {
+		err = apierror.Errorf(http.StatusForbidden, apierror.CodeForbidden, "", "token %q has role %s; this call needs an %s token", c.Name, c.Role, g.need)
+	} else {
+		err = g.h(w, r)
+	}
+	if err != nil {
+		var ae *apierror.Error
+		if !errors.As(err, &ae) {
+			a.log.Error("admin: call failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		apierror.Write(w, err)
+	}
+	return err
 }
 
 // whoami answers GET /v1/whoami: the caller's name and role, so that a

@@ -100,7 +100,7 @@ func (a *admin) rollback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.apply(w, doc, "version "+strconv.FormatUint(v, 10), opstate.ByRollback)
+	return a.apply(w, r, doc, "version "+strconv.FormatUint(v, 10), opstate.ByRollback, "rolled back to version "+strconv.FormatUint(v, 10)+" as")
 }
 
 // parseVersion reads a version given as a JSON number or a string of
