@@ -14,6 +14,7 @@ import (
 	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/internal/background"
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,8 @@ type node struct {
 	// stopSaver stops the periodic save of the counters and saves them a
 	// last time; nil without a data_dir.
 	stopSaver func()
+	// audit records the admin API's writes; nil with the admin API off.
+	audit *opstate.Audit
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -164,7 +167,10 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		if err != nil {
 			return n, err
 		}
-		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+		if n.audit, err = openAudit(cfg, n.registry, log); err != nil {
+			return n, err
+		}
+		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Audit: n.audit, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
 			Cache: n.adminCache(), Purges: n.purgePublisher()})
 		if err != nil {
@@ -237,6 +243,9 @@ func (n *node) close(ctx context.Context) error {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
+	}
+	if n.audit != nil {
+		errs = append(errs, n.audit.Close()) // after the admin API's last call
 	}
 	errs = append(errs, n.stopCluster(ctx))
 	if n.stopSaver != nil {

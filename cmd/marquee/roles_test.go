@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +66,50 @@ func TestAdminTokensFromConfig(t *testing.T) {
 				t.Errorf("whoami %q is not JSON", body)
 			}
 		})
+	}
+}
+
+// TestAuditAcrossNodeRestart checks a node records its admin writes in
+// data_dir/audit.log, serves them after a restart, and exports the
+// audit's failure counter.
+func TestAuditAcrossNodeRestart(t *testing.T) {
+	dir := t.TempDir()
+	extra := adminTokensConfig + "data_dir: " + dir + "\n"
+	n := startTestNode(t, pageOrigin(), extra)
+	if status, body := tokenCall(t, n, "DELETE", "/v1/profiles/visitor-1", editorToken, ""); status != 204 {
+		t.Fatalf("DELETE: %d %s", status, body)
+	}
+	if status, body := tokenCall(t, n, "POST", "/v1/cache/purge", viewerToken, `{"all":true}`); status != 403 {
+		t.Fatalf("purge with a read token: %d %s", status, body)
+	}
+	if err := n.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := st.Mode().Perm(); mode != 0o600 {
+		t.Errorf("audit.log mode %o, want 600", mode)
+	}
+
+	n = startTestNode(t, pageOrigin(), extra)
+	status, body := tokenCall(t, n, "GET", "/v1/audit", viewerToken, "")
+	var out struct {
+		Entries []struct{ By, Action, Summary string }
+	}
+	if err := json.Unmarshal([]byte(body), &out); status != 200 || err != nil {
+		t.Fatalf("GET /v1/audit: %d %s", status, body)
+	}
+	want := []string{"viewer cache.purge refused: the token's role is read", "editor profile.delete profile visitor-1 erased"}
+	var got []string
+	for _, e := range out.Entries {
+		got = append(got, e.By+" "+e.Action+" "+e.Summary)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("after a restart: got %q, want %q", got, want)
+	}
+	if _, metrics := tokenCall(t, n, "GET", "/metrics", viewerToken, ""); !strings.Contains(metrics, "marquee_audit_write_errors_total 0") {
+		t.Errorf("/metrics lacks marquee_audit_write_errors_total")
 	}
 }
