@@ -14,6 +14,7 @@ import (
 	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/internal/background"
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,8 @@ type node struct {
 	// stopSaver stops the periodic save of the counters and saves them a
 	// last time; nil without a data_dir.
 	stopSaver func()
+	// audit records the admin API's writes; nil with the admin API off.
+	audit *opstate.Audit
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -160,7 +163,14 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	n.useCache(ec)
 	if cfg.Admin.Listen != "off" {
-		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+		tokens, err := adminTokens(cfg)
+		if err != nil {
+			return n, err
+		}
+		if n.audit, err = openAudit(cfg, n.registry, log); err != nil {
+			return n, err
+		}
+		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Audit: n.audit, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
 			Cache: n.adminCache(), Purges: n.purgePublisher()})
 		if err != nil {
@@ -181,6 +191,19 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		go func() { n.errc <- n.admin.Serve(n.adminLn) }()
 	}
 	return n, nil
+}
+
+// adminTokens are admin.tokens as the admin API takes them.
+func adminTokens(cfg *config.Config) ([]admin.Token, error) {
+	var out []admin.Token
+	for _, t := range cfg.Admin.Tokens {
+		role, err := admin.ParseRole(t.Role)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, admin.Token{Name: t.Name, Token: t.Token, Role: role})
+	}
+	return out, nil
 }
 
 // proxyURL and adminURL are where the listeners ended up (ports may have
@@ -220,6 +243,9 @@ func (n *node) close(ctx context.Context) error {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
+	}
+	if n.audit != nil {
+		errs = append(errs, n.audit.Close()) // after the admin API's last call
 	}
 	errs = append(errs, n.stopCluster(ctx))
 	if n.stopSaver != nil {

@@ -64,6 +64,9 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeInternal         = "internal"
 	CodeInvalidConfig    = "invalid_config"
+	// CodeForbidden (403): a valid token whose role does not allow the
+	// call, e.g. a read token on a route that changes something.
+	CodeForbidden = "forbidden"
 	// CodeInsufficientStorage (507): a write failed because the disk is
 	// full (ENOSPC, or EDQUOT for a quota); nothing was stored.
 	CodeInsufficientStorage = "insufficient_storage"
