@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 	"github.com/marquee-proxy/marquee/profile"
 
@@ -33,10 +33,19 @@ const (
 
 // Options configures the admin HTTP API.
 type Options struct {
-	// Token, when non-empty, must come as "Authorization: Bearer TOKEN" on
-	// every call except /healthz and /readyz. Empty: no authentication (only
+	// Token, when non-empty, is an edit token named "admin" (TokenNameAdmin),
+	// alongside Tokens. When Token and Tokens are both empty no call needs a
+	// token and every caller is "anonymous" with the edit role (only
 	// acceptable on a loopback listener; config validation enforces that).
+	// /healthz, /readyz and the dashboard page never need a token.
 	Token string
+	// Tokens are the named bearer tokens and their roles. Names and
+	// tokens must be unique.
+	Tokens []Token
+	// Audit records every call to a route that needs an edit token and
+	// serves GET /v1/audit. Nil: an in-memory log of the last
+	// opstate.DefaultAuditKeep calls.
+	Audit AuditLog
 	// Store holds the profiles. Required.
 	Store *msync.Store
 	// Gatherer serves /metrics. Nil: /metrics answers 404.
@@ -89,14 +98,27 @@ type Cluster interface {
 
 // admin serves the admin API.
 type admin struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	creds   []credential
+	routes  []route
+	handler http.Handler
+	audit   AuditLog
 	// csp is the console page's Content-Security-Policy.
 	csp string
 }
 
 // New returns the admin API handler.
 func New(opts Options) (http.Handler, error) {
+	a, err := newAdmin(opts)
+	if err != nil {
+		return nil, err
+	}
+	return a.handler, nil
+}
+
+// newAdmin builds the admin API with its routes.
+func newAdmin(opts Options) (*admin, error) {
 	if opts.Store == nil {
 		return nil, errors.New("admin: admin API needs a store")
 	}
@@ -104,55 +126,68 @@ func New(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{opts: opts, log: opts.Logger, csp: dashboardPolicy(origin)}
+	creds, err := credentials(opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, csp: dashboardPolicy(origin)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	if a.audit == nil {
+		if a.audit, err = opstate.OpenAudit("", opstate.AuditOptions{Logger: a.log}); err != nil {
+			return nil, err
+		}
+	}
+	mux := &routes{a: a, mux: http.NewServeMux()}
+	mux.public("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.public("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	// Exactly "/" and the console's files, without a token: see
 	// serveDashboard.
-	mux.HandleFunc("GET /{$}", a.serveDashboard)
-	mux.HandleFunc("GET /assets/{name}", serveAsset)
-	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
-	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
-	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))
-	mux.Handle("PATCH /v1/profiles/{id}", a.auth(a.patchProfile))
-	mux.Handle("POST /v1/events", a.auth(a.postEvents))
-	mux.Handle("POST /v1/import", a.auth(a.postImport))
-	mux.Handle("POST /v1/cache/purge", a.auth(a.postCachePurge))
+	mux.public("GET /{$}", a.serveDashboard)
+	mux.public("GET /assets/{name}", serveAsset)
+	mux.Handle("GET /v1/whoami", a.read(a.whoami))
+	mux.Handle("GET /v1/audit", a.read(a.getAudit))
+	mux.Handle("GET /v1/profiles/{id}", a.read(a.getProfile))
+	mux.Handle("PUT /v1/profiles/{id}", a.edit(actionProfilePut, a.putProfile))
+	mux.Handle("DELETE /v1/profiles/{id}", a.edit(actionProfileDelete, a.deleteProfile))
+	mux.Handle("PATCH /v1/profiles/{id}", a.edit(actionProfilePatch, a.patchProfile))
+	mux.Handle("POST /v1/events", a.edit(actionEvents, a.postEvents))
+	mux.Handle("POST /v1/import", a.edit(actionImport, a.postImport))
+	mux.Handle("POST /v1/cache/purge", a.edit(actionCachePurge, a.postCachePurge))
 	if opts.Personalizer != nil {
 		a.decisionRoutes(mux)
 	}
 	if opts.Cluster != nil {
-		mux.Handle("GET /v1/cluster", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle("GET /v1/cluster", a.read(func(w http.ResponseWriter, r *http.Request) error {
 			writeJSON(w, http.StatusOK, opts.Cluster.Status())
 			return nil
 		}))
 	}
 	if opts.History != nil {
-		mux.Handle("GET /v1/metrics/history", a.auth(a.getMetricsHistory))
+		mux.Handle("GET /v1/metrics/history", a.read(a.getMetricsHistory))
 	}
 	// Go's profiler, behind the same token, for finding what a node spends
 	// its CPU on under real traffic.
 	for _, p := range pprofRoutes {
-		mux.Handle("GET "+p.path, a.auth(func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle("GET "+p.path, a.read(func(w http.ResponseWriter, r *http.Request) error {
 			p.h(w, r)
 			return nil
 		}))
 	}
 	if opts.Gatherer != nil {
-		mux.Handle("GET /metrics", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle("GET /metrics", a.read(func(w http.ResponseWriter, r *http.Request) error {
 			promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 			return nil
 		}))
 	}
-	return a.recover(mux), nil
+	a.routes = mux.list
+	a.handler = a.recover(mux.mux)
+	return a, nil
 }
 
 // recover answers 500 instead of dropping the connection when a handler
@@ -201,28 +236,6 @@ func (w *notFoundWriter) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return w.ResponseWriter.Write(b)
-}
-
-// auth checks the bearer token and turns a handler's error into the
-// common error response: the one place admin errors become statuses.
-func (a *admin) auth(h func(http.ResponseWriter, *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.opts.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.opts.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="marquee"`)
-				apierror.Write(w, apierror.Errorf(http.StatusUnauthorized, apierror.CodeUnauthorized, "", "missing or wrong bearer token"))
-				return
-			}
-		}
-		if err := h(w, r); err != nil {
-			var ae *apierror.Error
-			if !errors.As(err, &ae) {
-				a.log.Error("admin: call failed", "method", r.Method, "path", r.URL.Path, "err", err)
-			}
-			apierror.Write(w, err)
-		}
-	})
 }
 
 func profileID(r *http.Request) (string, error) {
@@ -325,6 +338,7 @@ func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteOf(r).summary = fmt.Sprintf("profile %s replaced (%s, %s)", id, plural(len(attrs), "attribute"), plural(len(scores), "score"))
 	writeJSON(w, http.StatusOK, view(p))
 	return nil
 }
@@ -339,6 +353,7 @@ func (a *admin) deleteProfile(w http.ResponseWriter, r *http.Request) error {
 	if err := a.opts.Store.Erase(id); err != nil {
 		return err
 	}
+	noteOf(r).summary = "profile " + id + " erased"
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

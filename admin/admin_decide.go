@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -26,17 +27,20 @@ import (
 // maxPreviewTTL bounds how long a preview token stays valid.
 const maxPreviewTTL = 30 * 24 * time.Hour
 
-func (a *admin) decisionRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/campaigns", a.auth(a.getCampaigns))
-	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
-	mux.Handle("GET /v1/explain", a.auth(a.explain))
-	mux.Handle("POST /v1/preview", a.auth(a.preview))
-	mux.Handle("GET /v1/segments", a.auth(a.getSegments))
+func (a *admin) decisionRoutes(mux *routes) {
+	mux.Handle("GET /v1/campaigns", a.read(a.getCampaigns))
+	mux.Handle("PUT /v1/campaigns", a.edit(actionCampaignsPublish, a.putCampaigns))
+	mux.Handle("POST /v1/campaigns/validate", a.read(a.validateCampaigns))
+	mux.Handle("GET /v1/explain", a.read(a.explain))
+	// A preview token shows a variant to whoever holds it; it changes
+	// nothing.
+	mux.Handle("POST /v1/preview", a.read(a.preview))
+	mux.Handle("GET /v1/segments", a.read(a.getSegments))
 	if a.opts.Campaigns != nil {
 		a.historyRoutes(mux)
 	}
 	if a.opts.Stats != nil {
-		mux.Handle("GET /v1/stats", a.auth(func(w http.ResponseWriter, r *http.Request) error {
+		mux.Handle("GET /v1/stats", a.read(func(w http.ResponseWriter, r *http.Request) error {
 			writeJSON(w, http.StatusOK, a.opts.Stats())
 			return nil
 		}))
@@ -97,22 +101,24 @@ func (a *admin) putCampaigns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.apply(w, data, "body", opstate.ByAPI)
+	return a.apply(w, r, data, "body", opstate.ByAPI, "published")
 }
 
 // apply compiles doc (named name in error locations) against the running
 // configuration, swaps it in and records and publishes it as a version by
-// by.
-func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error {
+// by. The audit log's summary starts with what, e.g. "published".
+func (a *admin) apply(w http.ResponseWriter, r *http.Request, data []byte, name, by, what string) error {
 	var (
 		snap *personalize.Snapshot
 		err  error
 		out  = map[string]any{}
 	)
+	note := noteOf(r)
 	if a.opts.Campaigns != nil {
 		var e opstate.Entry
 		if e, snap, err = a.opts.Campaigns.Apply(data, name, by); err == nil {
-			out["history_version"] = strconv.FormatUint(e.Version, 10)
+			note.version = strconv.FormatUint(e.Version, 10)
+			out["history_version"] = note.version
 		}
 	} else if snap, err = a.opts.Personalizer.Snapshot().WithDecisions(name, data); err == nil {
 		a.opts.Personalizer.Swap(snap)
@@ -124,19 +130,42 @@ func (a *admin) apply(w http.ResponseWriter, data []byte, name, by string) error
 		cfg := snap.Config
 		out["segments"], out["campaigns"] = len(cfg.Segments), len(cfg.Campaigns)
 		out["version"] = snap.Version // set by the swap
+		v := note.version
+		if v == "" {
+			v = strconv.FormatUint(snap.Version, 10)
+		}
+		note.summary = fmt.Sprintf("%s version %s (%s, %s)", what, v, plural(len(cfg.Segments), "segment"), plural(len(cfg.Campaigns), "campaign"))
 		a.log.Info("campaigns replaced through the admin API", "version", snap.Version, "by", by, "history_version", out["history_version"], "campaigns", len(cfg.Campaigns))
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
+	return configError(err, "nothing was changed")
+}
+
+// configError turns a document's config.Errors into the 400 that lists
+// each problem, as text in details and located in problems; other errors
+// pass unchanged. what ends the message.
+func configError(err error, what string) error {
 	var errs config.Errors
-	if errors.As(err, &errs) {
-		ae := apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidConfig, "", "%d problem(s); nothing was changed", len(errs))
-		for _, e := range errs {
-			ae.Details = append(ae.Details, e.Error())
-		}
-		return ae
+	if !errors.As(err, &errs) {
+		return err
 	}
-	return err
+	ae := apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidConfig, "", "%d problem(s); %s", len(errs), what)
+	for _, e := range errs {
+		ae.Details = append(ae.Details, e.Error())
+	}
+	ae.Problems = problemsOf(errs)
+	return ae
+}
+
+// problemsOf locates each of errs for a client, in their order (the
+// document's).
+func problemsOf(errs config.Errors) []apierror.Problem {
+	out := make([]apierror.Problem, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, apierror.Problem{Line: e.Line, Field: e.Path, Message: e.Msg})
+	}
+	return out
 }
 
 // explain answers GET /v1/explain?visitor=ID&url=PATH: every segment's value

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -85,8 +86,29 @@ func (a *admin) postCachePurge(w http.ResponseWriter, r *http.Request) error {
 			out.Replicated = true
 		}
 	}
+	noteOf(r).summary = fmt.Sprintf("purged %s (%s)", plural(out.Dropped, "entry"), purgeSummary(p))
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// purgeSummary says what a purge named: every tag and prefix (up to a
+// few), and how many URLs, whose query strings may carry what the audit
+// log does not keep.
+func purgeSummary(p cache.Purge) string {
+	if p.All {
+		return "all"
+	}
+	var parts []string
+	if len(p.Tags) > 0 {
+		parts = append(parts, "tags: "+nameList(p.Tags))
+	}
+	if len(p.Prefixes) > 0 {
+		parts = append(parts, "prefixes: "+nameList(p.Prefixes))
+	}
+	if len(p.URLs) > 0 {
+		parts = append(parts, plural(len(p.URLs), "url"))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // purge checks the body and turns it into the purge to apply at now,

@@ -33,11 +33,11 @@ type Campaigns interface {
 	Version(v uint64) (e opstate.Entry, doc []byte, ok bool, err error)
 }
 
-func (a *admin) historyRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1/campaigns/history", a.auth(a.getHistory))
-	mux.Handle("GET /v1/campaigns/history/{version}", a.auth(a.getHistoryVersion))
-	mux.Handle("POST /v1/campaigns/rollback", a.auth(a.rollback))
-	mux.Handle("GET /v1/campaigns/diff", a.auth(a.getDiff))
+func (a *admin) historyRoutes(mux *routes) {
+	mux.Handle("GET /v1/campaigns/history", a.read(a.getHistory))
+	mux.Handle("GET /v1/campaigns/history/{version}", a.read(a.getHistoryVersion))
+	mux.Handle("POST /v1/campaigns/rollback", a.edit(actionCampaignsRollback, a.rollback))
+	mux.Handle("GET /v1/campaigns/diff", a.read(a.getDiff))
 }
 
 // getDiff answers GET /v1/campaigns/diff?from=A&to=B with the unified diff
@@ -132,7 +132,7 @@ func (a *admin) rollback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.apply(w, doc, "version "+strconv.FormatUint(v, 10), opstate.ByRollback)
+	return a.apply(w, r, doc, "version "+strconv.FormatUint(v, 10), opstate.ByRollback, "rolled back to version "+strconv.FormatUint(v, 10)+" as")
 }
 
 // parseVersion reads a version given as a JSON number or a string of

@@ -2,6 +2,7 @@
 // bulk import, campaigns (read, replace, explain, preview), experiment
 // statistics, cluster status, edge cache purges, /metrics, Go's profiler,
 // health checks and the dashboard. Every route but the health checks and the dashboard page
-// passes one authentication check before its body is read, and every error
-// takes the one JSON shape of package internal/apierror.
+// passes one authentication check before its body is read: a named token
+// whose role (read or edit, declared with each route) allows the call.
+// Every error takes the one JSON shape of package internal/apierror.
 package admin

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -110,6 +111,11 @@ func (a *admin) postEvents(w http.ResponseWriter, r *http.Request) error {
 			ans.Rejected++
 		}
 	}
+	note := fmt.Sprintf("events: %d accepted, %d rejected", ans.Accepted, ans.Rejected)
+	if ans.Duplicates > 0 {
+		note += fmt.Sprintf(", %d duplicates", ans.Duplicates)
+	}
+	noteOf(r).summary = note
 	writeJSON(w, http.StatusOK, ans)
 	return nil
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/marquee-proxy/marquee/internal/personalizetest"
@@ -15,4 +16,14 @@ const (
 func startPersonalized(t testing.TB, yaml, page string) *personalizetest.Env {
 	t.Helper()
 	return personalizetest.Start(t, yaml, page, personalize.Options{})
+}
+
+// mustNew is New for a test: it fails the test on an error.
+func mustNew(t testing.TB, o Options) http.Handler {
+	t.Helper()
+	h, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

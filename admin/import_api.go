@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
@@ -61,6 +62,11 @@ func (a *admin) postImport(w http.ResponseWriter, r *http.Request) error {
 		}
 		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidJSON, "", "after %d records: %v", st.Imported+st.Rejected, err)
 	}
+	note := fmt.Sprintf("import of %s: %d imported, %d rejected", st.Kind, st.Imported, st.Rejected)
+	if st.Duplicates > 0 {
+		note += fmt.Sprintf(", %d duplicates", st.Duplicates)
+	}
+	noteOf(r).summary = note
 	writeJSON(w, http.StatusOK, ans)
 	return nil
 }

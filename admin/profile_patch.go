@@ -2,7 +2,9 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
 	"github.com/marquee-proxy/marquee/profile"
@@ -113,8 +115,34 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteOf(r).summary = fmt.Sprintf("profile %s patched (%s)", id, patchedFields(body))
 	writeJSON(w, http.StatusOK, view(p))
 	return nil
+}
+
+// patchedFields names what a patch changed, and how many keys of each,
+// for the audit log.
+func patchedFields(body patchBody) string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"attrs", body.Attrs}, {"scores", body.Scores}, {"consent", body.Consent}} {
+		var keys map[string]json.RawMessage
+		switch {
+		case f.raw == nil:
+		case isNull(f.raw):
+			parts = append(parts, f.name+" removed")
+		case f.name != "consent" && json.Unmarshal(f.raw, &keys) == nil:
+			parts = append(parts, fmt.Sprintf("%d %s", len(keys), f.name))
+		default:
+			parts = append(parts, f.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // decodeField decodes one member of a body strictly, naming errors after

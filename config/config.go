@@ -123,9 +123,25 @@ type Admin struct {
 	Listen string `yaml:"listen"`
 
 	// Token, when set, must be sent as "Authorization: Bearer TOKEN" with
-	// every admin call. It may be empty only when Listen is a loopback
-	// address.
+	// every admin call. It is an edit token named "admin", alongside
+	// Tokens. Token and Tokens may both be empty only when Listen is a
+	// loopback address.
 	Token string `yaml:"token"`
+
+	// Tokens are named bearer tokens, each with a role: "read" tokens may
+	// look, "edit" tokens may also change. Names appear in the audit log.
+	Tokens []AdminToken `yaml:"tokens"`
+}
+
+// AdminToken is one named admin API bearer token.
+type AdminToken struct {
+	// Name identifies the token's holder in the audit log and GET
+	// /v1/whoami: letters, digits and "_.-", unique, not "anonymous".
+	Name string `yaml:"name"`
+	// Token is the secret, at least MinAdminTokenBytes long.
+	Token string `yaml:"token"`
+	// Role is "read" or "edit".
+	Role string `yaml:"role"`
 }
 
 // Identity configures how visitors are recognised.

@@ -58,10 +58,11 @@ func (c *Config) validate() Errors {
 	if c.Admin.Listen != "off" {
 		if err := checkHostPort(c.Admin.Listen); err != "" {
 			add("admin.listen", "%q: %s", c.Admin.Listen, err)
-		} else if c.Admin.Token == "" && !isLoopback(c.Admin.Listen) {
+		} else if c.Admin.Token == "" && len(c.Admin.Tokens) == 0 && !isLoopback(c.Admin.Listen) {
 			add("admin.token", "required when admin.listen %q is not a loopback address", c.Admin.Listen)
 		}
 	}
+	errs = append(errs, c.validateAdminTokens()...)
 
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		add("time_zone", "unknown time zone %q", c.TimeZone)

@@ -19,5 +19,11 @@
 // deployment tools rewrite files and reset mtimes, and clocks differ
 // between the machine that edited a file and the node reading it.
 //
+// An Audit is the node's audit log of admin API write calls: the last
+// entries in memory and every entry appended, synced, to data_dir/audit.log
+// (NDJSON, mode 0600), rotated to audit.log.1 past a size bound and loaded
+// back at start. Each node records the calls it received; the log is not
+// replicated.
+//
 // WriteFile is also how the experiment counters are saved.
 package opstate

@@ -14,6 +14,7 @@ import (
 	"github.com/marquee-proxy/marquee/cache"
 	"github.com/marquee-proxy/marquee/cluster"
 	"github.com/marquee-proxy/marquee/internal/background"
+	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,6 +56,8 @@ type node struct {
 	// stopSaver stops the periodic save of the counters and saves them a
 	// last time; nil without a data_dir.
 	stopSaver func()
+	// audit records the admin API's writes; nil with the admin API off.
+	audit *opstate.Audit
 }
 
 // nodeOptions are the choices a command makes beyond the config file.
@@ -163,9 +166,16 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 	}
 	n.useCache(ec)
 	if cfg.Admin.Listen != "off" {
+		tokens, err := adminTokens(cfg)
+		if err != nil {
+			return n, err
+		}
+		if n.audit, err = openAudit(cfg, n.registry, log); err != nil {
+			return n, err
+		}
 		hist := admin.NewMetricsHistory(n.registry, 0, 0)
 		n.stopHistory = hist.Start(log)
-		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
+		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Audit: n.audit, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
 			Cache: n.adminCache(), Purges: n.purgePublisher(), History: hist})
 		if err != nil {
@@ -186,6 +196,19 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		go func() { n.errc <- n.admin.Serve(n.adminLn) }()
 	}
 	return n, nil
+}
+
+// adminTokens are admin.tokens as the admin API takes them.
+func adminTokens(cfg *config.Config) ([]admin.Token, error) {
+	var out []admin.Token
+	for _, t := range cfg.Admin.Tokens {
+		role, err := admin.ParseRole(t.Role)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, admin.Token{Name: t.Name, Token: t.Token, Role: role})
+	}
+	return out, nil
 }
 
 // proxyURL and adminURL are where the listeners ended up (ports may have
@@ -228,6 +251,9 @@ func (n *node) close(ctx context.Context) error {
 	}
 	if n.stopHistory != nil {
 		n.stopHistory()
+	}
+	if n.audit != nil {
+		errs = append(errs, n.audit.Close()) // after the admin API's last call
 	}
 	errs = append(errs, n.stopCluster(ctx))
 	if n.stopSaver != nil {

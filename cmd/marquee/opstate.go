@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/marquee-proxy/marquee/config"
@@ -262,4 +263,19 @@ func (n *node) startStatsSaver() {
 			}
 		}
 	}()
+}
+
+// openAudit opens the admin API's audit log in data_dir (in memory
+// without one) and counts its failed writes in
+// marquee_audit_write_errors_total.
+func openAudit(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*opstate.Audit, error) {
+	l, err := opstate.OpenAudit(cfg.DataDir, opstate.AuditOptions{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "marquee_audit_write_errors_total",
+		Help: "Admin API write calls whose audit entry did not reach data_dir/audit.log (the call itself was carried out).",
+	}, func() float64 { return float64(l.WriteErrors()) }))
+	return l, nil
 }

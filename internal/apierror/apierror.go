@@ -27,6 +27,22 @@ type Error struct {
 	// Details lists every problem when there are several, e.g. each
 	// located error of a rejected configuration.
 	Details []string `json:"details,omitempty"`
+	// Problems locates each problem of a rejected document (a decisions
+	// document, say), for a client that maps them onto the fields of a
+	// form; Details keeps them as text for scripts written before.
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Problem is one located problem of a document.
+type Problem struct {
+	// Line is the 1-based line of the document it is on; 0, left out of
+	// the JSON, when unknown.
+	Line int `json:"line,omitempty"`
+	// Field is the path of the offending field, e.g. "campaigns[2].when";
+	// empty for the document as a whole.
+	Field string `json:"field"`
+	// Message says what is wrong, without the line and field.
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string {
@@ -48,6 +64,9 @@ const (
 	CodeTooLarge         = "too_large"
 	CodeInternal         = "internal"
 	CodeInvalidConfig    = "invalid_config"
+	// CodeForbidden (403): a valid token whose role does not allow the
+	// call, e.g. a read token on a route that changes something.
+	CodeForbidden = "forbidden"
 	// CodeInsufficientStorage (507): a write failed because the disk is
 	// full (ENOSPC, or EDQUOT for a quota); nothing was stored.
 	CodeInsufficientStorage = "insufficient_storage"
