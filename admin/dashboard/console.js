@@ -585,12 +585,14 @@ async function loadCharts(body) {
   const h = await r.json();
   const pts = arr(h && h.points).filter(p => p && fin(p.t));
   const t = pts.map(p => p.t);
-  const seen = new Set(pts.flatMap(p => Object.keys(p.rps || {})));
+  // Outcomes that had traffic in the hour; the others would only crowd
+  // the legend with zeros.
+  const seen = new Set(pts.flatMap(p => Object.entries(p.rps || {}).filter(([, v]) => v > 0).map(([o]) => o)));
   const outcomes = [...OUTCOMES.filter(o => seen.has(o)), ...[...seen].filter(o => !OUTCOMES.includes(o)).sort()];
   const col = f => pts.map(p => { const v = f(p); return fin(v) ? v : null; });
   const none = 'No samples yet: the node adds one every ' + (fin(h && h.interval_s) ? h.interval_s : 10) + ' s.';
   body.replaceChildren(el('div', 'charts',
-    chart('rps', 'Requests/s by outcome', outcomes.map((o, i) => line(o, i, fmtRate)), [t, ...outcomes.map(o => col(p => (p.rps || {})[o]))], none),
+    chart('rps', 'Requests/s by outcome', outcomes.map((o, i) => line(o, i, fmtRate)), [t, ...outcomes.map(o => col(p => (p.rps || {})[o]))], pts.length ? 'No requests in the last hour.' : none),
     chart('latency', 'Rewrite latency', [line('p50', 0, v => fmtSecs(v / 1e3)), line('p99', 2, v => fmtSecs(v / 1e3))],
       [t, col(p => p.p50_ms), col(p => p.p99_ms)], pts.length ? 'No page was rewritten in the last hour.' : none, {yValues: (u, vs) => vs.map(v => v + ' ms')}),
     chart('cache', 'Edge cache hit ratio', [line('hit ratio', 1, v => fmtPct(v, 1))], [t, col(p => p.cache_hit_ratio)],
