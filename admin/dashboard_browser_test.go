@@ -63,8 +63,10 @@ func TestDashboardInBrowser(t *testing.T) {
 			name:     "token and profile from the fragment",
 			fragment: "token=" + token + "&profile=xss-visitor",
 			want: map[string][]string{
-				"auth": {`^<section id="auth" class="card auth" hidden`},
-				"node": {`Single node`},
+				"auth":   {`^<section id="auth" class="card auth" hidden`},
+				"whoami": {`^<span id="whoami" class="muted">admin<span class="badge role">edit</span></span>`},
+				"audit":  {`^<section id="audit" class="card wide">`, `No write recorded yet`},
+				"node":   {`Single node`},
 				"traffic": {
 					`<tr class="total"><th>all</th><th class="num">` + strconv.Itoa(pageViews) + `</th>`,
 					`<tr data-outcome="passthrough"><td>passthrough</td><td class="num">0</td>`,
@@ -149,6 +151,19 @@ func TestDashboardInBrowser(t *testing.T) {
 				"traffic":   {`Needs the admin token`},
 			},
 			absent: []string{`gold-hero`, `spring-sale`, `data-outcome`, `<img`},
+		},
+		{
+			// A read token sees everything, says so, and may not publish.
+			name:     "read token",
+			fragment: "token=" + viewerToken,
+			want: map[string][]string{
+				"auth":      {`^<section id="auth" class="card auth" hidden`},
+				"whoami":    {`^<span id="whoami" class="muted">viewer<span class="badge role">read-only</span></span>`},
+				"campaigns": {`<code>gold-hero</code>`},
+				"editor":    {`<span id="ed-readonly" class="muted">Your token can read but not publish.</span>`, `<button id="ed-publish" type="button" disabled="">Publish</button>`},
+				"audit":     {`^<section id="audit" class="card wide">`},
+			},
+			absent: []string{viewerToken, `<img`},
 		},
 		{
 			name:     "wrong token",

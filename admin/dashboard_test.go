@@ -90,6 +90,7 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	h, err := New(Options{
 		History:      hist,
 		Token:        token,
+		Tokens:       roleTokens,
 		PreviewURL:   previewShop + "/",
 		Store:        st,
 		Gatherer:     srv.Gatherer(),
