@@ -116,8 +116,8 @@ async function apiIfServed(path, accept) {
   try { return await api(path, accept); } catch (e) { if (e instanceof Missing) return null; throw e; }
 }
 // send calls a write route with a JSON body and returns the decoded answer.
-async function send(method, path, body) {
-  const r = await api(path, 'application/json', {method, body: typeof body === 'string' ? body : JSON.stringify(body), timeout: 30000});
+async function send(method, path, body, keep404 = false) {
+  const r = await api(path, 'application/json', {method, body: typeof body === 'string' ? body : JSON.stringify(body), timeout: 30000, keep404});
   return r.status === 204 ? null : r.json();
 }
 function showAuth(on) {
@@ -863,16 +863,18 @@ async function preview() {
   out.replaceChildren(el('p', 'muted', 'Rendering…'));
   let p;
   try {
-    p = await send('POST', '/v1/campaigns/preview', body);
+    // A 404 here is mostly "no profile": its message says which.
+    p = await send('POST', '/v1/campaigns/preview', body, true);
   } catch (e) {
     if (e instanceof Problems) { showProblems(e.problems, d.index); state(e.problems.length + ' problem(s)', 'bad'); }
-    out.replaceChildren(el('p', 'error', e instanceof Missing ? 'This node has no preview call.' : str(e.message || e)));
+    out.replaceChildren(el('p', 'error', str(e.message || e)));
     return;
   }
   const offer = sameOrigin(p.offer_url), page = absolute(p.page_url);
   out.replaceChildren(
     kv([['Campaign', el('code', null, str(p.campaign))], ['Variant', str(p.variant) || '—'], ['Slot', el('code', null, str(p.slot))],
       ['Eligible', p.eligible ? el('span', 'pos', 'yes') : el('span', 'neg', 'no: ' + str(p.reason))], ['Link valid until', fmtTime(p.expires)]]),
+    p.render_error ? el('p', 'warn', 'The template failed to render: ' + str(p.render_error)) : null,
     el('div', 'frames',
       el('div', null, el('h3', null, 'Offer'), offer ? frame(offer, 'ed-offer-frame', 'Rendered offer') : el('p', 'muted', 'No offer to show.')),
       el('div', null, el('h3', null, 'On the page ', page ? el('span', 'muted', new URL(page).pathname) : null),
