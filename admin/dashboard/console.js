@@ -874,7 +874,7 @@ async function preview() {
   out.replaceChildren(
     kv([['Campaign', el('code', null, str(p.campaign))], ['Variant', str(p.variant) || '—'], ['Slot', el('code', null, str(p.slot))],
       ['Eligible', p.eligible ? el('span', 'pos', 'yes') : el('span', 'neg', 'no: ' + str(p.reason))], ['Link valid until', fmtTime(p.expires)]]),
-    p.render_error ? el('p', 'warn', 'The template failed to render: ' + str(p.render_error)) : null,
+    ...(p.render_error ? [el('p', 'warn', 'The template failed to render: ' + str(p.render_error))] : []),
     el('div', 'frames',
       el('div', null, el('h3', null, 'Offer'), offer ? frame(offer, 'ed-offer-frame', 'Rendered offer') : el('p', 'muted', 'No offer to show.')),
       el('div', null, el('h3', null, 'On the page ', page ? el('span', 'muted', new URL(page).pathname) : null),
