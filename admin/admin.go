@@ -16,6 +16,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/expiring"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -61,6 +62,11 @@ type Options struct {
 	// Purges replicates each purge POST /v1/cache/purge applies to the
 	// fleet. Nil: purges apply to this node only.
 	Purges PurgePublisher
+	// PreviewURL is the shop as browsers reach it through this node's
+	// proxy, e.g. "http://127.0.0.1:8000": the base of the page preview
+	// links of POST /v1/campaigns/preview and of rendered offers' relative
+	// links. Empty: previews carry no page_url.
+	PreviewURL string
 	// Campaigns records every decisions document PUT /v1/campaigns and
 	// POST /v1/campaigns/rollback apply as a version, and serves the
 	// history routes; it publishes to the fleet itself, so Cluster's
@@ -83,6 +89,9 @@ type Cluster interface {
 type admin struct {
 	opts Options
 	log  *slog.Logger
+	// offers are the offers POST /v1/campaigns/preview rendered, served
+	// at offerPath.
+	offers *expiring.Store[[]byte]
 }
 
 // New returns the admin API handler.
@@ -90,7 +99,7 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Store == nil {
 		return nil, errors.New("admin: admin API needs a store")
 	}
-	a := &admin{opts: opts, log: opts.Logger}
+	a := &admin{opts: opts, log: opts.Logger, offers: newOffers()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +112,8 @@ func New(opts Options) (http.Handler, error) {
 	})
 	// Exactly "/", without a token: see serveDashboard.
 	mux.HandleFunc("GET /{$}", serveDashboard)
+	// Without a token too: see serveOffer.
+	mux.HandleFunc("GET "+offerPath+"{id}", a.serveOffer)
 	mux.Handle("GET /v1/profiles/{id}", a.auth(a.getProfile))
 	mux.Handle("PUT /v1/profiles/{id}", a.auth(a.putProfile))
 	mux.Handle("DELETE /v1/profiles/{id}", a.auth(a.deleteProfile))

@@ -30,6 +30,7 @@ func (a *admin) decisionRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/campaigns", a.auth(a.getCampaigns))
 	mux.Handle("PUT /v1/campaigns", a.auth(a.putCampaigns))
 	mux.Handle("POST /v1/campaigns/validate", a.auth(a.validateCampaigns))
+	mux.Handle("POST /v1/campaigns/preview", a.auth(a.previewCampaign))
 	mux.Handle("GET /v1/explain", a.auth(a.explain))
 	mux.Handle("POST /v1/preview", a.auth(a.preview))
 	mux.Handle("GET /v1/segments", a.auth(a.getSegments))
