@@ -43,8 +43,9 @@ type previewRequest struct {
 }
 
 // preview reads a preview token from the query or a header and, when it
-// is valid, sets pg.preview and lets the admin console frame the page. A
-// page with a valid token is never counted, whatever it shows.
+// is valid, sets pg.preview, keeps the token out of Referer headers and
+// lets the admin console frame the page. A page with a valid token is
+// never counted, whatever it shows.
 func (p *Personalizer) preview(pg *page) bool {
 	rc := pg.rc
 	tok := rc.URI().QueryArgs().Peek(PreviewParam)
@@ -79,13 +80,19 @@ func (p *Personalizer) preview(pg *page) bool {
 		}
 	}
 	pg.preview = pr
+	// The token is in the page's address: its links and subresources must
+	// not carry it to the origin's logs or other sites in a Referer.
+	rc.RemoveHeader(strReferrerPolicy)
+	rc.AddHeader(strReferrerPolicy, strNoReferrer)
 	p.allowFraming(rc)
 	return true
 }
 
 var (
-	strXFrameOptions = []byte("X-Frame-Options")
-	strCSP           = []byte("Content-Security-Policy")
+	strXFrameOptions  = []byte("X-Frame-Options")
+	strCSP            = []byte("Content-Security-Policy")
+	strReferrerPolicy = []byte("Referrer-Policy")
+	strNoReferrer     = []byte("no-referrer")
 )
 
 // allowFraming lets the admin console show a preview page in an iframe

@@ -64,6 +64,7 @@ func TestPagePreview(t *testing.T) {
 	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("X-Frame-Options", "DENY")
+		ctx.Response.Header.Set("Referrer-Policy", "origin")
 		ctx.Response.Header.Set("Content-Security-Policy", "frame-ancestors 'none'; script-src 'self'")
 		ctx.SetBodyString(slotPage)
 	})
@@ -141,6 +142,9 @@ func TestPagePreview(t *testing.T) {
 			wantCSP := []string{"frame-ancestors 'none'; script-src 'self'"}
 			if tt.framable {
 				wantCSP = []string{"script-src 'self'", "frame-ancestors " + consoleOrigin}
+			}
+			if rp, want := string(r.Header.Peek("Referrer-Policy")), map[bool]string{true: "no-referrer", false: "origin"}[tt.framable]; rp != want {
+				t.Errorf("got Referrer-Policy %q, want %q", rp, want)
 			}
 			if (len(xfo) == 0) != tt.framable || !slices.Equal(csp, wantCSP) {
 				t.Errorf("got X-Frame-Options %q, Content-Security-Policy %q; want framable %v, %q", xfo, csp, tt.framable, wantCSP)
