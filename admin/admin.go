@@ -16,6 +16,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/expiring"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -70,6 +71,11 @@ type Options struct {
 	// Purges replicates each purge POST /v1/cache/purge applies to the
 	// fleet. Nil: purges apply to this node only.
 	Purges PurgePublisher
+	// PreviewURL is the shop as browsers reach it through this node's
+	// proxy, e.g. "http://127.0.0.1:8000": the base of the page preview
+	// links of POST /v1/campaigns/preview and of rendered offers' relative
+	// links. Empty: previews carry no page_url.
+	PreviewURL string
 	// Campaigns records every decisions document PUT /v1/campaigns and
 	// POST /v1/campaigns/rollback apply as a version, and serves the
 	// history routes; it publishes to the fleet itself, so Cluster's
@@ -96,6 +102,9 @@ type admin struct {
 	routes  []route
 	handler http.Handler
 	audit   AuditLog
+	// offers are the offers POST /v1/campaigns/preview rendered, served
+	// at offerPath.
+	offers *expiring.Store[[]byte]
 }
 
 // New returns the admin API handler.
@@ -116,7 +125,7 @@ func newAdmin(opts Options) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit}
+	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, offers: newOffers()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -134,6 +143,8 @@ func newAdmin(opts Options) (*admin, error) {
 	})
 	// Exactly "/", without a token: see serveDashboard.
 	mux.public("GET /{$}", serveDashboard)
+	// Without a token too: see serveOffer.
+	mux.public("GET "+offerPath+"{id}", a.serveOffer)
 	mux.Handle("GET /v1/whoami", a.read(a.whoami))
 	mux.Handle("GET /v1/audit", a.read(a.getAudit))
 	mux.Handle("GET /v1/profiles/{id}", a.read(a.getProfile))
