@@ -16,6 +16,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/expiring"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -70,6 +71,12 @@ type Options struct {
 	// Purges replicates each purge POST /v1/cache/purge applies to the
 	// fleet. Nil: purges apply to this node only.
 	Purges PurgePublisher
+	// PreviewURL is the shop as browsers reach it through this node's
+	// proxy, e.g. "http://127.0.0.1:8000": the base of the page preview
+	// links of POST /v1/campaigns/preview and of rendered offers' relative
+	// links. The console's Content-Security-Policy lets it frame this
+	// origin, for the page preview. Empty: previews carry no page_url.
+	PreviewURL string
 	// Campaigns records every decisions document PUT /v1/campaigns and
 	// POST /v1/campaigns/rollback apply as a version, and serves the
 	// history routes; it publishes to the fleet itself, so Cluster's
@@ -80,10 +87,6 @@ type Options struct {
 	// /v1/metrics/history serves for the console's charts; the caller
 	// starts and stops its sampling. Nil: that route answers 404.
 	History *MetricsHistory
-	// PreviewURL is the shop's address as browsers reach the proxy, for
-	// the console's page preview: an absolute http(s) URL, whose origin
-	// the console may show in a frame. Empty: no page preview.
-	PreviewURL string
 }
 
 // Cluster is what the admin API needs of a node's fleet. Its calls come
@@ -106,6 +109,9 @@ type admin struct {
 	audit   AuditLog
 	// csp is the console page's Content-Security-Policy.
 	csp string
+	// offers are the offers POST /v1/campaigns/preview rendered, served
+	// at offerPath.
+	offers *expiring.Store[[]byte]
 }
 
 // New returns the admin API handler.
@@ -130,7 +136,7 @@ func newAdmin(opts Options) (*admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, csp: dashboardPolicy(origin)}
+	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, csp: dashboardPolicy(origin), offers: newOffers()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -150,6 +156,8 @@ func newAdmin(opts Options) (*admin, error) {
 	// serveDashboard.
 	mux.public("GET /{$}", a.serveDashboard)
 	mux.public("GET /assets/{name}", serveAsset)
+	// Without a token too: see serveOffer.
+	mux.public("GET "+offerPath+"{id}", a.serveOffer)
 	mux.Handle("GET /v1/whoami", a.read(a.whoami))
 	mux.Handle("GET /v1/audit", a.read(a.getAudit))
 	mux.Handle("GET /v1/profiles/{id}", a.read(a.getProfile))

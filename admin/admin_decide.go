@@ -31,6 +31,7 @@ func (a *admin) decisionRoutes(mux *routes) {
 	mux.Handle("GET /v1/campaigns", a.read(a.getCampaigns))
 	mux.Handle("PUT /v1/campaigns", a.edit(actionCampaignsPublish, a.putCampaigns))
 	mux.Handle("POST /v1/campaigns/validate", a.read(a.validateCampaigns))
+	mux.Handle("POST /v1/campaigns/preview", a.read(a.previewCampaign))
 	mux.Handle("GET /v1/explain", a.read(a.explain))
 	// A preview token shows a variant to whoever holds it; it changes
 	// nothing.

@@ -40,6 +40,8 @@ var wantRoles = map[string]Role{
 	"GET /v1/profiles/{id}":               RoleRead,
 	"GET /v1/campaigns":                   RoleRead,
 	"POST /v1/campaigns/validate":         RoleRead,
+	"POST /v1/campaigns/preview":          RoleRead,
+	"GET /preview/offer/{id}":             RoleNone,
 	"GET /v1/campaigns/history":           RoleRead,
 	"GET /v1/campaigns/history/{version}": RoleRead,
 	"GET /v1/explain":                     RoleRead,

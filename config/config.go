@@ -128,6 +128,14 @@ type Admin struct {
 	// loopback address.
 	Token string `yaml:"token"`
 
+	// PreviewURL is the shop as browsers reach it through this proxy,
+	// e.g. "http://127.0.0.1:8000" or "https://shop.example": the base of
+	// the page preview links the campaign editor opens. An absolute http
+	// or https URL without query. Empty: "http://" and listen (with the
+	// port the proxy got) when listen names a host, other than 0.0.0.0
+	// or ::; otherwise previews carry no page link.
+	PreviewURL string `yaml:"preview_url"`
+
 	// Tokens are named bearer tokens, each with a role: "read" tokens may
 	// look, "edit" tokens may also change. Names appear in the audit log.
 	Tokens []AdminToken `yaml:"tokens"`

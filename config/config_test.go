@@ -168,6 +168,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad origin in list", "origin:\n  - http://a:1\n  - 'http://b:1/shop'\n", []string{`t.yaml:3: origin[1]: "http://b:1/shop": an origin is a base URL without a path`}},
 		{"bad listen", "listen: 8000\norigin: http://o:1\n", []string{`t.yaml:1: listen: "8000": want host:port`}},
 		{"admin token needed off loopback", "origin: http://o:1\nadmin:\n  listen: 0.0.0.0:9000\n", []string{`t.yaml:3: admin.token: required when admin.listen "0.0.0.0:9000" is not a loopback address`}},
+		{"preview_url not a URL", "origin: http://o:1\nadmin:\n  preview_url: shop.example\n", []string{`t.yaml:3: admin.preview_url: "shop.example": want the shop's address as browsers reach this proxy`}},
+		{"preview_url with a query", "origin: http://o:1\nadmin:\n  preview_url: 'http://shop.example/?a=1'\n", []string{`t.yaml:3: admin.preview_url: "http://shop.example/?a=1": want a URL without query`}},
+		{"preview_url not http", "origin: http://o:1\nadmin:\n  preview_url: 'ftp://shop.example'\n", []string{`t.yaml:3: admin.preview_url: "ftp://shop.example": want the shop's address`}},
 		{"bad key", "origin: http://o:1\nidentity:\n  keys: ['not base64!']\n", []string{`t.yaml:3: identity.keys[0]: not base64`}},
 		{"short key", "origin: http://o:1\nidentity:\n  keys: [c2hvcnQ=]\n", []string{`t.yaml:3: identity.keys[0]: key is 5 bytes, want at least 16`}},
 		{"bad cookie name", "origin: http://o:1\nidentity: {cookie: 'a b'}\n", []string{`t.yaml:2: identity.cookie: "a b" is not a valid cookie name`}},
@@ -382,5 +385,18 @@ func TestParseExperimentStats(t *testing.T) {
 	}
 	if got := back.Campaigns[0].Experiment; !reflect.DeepEqual(got.Metrics, want.Metrics) || got.Layer != want.Layer || got.CUPED == nil || *got.CUPED {
 		t.Errorf("round trip lost the experiment's stats keys: %+v\n%s", got, out)
+	}
+}
+
+func TestPreviewURLAccepted(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:8000", "https://shop.example", "https://shop.example/", "http://[::1]:8000/shop"} {
+		c, err := Parse("t.yaml", []byte("origin: http://o:1\nadmin:\n  preview_url: '"+u+"'\n"))
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		if c.Admin.PreviewURL != u {
+			t.Errorf("got preview_url %q, want %q", c.Admin.PreviewURL, u)
+		}
 	}
 }

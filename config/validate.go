@@ -64,6 +64,12 @@ func (c *Config) validate() Errors {
 	}
 	errs = append(errs, c.validateAdminTokens()...)
 
+	if c.Admin.PreviewURL != "" {
+		if err := checkPreviewURL(c.Admin.PreviewURL); err != "" {
+			add("admin.preview_url", "%q: %s", c.Admin.PreviewURL, err)
+		}
+	}
+
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		add("time_zone", "unknown time zone %q", c.TimeZone)
 	}
@@ -319,6 +325,17 @@ func checkOrigin(s string) string {
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "an origin is a base URL without query, fragment or credentials"
+	}
+	return ""
+}
+
+func checkPreviewURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "want the shop's address as browsers reach this proxy, an http:// or https:// URL with a host"
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		return "want a URL without query, fragment or credentials: preview links add their own query"
 	}
 	return ""
 }

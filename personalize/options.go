@@ -51,6 +51,14 @@ type Options struct {
 	Customer *CustomerResolver
 	// Consent says when visitors are neither personalised nor tracked.
 	Consent ConsentPolicy
+	// PreviewFrameAncestors is the CSP source list (e.g.
+	// "http://127.0.0.1:9000 http://localhost:9000") of the pages that may
+	// frame a page opened with a valid preview token: the admin console,
+	// which shows the page preview in an iframe. For those requests only,
+	// the origin's X-Frame-Options and CSP frame-ancestors are replaced by
+	// a frame-ancestors of this list. Empty: the origin's framing rules
+	// always stand.
+	PreviewFrameAncestors string
 }
 
 // DefaultOptions returns Options with every default filled in and nothing

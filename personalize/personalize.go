@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/marquee-proxy/marquee/internal/expiring"
 	"github.com/marquee-proxy/marquee/profile"
 	"github.com/marquee-proxy/marquee/proxy"
 
@@ -68,6 +69,11 @@ type Personalizer struct {
 	scratch  sync.Pool // *personalizeScratch
 	// renderLog limits the logging of failed offer renders.
 	renderLog *logLimiter
+	// drafts are the draft configurations page previews show (HoldDraft).
+	drafts *expiring.Store[*Snapshot]
+	// frameAncestors is the CSP a page preview is served with when the
+	// origin forbids framing; nil: the origin's rules stand.
+	frameAncestors []byte
 
 	segMu    sync.Mutex    // one segment estimate at a time
 	segCache *segmentCache // the last one; guarded by segMu
@@ -114,6 +120,10 @@ func New(opts Options) (*Personalizer, error) {
 		node:     opts.Node,
 
 		renderLog: newLogLimiter(renderLogEvery),
+		drafts:    expiring.New[*Snapshot](maxDrafts),
+	}
+	if opts.PreviewFrameAncestors != "" {
+		p.frameAncestors = []byte("frame-ancestors " + opts.PreviewFrameAncestors)
 	}
 	if opts.Tracker != nil {
 		p.queue = opts.Tracker.queue // one write queue per node

@@ -177,23 +177,30 @@ func (p *Personalizer) loadProfile(pg *page) error {
 }
 
 // decide chooses a campaign per slot, or the previewed one for its slot.
-// It leaves the choices in sc.choices and, per slot, the index of its
-// choice in sc.spans (-1: none), for render; the caller releases pg.d.
+// A preview token may also name a draft configuration to decide with and
+// a visitor to decide for (see previewRequest). It leaves the choices in
+// sc.choices and, per slot, the index of its choice in sc.spans (-1:
+// none), for render; the caller releases pg.d.
 func (p *Personalizer) decide(pg *page) {
 	sc := pg.sc
-	var previewing bool
-	pg.preview, previewing = p.preview(pg.snap, pg.rc, pg.now)
-	pg.d = pg.snap.Engine.Acquire(pg.prof, pg.id, pg.now)
-	sc.context.forPage(pg.snap.context, pg.rc)
+	snap, prof, id := pg.snap, pg.prof, pg.id
+	if p.preview(pg) {
+		snap, prof, id = pg.preview.snap, pg.preview.prof, pg.preview.id
+	}
+	forced := pg.preview.slot
+	pg.d = snap.Engine.Acquire(prof, id, pg.now)
+	sc.context.forPage(snap.context, pg.rc)
 	pg.d.SetContext(&sc.context)
 	sc.spans, sc.choices = sc.spans[:0], sc.choices[:0]
 	for i := range pg.plan.NumSlots() {
 		name := pg.plan.Slot(i).Name
 		var ch decide.Choice
 		var ok bool
-		if previewing && name == pg.preview.slot {
+		if forced != "" && name == forced {
 			ch, ok = pg.d.Force(pg.preview.Campaign, pg.preview.Variant)
-			previewing = !ok
+			if ok {
+				forced = ""
+			}
 		} else {
 			ch, ok = pg.d.Choose(name)
 		}
@@ -261,33 +268,6 @@ func (p *Personalizer) splice(pg *page) {
 	}
 	// Splice may write the page already gzip-encoded for a gzip client.
 	pg.rc.Splice(pg.plan, sc.offers)
-}
-
-// previewRequest is a verified preview and the slot its campaign fills.
-type previewRequest struct {
-	Preview
-	slot string
-}
-
-// preview reads a preview token from the query or a header.
-func (p *Personalizer) preview(snap *Snapshot, rc *proxy.RewriteContext, now time.Time) (previewRequest, bool) {
-	tok := rc.URI().QueryArgs().Peek(PreviewParam)
-	if len(tok) == 0 {
-		tok = rc.RequestHeader().Peek(PreviewHeader)
-	}
-	if len(tok) == 0 {
-		return previewRequest{}, false
-	}
-	pv, err := p.signer.VerifyPreview(tok, now)
-	if err != nil {
-		return previewRequest{}, false
-	}
-	for _, c := range snap.Engine.Campaigns() {
-		if c.ID == pv.Campaign {
-			return previewRequest{Preview: pv, slot: c.Slot}, true
-		}
-	}
-	return previewRequest{}, false
 }
 
 // setCookie sets the visitor cookie holding value on the response.

@@ -76,7 +76,11 @@ type RewriteContext struct {
 	nh   int
 }
 
-type headerKV struct{ key, value []byte }
+// headerKV is a header the stage added or, with del set, removed.
+type headerKV struct {
+	key, value []byte
+	del        bool
+}
 
 var rewriteContexts = sync.Pool{New: func() any { return new(RewriteContext) }}
 
@@ -266,6 +270,24 @@ func (rc *RewriteContext) AddHeader(key, value []byte) {
 	kv := &rc.hdrs[rc.nh]
 	kv.key = append(kv.key[:0], key...)
 	kv.value = append(kv.value[:0], value...)
+	kv.del = false
+	rc.nh++
+}
+
+// RemoveHeader removes every field named key from the response, as the
+// origin sent it; the slice is copied. Removals and AddHeader's additions
+// apply in the order they were made, so a header removed and then added
+// holds only what was added. Like AddHeader it applies only when Rewrite
+// succeeds, and never to the proxy's own fields (Cache-Control, Vary,
+// ETag, Last-Modified), hop-by-hop fields or Set-Cookie.
+func (rc *RewriteContext) RemoveHeader(key []byte) {
+	if rc.nh == len(rc.hdrs) {
+		rc.hdrs = append(rc.hdrs, headerKV{})
+	}
+	kv := &rc.hdrs[rc.nh]
+	kv.key = append(kv.key[:0], key...)
+	kv.value = kv.value[:0]
+	kv.del = true
 	rc.nh++
 }
 
@@ -278,6 +300,7 @@ func (rc *RewriteContext) SetCookie(c *fasthttp.Cookie) {
 	kv := &rc.hdrs[rc.nh]
 	kv.key = append(kv.key[:0], fasthttp.HeaderSetCookie...)
 	kv.value = c.AppendBytes(kv.value[:0])
+	kv.del = false
 	rc.nh++
 }
 
@@ -289,8 +312,26 @@ func (rc *RewriteContext) applyHeaders(h *fasthttp.ResponseHeader) {
 		if !validFieldName(kv.key) || !validFieldValue(kv.value) || isHopByHop(kv.key, nil) {
 			continue
 		}
+		if kv.del {
+			if !proxyOwned(kv.key) {
+				h.DelBytes(kv.key)
+			}
+			continue
+		}
 		h.AddBytesKV(kv.key, kv.value)
 	}
+}
+
+// proxyOwned reports whether the proxy, not the stage, decides the
+// response field key: its caching fields, and cookies, which only
+// SetCookie adds to.
+func proxyOwned(key []byte) bool {
+	for _, k := range [...]string{fasthttp.HeaderCacheControl, fasthttp.HeaderVary, fasthttp.HeaderETag, fasthttp.HeaderLastModified, fasthttp.HeaderSetCookie} {
+		if bytes.EqualFold(key, []byte(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // validFieldName reports whether b is a non-empty token (RFC 9110 §5.6.2).

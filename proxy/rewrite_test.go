@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"strings"
@@ -391,5 +392,55 @@ func TestChangedImpliesSlotted(t *testing.T) {
 	}
 	if cc := string(r.Header.Peek("Cache-Control")); cc != "private, max-age=60" || len(r.Header.Peek("ETag")) > 0 {
 		t.Fatalf("changed body served cacheable: Cache-Control %q ETag %q", cc, r.Header.Peek("ETag"))
+	}
+}
+
+// headerRemover removes and adds response headers, as the preview of a
+// page in the campaign editor does with the origin's framing rules.
+type headerRemover struct{ changed bool }
+
+func (h headerRemover) Rewrite(rc *RewriteContext) error {
+	rc.RemoveHeader([]byte("X-Frame-Options"))
+	rc.RemoveHeader([]byte("Content-Security-Policy"))
+	rc.AddHeader([]byte("Content-Security-Policy"), []byte("frame-ancestors 'self'"))
+	rc.AddHeader([]byte("X-Kept"), []byte("stage"))
+	rc.RemoveHeader([]byte("Cache-Control")) // the proxy's: ignored
+	rc.RemoveHeader([]byte("Set-Cookie"))    // likewise
+	rc.RemoveHeader([]byte("Connection"))    // hop-by-hop: ignored
+	if h.changed {
+		rc.Dst = append(rc.Dst, rc.Body()...)
+		rc.Slotted, rc.Changed = true, true
+	}
+	return nil
+}
+
+func TestRewriteContextRemoveHeader(t *testing.T) {
+	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("text/html; charset=utf-8")
+		ctx.Response.Header.Set("Cache-Control", "max-age=10")
+		ctx.Response.Header.Set("X-Frame-Options", "DENY")
+		ctx.Response.Header.Add("Content-Security-Policy", "frame-ancestors 'none'")
+		ctx.Response.Header.Add("Content-Security-Policy", "script-src 'self'")
+		ctx.Response.Header.Set("X-Kept", "origin")
+		ctx.Response.Header.Add("Set-Cookie", "shop=1; Path=/")
+		ctx.SetBodyString(testPage)
+	})
+	for _, changed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("changed=%v", changed), func(t *testing.T) {
+			p := startProxy(t, origin, Options{Rewriter: headerRemover{changed: changed}})
+			r := p.Get(t, "GET", "/")
+			if got := r.Header.PeekAll("X-Frame-Options"); len(got) != 0 {
+				t.Errorf("got X-Frame-Options %q, want none", got)
+			}
+			if got := r.Header.PeekAll("Content-Security-Policy"); len(got) != 1 || string(got[0]) != "frame-ancestors 'self'" {
+				t.Errorf("got Content-Security-Policy %q, want only the stage's", got)
+			}
+			if got := r.Header.PeekAll("X-Kept"); len(got) != 2 {
+				t.Errorf("got X-Kept %q, want the origin's and the stage's", got)
+			}
+			if len(r.Header.Peek("Cache-Control")) == 0 || len(r.Header.PeekAll("Set-Cookie")) == 0 {
+				t.Error("a stage removed Cache-Control or Set-Cookie")
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,8 +62,8 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	if *nodes > 1 {
 		return runDemoCluster(stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
 	}
-	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog_dir: %s\ncatalog: %s\n%s",
-		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(tmp), strconv.Quote(catalog), demo.Config())
+	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\n%scatalog_dir: %s\ncatalog: %s\n%s",
+		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), demoPreviewURL(*listen), strconv.Quote(tmp), strconv.Quote(catalog), demo.Config())
 	log := newLogger(config.Log{Level: "warn"}, stderr)
 	n, err := startDemoNode(cfgText, log)
 	if err != nil {
@@ -89,6 +90,21 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		return 1
 	}
 	return 0
+}
+
+// demoPreviewURL returns the admin.preview_url line of a demo node whose
+// proxy listens on listen: the shop as a browser on this machine reaches
+// it, for the campaign editor's page previews. Empty when the port is 0:
+// the node then derives it from the port its listener got.
+func demoPreviewURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "0" {
+		return ""
+	}
+	if a, err := netip.ParseAddr(host); host == "" || (err == nil && a.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "  preview_url: " + strconv.Quote("http://"+net.JoinHostPort(host, port)) + "\n"
 }
 
 // seedBody is the part of a profile the demo seeds carry.

@@ -43,8 +43,8 @@ func runDemoCluster(stdout, stderr io.Writer, count int, listen, admin, shop, ca
 	}()
 	seed := "[]"
 	for i := range count {
-		cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog_dir: %s\ncatalog: %s\n%s\nidentity:\n  keys: [%q]\ncluster:\n  name: marquee-demo\n  node_name: node%d\n  bind: 127.0.0.1:0\n  join: %s\n  preset: local\n  secret_keys: [%q]\n",
-			strconv.Quote(shiftPort(listen, i)), shop, strconv.Quote(shiftPort(admin, i)), strconv.Quote(filepath.Dir(catalog)), strconv.Quote(catalog), demo.Config(),
+		cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\n%scatalog_dir: %s\ncatalog: %s\n%s\nidentity:\n  keys: [%q]\ncluster:\n  name: marquee-demo\n  node_name: node%d\n  bind: 127.0.0.1:0\n  join: %s\n  preset: local\n  secret_keys: [%q]\n",
+			strconv.Quote(shiftPort(listen, i)), shop, strconv.Quote(shiftPort(admin, i)), demoPreviewURL(shiftPort(listen, i)), strconv.Quote(filepath.Dir(catalog)), strconv.Quote(catalog), demo.Config(),
 			signKey, i+1, seed, gossipKey)
 		n, err := startDemoNode(cfgText, log)
 		if err != nil {

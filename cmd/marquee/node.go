@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"time"
 
@@ -129,7 +130,17 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 			return n, err
 		}
 	}
+	// The admin listener first: a page preview names the console's origin,
+	// port included, as the one that may frame it.
+	if cfg.Admin.Listen != "off" {
+		if n.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			return n, fmt.Errorf("admin listen: %w", err)
+		}
+	}
 	popts := personalizeOptions(cfg)
+	if n.adminLn != nil {
+		popts.PreviewFrameAncestors = admin.ConsoleFrameSources(cfg.Admin.Listen, n.adminLn.Addr().(*net.TCPAddr).Port)
+	}
 	popts.Snapshot, popts.Store, popts.Keys, popts.Exporter = snap, n.store, keys, n.exporter
 	popts.Logger, popts.Registry, popts.Recorder = log, n.registry, n.stats
 	popts.Tracker, popts.Customer, popts.Consent = n.ingest.tracker, n.ingest.customer, n.ingest.consent
@@ -165,7 +176,7 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		ec = pc
 	}
 	n.useCache(ec)
-	if cfg.Admin.Listen != "off" {
+	if n.adminLn != nil {
 		tokens, err := adminTokens(cfg)
 		if err != nil {
 			return n, err
@@ -177,7 +188,8 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		n.stopHistory = hist.Start(log)
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Audit: n.audit, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
-			Cache: n.adminCache(), Purges: n.purgePublisher(), History: hist})
+			Cache: n.adminCache(), Purges: n.purgePublisher(), History: hist,
+			PreviewURL: previewURL(cfg, n.proxyLn.Addr())})
 		if err != nil {
 			return n, err
 		}
@@ -189,9 +201,6 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
-		if n.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
-			return n, fmt.Errorf("admin listen: %w", err)
 		}
 		go func() { n.errc <- n.admin.Serve(n.adminLn) }()
 	}
@@ -220,6 +229,28 @@ func (n *node) adminURL() string {
 		return ""
 	}
 	return "http://" + n.adminLn.Addr().String()
+}
+
+// previewURL is admin.preview_url or, by default, the proxy's address
+// when listen names a host: "http://" and that host with the port the
+// proxy got. Empty when listen is on every address, whose name browsers
+// use marquee cannot know.
+func previewURL(cfg *config.Config, proxyAddr net.Addr) string {
+	if cfg.Admin.PreviewURL != "" {
+		return cfg.Admin.PreviewURL
+	}
+	host, _, err := net.SplitHostPort(cfg.Listen)
+	if err != nil || host == "" {
+		return ""
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(proxyAddr.String())
+	if err != nil {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // wait blocks until ctx ends or a listener fails.

@@ -1,0 +1,171 @@
+package personalize
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/marquee-proxy/marquee/internal/httpfield"
+	"github.com/marquee-proxy/marquee/profile"
+	"github.com/marquee-proxy/marquee/proxy"
+)
+
+// Bounds of the drafts held for page previews.
+const (
+	// MaxDraftAge is the longest a draft is held (HoldDraft).
+	MaxDraftAge = time.Hour
+	// maxDrafts is how many drafts a node holds at most: each is a whole
+	// compiled configuration.
+	maxDrafts = 32
+)
+
+// HoldDraft keeps snap, a draft compiled by Snapshot.WithDecisions and
+// never swapped in, for the page previews of tokens naming the id it
+// returns (Preview.Draft), until expires or MaxDraftAge from now,
+// whichever comes first. Drafts are held in this node's memory only, at
+// most a few dozen, the oldest dropped first; a token whose draft is gone
+// previews the running configuration's campaign of that id, if any.
+func (p *Personalizer) HoldDraft(snap *Snapshot, expires time.Time) string {
+	now := p.now()
+	if limit := now.Add(MaxDraftAge); expires.After(limit) {
+		expires = limit
+	}
+	return p.drafts.Put(snap, expires, now)
+}
+
+// previewRequest is a verified preview: what the page is decided with and
+// for, and the slot its campaign fills.
+type previewRequest struct {
+	Preview
+	slot string           // the slot the campaign fills; "" when there is no such campaign
+	snap *Snapshot        // decides the page: the draft's, or the running one
+	prof *profile.Profile // decided for: the token's visitor's, or the browser's
+	id   []byte
+}
+
+// preview reads a preview token from the query or a header and, when it
+// is valid, sets pg.preview, keeps the token out of Referer headers and
+// lets the admin console frame the page. A page with a valid token is
+// never counted, whatever it shows.
+func (p *Personalizer) preview(pg *page) bool {
+	rc := pg.rc
+	tok := rc.URI().QueryArgs().Peek(PreviewParam)
+	if len(tok) == 0 {
+		tok = rc.RequestHeader().Peek(PreviewHeader)
+	}
+	if len(tok) == 0 {
+		return false
+	}
+	pv, err := p.signer.VerifyPreview(tok, pg.now)
+	if err != nil {
+		return false
+	}
+	pr := previewRequest{Preview: pv, snap: pg.snap, prof: pg.prof, id: pg.id}
+	if pv.Draft != "" {
+		if d, ok := p.drafts.Get(pv.Draft, pg.now); ok {
+			pr.snap = d
+		}
+	}
+	if pv.Visitor != "" {
+		pr.id = []byte(pv.Visitor)
+		prof, err := p.store.GetBytes(pr.id)
+		if err != nil || prof == nil {
+			prof = emptyProfile
+		}
+		pr.prof = prof
+	}
+	for _, c := range pr.snap.Engine.Campaigns() {
+		if c.ID == pv.Campaign {
+			pr.slot = c.Slot
+			break
+		}
+	}
+	pg.preview = pr
+	// The token is in the page's address: its links and subresources must
+	// not carry it to the origin's logs or other sites in a Referer.
+	rc.RemoveHeader(strReferrerPolicy)
+	rc.AddHeader(strReferrerPolicy, strNoReferrer)
+	p.allowFraming(rc)
+	return true
+}
+
+var (
+	strXFrameOptions  = []byte("X-Frame-Options")
+	strCSP            = []byte("Content-Security-Policy")
+	strReferrerPolicy = []byte("Referrer-Policy")
+	strNoReferrer     = []byte("no-referrer")
+)
+
+// allowFraming lets the admin console show a preview page in an iframe
+// when the origin forbids framing: X-Frame-Options is removed, and the
+// frame-ancestors directives of the origin's policies give way to one
+// naming the console (RFC 7034; CSP Level 3 §6.4.2). The rest of the
+// origin's policies stands.
+func (p *Personalizer) allowFraming(rc *proxy.RewriteContext) {
+	h := rc.OriginResponseHeader()
+	if p.frameAncestors == nil || h == nil {
+		return
+	}
+	forbids := len(h.PeekBytes(strXFrameOptions)) > 0
+	if forbids {
+		rc.RemoveHeader(strXFrameOptions)
+	}
+	policies := h.PeekAll(string(strCSP))
+	framed := false
+	for _, v := range policies {
+		if _, had := withoutFrameAncestors(nil, v); had {
+			framed = true
+		}
+	}
+	if framed {
+		rc.RemoveHeader(strCSP)
+		for _, v := range policies {
+			if kept, _ := withoutFrameAncestors(nil, v); len(kept) > 0 {
+				rc.AddHeader(strCSP, kept)
+			}
+		}
+	}
+	if forbids || framed {
+		rc.AddHeader(strCSP, p.frameAncestors)
+	}
+}
+
+// withoutFrameAncestors appends to dst the Content-Security-Policy field
+// value v without its frame-ancestors directives, and reports whether it
+// had one. v may hold several policies separated by commas (CSP Level 3
+// §3.1); a policy left empty is dropped.
+func withoutFrameAncestors(dst, v []byte) ([]byte, bool) {
+	had := false
+	first := true
+	for policy := range bytes.SplitSeq(v, []byte(",")) {
+		start := len(dst)
+		if !first {
+			dst = append(dst, ", "...)
+		}
+		n := 0
+		for d := range bytes.SplitSeq(policy, []byte(";")) {
+			d = httpfield.TrimOWS(d)
+			if len(d) == 0 {
+				continue
+			}
+			name := d
+			if i := bytes.IndexAny(d, " \t"); i >= 0 {
+				name = d[:i]
+			}
+			if bytes.EqualFold(name, []byte("frame-ancestors")) {
+				had = true
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, "; "...)
+			}
+			dst = append(dst, d...)
+			n++
+		}
+		if n == 0 {
+			dst = dst[:start]
+			continue
+		}
+		first = false
+	}
+	return dst, had
+}
