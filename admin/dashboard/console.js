@@ -547,7 +547,7 @@ function chart(key, title, series, data, empty, extra = {}) {
   const old = charts.get(key);
   const hasData = data[0].length > 0 && data.slice(1).some(col => col.some(v => v != null));
   if (!hasData || typeof uPlot !== 'function') {
-    if (old) { old.u.destroy(); charts.delete(key); }
+    if (old) { old.ro.disconnect(); old.u.destroy(); charts.delete(key); }
     return el('div', 'chart', el('h4', null, title), el('p', 'muted', typeof uPlot !== 'function' ? 'Charts need /assets/uPlot.iife.min.js.' : empty));
   }
   const sig = JSON.stringify(series.map(s => s.label)) + JSON.stringify(extra.bands || []);
@@ -555,7 +555,7 @@ function chart(key, title, series, data, empty, extra = {}) {
     old.u.setData(data);
     return old.wrap;
   }
-  if (old) old.u.destroy();
+  if (old) { old.ro.disconnect(); old.u.destroy(); }
   const holder = el('div');
   const wrap = el('div', 'chart', el('h4', null, title), holder);
   wrap.dataset.chart = key;
@@ -570,8 +570,9 @@ function chart(key, title, series, data, empty, extra = {}) {
   if (extra.bands) opts.bands = extra.bands;
   const u = new uPlot(opts, data, holder);
   // Sized to its column once laid out, and again when that changes.
-  new ResizeObserver(() => { if (holder.clientWidth > 0) u.setSize({width: holder.clientWidth, height: 200}); }).observe(holder);
-  charts.set(key, {u, wrap, sig});
+  const ro = new ResizeObserver(() => { if (holder.clientWidth > 0) u.setSize({width: holder.clientWidth, height: 200}); });
+  ro.observe(holder);
+  charts.set(key, {u, wrap, sig, ro});
   return wrap;
 }
 const line = (label, i, fmt) => ({label, stroke: COLORS[i % COLORS.length], width: 1.5, points: {show: false}, value: (u, v) => v == null ? '—' : fmt(v)});
