@@ -220,6 +220,21 @@ func TestConsoleEditorWalk(t *testing.T) {
 		t.Fatal("the rolled-back campaign is still on the live page")
 	}
 
+	// A problem inside an experiment shows at its variant's row: typing
+	// after the weight of 1 makes it "1-3", not a number.
+	step("a bad variant weight",
+		chromedp.Click(chromedp.CSS(`button[data-id="edit-spring-sale"]`)),
+		poll(`document.getElementById('ed-state').textContent === 'valid' && document.getElementById('ed-id').value === 'spring-sale'`),
+		chromedp.SendKeys(chromedp.CSS(`#ed-variants .variant:nth-child(2) .v-weight`), `-3`),
+		poll(`document.querySelector('#ed-variants .variant:nth-child(2) [data-variant-problems] .problem') !== null`))
+	if msg := text("variant problem", `document.querySelector('#ed-variants .variant:nth-child(2) [data-variant-problems] .problem').textContent`); !strings.Contains(msg, "campaigns[1].experiment.variants[1].weight") {
+		t.Errorf("the second variant's row says %q, want its weight's problem", msg)
+	}
+	if !strings.Contains(text("weight field", `document.querySelector('#ed-variants .variant:nth-child(2) .v-weight').className`), "invalid") {
+		t.Error("the weight field is not marked invalid")
+	}
+	step("close the editor", chromedp.Click(chromedp.ID("ed-close")))
+
 	step("profile card",
 		chromedp.ScrollIntoView(chromedp.ID("profile")),
 		chromedp.WaitVisible(chromedp.CSS(`#profile-body .profile-card`)))
