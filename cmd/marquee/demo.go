@@ -38,6 +38,12 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		return code
 	}
 
+	// Signals are caught from the start, not once the node runs: Ctrl-C
+	// while the profiles load would otherwise end the process before the
+	// deferred clean-up removes the temporary directory.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	shopLn, err := net.Listen("tcp", *shopAddr)
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee demo: demo shop:", err, "(pick another address with -shop)")
@@ -59,7 +65,7 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		return 1
 	}
 	if *nodes > 1 {
-		return runDemoCluster(stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
+		return runDemoCluster(ctx, stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
 	}
 	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\ncatalog_dir: %s\ncatalog: %s\n%s",
 		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), strconv.Quote(tmp), strconv.Quote(catalog), demo.Config())
@@ -76,10 +82,9 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		n.close(context.Background())
 		return 1
 	}
-	printDemo(stdout, n, shopLn.Addr().String(), named, len(seeds))
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if ctx.Err() == nil {
+		printDemo(stdout, n, shopLn.Addr().String(), named, len(seeds))
+	}
 	err = n.wait(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

@@ -7,9 +7,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +24,10 @@ import (
 type demoRun struct {
 	proxy, shop, admin string
 	cookies            map[string]string // visitor name → mq_vid cookie value
+	// tmp is the process's TMPDIR, a directory of the test's own.
+	tmp string
+	// cmd is the running demo.
+	cmd *exec.Cmd
 }
 
 var (
@@ -31,13 +38,18 @@ var (
 	demoCookieLine = regexp.MustCompile(`-b 'mq_vid=([^']+)'`)
 )
 
-// startDemo runs "marquee demo" on free loopback ports, as the README's
-// first command does on fixed ones, and reads what it prints.
-func startDemo(t *testing.T) demoRun {
+// startDemo runs "marquee demo" of the binary bin on free loopback ports,
+// as the README's first command does on fixed ones, and reads what it
+// prints. The test's end stops it as Ctrl-C would, with SIGTERM (killed
+// only if it does not exit within 30 s).
+func startDemo(t *testing.T, bin string) demoRun {
 	t.Helper()
-	bin := buildMarquee(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	cmd := exec.CommandContext(ctx, bin, "demo", "-listen", "127.0.0.1:0", "-shop", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-profiles", "50")
+	tmp := t.TempDir()
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +61,7 @@ func startDemo(t *testing.T) demoRun {
 		cancel()
 		_ = cmd.Wait()
 	})
-	run := demoRun{cookies: map[string]string{}}
+	run := demoRun{cookies: map[string]string{}, tmp: tmp, cmd: cmd}
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -126,7 +138,7 @@ func (d demoRun) visit(t *testing.T, name, url string) (*http.Response, string) 
 // a profile edited through the admin API changes the next page, and the
 // shop and the dashboard work in a real browser.
 func TestDemoBlackBox(t *testing.T) {
-	demo := startDemo(t)
+	demo := startDemo(t, buildMarquee(t))
 
 	_, origin := demo.visit(t, "", demo.shop+"/")
 	_, ada := demo.visit(t, "Ada", demo.proxy+"/")
@@ -162,5 +174,30 @@ func TestDemoBlackBox(t *testing.T) {
 		if !strings.Contains(dash, want) {
 			t.Errorf("the dashboard, in a browser, lacks %q", want)
 		}
+	}
+}
+
+// TestDemoRemovesTempDir stops "marquee demo" as a terminal and a service
+// manager would, and checks that the directory it keeps its catalog in is
+// gone once it has exited.
+func TestDemoRemovesTempDir(t *testing.T) {
+	bin := buildMarquee(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			demo := startDemo(t, bin)
+			pattern := filepath.Join(demo.tmp, "marquee-demo-*")
+			if dirs, _ := filepath.Glob(pattern); len(dirs) != 1 {
+				t.Fatalf("while the demo runs: %q, want one directory", dirs)
+			}
+			if err := demo.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := demo.cmd.Wait(); err != nil {
+				t.Fatalf("the demo after %v: %v", sig, err)
+			}
+			if dirs, _ := filepath.Glob(pattern); len(dirs) != 0 {
+				t.Errorf("after the demo stopped: %q left behind", dirs)
+			}
+		})
 	}
 }
