@@ -19,6 +19,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/internal/demo"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -108,7 +109,13 @@ var abandonedCarts = map[string][]profile.CartItem{
 	"Dev": {{Product: "nova-ereader", Qty: 1, Price: 129}, {Product: "trail-headlamp", Qty: 2, Price: 34}},
 }
 
+// seedViews is how many views of their favourite category each seeded
+// visitor made the day before the demo started: browsing history, so that
+// recommendations have something to go by from the first page.
+const seedViews = 3
+
 func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
+	yesterday := decide.DayIndex(now.AddDate(0, 0, -1), time.UTC) // the demo config sets no time_zone
 	for _, s := range seeds {
 		var b seedBody
 		if err := json.Unmarshal(s.Body, &b); err != nil {
@@ -116,6 +123,9 @@ func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
 		}
 		if _, err := st.Update(s.ID, func(p *profile.Profile) error {
 			p.Attrs, p.Scores = b.Attrs, b.Scores
+			if fav, ok := b.Attrs["favourite"].(string); ok && fav != "" {
+				p.Views = map[string][]profile.DayCount{fav: {{Day: yesterday, Count: seedViews}}}
+			}
 			if items, ok := abandonedCarts[s.Name]; ok {
 				p.Cart = profile.Cart{Items: items, UpdatedAt: now.Add(-2 * time.Hour)}
 			}

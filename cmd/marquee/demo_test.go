@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -118,6 +119,26 @@ func heroOf(page string) string {
 	return page[i : i+end]
 }
 
+// recCard is one card of a recs slot, in the demo shop's own markup.
+var recCard = regexp.MustCompile(`<li><a href="(/p/[^"]+)"><img src="(/img/[^"]+\.svg)" alt="" width="240" height="180"><span>[^<]+</span><span class="price">\$[0-9,]+\.[0-9]{2}</span></a></li>`)
+
+// recsOf returns the product and image paths of the cards in a page's
+// recs slot.
+func recsOf(page string) (products, images []string) {
+	i := strings.Index(page, `data-marquee-slot="recs"`)
+	if i < 0 {
+		return nil, nil
+	}
+	end := strings.Index(page[i:], "</section>")
+	if end < 0 {
+		end = len(page) - i
+	}
+	for _, m := range recCard.FindAllStringSubmatch(page[i:i+end], -1) {
+		products, images = append(products, m[1]), append(images, m[2])
+	}
+	return products, images
+}
+
 // visit gets url as a browser holding the named demo visitor's cookie
 // (none for ""), and fails the test unless the page is served.
 func (d demoRun) visit(t *testing.T, name, url string) (*http.Response, string) {
@@ -151,6 +172,34 @@ func TestDemoBlackBox(t *testing.T) {
 	resp, _ := demo.visit(t, "", demo.proxy+"/")
 	if !strings.HasPrefix(resp.Header.Get("Set-Cookie"), "mq_vid=") {
 		t.Errorf("a new visitor got no visitor cookie: %q", resp.Header.Get("Set-Cookie"))
+	}
+
+	// Recommendations look like the shop's own cards, four of them, with
+	// images the shop serves, and never offer the product on the page.
+	const product = "/p/pulse-watch"
+	_, shopPage := demo.visit(t, "", demo.shop+product)
+	if own, _ := recsOf(shopPage); len(own) != 4 {
+		t.Fatalf("the shop's own recs on %s: %d cards in its markup, want 4", product, len(own))
+	}
+	for _, name := range []string{"", "Ada", "Bob"} {
+		_, page := demo.visit(t, name, demo.proxy+product)
+		products, images := recsOf(page)
+		if len(products) != 4 {
+			t.Errorf("%q on %s: %d recommendation cards %q, want 4", name, product, len(products), products)
+		}
+		if slices.Contains(products, product) {
+			t.Errorf("%q on %s: recommended the page's own product: %q", name, product, products)
+		}
+		for _, img := range images {
+			if resp, body := demo.visit(t, name, demo.proxy+img); resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+				t.Errorf("%q: %s is not an image: %s", name, img, resp.Header.Get("Content-Type"))
+			}
+		}
+	}
+	if _, page := demo.visit(t, "Ada", demo.proxy+product); !strings.Contains(page, "Picked for you, Ada") {
+		t.Error("Ada's recs are not the electronics picks")
+	} else if products, _ := recsOf(page); len(products) > 0 && products[0] != "/p/aero-earbuds" {
+		t.Errorf("Ada's picks on %s: %q, want the most popular other electronics first", product, products)
 	}
 
 	// Ada is no longer a gold member: her next page says so.
