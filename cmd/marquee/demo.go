@@ -27,9 +27,10 @@ import (
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", "[flags]", `
 Run a demo shop with marquee in front of it: the shop (origin), the proxy,
-the admin API, a few named visitor profiles plus generated ones, and
-campaigns. Prints the URLs to open and curl lines that show two visitors
-getting different pages. Needs no config; everything is in memory.`, stderr)
+the admin API, five named visitor profiles plus generated ones, and
+campaigns. Prints the URLs to open and five curl lines, one per named
+visitor, each getting a different page. Needs no config; everything is in
+memory. Runs in the foreground until Ctrl-C.`, stderr)
 	listen := fs.String("listen", "127.0.0.1:8000", "proxy `address` (port 0 picks a free one)")
 	adminAddr := fs.String("admin", "127.0.0.1:9000", "admin API `address`")
 	shopAddr := fs.String("shop", "127.0.0.1:8080", "demo shop (origin) `address`")
@@ -146,9 +147,8 @@ func printDemo(w io.Writer, n *node, shop string, named []demo.Seed, total int) 
   admin API             %s/v1/profiles/{id}   (metrics at %s/metrics)
 
 %d profiles loaded. Open the shop in a browser: you are a new visitor and see
-the shop's own banners. Then become one of the named visitors, or edit your
-own profile (your visitor id is the part of the mq_vid cookie before the
-first dot):
+the shop's own banners. Then see the pages of the named visitors, or make
+yourself gold and reload:
 
 `, site, shop, n.adminURL(), n.adminURL(), total)
 	signer := n.pers.Signer()
@@ -160,12 +160,12 @@ first dot):
 		fmt.Fprintf(w, "  # %s\n  curl -s -b 'mq_vid=%s' %s/ | grep -A2 'data-marquee-slot=\"hero\"'\n\n", s.Name, cookie, site)
 	}
 	if len(named) > 0 {
-		fmt.Fprintf(w, `  # see and change a profile
-  curl -s %s/v1/profiles/%s
-  curl -s -X PUT %s/v1/profiles/%s -d '{"attrs":{"tier":"gold","name":"You"}}'
-
-`, n.adminURL(), named[0].ID, n.adminURL(), named[0].ID)
+		fmt.Fprintf(w, "  # %s's profile\n  curl -s %s/v1/profiles/%s\n\n", named[0].Name, n.adminURL(), named[0].ID)
 	}
+	fmt.Fprintf(w, `  # make yourself gold: VISITOR is your mq_vid cookie up to the first dot
+  curl -s -X PUT %s/v1/profiles/VISITOR -d '{"attrs":{"tier":"gold","name":"You"}}'
+
+`, n.adminURL())
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
