@@ -63,7 +63,8 @@ type Catalog struct {
 	// ids are folded unless events.keep_case is set, find the product.
 	byFold map[string]int32
 	// byPath maps the path of each product's url to its position, so
-	// that the page being served names its product.
+	// that the page being served names its product; -1 for a path that
+	// several products' urls share.
 	byPath map[string]int32
 }
 
@@ -224,7 +225,11 @@ func (c *Catalog) index() {
 		pr := &c.products[i]
 		c.byID[pr.ID] = int32(i)
 		if p := urlPath(pr.URL); p != "" {
-			if _, dup := c.byPath[p]; !dup {
+			if _, dup := c.byPath[p]; dup {
+				// Urls that differ only in their query (/item?id=1)
+				// share a path, which then names no one product.
+				c.byPath[p] = -1
+			} else {
 				c.byPath[p] = int32(i)
 			}
 		}
@@ -296,7 +301,7 @@ func (c *Catalog) PageProduct(path string) (id string, ok bool) {
 		return "", false
 	}
 	i, ok := c.byPath[trimSlash(path)]
-	if !ok {
+	if !ok || i < 0 {
 		return "", false
 	}
 	return c.products[i].ID, true

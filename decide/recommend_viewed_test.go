@@ -11,14 +11,17 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 )
 
-// viewedCatalog is a small shop: four electronics products and a mug, with
-// product page urls, relative and absolute.
+// viewedCatalog is a small shop: four electronics products, a mug and two
+// cups, with product page urls, relative, absolute and told apart only by
+// their query.
 const viewedCatalog = `[
 	{"id":"tv","url":"/p/tv","categories":["electronics"],"popularity":5},
 	{"id":"phone","url":"https://shop.example/p/phone/","categories":["electronics"],"popularity":9},
 	{"id":"watch","url":"/p/watch","categories":["electronics"],"popularity":7},
 	{"id":"Radio","url":"/p/radio","categories":["electronics"],"popularity":2},
-	{"id":"mug","url":"/p/mug","categories":["home"],"popularity":1}
+	{"id":"mug","url":"/p/mug","categories":["home"],"popularity":1},
+	{"id":"cup-1","url":"/item?id=1","categories":["home"],"popularity":0},
+	{"id":"cup-2","url":"/item?id=2","categories":["home"],"popularity":0}
 ]`
 
 func TestRecommendLeavesOutViewed(t *testing.T) {
@@ -45,8 +48,8 @@ func TestRecommendLeavesOutViewed(t *testing.T) {
 		{"the page viewed before", fan("phone"), RecommendOptions{Page: "phone"}, 4, []string{"watch", "tv", "Radio", "mug"}},
 		{"viewed products not in the catalog", fan("kettle"), RecommendOptions{Page: "kettle"}, 2, []string{"phone", "watch"}},
 		{"switch on", fan("watch"), RecommendOptions{Page: "phone", IncludeViewed: true}, 3, []string{"phone", "watch", "tv"}},
-		{"fewer candidates than slots", fan("watch", "tv", "mug"), RecommendOptions{Page: "phone"}, 4, []string{"Radio"}},
-		{"every product left out", fan("watch", "tv", "mug", "radio"), RecommendOptions{Page: "phone"}, 4, []string{}},
+		{"fewer candidates than slots", fan("watch", "tv", "mug", "cup-1"), RecommendOptions{Page: "phone"}, 4, []string{"Radio", "cup-2"}},
+		{"every product left out", fan("watch", "tv", "mug", "radio", "cup-1", "cup-2"), RecommendOptions{Page: "phone"}, 4, []string{}},
 		{"popular ones for a new visitor, less the page's", profile.Profile{}, RecommendOptions{Page: "phone"}, 2, []string{"watch", "tv"}},
 	}
 	for _, tt := range tests {
@@ -77,6 +80,7 @@ func TestPageProduct(t *testing.T) {
 		{"/p/phone", "phone", true}, // an absolute url's path
 		{"/p/radio", "Radio", true},
 		{"/p/TV", "", false},
+		{"/item", "", false}, // two products' urls share it
 		{"/p", "", false},
 		{"/", "", false},
 		{"", "", false},
