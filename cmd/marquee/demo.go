@@ -79,7 +79,7 @@ memory. Runs in the foreground until Ctrl-C.`, stderr)
 	}
 	named := demo.NamedSeeds()
 	seeds := append(named, demo.GeneratedSeeds(*profiles, 1)...)
-	if err := loadSeeds(n.store, seeds, time.Now()); err != nil {
+	if err := loadSeeds(ctx, n.store, seeds, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
 		n.close(context.Background())
 		return 1
@@ -115,9 +115,14 @@ var abandonedCarts = map[string][]profile.CartItem{
 // recommendations have something to go by from the first page.
 const seedViews = 3
 
-func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
+// loadSeeds stores the seeds' profiles. It stops early, without an error,
+// when ctx ends: the demo is being stopped.
+func loadSeeds(ctx context.Context, st *msync.Store, seeds []demo.Seed, now time.Time) error {
 	yesterday := decide.DayIndex(now.AddDate(0, 0, -1), time.UTC) // the demo config sets no time_zone
 	for _, s := range seeds {
+		if ctx.Err() != nil {
+			return nil
+		}
 		var b seedBody
 		if err := json.Unmarshal(s.Body, &b); err != nil {
 			return fmt.Errorf("seed %s: %w", s.ID, err)

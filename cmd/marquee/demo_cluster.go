@@ -56,9 +56,12 @@ func runDemoCluster(ctx context.Context, stdout, stderr io.Writer, count int, li
 	}
 	named := demo.NamedSeeds()
 	seeds := append(named, demo.GeneratedSeeds(profiles, 1)...)
-	if err := loadSeeds(nodes[0].store, seeds, time.Now()); err != nil {
+	if err := loadSeeds(ctx, nodes[0].store, seeds, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
 		return 1
+	}
+	if ctx.Err() != nil {
+		return 0
 	}
 	printDemo(stdout, nodes[0], shop, named, len(seeds))
 	fmt.Fprintf(stdout, "\n%d nodes, clustered (profiles were loaded on node 1 and replicated):\n\n", count)

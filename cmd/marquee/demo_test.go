@@ -250,3 +250,41 @@ func TestDemoRemovesTempDir(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoStopsWhileLoading stops "marquee demo" while it still loads its
+// profiles: it stops loading, exits cleanly without printing its visitors,
+// and leaves no directory behind.
+func TestDemoStopsWhileLoading(t *testing.T) {
+	bin := buildMarquee(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(bin, "demo", "-listen", "127.0.0.1:0", "-shop", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-profiles", "100000")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	cmd.WaitDelay = 30 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pattern := filepath.Join(tmp, "marquee-demo-*")
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if dirs, _ := filepath.Glob(pattern); len(dirs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the demo made no temporary directory within a minute")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the demo after SIGTERM: %v", err)
+	}
+	if strings.Contains(stdout.String(), "# Ada") {
+		t.Errorf("the demo printed its visitors after it was stopped:\n%s", stdout.String())
+	}
+	if dirs, _ := filepath.Glob(pattern); len(dirs) != 0 {
+		t.Errorf("after the demo stopped: %q left behind", dirs)
+	}
+}
