@@ -23,6 +23,9 @@ type Decisions struct {
 	Catalog       string      `yaml:"catalog" json:"catalog"`
 	Conversions   Conversions `yaml:"conversions" json:"conversions"`
 	Bots          Bots        `yaml:"bots" json:"bots"`
+
+	// RecommendViewed is Config.RecommendViewed.
+	RecommendViewed bool `yaml:"recommend_viewed" json:"recommend_viewed,omitempty"`
 }
 
 // Decisions returns the replaceable part of c. Experiment ids and salts
@@ -47,6 +50,8 @@ func (c *Config) Decisions() Decisions {
 		Slots: c.Slots, Segments: c.Segments, Campaigns: campaigns,
 		GlobalHoldout: c.GlobalHoldout, Salt: c.Salt, Catalog: c.Catalog,
 		Conversions: c.Conversions, Bots: c.Bots,
+
+		RecommendViewed: c.RecommendViewed,
 	}
 }
 
@@ -76,6 +81,7 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
 	out.GlobalHoldout, out.Salt, out.Catalog = d.GlobalHoldout, d.Salt, d.Catalog
 	out.Conversions, out.Bots = d.Conversions, d.Bots
+	out.RecommendViewed = d.RecommendViewed
 	out.applyDefaults()
 	if errs := out.validate(); len(errs) > 0 {
 		return nil, errs.Err()

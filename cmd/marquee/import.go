@@ -250,13 +250,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int64, cr *countingReader) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	return &progress{w: w, tty: tty, total: total, cr: cr, start: time.Now()}
+	return &progress{w: w, tty: isTerminal(w), total: total, cr: cr, start: time.Now()}
 }
 
 func (p *progress) update(records int) {
