@@ -28,7 +28,7 @@ func TestAdminCampaignsReplaceAndExplain(t *testing.T) {
 	defer srv.Close()
 
 	code, body := call(t, srv, "PUT", "/v1/campaigns", "", "campaigns:\n  - id: x\n    slot: hero\n    when: nosuch\n    template: y\n")
-	if code != 400 || errField(body, "code") != apierror.CodeInvalidConfig || !strings.Contains(strings.Join(toStrings(body), " "), `body:4: campaigns[0].when: unknown segment "nosuch"`) {
+	if code != 400 || errField(body, "code") != apierror.CodeInvalidConfig || !strings.Contains(strings.Join(toStrings(body), " "), `body:4: campaigns[0].when: "nosuch" at column 1: unknown segment "nosuch"`) {
 		t.Errorf("bad PUT: %d %v", code, body)
 	}
 	if env.Pers.Snapshot().Version != 0 {
