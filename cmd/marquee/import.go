@@ -28,8 +28,7 @@ Profile lines: {"id": "...", "attrs": {...}, "scores": {...}, "consent":
 {...}, "purchases": [...]}. Event lines: the events API schema. On a
 terminal a progress line shows the count, rate and time left; at the end
 a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr)
-	server := fs.String("server", "http://127.0.0.1:9000", "admin API `URL` of a running node")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+	af := addAdminFlags(fs, "server")
 	offline := fs.Bool("offline", false, "write the store directly instead of calling a node")
 	dataDir := fs.String("data-dir", "", "store `directory` for -offline")
 	cfgPath := fs.String("config", "", "config `file` whose data_dir, time_zone, events and store settings -offline uses")
@@ -73,7 +72,7 @@ a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr
 	if *offline {
 		st, err = importOffline(cr, *dataDir, *cfgPath, kind, rw, prog)
 	} else {
-		st, err = importOnline(cr, *server, *token, kind, rw, prog)
+		st, err = importOnline(cr, af.url, af.bearer(), kind, rw, prog)
 	}
 	prog.done()
 	if err != nil && st.Imported+st.Rejected+st.Duplicates == 0 {
@@ -205,6 +204,9 @@ func importOnline(r *countingReader, server, token string, kind msync.ImportKind
 		return msync.ImportStats{}, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return msync.ImportStats{}, unauthorized(token)
+	}
 	var ans importAnswer
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&ans); err != nil {
 		return msync.ImportStats{}, fmt.Errorf("%s: %s: unreadable answer: %w", u, resp.Status, err)
