@@ -184,6 +184,10 @@ func (w *notFoundWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap gives http.ResponseController the connection's writer, for
+// flushing, deadlines and full duplex.
+func (w *notFoundWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // auth checks the bearer token and turns a handler's error into the
 // common error response: the one place admin errors become statuses.
 func (a *admin) auth(h func(http.ResponseWriter, *http.Request) error) http.Handler {
