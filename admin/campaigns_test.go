@@ -215,6 +215,11 @@ func TestAdminCampaignsAsJSON(t *testing.T) {
 			t.Errorf("JSON document: %s", body)
 		}
 	}
+	// What is not set is left out, and the YAML says which crawler list
+	// is in force.
+	if _, y := get(""); strings.Contains(string(y), "null") || strings.Contains(string(y), "[]") || !strings.Contains(string(y), "# bots.user_agents is not set: the built-in list") {
+		t.Errorf("YAML document:\n%s", y)
+	}
 	// What GET gives as JSON, PUT takes back.
 	_, body := get("application/json")
 	if code, out := call(t, srv, "PUT", "/v1/campaigns", "", string(body)); code != 200 || env.Pers.Snapshot().Version != 1 {
