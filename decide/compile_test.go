@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -142,4 +143,20 @@ campaigns:
 
 func parseBench(yaml string) (*config.Config, error) {
 	return config.Parse("bench.yaml", []byte("origin: http://o:1\n"+yaml))
+}
+
+// TestUnknownSegmentListsSome: an unknown segment error lists the
+// segments there are, a bounded number of them.
+func TestUnknownSegmentListsSome(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("segments:\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "  s%02d: 'true'\n", i)
+	}
+	b.WriteString("campaigns:\n  - {id: a, slot: hero, when: nope, template: x}\n")
+	_, err := Compile(parse(t, b.String()))
+	want := `"nope" at column 1: unknown segment "nope"; segments: s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, …`
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("got %v, want it to end with %s", err, want)
+	}
 }

@@ -401,5 +401,12 @@ func knownSegments(unknown string, segments map[string]int) string {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	if len(names) > maxListedSegments {
+		names = append(names[:maxListedSegments], "…")
+	}
 	return "; segments: " + strings.Join(names, ", ")
 }
+
+// maxListedSegments bounds the segment names an unknown segment error
+// lists.
+const maxListedSegments = 20
