@@ -60,6 +60,18 @@ func (c *Config) Decisions() Decisions {
 // document leaves out are reset to their defaults, so the document is the
 // whole new set. Errors are located in the document, which is named name.
 func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
+	c, err := base.WithDecisionsPartial(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// WithDecisionsPartial is WithDecisions for a caller that compiles the
+// result further and reports every problem at once: as [LoadPartial], on
+// problems it also returns the configuration as far as the document
+// decoded, to be compiled for more problems only.
+func (base *Config) WithDecisionsPartial(name string, data []byte) (*Config, error) {
 	c := &Config{file: name, pos: map[string]int{}}
 	var d Decisions
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -73,9 +85,6 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	}
 	dd := &decoder{file: name, pos: c.pos}
 	dd.decode(root.Content[0], reflectValue(&d), "")
-	if len(dd.errs) > 0 {
-		return nil, dd.errs.Err()
-	}
 	out := *base
 	out.file, out.pos = name, c.pos
 	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
@@ -83,8 +92,8 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	out.Conversions, out.Bots = d.Conversions, d.Bots
 	out.RecommendViewed = d.RecommendViewed
 	out.applyDefaults()
-	if errs := out.validate(); len(errs) > 0 {
-		return nil, errs.Err()
+	if errs := dd.errs.Merge(out.validate()); len(errs) > 0 {
+		return &out, errs.Err()
 	}
 	return &out, nil
 }
