@@ -246,6 +246,10 @@ func (w *notFoundWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap gives http.ResponseController the connection's writer, for
+// flushing, deadlines and full duplex.
+func (w *notFoundWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func profileID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if !msync.ValidID(id) {

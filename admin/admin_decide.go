@@ -54,7 +54,7 @@ func (a *admin) decisionRoutes(mux *routes) {
 // dashboard read it without a YAML parser).
 func (a *admin) getCampaigns(w http.ResponseWriter, r *http.Request) error {
 	snap := a.opts.Personalizer.Snapshot()
-	out, err := yaml.Marshal(snap.Config.Decisions())
+	out, err := snap.Config.Decisions().Document()
 	if err != nil {
 		return err
 	}

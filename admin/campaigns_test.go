@@ -28,7 +28,7 @@ func TestAdminCampaignsReplaceAndExplain(t *testing.T) {
 	defer srv.Close()
 
 	code, body := call(t, srv, "PUT", "/v1/campaigns", "", "campaigns:\n  - id: x\n    slot: hero\n    when: nosuch\n    template: y\n")
-	if code != 400 || errField(body, "code") != apierror.CodeInvalidConfig || !strings.Contains(strings.Join(toStrings(body), " "), `body:4: campaigns[0].when: unknown segment "nosuch"`) {
+	if code != 400 || errField(body, "code") != apierror.CodeInvalidConfig || !strings.Contains(strings.Join(toStrings(body), " "), `body:4: campaigns[0].when: "nosuch" at column 1: unknown segment "nosuch"`) {
 		t.Errorf("bad PUT: %d %v", code, body)
 	}
 	if env.Pers.Snapshot().Version != 0 {
@@ -214,6 +214,11 @@ func TestAdminCampaignsAsJSON(t *testing.T) {
 		if len(cs) != 1 || cs[0].(map[string]any)["id"] != "gold-hero" || fromJSON.(map[string]any)["global_holdout"] != 0.1 {
 			t.Errorf("JSON document: %s", body)
 		}
+	}
+	// What is not set is left out, and the YAML says which crawler list
+	// is in force.
+	if _, y := get(""); strings.Contains(string(y), "null") || strings.Contains(string(y), "[]") || !strings.Contains(string(y), "# bots.user_agents is not set: the built-in list") {
+		t.Errorf("YAML document:\n%s", y)
 	}
 	// What GET gives as JSON, PUT takes back.
 	_, body := get("application/json")

@@ -37,7 +37,7 @@ func TestValidateCampaigns(t *testing.T) {
 				"  - id: b\n    slot: offer\n    template: '{{.Profile.Attrs.name'\n" +
 				"  - id: c\n    slot: recs\n    when: 'gold and'\n    template: y\n",
 			problems: []apierror.Problem{
-				{Line: 6, Field: "campaigns[0].when", Message: `unknown segment "nosuch"`},
+				{Line: 6, Field: "campaigns[0].when", Message: `"nosuch" at column 1: unknown segment "nosuch"; segments: gold`},
 				{Line: 10, Field: "campaigns[1].template"},
 				{Line: 13, Field: "campaigns[2].when"},
 			},

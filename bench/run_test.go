@@ -71,25 +71,102 @@ func TestSummarize(t *testing.T) {
 			{Name: "personalized", RPS: 950, CPUPerReqUS: 44},
 			{Name: "nginx-sub_filter", RPS: 800, CPUPerReqUS: 100},
 		},
-		OpenLoop: []Result{
-			{Name: "passthrough", P99US: 500},
-			{Name: "personalized", P99US: 620, OtherCPUCores: 0.5},
+	}
+	r.summarize()
+	if r.Ratio != 0.95 || r.CPURatio != 1.1 || r.SubFilterCPURatio != 0.44 || r.P99AddedUS != nil || len(r.Notes) != 0 {
+		t.Errorf("ratio %v cpu_ratio %v sub_filter %v p99_added %v notes %q", r.Ratio, r.CPURatio, r.SubFilterCPURatio, r.P99AddedUS, r.Notes)
+	}
+}
+
+// TestSummarizeOpenLoop: the added p99 latency is reported only when both
+// servers held the open loop's rate and the generator sent on schedule;
+// otherwise a note says why it is missing.
+func TestSummarizeOpenLoop(t *testing.T) {
+	added := 120.0
+	tests := []struct {
+		name             string
+		passRPS, persRPS float64
+		late             uint64
+		want             *float64
+		notes            []string
+	}{
+		{"rate held", 500, 480, 0, &added, nil},
+		{"a few late", 500, 480, 19, &added, []string{"19 of 20000 requests left over 1 ms behind schedule, too few to move p99"}},
+		{"personalised below the rate", 500, 300, 0, nil, []string{"personalized reached 300 of 500 req/s", "the added p99 latency is not reported"}},
+		{"passthrough below the rate", 450, 500, 0, nil, []string{"passthrough reached 450 of 500 req/s"}},
+		{"generator late", 500, 480, 21, nil, []string{"21 of 20000 requests left over 1 ms behind schedule: the generator could not hold the rate, so the added p99 latency is not reported"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Report{
+				Results: []Result{{Name: "passthrough", RPS: 1000}, {Name: "personalized", RPS: 950}},
+				OpenLoop: []Result{
+					{Name: "passthrough", RPS: tt.passRPS, P99US: 500, Requests: 10000, Late: tt.late},
+					{Name: "personalized", RPS: tt.persRPS, P99US: 620, Requests: 10000},
+				},
+			}
+			r.Settings.OpenLoopRate = 500
+			r.summarize()
+			if (r.P99AddedUS == nil) != (tt.want == nil) || r.P99AddedUS != nil && *r.P99AddedUS != *tt.want {
+				t.Errorf("p99_added_us %v, want %v", r.P99AddedUS, tt.want)
+			}
+			notes := strings.Join(r.Notes, "\n")
+			for _, want := range tt.notes {
+				if !strings.Contains(notes, want) {
+					t.Errorf("notes %q lack %q", r.Notes, want)
+				}
+			}
+			if tt.notes == nil && len(r.Notes) != 0 {
+				t.Errorf("notes %q, want none", r.Notes)
+			}
+			var text, js bytes.Buffer
+			if err := r.WriteText(&text); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.WriteJSON(&js); err != nil {
+				t.Fatal(err)
+			}
+			line := "added p99 latency at a fixed 500 req/s: 120 µs"
+			if tt.want == nil {
+				line = "added p99 latency at a fixed 500 req/s: not measured"
+			}
+			if !strings.Contains(text.String(), line) {
+				t.Errorf("no %q in\n%s", line, text.String())
+			}
+			if got := strings.Contains(js.String(), `"p99_added_us"`); got != (tt.want != nil) {
+				t.Errorf("p99_added_us in the JSON: %v, want %v", got, tt.want != nil)
+			}
+		})
+	}
+}
+
+// TestWriteTextOrder: the ratios come first, then the settings and the
+// table, then the notes.
+func TestWriteTextOrder(t *testing.T) {
+	r := &Report{
+		Results: []Result{
+			{Name: "passthrough", Mode: "closed", RPS: 1000, CPUPerReqUS: 40},
+			{Name: "personalized", Mode: "closed", RPS: 950, CPUPerReqUS: 44, OtherCPUCores: 0.5},
 		},
 	}
-	r.Settings.OpenLoopRate = 500
-	r.OpenLoop[0].RPS, r.OpenLoop[1].RPS = 500, 480
+	r.Settings.Page = "listing"
 	r.summarize()
-	if r.Ratio != 0.95 || r.CPURatio != 1.1 || r.SubFilterCPURatio != 0.44 || r.P99AddedUS != 120 {
-		t.Errorf("ratio %v cpu_ratio %v sub_filter %v p99_added %v", r.Ratio, r.CPURatio, r.SubFilterCPURatio, r.P99AddedUS)
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
 	}
-	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "not quiet") {
-		t.Errorf("notes %q", r.Notes)
+	text := b.String()
+	order := []string{"marquee bench:", "personalised / passthrough: 0.950× requests/s, 1.100× proxy CPU per request", "page listing;", "server", "personalized", "note: other processes"}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(text[at:], want)
+		if i < 0 {
+			t.Fatalf("%q missing or out of order in\n%s", want, text)
+		}
+		at += i + len(want)
 	}
-	r.Notes = nil
-	r.OpenLoop[1].RPS = 300
-	r.summarize()
-	if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "personalized reached 300 of 500") {
-		t.Errorf("notes %q", r.Notes)
+	if strings.Contains(text, "added p99") {
+		t.Errorf("no open loop, yet an added p99 line:\n%s", text)
 	}
 }
 

@@ -64,6 +64,12 @@ type Config struct {
 	// returns nothing.
 	Catalog string `yaml:"catalog"`
 
+	// RecommendViewed lets recommend return the product of the page being
+	// served and the products the visitor viewed recently. Default false:
+	// a shopper is rarely helped by being shown what they are looking at
+	// or have just looked at.
+	RecommendViewed bool `yaml:"recommend_viewed"`
+
 	// CatalogDir is the only directory catalogs are read from: a catalog
 	// named in this file, in a document sent over the admin API or by
 	// another node must resolve inside it, symlinks included. A relative

@@ -23,6 +23,9 @@ type Decisions struct {
 	Catalog       string      `yaml:"catalog" json:"catalog"`
 	Conversions   Conversions `yaml:"conversions" json:"conversions"`
 	Bots          Bots        `yaml:"bots" json:"bots"`
+
+	// RecommendViewed is Config.RecommendViewed.
+	RecommendViewed bool `yaml:"recommend_viewed" json:"recommend_viewed,omitempty"`
 }
 
 // Decisions returns the replaceable part of c. Experiment ids and salts
@@ -47,6 +50,8 @@ func (c *Config) Decisions() Decisions {
 		Slots: c.Slots, Segments: c.Segments, Campaigns: campaigns,
 		GlobalHoldout: c.GlobalHoldout, Salt: c.Salt, Catalog: c.Catalog,
 		Conversions: c.Conversions, Bots: c.Bots,
+
+		RecommendViewed: c.RecommendViewed,
 	}
 }
 
@@ -55,6 +60,18 @@ func (c *Config) Decisions() Decisions {
 // document leaves out are reset to their defaults, so the document is the
 // whole new set. Errors are located in the document, which is named name.
 func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
+	c, err := base.WithDecisionsPartial(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// WithDecisionsPartial is WithDecisions for a caller that compiles the
+// result further and reports every problem at once: as [LoadPartial], on
+// problems it also returns the configuration as far as the document
+// decoded, to be compiled for more problems only.
+func (base *Config) WithDecisionsPartial(name string, data []byte) (*Config, error) {
 	c := &Config{file: name, pos: map[string]int{}}
 	var d Decisions
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -68,17 +85,15 @@ func (base *Config) WithDecisions(name string, data []byte) (*Config, error) {
 	}
 	dd := &decoder{file: name, pos: c.pos}
 	dd.decode(root.Content[0], reflectValue(&d), "")
-	if len(dd.errs) > 0 {
-		return nil, dd.errs.Err()
-	}
 	out := *base
 	out.file, out.pos = name, c.pos
 	out.Slots, out.Segments, out.Campaigns = d.Slots, d.Segments, d.Campaigns
 	out.GlobalHoldout, out.Salt, out.Catalog = d.GlobalHoldout, d.Salt, d.Catalog
 	out.Conversions, out.Bots = d.Conversions, d.Bots
+	out.RecommendViewed = d.RecommendViewed
 	out.applyDefaults()
-	if errs := out.validate(); len(errs) > 0 {
-		return nil, errs.Err()
+	if errs := dd.errs.Merge(out.validate()); len(errs) > 0 {
+		return &out, errs.Err()
 	}
 	return &out, nil
 }

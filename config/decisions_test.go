@@ -94,3 +94,38 @@ func TestWithDecisionsErrors(t *testing.T) {
 		t.Errorf("explicit empty list: %v, %d campaigns", err, len(none.Campaigns))
 	}
 }
+
+// recommend_viewed is a decision: it comes in with a document and goes out
+// with the decisions, in YAML and in JSON, and a document without it
+// turns it off.
+func TestRecommendViewedRoundTrip(t *testing.T) {
+	base, err := Load("testdata/issue.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		doc  string
+		want bool
+	}{
+		{"recommend_viewed: true\ncampaigns: []\n", true},
+		{`{"recommend_viewed": true, "campaigns": []}`, true},
+		{"campaigns: []\n", false},
+	}
+	for _, tt := range tests {
+		cfg, err := base.WithDecisions("put", []byte(tt.doc))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.doc, err)
+		}
+		out, err := yaml.Marshal(cfg.Decisions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := base.WithDecisions("put", out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.RecommendViewed != tt.want || again.RecommendViewed != tt.want {
+			t.Errorf("%q: recommend_viewed %v, after a round trip %v; want %v", tt.doc, cfg.RecommendViewed, again.RecommendViewed, tt.want)
+		}
+	}
+}

@@ -81,3 +81,38 @@ func (c *Config) Line(path string) int {
 	}
 	return 0
 }
+
+// Merge returns es followed by the problems of later, a later phase of
+// checking, except those about a field es already reports on, or a field
+// inside or around it: a value that did not decode or validate would only
+// fail again, differently, when compiled, and the second message would
+// hide the first. A problem of es without a field path (the file is not a
+// mapping) covers every field.
+func (es Errors) Merge(later Errors) Errors {
+	out := es
+	for _, e := range later {
+		if !es.covers(e.Path) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// covers reports whether es holds a problem about path, a field inside it,
+// or a field around it.
+func (es Errors) covers(path string) bool {
+	for _, e := range es {
+		if e.Path == "" || (path != "" && (within(path, e.Path) || within(e.Path, path))) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path is outer or a field inside it.
+func within(path, outer string) bool {
+	if !strings.HasPrefix(path, outer) {
+		return false
+	}
+	return len(path) == len(outer) || path[len(outer)] == '.' || path[len(outer)] == '['
+}

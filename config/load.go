@@ -24,6 +24,17 @@ var ErrTooLarge = errors.New("config: file larger than 16 MiB")
 // failure the error is an [Errors] listing every problem found, each with
 // its line, unless the file could not be read at all.
 func Load(path string) (*Config, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	// Relative paths in the file (geo.database, checked now) are relative
+	// to its directory.
+	return parse(path, data, filepath.Dir(path))
+}
+
+// readFile reads the configuration file at path, up to MaxFileSize.
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -36,25 +47,50 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("%w: %s", ErrTooLarge, path)
 	}
-	// Relative paths in the file (geo.database, checked now) are relative
-	// to its directory.
-	return parse(path, data, filepath.Dir(path))
+	return data, nil
 }
 
 // Parse decodes and validates configuration text; name is used in error
 // messages. It never panics, whatever data holds.
 func Parse(name string, data []byte) (*Config, error) { return parse(name, data, "") }
 
+// LoadPartial is Load for a caller that compiles the configuration
+// further (expressions, templates, selectors) and reports the problems it
+// finds there together with these, so that an operator sees every problem
+// at once. When the file could be read and parsed as YAML but has
+// problems, it returns them as an [Errors] together with the configuration
+// as far as it decoded, defaults applied; that configuration may only be
+// compiled to find more problems (see [Errors.Merge]), never run.
+func LoadPartial(path string) (*Config, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parsePartial(path, data, filepath.Dir(path))
+}
+
 // parse is Parse for a file in dir ("" for none).
 func parse(name string, data []byte, dir string) (*Config, error) {
+	c, err := parsePartial(name, data, dir)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parsePartial decodes and validates data. Decoding goes on past a value
+// it rejects, and validation runs on what decoded, so that every problem
+// is reported, not only the first phase's; a problem validation finds
+// about a value decoding already rejected is left out.
+func parsePartial(name string, data []byte, dir string) (*Config, error) {
 	c, errs := decodeFile(name, data)
-	if len(errs) > 0 {
+	if c == nil {
 		return nil, errs.Err()
 	}
 	c.dir = dir
 	c.applyDefaults()
-	if errs := c.validate(); len(errs) > 0 {
-		return nil, errs.Err()
+	if errs = errs.Merge(c.validate()); len(errs) > 0 {
+		return c, errs.Err()
 	}
 	return c, nil
 }
@@ -81,10 +117,7 @@ func decodeFile(name string, data []byte) (*Config, Errors) {
 		n = n.Content[0]
 	}
 	d.decode(n, reflectValue(c), "")
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
-	return c, nil
+	return c, d.errs
 }
 
 func yamlError(name string, err error) *FieldError {

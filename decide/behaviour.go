@@ -34,7 +34,22 @@ func (d *Decision) recommend(n int) ([]Product, error) {
 	if !d.w.deadline.IsZero() && time.Now().After(d.w.deadline) {
 		return nil, ErrRenderTimeout
 	}
-	return d.e.catalog.Recommend(d.p, n, d.today), nil
+	o := RecommendOptions{IncludeViewed: d.e.recommendViewed}
+	if !o.IncludeViewed {
+		o.Page = d.pageProduct()
+	}
+	return d.e.catalog.Recommend(d.p, n, d.today, o), nil
+}
+
+// pageProduct is the id of the catalog product whose url is the page being
+// served, "" when there is none or no catalog.
+func (d *Decision) pageProduct() string {
+	if d.e.catalog == nil {
+		return ""
+	}
+	d.fill(groupRequest)
+	id, _ := d.e.catalog.PageProduct(d.ctx.req.Path)
+	return id
 }
 
 // DayIndex is the daily bucket a time falls in: days since the Unix epoch

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -61,6 +62,10 @@ type Catalog struct {
 	// from the id itself to its position, so that events, whose product
 	// ids are folded unless events.keep_case is set, find the product.
 	byFold map[string]int32
+	// byPath maps the path of each product's url to its position, so
+	// that the page being served names its product; -1 for a path that
+	// several products' urls share.
+	byPath map[string]int32
 }
 
 // MaxCatalogBytes bounds a catalog file's size; a larger one is refused
@@ -214,10 +219,20 @@ func (c *Catalog) index() {
 	c.cats = map[string]int32{}
 	c.byID = make(map[string]int32, len(c.products))
 	c.byFold = map[string]int32{}
+	c.byPath = map[string]int32{}
 	c.prodCats = make([][]int32, len(c.products))
 	for i := range c.products {
 		pr := &c.products[i]
 		c.byID[pr.ID] = int32(i)
+		if p := urlPath(pr.URL); p != "" {
+			if _, dup := c.byPath[p]; dup {
+				// Urls that differ only in their query (/item?id=1)
+				// share a path, which then names no one product.
+				c.byPath[p] = -1
+			} else {
+				c.byPath[p] = int32(i)
+			}
+		}
 		if k := foldID(pr.ID); k != pr.ID {
 			if _, dup := c.byFold[k]; !dup {
 				c.byFold[k] = int32(i)
@@ -246,6 +261,52 @@ func (c *Catalog) index() {
 	}
 }
 
+// urlPath is the path of a product url, absolute ("https://shop/p/x")
+// or not ("/p/x"), without a trailing slash; "" when it has none.
+func urlPath(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return trimSlash(u.Path)
+}
+
+// trimSlash removes a trailing slash, except from "/", so that "/p/x/"
+// and "/p/x" name one page.
+func trimSlash(p string) string {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		return p[:len(p)-1]
+	}
+	return p
+}
+
+// lookup returns the position of the product with id, matched exactly or
+// after trimming and lower-casing both sides, since events fold product
+// ids by default.
+func (c *Catalog) lookup(id string) (int32, bool) {
+	i, ok := c.byID[id]
+	if !ok {
+		k := foldID(id)
+		if i, ok = c.byID[k]; !ok {
+			i, ok = c.byFold[k]
+		}
+	}
+	return i, ok
+}
+
+// PageProduct returns the id of the product whose url has path as its
+// path, and whether there is one. A nil catalog has no product.
+func (c *Catalog) PageProduct(path string) (id string, ok bool) {
+	if c == nil || path == "" {
+		return "", false
+	}
+	i, ok := c.byPath[trimSlash(path)]
+	if !ok || i < 0 {
+		return "", false
+	}
+	return c.products[i].ID, true
+}
+
 // foldID is how the event path normalises a product id or category name
 // when it folds case (sync.NormalizeName): trimmed and lower-cased.
 func foldID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
@@ -261,13 +322,7 @@ func (c *Catalog) ProductCategory(id string) (category string, ok bool) {
 	if c == nil {
 		return "", false
 	}
-	i, ok := c.byID[id]
-	if !ok {
-		k := foldID(id)
-		if i, ok = c.byID[k]; !ok {
-			i, ok = c.byFold[k]
-		}
-	}
+	i, ok := c.lookup(id)
 	if !ok {
 		return "", false
 	}
@@ -305,18 +360,31 @@ func (c *Catalog) Len() int {
 // affinityHalfLife is how fast old category views fade from affinity.
 const affinityHalfLife = 7.0 // days
 
+// RecommendOptions say which products a recommendation may return besides
+// those it ranks. The zero value leaves out the page's product and the
+// visitor's recently viewed ones.
+type RecommendOptions struct {
+	// Page is the product of the page being served, by id; "" when the
+	// page is not a product's. It is left out unless IncludeViewed.
+	Page string
+	// IncludeViewed keeps Page and the products in the profile's Recent
+	// list (config recommend_viewed).
+	IncludeViewed bool
+}
+
 // Recommend returns up to n products for p: ranked by the visitor's
 // category affinity (views in daily buckets, each day's weight halving every
 // week), plus imported model scores named "product:ID" in p.Scores, then
-// popularity; purchased and in-cart products are left out. A visitor with no
-// history gets the most popular products.
-func (c *Catalog) Recommend(p *profile.Profile, n int, today int32) []Product {
-	return c.recommend(p, n, today, false)
+// popularity; purchased and in-cart products are left out, and so are
+// o.Page and the products in p.Recent unless o.IncludeViewed. A visitor
+// with no history gets the most popular products.
+func (c *Catalog) Recommend(p *profile.Profile, n int, today int32, o RecommendOptions) []Product {
+	return c.recommend(p, n, today, o, false)
 }
 
 // recommend is Recommend, scoring every product when scanAll is set
 // instead of only those that can rank.
-func (c *Catalog) recommend(p *profile.Profile, n int, today int32, scanAll bool) []Product {
+func (c *Catalog) recommend(p *profile.Profile, n int, today int32, o RecommendOptions, scanAll bool) []Product {
 	if c == nil || n <= 0 || len(c.products) == 0 {
 		return nil
 	}
@@ -359,6 +427,18 @@ func (c *Catalog) recommend(p *profile.Profile, n int, today int32, scanAll bool
 	}
 	for _, pu := range p.Purchases {
 		exclude[pu.Product] = true
+	}
+	if !o.IncludeViewed {
+		// By catalog id: Recent holds ids as events recorded them,
+		// folded unless events.keep_case is set.
+		for _, id := range p.Recent {
+			if i, ok := c.lookup(id); ok {
+				exclude[c.products[i].ID] = true
+			}
+		}
+		if i, ok := c.lookup(o.Page); ok && o.Page != "" {
+			exclude[c.products[i].ID] = true
+		}
 	}
 	modelScore := func(pr *Product) (float64, bool) {
 		v, ok := p.Scores["product:"+pr.ID]

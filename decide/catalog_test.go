@@ -68,7 +68,7 @@ func TestRecommendMatchesFullScan(t *testing.T) {
 		c := randomCatalog(t, r, products, cats)
 		p := randomProfile(r, products, cats, today)
 		n := 1 + r.IntN(12)
-		got, want := ids(c.Recommend(p, n, today)), ids(c.recommend(p, n, today, true))
+		got, want := ids(c.Recommend(p, n, today, RecommendOptions{})), ids(c.recommend(p, n, today, RecommendOptions{}, true))
 		if !slices.Equal(got, want) {
 			t.Fatalf("trial %d (n=%d): got %v, full scan %v\nprofile %+v", trial, n, got, want, p)
 		}
@@ -108,13 +108,13 @@ func TestRecommend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ids(c.Recommend(&tt.p, tt.n, today)); !slices.Equal(got, tt.want) {
+			if got := ids(c.Recommend(&tt.p, tt.n, today, RecommendOptions{})); !slices.Equal(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
 	var empty *Catalog
-	if got := empty.Recommend(&profile.Profile{}, 3, today); got != nil {
+	if got := empty.Recommend(&profile.Profile{}, 3, today, RecommendOptions{}); got != nil {
 		t.Fatalf("nil catalog: got %v", got)
 	}
 }
@@ -133,7 +133,7 @@ func BenchmarkRecommend(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				c.recommend(p, 6, today, scanAll)
+				c.recommend(p, 6, today, RecommendOptions{}, scanAll)
 			}
 		})
 	}
@@ -169,7 +169,7 @@ func FuzzReadCatalog(f *testing.F) {
 			}
 		}
 		for _, n := range []int{1, 3, 200} {
-			got, want := ids(c.Recommend(visitor, n, today)), ids(c.recommend(visitor, n, today, true))
+			got, want := ids(c.Recommend(visitor, n, today, RecommendOptions{})), ids(c.recommend(visitor, n, today, RecommendOptions{}, true))
 			if !slices.Equal(got, want) {
 				t.Fatalf("n=%d: got %v, full scan %v", n, got, want)
 			}
@@ -233,7 +233,7 @@ func TestRecommendFoldsCategories(t *testing.T) {
 		{"kept-case views add up", views("Electronics", 1, "electronics", 1, "shoes", 1), "tv"},
 		{"a category named twice counts once", views("home", 1, "electronics", 1), "tv"},
 	} {
-		got := c.Recommend(&tt.p, 1, today)
+		got := c.Recommend(&tt.p, 1, today, RecommendOptions{})
 		if len(got) != 1 || got[0].ID != tt.want {
 			t.Errorf("%s: got %v, want %s", tt.name, got, tt.want)
 		}

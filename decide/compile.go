@@ -58,6 +58,9 @@ type Engine struct {
 	hasStable  bool // some segment's result is cached per profile snapshot
 	stable     *segmentCache
 	catalog    *Catalog
+	// recommendViewed keeps the page's product and recently viewed ones
+	// in recommendations (config recommend_viewed).
+	recommendViewed bool
 
 	salt          string
 	globalHoldout float64
@@ -155,6 +158,8 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		stable:        newSegmentCache(segmentCacheEntries),
 		salt:          cfg.Salt,
 		globalHoldout: cfg.GlobalHoldout,
+
+		recommendViewed: cfg.RecommendViewed,
 	}
 	var errs config.Errors
 	if cfg.TimeZone != "" {

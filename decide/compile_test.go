@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -29,22 +30,22 @@ campaigns:
     slot: hero
     when: gold or platinum
     template: x
-`, []string{`m.yaml:7: campaigns[0].when: unknown segment "platinum"`}},
+`, []string{`m.yaml:7: campaigns[0].when: "gold or platinum" at column 9: unknown segment "platinum"; segments: gold`}},
 		{"unknown name in segment", `segments:
   gold: 'atrs.tier == "gold"'
-`, []string{`m.yaml:3: segments.gold: unknown name "atrs"`}},
+`, []string{`m.yaml:3: segments.gold: "atrs.tier == \"gold\"" at column 1: unknown name "atrs"`}},
 		{"syntax error", `segments:
   gold: 'attrs.tier =='
-`, []string{`m.yaml:3: segments.gold: unexpected token EOF`}},
+`, []string{`m.yaml:3: segments.gold: "attrs.tier ==" at column 13: unexpected token EOF`}},
 		{"not boolean", `segments:
   gold: 'purchases.count + 1'
-`, []string{`m.yaml:3: segments.gold: expected bool`}},
+`, []string{`m.yaml:3: segments.gold: "purchases.count + 1": expected bool`}},
 		{"wrong argument type", `segments:
   e: 'views(3, "7d") > 1'
 `, []string{`m.yaml:3: segments.e:`}},
 		{"hidden helper", `segments:
   e: '__seg(0)'
-`, []string{`m.yaml:3: segments.e: unknown name "__seg"`}},
+`, []string{`m.yaml:3: segments.e: "__seg(0)" at column 1: unknown name "__seg"`}},
 		{"cycle", `segments:
   a: b
   b: c and true
@@ -52,7 +53,7 @@ campaigns:
 `, []string{`m.yaml:3: segments.a: segments refer to each other in a cycle: a → b → c → a`}},
 		{"in_segment of an unknown segment", `segments:
   a: 'in_segment("nope")'
-`, []string{`m.yaml:3: segments.a: unknown name "nope"`}},
+`, []string{`m.yaml:3: segments.a: "in_segment(\"nope\")" at column 12: unknown name "nope"`}},
 		{"cycle through in_segment", `segments:
   a: 'in_segment("b")'
   b: a
@@ -69,7 +70,30 @@ campaigns:
   - id: a
     slot: hero
     template: '{{nosuchfunc 1}}'
-`, []string{`m.yaml:5: campaigns[0].template: template does not parse: a:1: function "nosuchfunc" not defined`}},
+`, []string{`m.yaml:5: campaigns[0].template: template does not parse: line 1: function "nosuchfunc" not defined`}},
+		{"plain form: the column is in the text as written", `segments:
+  gold: 'cart_value > 5 AND purchase_history.count = = 2'
+`, []string{`m.yaml:3: segments.gold: "cart_value > 5 AND purchase_history.count = = 2" at column 45: unexpected token Operator("==")`}},
+		{"multi-line expression", "segments:\n  gold: |\n    attrs.tier == \"gold\"\n    and views(\"x\", 7) > 1\n",
+			[]string{`m.yaml:3: segments.gold: "attrs.tier == \"gold\"\nand views(\"x\", 7) > 1\n" at line 2, column 16: cannot use int as argument (type string) to call views`}},
+		{"unknown segment without segments", `campaigns:
+  - id: a
+    slot: hero
+    when: gold
+    template: x
+`, []string{`m.yaml:5: campaigns[0].when: "gold" at column 1: unknown segment "gold"; no segments are defined`}},
+		{"template unknown profile field", `campaigns:
+  - id: a
+    slot: hero
+    template: '<p>{{.Profile.Tier}}</p>'
+`, []string{`m.yaml:5: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases,`}},
+		{"template unknown top-level field", "campaigns:\n  - id: a\n    slot: hero\n    template: \"<p>\\n{{.Tier}}</p>\"\n",
+			[]string{`m.yaml:5: campaigns[0].template: template: line 2: {{.Tier}}: an offer template sees no field "Tier"; fields: Profile`}},
+		{"template unknown field of a nested value", `campaigns:
+  - id: a
+    slot: hero
+    template: '{{.Profile.Cart.Total}}'
+`, []string{`m.yaml:5: campaigns[0].template: template: line 1: {{.Profile.Cart.Total}}: Cart has no field "Total"; fields: Items, UpdatedAt`}},
 		{"expression too big", "segments:\n  big: '" + strings.Repeat("true and ", 1200) + "true'\n",
 			[]string{`m.yaml:3: segments.big:`}},
 	}
@@ -80,6 +104,9 @@ campaigns:
 				t.Fatal("Compile succeeded, want an error")
 			}
 			for _, w := range tt.want {
+				if strings.Contains(err.Error(), "*") || strings.Contains(err.Error(), "offerData") {
+					t.Errorf("got\n%v\nwhich names a Go type", err)
+				}
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("got\n%v\nwant it to contain %q", err, w)
 				}
@@ -116,4 +143,20 @@ campaigns:
 
 func parseBench(yaml string) (*config.Config, error) {
 	return config.Parse("bench.yaml", []byte("origin: http://o:1\n"+yaml))
+}
+
+// TestUnknownSegmentListsSome: an unknown segment error lists the
+// segments there are, a bounded number of them.
+func TestUnknownSegmentListsSome(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("segments:\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "  s%02d: 'true'\n", i)
+	}
+	b.WriteString("campaigns:\n  - {id: a, slot: hero, when: nope, template: x}\n")
+	_, err := Compile(parse(t, b.String()))
+	want := `"nope" at column 1: unknown segment "nope"; segments: s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, …`
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("got %v, want it to end with %s", err, want)
+	}
 }

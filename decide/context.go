@@ -16,8 +16,9 @@ import (
 // implements Context over the request.
 //
 // A Decision calls each method at most once, and only when an expression
-// reads one of its names, on the request's goroutine, between SetContext and
-// Release. Strings returned may alias the request's buffers: the Decision
+// reads one of its names (or, for Request, when an offer calls recommend,
+// which leaves out the product whose page it is), on the request's
+// goroutine, between SetContext and Release. Strings returned may alias the request's buffers: the Decision
 // does not keep them past Release, and expressions produce only booleans.
 type Context interface {
 	// Request returns the request's path (without the query), host and

@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,10 +80,10 @@ func TestContextUnknownNames(t *testing.T) {
 	tests := []struct{ expr, want string }{
 		{`device.colour == "red"`, `unknown name "device.colour"; known: device.browser, device.os, device.type`},
 		{`device == "mobile"`, `device is not a value; use one of device.browser, device.os, device.type`},
-		{`geo.zip == "75001"`, `unknown name "geo.zip"`},
+		{`geo.zip == "75001"`, `unknown name "geo.zip"; known: geo.city, geo.country, geo.region`},
 		{`request.query == "x"`, `request.query is called: request.query("NAME")`},
-		{`request.query("a", "b") == "x"`, `request.query takes one argument`},
-		{`request.path.length > 3`, `request has no nested fields`},
+		{`request.query("a", "b") == "x"`, `request.query takes one argument, the parameter's name`},
+		{`request.path.length > 3`, `request has no nested fields; known: request.host, request.path, request.query(NAME), request.referrer`},
 		{`request.query(3) == "x"`, `request.query takes the parameter's name, a string`},
 		{`visits.count > 1`, `unknown name "visits"`},
 	}
@@ -97,8 +98,9 @@ func TestContextUnknownNames(t *testing.T) {
 		t.Run(tt.expr, func(t *testing.T) {
 			cfg := parse(t, "segments:\n  s: '"+tt.expr+"'\n")
 			_, err := Compile(cfg)
-			if err == nil || !strings.Contains(err.Error(), "m.yaml:3: segments.s: "+tt.want) {
-				t.Errorf("got %v, want m.yaml:3: segments.s: %s", err, tt.want)
+			// The expression is quoted between the field and the reason.
+			if err == nil || !strings.HasPrefix(err.Error(), "m.yaml:3: segments.s: "+strconv.Quote(tt.expr)) || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("got %v, want m.yaml:3: segments.s: %q…: %s", err, tt.expr, tt.want)
 			}
 		})
 	}

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
@@ -42,10 +44,11 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	if len(src) > maxExprSource {
 		return out, fmt.Errorf("expression of %d bytes; at most %d", len(src), maxExprSource)
 	}
-	src = rewritePlain(src)
+	es := newExprSource(src)
+	src = es.src
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return out, exprError(err)
+		return out, es.wrap(err)
 	}
 	declared := map[string]bool{}
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
@@ -55,6 +58,7 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 	}))
 	var bad, refused []string
 	var used, long []int
+	badAt := -1 // where the first bad name is
 	var ctxErr error
 	ast.Walk(&tree.Node, visitorFunc(func(n *ast.Node) {
 		if err := checkCtxName(*n, declared, &out); err != nil && ctxErr == nil {
@@ -62,6 +66,9 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		}
 		if name, ok := inSegmentArg(*n); ok {
 			if !hasKey(segments, name) {
+				if len(bad) == 0 {
+					badAt = (*n).(*ast.CallNode).Arguments[0].Location().From
+				}
 				bad = append(bad, name)
 				return
 			}
@@ -90,14 +97,21 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		name := id.Value
 		out.volatile = out.volatile || volatileNames[name]
 		out.browsing = out.browsing || name == "browsing_category"
+		known := false
 		switch {
 		case strings.HasPrefix(name, "__"):
-			bad = append(bad, name)
 		case declared[name] || envNames[name]:
+			known = true
 		case hasKey(segments, name):
+			known = true
 			used = append(used, segments[name])
 		case isBuiltin(name):
-		default:
+			known = true
+		}
+		if !known {
+			if len(bad) == 0 {
+				badAt = id.Location().From
+			}
 			bad = append(bad, name)
 		}
 	}))
@@ -106,16 +120,16 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		ctxErr = checkBareCtx(tree.Node, declared)
 	}
 	if ctxErr != nil {
-		return out, ctxErr
+		return out, es.errorf(-1, "%v", ctxErr)
 	}
 	if len(bad) > 0 {
-		return out, fmt.Errorf("unknown %s %q", unknown, bad[0])
+		return out, es.errorf(badAt, "unknown %s %q%s", unknown, bad[0], knownSegments(unknown, segments))
 	}
 	if len(refused) > 0 {
-		return out, fmt.Errorf("%s() is not available in expressions: it can build values too large to evaluate safely", refused[0])
+		return out, es.errorf(-1, "%s() is not available in expressions: it can build values too large to evaluate safely", refused[0])
 	}
 	if len(long) > 0 {
-		return out, fmt.Errorf("string literal of %d bytes; at most %d", long[0], maxStringLiteral)
+		return out, es.errorf(-1, "string literal of %d bytes; at most %d", long[0], maxStringLiteral)
 	}
 	prog, err := expr.Compile(src,
 		expr.Env(Env{}),
@@ -127,7 +141,7 @@ func (e *Engine) compileExpr(src string, segments map[string]int, unknown string
 		expr.Patch(budgetPatcher{}),
 	)
 	if err != nil {
-		return out, exprError(err)
+		return out, es.wrap(err)
 	}
 	out.prog = prog
 	return out, nil
@@ -301,18 +315,98 @@ func isBuiltin(name string) bool {
 	return ok || name == "true" || name == "false" || name == "nil"
 }
 
-// exprError reduces expr's multi-line error (which quotes the source with a
-// caret) to its first line.
-func exprError(err error) error {
+// maxQuotedExpr bounds how much of an expression an error quotes.
+const maxQuotedExpr = 100
+
+// exprSource is an expression as the operator wrote it and as compiled
+// (rewritePlain's output), with the map between the two, so that errors
+// quote what was written and point into it.
+type exprSource struct {
+	orig, src string
+	from      []int // for each byte of src, its offset in orig
+}
+
+func newExprSource(orig string) exprSource {
+	src, from := rewritePlainMap(orig)
+	return exprSource{orig: orig, src: src, from: from}
+}
+
+// errorf returns an error naming the expression and, when pos (a rune
+// index into src, as expr's positions are) is not negative, the line and
+// column it points at in the expression as written.
+func (s exprSource) errorf(pos int, format string, args ...any) error {
+	q := s.orig
+	if utf8.RuneCountInString(q) > maxQuotedExpr {
+		q = string([]rune(q)[:maxQuotedExpr-1]) + "…"
+	}
+	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
+	if pos < 0 {
+		return fmt.Errorf("%q: %s", q, msg)
+	}
+	line, col := s.position(pos)
+	if strings.Contains(strings.TrimSpace(s.orig), "\n") {
+		return fmt.Errorf("%q at line %d, column %d: %s", q, line, col, msg)
+	}
+	return fmt.Errorf("%q at column %d: %s", q, col, msg)
+}
+
+// position turns a rune index into src into a 1-based line and column of
+// orig.
+func (s exprSource) position(pos int) (line, col int) {
+	b := len(s.src)
+	for i := range s.src {
+		if pos == 0 {
+			b = i
+			break
+		}
+		pos--
+	}
+	o := len(s.orig)
+	if b < len(s.from) {
+		o = s.from[b]
+	}
+	before := s.orig[:o]
+	line = 1 + strings.Count(before, "\n")
+	if i := strings.LastIndexByte(before, '\n'); i >= 0 {
+		before = before[i+1:]
+	}
+	return line, utf8.RuneCountInString(before) + 1
+}
+
+// wrap turns an error of expr's parser or compiler into one from errorf:
+// its message without the source excerpt expr appends, at its position.
+func (s exprSource) wrap(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return s.errorf(fe.From, "%s", fe.Message)
+	}
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	return errors.New(msg)
+	return s.errorf(-1, "%s", msg)
 }
 
-func templateError(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "template: ")
-	return "template does not parse: " + msg
+// knownSegments lists the segment names for an unknown segment error, or
+// returns "" for another kind of unknown name.
+func knownSegments(unknown string, segments map[string]int) string {
+	if unknown != "segment" {
+		return ""
+	}
+	if len(segments) == 0 {
+		return "; no segments are defined"
+	}
+	names := make([]string, 0, len(segments))
+	for n := range segments {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if len(names) > maxListedSegments {
+		names = append(names[:maxListedSegments], "…")
+	}
+	return "; segments: " + strings.Join(names, ", ")
 }
+
+// maxListedSegments bounds the segment names an unknown segment error
+// lists.
+const maxListedSegments = 20

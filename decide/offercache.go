@@ -8,14 +8,16 @@ import (
 )
 
 // offerKey names one rendering: a template for a profile snapshot (and a
-// day, for templates whose output changes with the date). Profile
+// day and the page's product, for templates calling recommend, whose
+// output changes with the date and leaves that product out). Profile
 // snapshots are immutable and every write makes a new one, so an entry can
 // never be stale: a changed profile is a different key. Offer templates see
-// only .Profile, so the key decides the output.
+// only .Profile and recommend, so the key decides the output.
 type offerKey struct {
 	tmpl int // index into Engine.templates
 	p    *profile.Profile
 	day  int32
+	page string // a catalog product id, "" for none
 }
 
 // offerEntry is a rendered offer, or a rendering that failed past a limit

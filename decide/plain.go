@@ -26,8 +26,25 @@ var plainNames = map[string]string{
 // literals is never touched, and neither is the = of a let declaration, so
 // an expression already in expr syntax comes out unchanged.
 func rewritePlain(src string) string {
+	out, _ := rewritePlainMap(src)
+	return out
+}
+
+// rewritePlainMap is rewritePlain that also returns, for each byte of the
+// result, the offset in src of the byte it came from, so that an error's
+// position in the result can be given in the text the operator wrote.
+func rewritePlainMap(src string) (string, []int) {
 	var b strings.Builder
 	b.Grow(len(src) + 8)
+	from := make([]int, 0, len(src)+8)
+	// emit writes s, which stands for src[i:], and maps its bytes onto
+	// src from i on, the extra ones onto its last byte.
+	emit := func(s string, i, n int) {
+		b.WriteString(s)
+		for k := range len(s) {
+			from = append(from, i+min(k, max(n-1, 0)))
+		}
+	}
 	var prev, prev2 string // the last two words, to recognise "let x ="
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -41,7 +58,7 @@ func rewritePlain(src string) string {
 				j++
 			}
 			j = min(j+1, len(src))
-			b.WriteString(src[i:j])
+			emit(src[i:j], i, j-i)
 			i = j
 			prev2, prev = prev, "\"\""
 		case isIdentStart(c):
@@ -60,7 +77,13 @@ func rewritePlain(src string) string {
 			case plainNames[word] != "":
 				word = plainNames[word]
 			}
-			b.WriteString(word)
+			if word == src[i:j] {
+				emit(word, i, j-i)
+			} else {
+				// A renamed word: every byte of it points at the word's
+				// start, where an error about it begins.
+				emit(word, i, 1)
+			}
 			i = j
 			prev2, prev = prev, word
 		case c == '=':
@@ -73,25 +96,25 @@ func rewritePlain(src string) string {
 				before = src[i-1]
 			}
 			if next == '=' || strings.IndexByte("=!<>", before) >= 0 || prev2 == "let" {
-				b.WriteByte(c)
+				emit("=", i, 1)
 			} else {
-				b.WriteString("==")
+				emit("==", i, 1)
 			}
 			i++
 			prev2, prev = prev, "="
 		case c == '<' && i+1 < len(src) && src[i+1] == '>':
-			b.WriteString("!=")
+			emit("!=", i, 2)
 			i += 2
 			prev2, prev = prev, "!="
 		default:
-			b.WriteByte(c)
+			emit(src[i:i+1], i, 1)
 			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
 				prev2, prev = prev, string(c)
 			}
 			i++
 		}
 	}
-	return b.String()
+	return b.String(), from
 }
 
 func isIdentStart(c byte) bool {

@@ -24,6 +24,10 @@ func (d *Decision) AppendOffer(dst []byte, ch Choice) ([]byte, error) {
 	k := offerKey{tmpl: t, p: d.p}
 	if d.e.dated[t] {
 		k.day = d.today // recommendations fade with the days
+		if !d.e.recommendViewed {
+			// and leave out the page's product.
+			k.page = d.pageProduct()
+		}
 	}
 	if o, ok := d.e.offers.Get(k); ok {
 		if o.failed != nil {

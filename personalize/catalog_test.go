@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/personalize"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -60,7 +61,7 @@ func TestSwapSharesCatalogWithEvents(t *testing.T) {
 	if p.Views["electronics"] == nil || p.Views["shoes"] != nil {
 		t.Fatalf("view after the swap: want electronics, got %v", p.Views)
 	}
-	recs := cur.Engine.Catalog().Recommend(p, 2, p.Views["electronics"][0].Day)
+	recs := cur.Engine.Catalog().Recommend(p, 2, p.Views["electronics"][0].Day, decide.RecommendOptions{})
 	if len(recs) != 2 || recs[0].Categories[0] != "Electronics" {
 		t.Errorf("recommendations after the swap do not follow the recorded category: %+v", recs)
 	}

@@ -40,23 +40,44 @@ func (s *Snapshot) Products() msync.Products { return s.products }
 
 // WithDecisions compiles decisions document doc (named name in error
 // locations) over the rest of s's configuration.
+// Every problem of the document is reported, those of decoding,
+// validation and compilation together, as a config.Errors.
 func (s *Snapshot) WithDecisions(name string, doc []byte) (*Snapshot, error) {
-	cfg, err := s.Config.WithDecisions(name, doc)
-	if err != nil {
+	cfg, err := s.Config.WithDecisionsPartial(name, doc)
+	if cfg == nil {
 		return nil, err
 	}
-	return compile(cfg, s.context)
+	return compile(cfg, s.context, err)
 }
 
 // Compile compiles the parts of cfg used on the request path. Every
 // problem is reported, located in the file, as a config.Errors.
-func Compile(cfg *config.Config) (*Snapshot, error) { return compile(cfg, nil) }
+func Compile(cfg *config.Config) (*Snapshot, error) { return compile(cfg, nil, nil) }
+
+// CompilePartial compiles what [config.LoadPartial] returned, cfg and its
+// error, so that the problems of compiling (expressions, templates,
+// selectors) are reported together with those of decoding and validation:
+// the error is every problem, in file order, as a config.Errors.
+func CompilePartial(cfg *config.Config, err error) (*Snapshot, error) {
+	if cfg == nil {
+		return nil, err
+	}
+	return compile(cfg, nil, err)
+}
 
 // compile is Compile reusing prev's context sources where cfg names the
-// same.
-func compile(cfg *config.Config, prev *contextSources) (*Snapshot, error) {
+// same. prior holds the problems decoding and validation found in cfg, nil
+// when there were none; compiling adds its own, leaving out those about a
+// field already reported (config.Errors.Merge).
+func compile(cfg *config.Config, prev *contextSources, prior error) (*Snapshot, error) {
+	var before config.Errors
+	if prior != nil {
+		if !errors.As(prior, &before) {
+			return nil, prior
+		}
+	}
 	var errs config.Errors
-	eng, err := decide.Compile(cfg)
+	eng, err := compileEngine(cfg, before)
 	if err != nil {
 		if ce, ok := err.(config.Errors); ok {
 			errs = append(errs, ce...)
@@ -83,7 +104,7 @@ func compile(cfg *config.Config, prev *contextSources) (*Snapshot, error) {
 		rules = append(rules, rule)
 	}
 	sources := compileContextSources(cfg, prev, &errs)
-	if err := errs.Err(); err != nil {
+	if err := before.Merge(errs).Err(); err != nil {
 		return nil, err
 	}
 	comp, err := inject.NewCompiler(rules, inject.Options{
@@ -107,4 +128,20 @@ func compile(cfg *config.Config, prev *contextSources) (*Snapshot, error) {
 		snap.products = cat
 	}
 	return snap, nil
+}
+
+// compileEngine is decide.Compile. A configuration that failed validation
+// (before holds its problems) is compiled only to find more problems, and
+// values validation rejected may take the compiler where a valid
+// configuration never goes: a panic there reports nothing more rather than
+// ending the program.
+func compileEngine(cfg *config.Config, before config.Errors) (eng *decide.Engine, err error) {
+	if len(before) > 0 {
+		defer func() {
+			if recover() != nil {
+				eng, err = nil, nil
+			}
+		}()
+	}
+	return decide.Compile(cfg)
 }

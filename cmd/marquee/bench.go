@@ -23,7 +23,7 @@ whose visitors carry valid cookies and follow a Zipf distribution. Then an
 open-loop phase at a fixed rate (half passthrough's maximum) measures the
 latency personalisation adds. Reports requests/s, latency percentiles,
 bytes/s, and the proxy's own CPU time and allocations per request, side by
-side, with their ratios. Progress goes to stderr.
+side, ratios first. Progress lines go to stderr when it is a terminal.
 
 The load generator shares the machine with the proxy, so CPU per request of
 the proxy process is the figure to compare, not requests/s.`, stderr)
@@ -63,7 +63,9 @@ the proxy process is the figure to compare, not requests/s.`, stderr)
 		Against:      *against,
 		CookieKey:    *cookieKey,
 		CookieName:   *cookieName,
-		Progress:     stderr,
+	}
+	if isTerminal(stderr) {
+		opts.Progress = stderr
 	}
 	if opts.RateFraction <= 0 {
 		opts.RateFraction = -1

@@ -18,8 +18,9 @@ func TestBenchSmoke(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("marquee bench: %v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "bench: personalized") {
-		t.Errorf("no progress on stderr:\n%s", stderr.String())
+	// stderr is a pipe here, not a terminal: no progress lines.
+	if strings.Contains(stderr.String(), "bench: ") {
+		t.Errorf("progress lines on a stderr that is not a terminal:\n%s", stderr.String())
 	}
 	var rep map[string]any
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
@@ -30,9 +31,15 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("%s = %v, want a positive number", k, rep[k])
 		}
 	}
-	// Personalisation may add nothing measurable: present, any sign.
-	if _, ok := rep["p99_added_us"].(float64); !ok {
-		t.Errorf("p99_added_us = %v, want a number", rep["p99_added_us"])
+	// Personalisation may add nothing measurable: any sign. On a busy
+	// machine the open loop may not hold its rate: then the figure is
+	// absent and a note says why.
+	if v, ok := rep["p99_added_us"]; ok {
+		if _, num := v.(float64); !num {
+			t.Errorf("p99_added_us = %v, want a number", v)
+		}
+	} else if notes, _ := json.Marshal(rep["notes"]); !strings.Contains(string(notes), "added p99 latency is not reported") {
+		t.Errorf("p99_added_us absent, and no note says why: %s", notes)
 	}
 	results, _ := rep["results"].([]any)
 	if len(results) != 2 {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -44,8 +43,7 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	fs := newFlagSet("cache", "purge [-url U]... [-prefix P]... [-tag T]... [-all] [flags]", cacheUsage, stderr)
-	admin := fs.String("admin", "http://127.0.0.1:9000", "admin API base `URL`")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+	af := addAdminFlags(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this `duration`")
 	var urls, prefixes, tags listFlag
 	fs.Var(&urls, "url", "purge this `URL` (repeatable)")
@@ -79,7 +77,7 @@ func runCache(args []string, stdout, stderr io.Writer) int {
 		All      bool     `json:"all,omitempty"`
 		At       string   `json:"at,omitempty"`
 	}{urls, prefixes, tags, *all, *at}
-	if err := purgeCache(ctx, stdout, *admin, *token, req); err != nil {
+	if err := purgeCache(ctx, stdout, af.url, af.bearer(), req); err != nil {
 		fmt.Fprintln(stderr, "marquee cache purge:", err)
 		return 1
 	}

@@ -48,7 +48,7 @@ func TestCacheCommand(t *testing.T) {
 		{"nothing named", n.adminURL(), []string{"purge", "-token", "s3cret"}, 2, "-all"},
 		{"bad -at", n.adminURL(), []string{"purge", "-all", "-at", "yesterday", "-token", "s3cret"}, 2, "RFC 3339"},
 		{"relative URL", n.adminURL(), []string{"purge", "-url", "p/1", "-token", "s3cret"}, 1, "invalid_field"},
-		{"no token", n.adminURL(), []string{"purge", "-all"}, 1, "unauthorized"},
+		{"no token", n.adminURL(), []string{"purge", "-all"}, 1, "answered 401: give the token with -token TOKEN or MARQUEE_ADMIN_TOKEN=TOKEN"},
 		{"cache off", off.adminURL(), []string{"purge", "-all", "-token", "s3cret"}, 1, "cache_off"},
 		{"no subcommand", n.adminURL(), []string{"-all"}, 2, "Usage"},
 		{"unknown subcommand", n.adminURL(), []string{"flush", "-all"}, 2, "Usage"},

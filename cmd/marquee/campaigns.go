@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -33,8 +32,7 @@ func runCampaigns(args []string, stdout, stderr io.Writer) int {
 		sub, args = args[0], args[1:]
 	}
 	fs := newFlagSet("campaigns", "history|diff A B|rollback VERSION [flags]", campaignsUsage, stderr)
-	admin := fs.String("admin", "http://127.0.0.1:9000", "admin API base `URL`")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+	af := addAdminFlags(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this `duration`")
 	asJSON := fs.Bool("json", false, "history: print the JSON as the server sent it")
 	// Versions may come before or after the flags.
@@ -61,11 +59,11 @@ func runCampaigns(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "history":
-		err = printHistory(ctx, stdout, *admin, *token, *asJSON)
+		err = printHistory(ctx, stdout, af.url, af.bearer(), *asJSON)
 	case "diff":
-		err = printDiff(ctx, stdout, *admin, *token, pos[0], pos[1])
+		err = printDiff(ctx, stdout, af.url, af.bearer(), pos[0], pos[1])
 	case "rollback":
-		err = rollbackTo(ctx, stdout, *admin, *token, pos[0])
+		err = rollbackTo(ctx, stdout, af.url, af.bearer(), pos[0])
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "marquee campaigns %s: %v\n", sub, err)

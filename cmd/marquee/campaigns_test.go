@@ -90,7 +90,7 @@ func TestCampaignsCommand(t *testing.T) {
 		}
 	}
 	var out2, errb bytes.Buffer
-	if code := run([]string{"campaigns", "history", "-admin", admin}, &out2, &errb); code != 1 || !strings.Contains(errb.String(), "unauthorized") {
+	if code := run([]string{"campaigns", "history", "-admin", admin}, &out2, &errb); code != 1 || !strings.Contains(errb.String(), "answered 401: give the token with -token TOKEN or MARQUEE_ADMIN_TOKEN=TOKEN") {
 		t.Errorf("without a token: exit %d %q", code, errb.String())
 	}
 }

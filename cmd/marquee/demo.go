@@ -20,6 +20,7 @@ import (
 	"github.com/marquee-proxy/marquee/profile"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/internal/demo"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -27,9 +28,10 @@ import (
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("demo", "[flags]", `
 Run a demo shop with marquee in front of it: the shop (origin), the proxy,
-the admin API, a few named visitor profiles plus generated ones, and
-campaigns. Prints the URLs to open and curl lines that show two visitors
-getting different pages. Needs no config; everything is in memory.`, stderr)
+the admin API, five named visitor profiles plus generated ones, and
+campaigns. Prints the URLs to open and five curl lines, one per named
+visitor, each getting a different page. Needs no config; everything is in
+memory. Runs in the foreground until Ctrl-C.`, stderr)
 	listen := fs.String("listen", "127.0.0.1:8000", "proxy `address` (port 0 picks a free one)")
 	adminAddr := fs.String("admin", "127.0.0.1:9000", "admin API `address`")
 	shopAddr := fs.String("shop", "127.0.0.1:8080", "demo shop (origin) `address`")
@@ -38,6 +40,12 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
+
+	// Signals are caught from the start, not once the node runs: Ctrl-C
+	// while the profiles load would otherwise end the process before the
+	// deferred clean-up removes the temporary directory.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	shopLn, err := net.Listen("tcp", *shopAddr)
 	if err != nil {
@@ -60,7 +68,7 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 		return 1
 	}
 	if *nodes > 1 {
-		return runDemoCluster(stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
+		return runDemoCluster(ctx, stdout, stderr, *nodes, *listen, *adminAddr, shopLn.Addr().String(), catalog, *profiles)
 	}
 	cfgText := fmt.Sprintf("listen: %s\norigin: http://%s\nadmin:\n  listen: %s\n%scatalog_dir: %s\ncatalog: %s\n%s",
 		strconv.Quote(*listen), shopLn.Addr(), strconv.Quote(*adminAddr), demoPreviewURL(*listen), strconv.Quote(tmp), strconv.Quote(catalog), demo.Config())
@@ -72,15 +80,14 @@ getting different pages. Needs no config; everything is in memory.`, stderr)
 	}
 	named := demo.NamedSeeds()
 	seeds := append(named, demo.GeneratedSeeds(*profiles, 1)...)
-	if err := loadSeeds(n.store, seeds, time.Now()); err != nil {
+	if err := loadSeeds(ctx, n.store, seeds, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
 		n.close(context.Background())
 		return 1
 	}
-	printDemo(stdout, n, shopLn.Addr().String(), named, len(seeds))
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if ctx.Err() == nil {
+		printDemo(stdout, n, shopLn.Addr().String(), named, len(seeds))
+	}
 	err = n.wait(ctx)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -119,14 +126,28 @@ var abandonedCarts = map[string][]profile.CartItem{
 	"Dev": {{Product: "nova-ereader", Qty: 1, Price: 129}, {Product: "trail-headlamp", Qty: 2, Price: 34}},
 }
 
-func loadSeeds(st *msync.Store, seeds []demo.Seed, now time.Time) error {
+// seedViews is how many views of their favourite category each seeded
+// visitor made the day before the demo started: browsing history, so that
+// recommendations have something to go by from the first page.
+const seedViews = 3
+
+// loadSeeds stores the seeds' profiles. It stops early, without an error,
+// when ctx ends: the demo is being stopped.
+func loadSeeds(ctx context.Context, st *msync.Store, seeds []demo.Seed, now time.Time) error {
+	yesterday := decide.DayIndex(now.AddDate(0, 0, -1), time.UTC) // the demo config sets no time_zone
 	for _, s := range seeds {
+		if ctx.Err() != nil {
+			return nil
+		}
 		var b seedBody
 		if err := json.Unmarshal(s.Body, &b); err != nil {
 			return fmt.Errorf("seed %s: %w", s.ID, err)
 		}
 		if _, err := st.Update(s.ID, func(p *profile.Profile) error {
 			p.Attrs, p.Scores = b.Attrs, b.Scores
+			if fav, ok := b.Attrs["favourite"].(string); ok && fav != "" {
+				p.Views = map[string][]profile.DayCount{fav: {{Day: yesterday, Count: seedViews}}}
+			}
 			if items, ok := abandonedCarts[s.Name]; ok {
 				p.Cart = profile.Cart{Items: items, UpdatedAt: now.Add(-2 * time.Hour)}
 			}
@@ -147,9 +168,8 @@ func printDemo(w io.Writer, n *node, shop string, named []demo.Seed, total int) 
   admin API             %s/v1/profiles/{id}   (metrics at %s/metrics)
 
 %d profiles loaded. Open the shop in a browser: you are a new visitor and see
-the shop's own banners. Then become one of the named visitors, or edit your
-own profile (your visitor id is the part of the mq_vid cookie before the
-first dot):
+the shop's own banners. Then see the pages of the named visitors, or make
+yourself gold and reload:
 
 `, site, shop, n.adminURL(), n.adminURL(), total)
 	signer := n.pers.Signer()
@@ -161,12 +181,12 @@ first dot):
 		fmt.Fprintf(w, "  # %s\n  curl -s -b 'mq_vid=%s' %s/ | grep -A2 'data-marquee-slot=\"hero\"'\n\n", s.Name, cookie, site)
 	}
 	if len(named) > 0 {
-		fmt.Fprintf(w, `  # see and change a profile
-  curl -s %s/v1/profiles/%s
-  curl -s -X PUT %s/v1/profiles/%s -d '{"attrs":{"tier":"gold","name":"You"}}'
-
-`, n.adminURL(), named[0].ID, n.adminURL(), named[0].ID)
+		fmt.Fprintf(w, "  # %s's profile\n  curl -s %s/v1/profiles/%s\n\n", named[0].Name, n.adminURL(), named[0].ID)
 	}
+	fmt.Fprintf(w, `  # make yourself gold: VISITOR is your mq_vid cookie up to the first dot
+  curl -s -X PUT %s/v1/profiles/VISITOR -d '{"attrs":{"tier":"gold","name":"You"}}'
+
+`, n.adminURL())
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/marquee-proxy/marquee/config"
@@ -20,8 +17,8 @@ import (
 // process, clustered over loopback and encrypted, each with its own proxy
 // and admin port (the next ports up from -listen and -admin), all in
 // front of the one demo shop. Profiles are seeded on node 1 and reach the
-// others by the cluster.
-func runDemoCluster(stdout, stderr io.Writer, count int, listen, admin, shop, catalog string, profiles int) int {
+// others by the cluster. It runs until ctx ends.
+func runDemoCluster(ctx context.Context, stdout, stderr io.Writer, count int, listen, admin, shop, catalog string, profiles int) int {
 	signKey, err := config.NewKey()
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee demo:", err)
@@ -59,9 +56,12 @@ func runDemoCluster(stdout, stderr io.Writer, count int, listen, admin, shop, ca
 	}
 	named := demo.NamedSeeds()
 	seeds := append(named, demo.GeneratedSeeds(profiles, 1)...)
-	if err := loadSeeds(nodes[0].store, seeds, time.Now()); err != nil {
+	if err := loadSeeds(ctx, nodes[0].store, seeds, time.Now()); err != nil {
 		fmt.Fprintln(stderr, "marquee demo: seeding profiles:", err)
 		return 1
+	}
+	if ctx.Err() != nil {
+		return 0
 	}
 	printDemo(stdout, nodes[0], shop, named, len(seeds))
 	fmt.Fprintf(stdout, "\n%d nodes, clustered (profiles were loaded on node 1 and replicated):\n\n", count)
@@ -78,8 +78,6 @@ func runDemoCluster(stdout, stderr io.Writer, count int, listen, admin, shop, ca
 `, len(nodes), nodes[0].adminURL(), named[0].ID, last.adminURL(), named[0].ID)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, len(nodes))
 	for _, n := range nodes {
 		go func() { errc <- n.wait(ctx) }()

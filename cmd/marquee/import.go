@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,10 +29,15 @@ store's lock is taken first).
 
 Profile lines: {"id": "...", "attrs": {...}, "scores": {...}, "consent":
 {...}, "purchases": [...]}. Event lines: the events API schema. On a
-terminal a progress line shows the count, rate and time left; at the end
-a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr)
-	server := fs.String("server", "http://127.0.0.1:9000", "admin API `URL` of a running node")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+terminal a progress line shows how far the node (or the store) has got:
+the share of the file done, lines applied and rejected, rate and time
+left. At the end a summary; rejected lines, each with its number and
+reason, go to -rejects, a file written only when a line is rejected.
+
+Exit status: 0 every line applied; 1 the import could not run or stopped
+(file, network, server or store error); 2 bad usage; 3 the import ran to
+the end but rejected lines.`, stderr)
+	af := addAdminFlags(fs, "server")
 	offline := fs.Bool("offline", false, "write the store directly instead of calling a node")
 	dataDir := fs.String("data-dir", "", "store `directory` for -offline")
 	cfgPath := fs.String("config", "", "config `file` whose data_dir, time_zone, events and store settings -offline uses")
@@ -58,14 +66,7 @@ a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr
 	if *rejects == "" {
 		*rejects = path + ".rejects"
 	}
-	rf, err := os.Create(*rejects)
-	if err != nil {
-		fmt.Fprintln(stderr, "marquee import:", err)
-		return 1
-	}
-	defer rf.Close()
-	rw := bufio.NewWriter(rf)
-	defer rw.Flush()
+	rw := &rejectsFile{path: *rejects}
 
 	cr := &countingReader{r: f}
 	prog := newProgress(stderr, fi.Size(), cr)
@@ -73,23 +74,81 @@ a summary, and rejected lines (with their line numbers) go to -rejects.`, stderr
 	if *offline {
 		st, err = importOffline(cr, *dataDir, *cfgPath, kind, rw, prog)
 	} else {
-		st, err = importOnline(cr, *server, *token, kind, rw, prog)
+		st, err = importOnline(cr, af.url, af.bearer(), kind, rw, prog)
 	}
 	prog.done()
+	if cerr := rw.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("rejects file: %w", cerr)
+	}
 	if err != nil && st.Imported+st.Rejected+st.Duplicates == 0 {
 		fmt.Fprintln(stderr, "marquee import:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "imported %d, duplicates %d, rejected %d in %s (%.0f/s)\n",
 		st.Imported, st.Duplicates, st.Rejected, st.Elapsed.Round(time.Millisecond), float64(st.Imported+st.Rejected+st.Duplicates)/max(st.Elapsed.Seconds(), 1e-9))
-	if st.Rejected > 0 {
+	if rw.n > 0 {
 		fmt.Fprintf(stdout, "rejected lines: %s\n", *rejects)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		fmt.Fprintln(stderr, "marquee import:", err)
 		return 1
+	case st.Rejected > 0:
+		return 3
 	}
 	return 0
+}
+
+// rejectsFile is the rejects file, created at the first rejected line so
+// that a clean import leaves none; a file an earlier import left there is
+// removed, as it does not describe this one.
+type rejectsFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	err  error
+	n    int // lines written
+}
+
+// reject writes one rejected line: its number, the field at fault when
+// there is one, and the reason.
+func (r *rejectsFile) reject(line int, field, reason string) {
+	if r.err != nil {
+		return
+	}
+	if r.f == nil {
+		if r.f, r.err = os.Create(r.path); r.err != nil {
+			return
+		}
+		r.w = bufio.NewWriter(r.f)
+	}
+	r.n++
+	if field != "" {
+		_, r.err = fmt.Fprintf(r.w, "%d: %s: %s\n", line, field, reason)
+	} else {
+		_, r.err = fmt.Fprintf(r.w, "%d: %s\n", line, reason)
+	}
+}
+
+// close flushes and closes the file, or removes an earlier one when no
+// line was rejected.
+func (r *rejectsFile) close() error {
+	if r.f == nil {
+		if r.err != nil {
+			return r.err
+		}
+		if err := os.Remove(r.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := r.w.Flush(); r.err == nil {
+		r.err = err
+	}
+	if err := r.f.Close(); r.err == nil {
+		r.err = err
+	}
+	return r.err
 }
 
 // splitFileArg takes the one argument that is not a flag (the file) out of
@@ -122,7 +181,7 @@ func isBoolFlag(a string) bool {
 	return a == "offline" || a == "h" || a == "help"
 }
 
-func importOffline(r io.Reader, dir, cfgPath string, kind msync.ImportKind, rejects io.Writer, prog *progress) (msync.ImportStats, error) {
+func importOffline(r io.Reader, dir, cfgPath string, kind msync.ImportKind, rejects *rejectsFile, prog *progress) (msync.ImportStats, error) {
 	opts := msync.Options{}
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
@@ -144,9 +203,20 @@ func importOffline(r io.Reader, dir, cfgPath string, kind msync.ImportKind, reje
 		return msync.ImportStats{}, err
 	}
 	st, err := s.Import(r, msync.ImportOptions{
-		Kind:     kind,
-		Reject:   func(line int, err error) { fmt.Fprintf(rejects, "%d: %v\n", line, err) },
-		Progress: func(st msync.ImportStats) { prog.update(st.Imported + st.Rejected + st.Duplicates) },
+		Kind: kind,
+		Reject: func(line int, err error) {
+			var ferr *msync.FieldError
+			if errors.As(err, &ferr) {
+				rejects.reject(line, ferr.Field, ferr.Reason)
+			} else {
+				rejects.reject(line, "", err.Error())
+			}
+		},
+		Progress: func(st msync.ImportStats) {
+			// The store reads the file as it imports it: what it has
+			// read is what it has done.
+			prog.update(st.Imported+st.Duplicates, st.Rejected, prog.sent())
+		},
 	})
 	if cerr := s.Close(); err == nil {
 		err = cerr
@@ -154,31 +224,52 @@ func importOffline(r io.Reader, dir, cfgPath string, kind msync.ImportKind, reje
 	return st, err
 }
 
-// importAnswer mirrors the admin API's answer to POST /v1/import.
+// importAnswer mirrors the admin API's answer to POST /v1/import, and
+// each line of its streamed form: a progress report, a rejected line, an
+// error, or the final counts.
 type importAnswer struct {
-	Kind       string `json:"kind"`
-	Imported   int    `json:"imported"`
-	Duplicates int    `json:"duplicates"`
-	Rejected   int    `json:"rejected"`
-	Rejects    []struct {
-		Line  int `json:"line"`
-		Error struct {
-			Code    string `json:"code"`
-			Field   string `json:"field"`
-			Message string `json:"message"`
-		} `json:"error"`
-	} `json:"rejects"`
-	Error *struct {
+	Kind       string       `json:"kind"`
+	Imported   int          `json:"imported"`
+	Duplicates int          `json:"duplicates"`
+	Rejected   int          `json:"rejected"`
+	Rejects    []importLine `json:"rejects"`
+	Progress   *struct {
+		Lines      int64 `json:"lines"`
+		Imported   int   `json:"imported"`
+		Duplicates int   `json:"duplicates"`
+		Rejected   int   `json:"rejected"`
+	} `json:"progress"`
+	Reject *importLine `json:"reject"`
+	Error  *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
 }
 
-func importOnline(r *countingReader, server, token string, kind msync.ImportKind, rejects io.Writer, prog *progress) (msync.ImportStats, error) {
+// importLine is a rejected line as the admin API reports it.
+type importLine struct {
+	Line  int `json:"line"`
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// maxImportAnswerLine bounds one line of a streamed import answer.
+const maxImportAnswerLine = 1 << 20
+
+func importOnline(r *countingReader, server, token string, kind msync.ImportKind, rejects *rejectsFile, prog *progress) (msync.ImportStats, error) {
 	start := time.Now()
 	u := strings.TrimRight(server, "/") + "/v1/import?kind=" + url.QueryEscape(kind.String())
+	// Until the node's first progress report, and with a node that does
+	// not stream its answer, the upload is all there is to show.
+	var applied, rejected atomic.Int64
+	streamed := atomic.Bool{}
 	stop := make(chan struct{})
+	drawn := make(chan struct{})
 	go func() {
+		defer close(drawn)
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -186,41 +277,83 @@ func importOnline(r *countingReader, server, token string, kind msync.ImportKind
 			case <-stop:
 				return
 			case <-t.C:
-				prog.update(int(r.lines.Load()))
+				if streamed.Load() {
+					prog.update(int(applied.Load()), int(rejected.Load()), prog.sent()*prog.serverShare(applied.Load()+rejected.Load()))
+				} else {
+					prog.update(int(r.lines.Load()), -1, prog.sent())
+				}
 			}
 		}
 	}()
+	defer func() { close(stop); <-drawn }()
 	req, err := http.NewRequest("POST", u, r)
 	if err != nil {
-		close(stop)
 		return msync.ImportStats{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Accept", "application/x-ndjson, application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
-	close(stop)
 	if err != nil {
 		return msync.ImportStats{}, err
 	}
 	defer resp.Body.Close()
-	var ans importAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&ans); err != nil {
-		return msync.ImportStats{}, fmt.Errorf("%s: %s: unreadable answer: %w", u, resp.Status, err)
+	if resp.StatusCode == http.StatusUnauthorized {
+		return msync.ImportStats{}, unauthorized(token)
 	}
-	st := msync.ImportStats{Imported: ans.Imported, Duplicates: ans.Duplicates, Rejected: ans.Rejected, Elapsed: time.Since(start)}
-	for _, rj := range ans.Rejects {
-		fmt.Fprintf(rejects, "%d: %s: %s\n", rj.Line, rj.Error.Field, rj.Error.Message)
-	}
-	if resp.StatusCode != http.StatusOK {
+	failed := func(ans *importAnswer) error {
 		msg := resp.Status
 		if ans.Error != nil {
 			msg = ans.Error.Code + ": " + ans.Error.Message
 		}
-		return st, fmt.Errorf("%s: %s", u, msg)
+		return fmt.Errorf("%s: %s", u, msg)
 	}
-	return st, nil
+	reject := func(rj importLine) { rejects.reject(rj.Line, rj.Error.Field, rj.Error.Message) }
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/x-ndjson" {
+		var ans importAnswer
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&ans); err != nil {
+			return msync.ImportStats{}, fmt.Errorf("%s: %s: unreadable answer: %w", u, resp.Status, err)
+		}
+		st := msync.ImportStats{Imported: ans.Imported, Duplicates: ans.Duplicates, Rejected: ans.Rejected, Elapsed: time.Since(start)}
+		for _, rj := range ans.Rejects {
+			reject(rj)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return st, failed(&ans)
+		}
+		return st, nil
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), maxImportAnswerLine)
+	var st msync.ImportStats
+	for sc.Scan() {
+		var ans importAnswer
+		if err := json.Unmarshal(sc.Bytes(), &ans); err != nil {
+			return st, fmt.Errorf("%s: unreadable answer line %q: %w", u, sc.Bytes(), err)
+		}
+		st.Elapsed = time.Since(start)
+		switch {
+		case ans.Progress != nil:
+			p := ans.Progress
+			st.Imported, st.Duplicates, st.Rejected = p.Imported, p.Duplicates, p.Rejected
+			applied.Store(int64(p.Imported + p.Duplicates))
+			rejected.Store(int64(p.Rejected))
+			streamed.Store(true)
+		case ans.Reject != nil:
+			reject(*ans.Reject)
+		case ans.Error != nil:
+			return st, failed(&ans)
+		default:
+			st.Imported, st.Duplicates, st.Rejected = ans.Imported, ans.Duplicates, ans.Rejected
+			return st, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return st, fmt.Errorf("%s: reading the answer: %w", u, err)
+	}
+	return st, fmt.Errorf("%s: the answer ended before the import did", u)
 }
 
 // countingReader counts the bytes and lines read through it.
@@ -250,33 +383,48 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int64, cr *countingReader) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	return &progress{w: w, tty: tty, total: total, cr: cr, start: time.Now()}
+	return &progress{w: w, tty: isTerminal(w), total: total, cr: cr, start: time.Now()}
 }
 
-func (p *progress) update(records int) {
+// sent returns the share of the file read so far, from 0 to 1; 0 when its
+// size is unknown.
+func (p *progress) sent() float64 {
+	if p.total <= 0 {
+		return 0
+	}
+	return min(1, float64(p.cr.bytes.Load())/float64(p.total))
+}
+
+// serverShare returns the share of the lines sent that the node has
+// applied or rejected: the file read so far times this share is how much
+// of the file it has done, though what is in flight still counts as sent.
+func (p *progress) serverShare(done int64) float64 {
+	sent := p.cr.lines.Load()
+	if sent <= 0 {
+		return 0
+	}
+	return min(1, float64(done)/float64(sent))
+}
+
+// update draws the line: applied records (sent, before the node reports),
+// rejected ones (-1 when not known yet), and the share of the file done.
+func (p *progress) update(applied, rejected int, frac float64) {
 	if !p.tty || time.Since(p.last) < 200*time.Millisecond {
 		return
 	}
 	p.last = time.Now()
 	p.drawn = true
 	el := time.Since(p.start).Seconds()
-	rate := float64(records) / max(el, 1e-9)
+	rate := float64(applied+max(rejected, 0)) / max(el, 1e-9)
 	eta := "?"
-	if done := p.cr.bytes.Load(); done > 0 && p.total > 0 {
-		left := el * float64(p.total-done) / float64(done)
-		eta = (time.Duration(left) * time.Second).Round(time.Second).String()
+	if frac > 0 {
+		eta = (time.Duration(el*(1-frac)/frac) * time.Second).Round(time.Second).String()
 	}
-	pct := 0.0
-	if p.total > 0 {
-		pct = 100 * float64(p.cr.bytes.Load()) / float64(p.total)
+	if rejected < 0 {
+		fmt.Fprintf(p.w, "\r%5.1f%%  %d sent  %.0f/s  ETA %s   ", 100*frac, applied, rate, eta)
+		return
 	}
-	fmt.Fprintf(p.w, "\r%5.1f%%  %d records  %.0f/s  ETA %s   ", pct, records, rate, eta)
+	fmt.Fprintf(p.w, "\r%5.1f%%  %d applied  %d rejected  %.0f/s  ETA %s   ", 100*frac, applied, rejected, rate, eta)
 }
 
 func (p *progress) done() {

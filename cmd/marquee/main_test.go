@@ -100,7 +100,7 @@ campaigns:
 		t.Errorf("bad config: exit code %d, want 1", code)
 	}
 	for _, want := range []string{
-		bad + `:13: campaigns[1].when: unknown segment "platinum"`,
+		bad + `:13: campaigns[1].when: "platinum" at column 1: unknown segment "platinum"; segments: gold`,
 		bad + `:14: campaigns[1].template: template does not parse`,
 	} {
 		if !strings.Contains(stderr, want) {
@@ -145,6 +145,68 @@ campaigns:
 	}
 }
 
+// TestCheckEveryProblem: check prints the problems of every phase
+// (decoding, validation, compiling expressions and templates) together,
+// in file order, and nothing twice for one field.
+func TestCheckEveryProblem(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      []string // the whole of stderr, one line each, after the file name
+	}{
+		{"unknown segment and bad hours", `origin: http://127.0.0.1:8080
+segments:
+  gold: 'attrs.tier == "gold"'
+campaigns:
+  - id: welcome
+    slot: hero
+    when: goldd
+    template: '<p>hi</p>'
+    schedule:
+      hours: ['25:00-26:00']
+`, []string{
+			`:7: campaigns[0].when: "goldd" at column 1: unknown segment "goldd"; segments: gold`,
+			`:10: campaigns[0].schedule.hours[0]: "25:00-26:00": want a range HH:MM-HH:MM such as 09:00-17:30`,
+		}},
+		{"unknown field, bad expression, bad template field", `origin: http://127.0.0.1:8080
+campaigns:
+  - id: welcome
+    slot: hero
+    colour: red
+    when: attrs.tier === 'gold'
+    template: '<p>{{.Profile.Tier}}</p>'
+`, []string{
+			`:5: campaigns[0].colour: unknown field "colour"`,
+			`:6: campaigns[0].when: "attrs.tier === 'gold'" at column 14: unexpected token Operator("=")`,
+			`:7: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases, Views, Custom, Recent, Sessions, LastSeen, Landing, SessionStart, Links, Caps, Variants, Exposures, Stamps, NodeViews, NodeCustom, NodeSessions, Version, Born, Node, Updated`,
+		}},
+		{"an empty segment is not also an expression error", `origin: http://127.0.0.1:8080
+segments:
+  gold: ''
+  silver: [a]
+`, []string{
+			`:3: segments.gold: empty expression`,
+			`:4: segments.silver: want a string, got a list`,
+		}},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "m.yaml")
+			if err := os.WriteFile(p, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := runCLI("check", "-config", p)
+			var want strings.Builder
+			for _, w := range tt.want {
+				want.WriteString(p + w + "\n")
+			}
+			if code != 1 || stderr != want.String() {
+				t.Errorf("code %d, stderr\n%s\nwant code 1, stderr\n%s", code, stderr, want.String())
+			}
+		})
+	}
+}
+
 // TestCheckContextNames: check accepts the request context names and
 // points at an unknown one with the names it knows.
 func TestCheckContextNames(t *testing.T) {
@@ -155,9 +217,9 @@ func TestCheckContextNames(t *testing.T) {
 		{"request", `request.path startsWith "/sale" and request.host != "" and request.referrer contains "google" or request.query("utm_source") == "newsletter"`, ""},
 		{"geo", `geo.country == "FR" and geo.region == "IDF" or geo.city == "Lyon"`, ""},
 		{"visit and time", `visit.new or visit.count > 2 and visit.landing == "/" and time.hour >= 18 and time.weekday in ["sat", "sun"]`, ""},
-		{"unknown field", `device.model == "pixel"`, `:4: segments.s: unknown name "device.model"; known: device.browser, device.os, device.type`},
-		{"bare root", `geo == "FR"`, `:4: segments.s: geo is not a value; use one of geo.city, geo.country, geo.region`},
-		{"unknown root", `browser.name == "x"`, `:4: segments.s: unknown name "browser"`},
+		{"unknown field", `device.model == "pixel"`, `:4: segments.s: "device.model == \"pixel\"": unknown name "device.model"; known: device.browser, device.os, device.type`},
+		{"bare root", `geo == "FR"`, `:4: segments.s: "geo == \"FR\"": geo is not a value; use one of geo.city, geo.country, geo.region`},
+		{"unknown root", `browser.name == "x"`, `:4: segments.s: "browser.name == \"x\"" at column 1: unknown name "browser"`},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 )
 
@@ -17,8 +16,7 @@ func runPreview(args []string, stdout, stderr io.Writer) int {
 Mint a signed preview link for a running marquee: opening a page with it
 shows the chosen campaign and variant in its slot, whatever the visitor's
 profile, without counting an exposure. For QA before a campaign goes live.`, stderr)
-	admin := fs.String("admin", "http://127.0.0.1:9000", "admin API base `URL`")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+	af := addAdminFlags(fs)
 	campaign := fs.String("campaign", "", "campaign `id` to show (required)")
 	variant := fs.String("variant", "", "experiment variant `name` (default: the first)")
 	ttl := fs.String("ttl", "1h", "how long the link works, up to 30d")
@@ -33,7 +31,7 @@ profile, without counting an exposure. For QA before a campaign goes live.`, std
 	body, _ := json.Marshal(map[string]string{"campaign": *campaign, "variant": *variant, "ttl": *ttl})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := adminCall(ctx, *admin, *token, http.MethodPost, bytes.NewReader(body), "v1", "preview")
+	out, err := adminCall(ctx, af.url, af.bearer(), http.MethodPost, bytes.NewReader(body), "v1", "preview")
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee preview:", err)
 		return 1

@@ -103,14 +103,16 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 // loadConfig reads the file at path and compiles every part of it, so that
 // check, serve and reload accept and reject exactly the same files.
 func loadConfig(path string) (*config.Config, *personalize.Snapshot, error) {
-	cfg, err := config.Load(path)
-	if err != nil {
+	cfg, err := config.LoadPartial(path)
+	if cfg == nil {
 		return nil, nil, err
 	}
-	if err := checkListeners(cfg); err != nil {
-		return nil, nil, err
+	if err == nil {
+		err = checkListeners(cfg)
 	}
-	snap, err := personalize.Compile(cfg)
+	// Compiled even when the file has problems, to report those of its
+	// expressions, templates and selectors with them.
+	snap, err := personalize.CompilePartial(cfg, err)
 	if err != nil {
 		return nil, nil, err
 	}

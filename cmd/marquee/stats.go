@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -28,8 +27,7 @@ metrics per enrolled visitor (conversion, revenue per visitor, average order
 value, ...) with the difference from the control, its 95% interval
 (a confidence sequence under sequential analysis), the p-value, CUPED's
 variance reduction and guardrails made worse.`, stderr)
-	admin := fs.String("admin", "http://127.0.0.1:9000", "admin API base `URL`")
-	token := fs.String("token", os.Getenv("MARQUEE_TOKEN"), "admin bearer `token` (default $MARQUEE_TOKEN)")
+	af := addAdminFlags(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this `duration`")
 	asJSON := fs.Bool("json", false, "print the JSON report as the server sent it")
 	if code, stop := parseFlags(fs, args); stop {
@@ -37,7 +35,7 @@ variance reduction and guardrails made worse.`, stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	body, err := fetchStats(ctx, *admin, *token)
+	body, err := fetchStats(ctx, af.url, af.bearer())
 	if err != nil {
 		fmt.Fprintln(stderr, "marquee stats:", err)
 		return 1
@@ -97,6 +95,9 @@ func adminCall(ctx context.Context, admin, token, method string, body io.Reader,
 	}
 	if len(out) > maxStatsBody {
 		return nil, fmt.Errorf("%s: response larger than %d bytes", u, maxStatsBody)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, unauthorized(token)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: %s%s", u, resp.Status, apiErrorMessage(out))

@@ -58,23 +58,27 @@ func TestStatsCommand(t *testing.T) {
 	tests := []struct {
 		name       string
 		args       []string
-		env        string
+		env, old   string // $MARQUEE_ADMIN_TOKEN, $MARQUEE_TOKEN
 		wantCode   int
 		wantStdout []string
 		wantStderr string
 	}{
-		{"table", []string{"-admin", ok.URL, "-token", "s3cret"}, "", 0,
+		{"table", []string{"-admin", ok.URL, "-token", "s3cret"}, "", "", 0,
 			[]string{"campaign hero: split ok", "control (baseline)", "sale", "13.00%", "+30.0% [+1.7%, +66.2%]", "0.0355"}, ""},
-		{"token from env", []string{"-admin", ok.URL + "/"}, "s3cret", 0, []string{"campaign hero"}, ""},
-		{"json", []string{"-admin", ok.URL, "-token", "s3cret", "-json"}, "", 0, []string{`"campaign":"hero"`, `"lift":0.3`}, ""},
-		{"wrong token", []string{"-admin", ok.URL, "-token", "nope"}, "", 1, nil, "401 Unauthorized: unauthorized missing or wrong bearer token"},
-		{"not a report", []string{"-admin", broken.URL, "-token", "s3cret"}, "", 1, nil, "decoding the report"},
-		{"bad url", []string{"-admin", "127.0.0.1:9000"}, "", 1, nil, "want an http or https URL"},
-		{"stray argument", []string{"extra"}, "", 2, nil, "unexpected argument"},
+		{"token from env", []string{"-admin", ok.URL + "/"}, "s3cret", "", 0, []string{"campaign hero"}, ""},
+		{"token from the old variable", []string{"-admin", ok.URL}, "", "s3cret", 0, []string{"campaign hero"}, ""},
+		{"-token wins over env", []string{"-admin", ok.URL, "-token", "s3cret"}, "nope", "nope", 0, []string{"campaign hero"}, ""},
+		{"no token", []string{"-admin", ok.URL}, "", "", 1, nil, "marquee stats: the admin API answered 401: give the token with -token TOKEN or MARQUEE_ADMIN_TOKEN=TOKEN\n"},
+		{"json", []string{"-admin", ok.URL, "-token", "s3cret", "-json"}, "", "", 0, []string{`"campaign":"hero"`, `"lift":0.3`}, ""},
+		{"wrong token", []string{"-admin", ok.URL, "-token", "nope"}, "", "", 1, nil, "marquee stats: the admin API answered 401: it refused the token given (with -token or MARQUEE_ADMIN_TOKEN)\n"},
+		{"not a report", []string{"-admin", broken.URL, "-token", "s3cret"}, "", "", 1, nil, "decoding the report"},
+		{"bad url", []string{"-admin", "127.0.0.1:9000"}, "", "", 1, nil, "want an http or https URL"},
+		{"stray argument", []string{"extra"}, "", "", 2, nil, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("MARQUEE_TOKEN", tt.env)
+			t.Setenv("MARQUEE_ADMIN_TOKEN", tt.env)
+			t.Setenv("MARQUEE_TOKEN", tt.old)
 			code, stdout, stderr := runCLI(append([]string{"stats"}, tt.args...)...)
 			if code != tt.wantCode {
 				t.Errorf("exit code %d, want %d; stderr %q", code, tt.wantCode, stderr)

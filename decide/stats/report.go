@@ -57,7 +57,21 @@ type CampaignReport struct {
 	// GuardrailAlert is true when some variant worsened a guardrail
 	// metric significantly (see MetricReport.Worse).
 	GuardrailAlert bool `json:"guardrail_alert,omitempty"`
+	// Note says, for people, why the report has no lift: NoteOneArm or
+	// NoteNoBaseline; omitted when there is a baseline. Every view of the
+	// report (marquee stats, the console) shows this text as it is.
+	Note string `json:"note,omitempty"`
 }
+
+// The texts of CampaignReport.Note.
+const (
+	// NoteOneArm is the note of a campaign with a single arm, such as one
+	// without an experiment.
+	NoteOneArm = "one arm, no control or holdout: exposures and conversions only, no lift or split check"
+	// NoteNoBaseline is the note of an experiment whose arms include
+	// neither a control nor a holdout.
+	NoteNoBaseline = "no control or holdout to measure lift against"
+)
 
 // SRMTest is a chi-square goodness-of-fit test of observed unique visitors
 // per variant against the configured weights.
@@ -381,6 +395,12 @@ func (mc *mergedCampaign) report(name string) CampaignReport {
 	if chi2, df, p, ok := srmTest(observed, weights); ok {
 		cr.SRMTest = &SRMTest{ChiSquare: chi2, DF: df, PValue: p, Threshold: SRMThreshold}
 		cr.SRM = p < SRMThreshold
+	}
+	if baseline < 0 {
+		cr.Note = NoteNoBaseline
+		if len(weights) <= 1 {
+			cr.Note = NoteOneArm
+		}
 	}
 	mc.reportMetrics(&cr, order, baseline)
 	return cr

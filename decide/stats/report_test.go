@@ -38,10 +38,13 @@ func TestReportBaseline(t *testing.T) {
 		name  string
 		specs []VariantSpec
 		want  string
+		note  string
 	}{
-		{"control wins over holdout", []VariantSpec{{Name: "a", Weight: 1}, {Name: "holdout", Weight: 1, Holdout: true}, {Name: "b", Weight: 1, Control: true}}, "b"},
-		{"holdout without control", []VariantSpec{{Name: "a", Weight: 1}, {Name: "holdout", Weight: 1, Holdout: true}}, "holdout"},
-		{"neither", []VariantSpec{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}}, ""},
+		{"control wins over holdout", []VariantSpec{{Name: "a", Weight: 1}, {Name: "holdout", Weight: 1, Holdout: true}, {Name: "b", Weight: 1, Control: true}}, "b", ""},
+		{"holdout without control", []VariantSpec{{Name: "a", Weight: 1}, {Name: "holdout", Weight: 1, Holdout: true}}, "holdout", ""},
+		{"neither", []VariantSpec{{Name: "a", Weight: 1}, {Name: "b", Weight: 1}}, "", NoteNoBaseline},
+		{"one arm", []VariantSpec{{Name: "default", Weight: 1}}, "", NoteOneArm},
+		{"one weighted arm", []VariantSpec{{Name: "a", Weight: 1}, {Name: "off", Weight: 0}}, "", NoteOneArm},
 	}
 	for _, tt := range tests {
 		r := NewRecorder(Config{})
@@ -57,6 +60,9 @@ func TestReportBaseline(t *testing.T) {
 		cr := campaign(t, r.Report("n"), "c")
 		if cr.Baseline != tt.want {
 			t.Errorf("%s: baseline %q, want %q", tt.name, cr.Baseline, tt.want)
+		}
+		if cr.Note != tt.note {
+			t.Errorf("%s: note %q, want %q", tt.name, cr.Note, tt.note)
 		}
 		for _, v := range cr.Variants {
 			if hasLift := v.Lift != nil; hasLift != (tt.want != "" && v.Variant != tt.want) {

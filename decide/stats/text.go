@@ -23,7 +23,7 @@ func WriteText(w io.Writer, rep Report) error {
 		fmt.Fprintf(ew, "no campaigns recorded\n")
 	}
 	for _, c := range rep.Campaigns {
-		fmt.Fprintf(ew, "\ncampaign %s: %s\n", c.Campaign, srmText(c))
+		fmt.Fprintf(ew, "\ncampaign %s: %s\n", c.Campaign, headline(c))
 		var total float64
 		for _, v := range c.Variants {
 			total += v.Weight
@@ -196,6 +196,18 @@ func signedPercent(x *float64) string {
 }
 
 // srmText is the campaign's sample-ratio verdict in words.
+// headline is what the line naming campaign c says: the split check and
+// the report's note, or the note alone for one arm, which has no split.
+func headline(c CampaignReport) string {
+	switch c.Note {
+	case "":
+		return srmText(c)
+	case NoteOneArm:
+		return c.Note
+	}
+	return srmText(c) + "; " + c.Note
+}
+
 func srmText(c CampaignReport) string {
 	t := c.SRMTest
 	switch {

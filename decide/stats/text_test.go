@@ -27,7 +27,12 @@ func TestWriteText(t *testing.T) {
 			SRMTest: &SRMTest{ChiSquare: 75.2, DF: 2, PValue: 1e-17, Threshold: SRMThreshold},
 		}, {
 			Campaign: "quiet",
-			Variants: []VariantReport{{Variant: "only"}},
+			Variants: []VariantReport{{Variant: "only", Weight: 1}},
+			Note:     NoteOneArm,
+		}, {
+			Campaign: "no-control",
+			Variants: []VariantReport{{Variant: "a", Weight: 1}, {Variant: "b", Weight: 1}},
+			Note:     NoteNoBaseline,
 		}},
 	}
 	var b strings.Builder
@@ -43,7 +48,8 @@ func TestWriteText(t *testing.T) {
 		"0.0355",
 		"13.00%",
 		"holdout (holdout)",
-		"campaign quiet: split not checked",
+		"campaign quiet: one arm, no control or holdout: exposures and conversions only, no lift or split check\n",
+		"campaign no-control: split not checked (too few visitors or weights); no control or holdout to measure lift against\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

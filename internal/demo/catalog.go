@@ -11,8 +11,8 @@ import (
 
 // Product is one item of the demo catalog: the catalog entry type of the
 // decision engine, so the demo's catalog feeds recommendations as it is.
-// URL is the product page's path on the demo shop, Image a data: URI of a
-// generated SVG (the shop needs no files and no network), Price in US
+// URL is the product page's path on the demo shop, Image the path of a
+// generated SVG the shop serves (it needs no files and no network), Price in US
 // dollars, and the first category the product's home, used for
 // breadcrumbs and X-Demo-Category.
 type Product = decide.Product
@@ -92,13 +92,14 @@ var featuredIDs = []string{
 // rendered and indexes sorted on first use instead of at init, so importing
 // the package costs nothing.
 var catalog = sync.OnceValue(func() *catalogIndex {
-	c := &catalogIndex{byID: make(map[string]int, len(items))}
+	c := &catalogIndex{byID: make(map[string]int, len(items)), images: make(map[string][]byte, len(items))}
 	for i, it := range items {
+		c.images[imagePath(it.id)] = productImage(it.id, it.title, it.categories[0])
 		c.products = append(c.products, Product{
 			ID:         it.id,
 			Title:      it.title,
 			URL:        "/p/" + it.id,
-			Image:      productImage(it.id, it.title, it.categories[0]),
+			Image:      imagePath(it.id),
 			Price:      it.price,
 			Categories: it.categories,
 			Tags:       it.tags,
@@ -126,6 +127,7 @@ type catalogIndex struct {
 	byID         map[string]int
 	byPopularity []int // indexes into products, most popular first
 	json         []byte
+	images       map[string][]byte // image path → SVG
 }
 
 // Products returns the catalog in catalog order. The result is a copy the

@@ -132,6 +132,11 @@ func TestNamedSeedsSeeTheirCampaigns(t *testing.T) {
 			if w := want[s.Name][slot]; got != w {
 				t.Errorf("%s, slot %s: got campaign %q, want %q", s.Name, slot, got, w)
 			}
+			// The README's story: Bob and Dev are in the welcome test's
+			// control arm, not its holdout.
+			if got == "welcome-test" && (c.VariantName() != "discount" || !c.Variant.Control) {
+				t.Errorf("%s: welcome-test arm %q, want the control, discount", s.Name, c.VariantName())
+			}
 		}
 		if d.Errors != 0 {
 			t.Errorf("%s: %d conditions failed at run time", s.Name, d.Errors)

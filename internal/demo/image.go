@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"encoding/base64"
 	"hash/fnv"
 	"html"
 	"strings"
@@ -29,9 +28,14 @@ var shapes = map[string]string{
 	"fashion":     `<path d="M120 32 L178 90 L120 148 L62 90 Z"/>`,
 }
 
-// productImage renders a 240×180 SVG placeholder for a product and returns it
-// as a data: URI, so pages carry their images inline and need no network.
-func productImage(id, title, cat string) string {
+// imagePath is where the shop serves a product's image: a path on the
+// shop itself, so that pages need no network beyond it, and an ordinary
+// URL, which offer templates (html/template) accept where they would
+// refuse a data: URI.
+func imagePath(id string) string { return "/img/" + id + ".svg" }
+
+// productImage renders a 240×180 SVG placeholder for a product.
+func productImage(id, title, cat string) []byte {
 	pal, ok := palettes[cat]
 	if !ok {
 		pal = [][2]string{{"#495057", "#ced4da"}}
@@ -50,7 +54,7 @@ func productImage(id, title, cat string) string {
 	b.WriteString(`<text x="120" y="104" font-family="Helvetica,Arial,sans-serif" font-size="40" font-weight="700" text-anchor="middle" fill="#fff" stroke="` + colors[0] + `" stroke-width="1.5">`)
 	b.WriteString(html.EscapeString(initials(title)))
 	b.WriteString(`</text></svg>`)
-	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(b.String()))
+	return []byte(b.String())
 }
 
 // initials returns the upper-cased first letters of the first two words that

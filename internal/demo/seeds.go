@@ -47,9 +47,9 @@ type namedSeed struct {
 // sees a different page:
 //
 //	Ada   gold, electronics   gold hero, electronics offer, electronics recs
-//	Bob   basic, bargains     every slot's fallback (the control)
+//	Bob   basic, kitchen      welcome test's control arm (discount)
 //	Chloe silver, outdoor     silver hero
-//	Dev   basic, books        free-shipping offer (propensity 0.91)
+//	Dev   basic, books        welcome test's control arm, free-shipping offer (propensity 0.91)
 //	Eve   gold, fashion       gold hero, free-shipping offer (propensity 0.84)
 var namedSeeds = []namedSeed{
 	{"Ada", map[string]any{"name": "Ada", "tier": "gold", "favourite": "electronics", "city": "London", "visits": 42, "newsletter": true},
@@ -67,9 +67,10 @@ var namedSeeds = []namedSeed{
 // NamedSeeds returns the demo's named visitors (Ada, Bob, Chloe, Dev, Eve),
 // each with an id derived from the name, so they are the same on every run.
 // With the campaigns of [Config], Ada sees the gold greeting, the
-// electronics offer and electronics recommendations; Bob sees every slot's
-// fallback; Chloe the silver hero; Dev the free-shipping offer; Eve the gold
-// greeting and the free-shipping offer.
+// electronics offer and electronics recommendations; Bob the welcome
+// test's control arm (discount); Chloe the silver hero; Dev the control arm
+// and the free-shipping offer; Eve the gold greeting and the free-shipping
+// offer.
 func NamedSeeds() []Seed {
 	out := make([]Seed, len(namedSeeds))
 	for i, s := range namedSeeds {

@@ -66,6 +66,7 @@ type shop struct {
 //	                          value=TOTAL
 //	GET  /healthz             200 "ok"
 //	GET  /static/app.css      the shop's stylesheet
+//	GET  /img/{id}.svg        a product's image
 //	GET  /favicon.ico         an SVG icon
 //
 // Anything else gets the shop's 404 page.
@@ -92,6 +93,7 @@ func NewShop() http.Handler {
 	s.mux.HandleFunc("GET /checkout/complete", s.complete)
 	s.mux.HandleFunc("GET /healthz", healthz)
 	s.mux.HandleFunc("GET /static/app.css", stylesheet)
+	s.mux.HandleFunc("GET /img/{file}", s.image)
 	s.mux.HandleFunc("GET /favicon.ico", faviconHandler)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
@@ -103,7 +105,7 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHT
 // productView is a product formatted for templates, built once.
 type productView struct {
 	ID, Title, URL, Price, Blurb string
-	Image                        template.URL // a data: URI, which html/template would otherwise reject
+	Image                        string
 	Category, CategoryName       string
 	CategoryURL                  string
 	Tags                         []string
@@ -116,7 +118,7 @@ func newProductView(i int, it item) productView {
 	cents := int64(math.Round(it.price * 100))
 	return productView{
 		ID: p.ID, Title: p.Title, URL: p.URL, Price: formatCents(cents), Blurb: it.blurb,
-		Image:    template.URL(p.Image),
+		Image:    p.Image,
 		Category: c.slug, CategoryName: c.name, CategoryURL: "/c/" + c.slug,
 		Tags:  it.tags,
 		cents: cents,
@@ -334,6 +336,18 @@ func stylesheet(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", cacheStatic)
 	w.Write(appCSS)
+}
+
+// image serves a product's image, or the shop's 404 page.
+func (s *shop) image(w http.ResponseWriter, r *http.Request) {
+	svg, ok := catalog().images[r.URL.Path]
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", cacheStatic)
+	w.Write(svg)
 }
 
 func faviconHandler(w http.ResponseWriter, _ *http.Request) {

@@ -89,6 +89,9 @@ func TestPages(t *testing.T) {
 		{"/healthz", 200, "text/plain; charset=utf-8", "no-store", nil, "", "ok"},
 		{"/static/app.css", 200, "text/css; charset=utf-8", "public, max-age=3600", nil, "", ".banner"},
 		{"/favicon.ico", 200, "image/svg+xml", "public, max-age=3600", nil, "", "<svg"},
+		{"/img/aero-earbuds.svg", 200, "image/svg+xml", "public, max-age=3600", nil, "", "<svg"},
+		{"/img/nope.svg", 404, html, "public, max-age=60", nil, "", "couldn't find"},
+		{"/img/aero-earbuds", 404, html, "public, max-age=60", nil, "", "couldn't find"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -318,4 +321,23 @@ func FuzzParseCart(f *testing.F) {
 			t.Fatalf("round trip of %q: %d lines, want %d", c.String(), len(back), len(c))
 		}
 	})
+}
+
+// TestProductImagesServed: every product's catalog image is an SVG the
+// shop serves, and the shop's cards show that same URL.
+func TestProductImagesServed(t *testing.T) {
+	srv, c := newTestShop(t)
+	_, home := get(t, c, srv.URL+"/")
+	for _, p := range Products() {
+		resp, body := get(t, c, srv.URL+p.Image)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" {
+			t.Errorf("%s: %s: %d %s", p.ID, p.Image, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if !strings.HasPrefix(body, "<svg ") || !strings.HasSuffix(body, "</svg>") {
+			t.Errorf("%s: %s is not an SVG: %.40q", p.ID, p.Image, body)
+		}
+		if slices.Contains(featuredIDs, p.ID) && !strings.Contains(home, `src="`+p.Image+`"`) {
+			t.Errorf("%s: the home page's card does not show %s", p.ID, p.Image)
+		}
+	}
 }
