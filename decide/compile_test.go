@@ -86,7 +86,7 @@ campaigns:
   - id: a
     slot: hero
     template: '<p>{{.Profile.Tier}}</p>'
-`, []string{`m.yaml:5: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases,`}},
+`, []string{`m.yaml:5: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases, Views, Custom, Recent, Sessions, LastSeen, Landing, SessionStart, Links, Variants, Exposures, Updated`}},
 		{"template unknown top-level field", "campaigns:\n  - id: a\n    slot: hero\n    template: \"<p>\\n{{.Tier}}</p>\"\n",
 			[]string{`m.yaml:5: campaigns[0].template: template: line 2: {{.Tier}}: an offer template sees no field "Tier"; fields: Profile`}},
 		{"template unknown field of a nested value", `campaigns:

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 var (
@@ -84,11 +86,21 @@ func fieldMessage(field, typeName string) string {
 	return owner + " no field \"" + field + "\"; " + fieldList(t)
 }
 
-// fieldList lists the exported fields of struct type t.
+// mergeFields are the Profile fields that keep the fleet's merge
+// bookkeeping: templates can read them, but listing them would send an
+// operator looking for a field among per-node counters and clocks.
+var mergeFields = map[string]bool{
+	"Caps": true, "Stamps": true, "NodeViews": true, "NodeCustom": true,
+	"NodeSessions": true, "Version": true, "Born": true, "Node": true,
+}
+
+// fieldList lists the exported fields of struct type t, less a Profile's
+// merge bookkeeping.
 func fieldList(t reflect.Type) string {
 	var names []string
+	isProfile := t == reflect.TypeFor[profile.Profile]()
 	for i := range t.NumField() {
-		if f := t.Field(i); f.IsExported() {
+		if f := t.Field(i); f.IsExported() && !(isProfile && mergeFields[f.Name]) {
 			names = append(names, f.Name)
 		}
 	}
