@@ -74,7 +74,8 @@ type Options struct {
 	// PreviewURL is the shop as browsers reach it through this node's
 	// proxy, e.g. "http://127.0.0.1:8000": the base of the page preview
 	// links of POST /v1/campaigns/preview and of rendered offers' relative
-	// links. Empty: previews carry no page_url.
+	// links. The console's Content-Security-Policy lets it frame this
+	// origin, for the page preview. Empty: previews carry no page_url.
 	PreviewURL string
 	// Campaigns records every decisions document PUT /v1/campaigns and
 	// POST /v1/campaigns/rollback apply as a version, and serves the
@@ -82,6 +83,10 @@ type Options struct {
 	// PublishCampaigns is not called when it is set. Nil: documents are
 	// swapped in unrecorded and the history routes answer 404.
 	Campaigns Campaigns
+	// History is the node's recent traffic, which GET
+	// /v1/metrics/history serves for the console's charts; the caller
+	// starts and stops its sampling. Nil: that route answers 404.
+	History *MetricsHistory
 }
 
 // Cluster is what the admin API needs of a node's fleet. Its calls come
@@ -102,6 +107,8 @@ type admin struct {
 	routes  []route
 	handler http.Handler
 	audit   AuditLog
+	// csp is the console page's Content-Security-Policy.
+	csp string
 	// offers are the offers POST /v1/campaigns/preview rendered, served
 	// at offerPath.
 	offers *expiring.Store[[]byte]
@@ -121,11 +128,15 @@ func newAdmin(opts Options) (*admin, error) {
 	if opts.Store == nil {
 		return nil, errors.New("admin: admin API needs a store")
 	}
+	origin, err := previewOrigin(opts.PreviewURL)
+	if err != nil {
+		return nil, err
+	}
 	creds, err := credentials(opts)
 	if err != nil {
 		return nil, err
 	}
-	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, offers: newOffers()}
+	a := &admin{opts: opts, log: opts.Logger, creds: creds, audit: opts.Audit, csp: dashboardPolicy(origin), offers: newOffers()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -141,8 +152,10 @@ func newAdmin(opts Options) (*admin, error) {
 	mux.public("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	// Exactly "/", without a token: see serveDashboard.
-	mux.public("GET /{$}", serveDashboard)
+	// Exactly "/" and the console's files, without a token: see
+	// serveDashboard.
+	mux.public("GET /{$}", a.serveDashboard)
+	mux.public("GET /assets/{name}", serveAsset)
 	// Without a token too: see serveOffer.
 	mux.public("GET "+offerPath+"{id}", a.serveOffer)
 	mux.Handle("GET /v1/whoami", a.read(a.whoami))
@@ -162,6 +175,9 @@ func newAdmin(opts Options) (*admin, error) {
 			writeJSON(w, http.StatusOK, opts.Cluster.Status())
 			return nil
 		}))
+	}
+	if opts.History != nil {
+		mux.Handle("GET /v1/metrics/history", a.read(a.getMetricsHistory))
 	}
 	// Go's profiler, behind the same token, for finding what a node spends
 	// its CPU on under real traffic.

@@ -32,6 +32,9 @@ var wantRoles = map[string]Role{
 	"GET /healthz":                        RoleNone,
 	"GET /readyz":                         RoleNone,
 	"GET /{$}":                            RoleNone,
+	"GET /assets/{name}":                  RoleNone,
+	"GET /v1/metrics/history":             RoleRead,
+	"GET /v1/campaigns/diff":              RoleRead,
 	"GET /v1/whoami":                      RoleRead,
 	"GET /v1/audit":                       RoleRead,
 	"GET /v1/profiles/{id}":               RoleRead,
@@ -74,6 +77,7 @@ func fullAdmin(t *testing.T, o Options) *admin {
 	o.Store, o.Personalizer = env.Store, env.Pers
 	o.Campaigns = &memCampaigns{p: env.Pers, h: hist}
 	o.Cluster, o.Cache, o.Gatherer = &fakeCluster{}, &cachetest.Recorder{}, prometheus.NewRegistry()
+	o.History = NewMetricsHistory(o.Gatherer, 0, 0)
 	o.Stats = func() any { return map[string]any{} }
 	o.Segments = func(*profile.Profile) []string { return nil }
 	a, err := newAdmin(o)
@@ -86,7 +90,7 @@ func fullAdmin(t *testing.T, o Options) *admin {
 // routePath is a path pattern matches.
 func routePath(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
-	path = strings.NewReplacer("{id}", "visitor-1", "{version}", "1", "{$}", "").Replace(path)
+	path = strings.NewReplacer("{id}", "visitor-1", "{version}", "1", "{name}", "console.js", "{$}", "").Replace(path)
 	return method, path
 }
 

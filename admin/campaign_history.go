@@ -2,10 +2,13 @@ package admin
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/linediff"
 	"github.com/marquee-proxy/marquee/opstate"
 	"github.com/marquee-proxy/marquee/personalize"
 )
@@ -34,6 +37,35 @@ func (a *admin) historyRoutes(mux *routes) {
 	mux.Handle("GET /v1/campaigns/history", a.read(a.getHistory))
 	mux.Handle("GET /v1/campaigns/history/{version}", a.read(a.getHistoryVersion))
 	mux.Handle("POST /v1/campaigns/rollback", a.edit(actionCampaignsRollback, a.rollback))
+	mux.Handle("GET /v1/campaigns/diff", a.read(a.getDiff))
+}
+
+// getDiff answers GET /v1/campaigns/diff?from=A&to=B with the unified diff
+// turning version A's document into version B's, labelled as marquee
+// campaigns diff labels it, so the console and the command show the same
+// text: {"from", "to", "diff"}, the diff "" when the documents are equal.
+func (a *admin) getDiff(w http.ResponseWriter, r *http.Request) error {
+	var docs [2][]byte
+	var labels [2]string
+	for i, name := range []string{"from", "to"} {
+		raw := r.URL.Query().Get(name)
+		v, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, name, "want a version number from GET /v1/campaigns/history")
+		}
+		e, doc, err := a.version(v)
+		if err != nil {
+			return err
+		}
+		docs[i] = doc
+		labels[i] = fmt.Sprintf("version %d (by %s at %s)", e.Version, e.By, e.Time.Format(time.RFC3339))
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"from": r.URL.Query().Get("from"),
+		"to":   r.URL.Query().Get("to"),
+		"diff": linediff.Unified(labels[0], labels[1], string(docs[0]), string(docs[1])),
+	})
+	return nil
 }
 
 // getHistory lists the kept versions of the decisions document, newest

@@ -141,3 +141,54 @@ func TestCampaignHistoryBadRequests(t *testing.T) {
 		t.Errorf("history changed: %v", body)
 	}
 }
+
+func TestCampaignDiff(t *testing.T) {
+	srv, _ := newHistoryTest(t)
+	docA := "campaigns:\n  - {id: a, slot: hero, template: '<b>A</b>'}\n"
+	docB := "campaigns:\n  - {id: a, slot: hero, template: '<b>B</b>'}\n"
+	for _, doc := range []string{docA, docB} {
+		if code, body := call(t, srv, "PUT", "/v1/campaigns", "s3cret", doc); code != 200 {
+			t.Fatalf("PUT: %d %v", code, body)
+		}
+	}
+	label := func(v string) string {
+		_, e := call(t, srv, "GET", "/v1/campaigns/history/"+v, "s3cret", "")
+		at, err := time.Parse(time.RFC3339Nano, e["time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "version " + v + " (by " + e["by"].(string) + " at " + at.Format(time.RFC3339) + ")"
+	}
+	tests := []struct {
+		name, query, token string
+		status             int
+		diff, code         string
+	}{
+		{"forward", "from=1&to=2", "s3cret", 200,
+			"--- " + label("1") + "\n+++ " + label("2") + "\n@@ -1,2 +1,2 @@\n campaigns:\n-  - {id: a, slot: hero, template: '<b>A</b>'}\n+  - {id: a, slot: hero, template: '<b>B</b>'}\n", ""},
+		{"backward", "from=2&to=1", "s3cret", 200,
+			"--- " + label("2") + "\n+++ " + label("1") + "\n@@ -1,2 +1,2 @@\n campaigns:\n-  - {id: a, slot: hero, template: '<b>B</b>'}\n+  - {id: a, slot: hero, template: '<b>A</b>'}\n", ""},
+		{"same version", "from=2&to=2", "s3cret", 200, "", ""},
+		{"needs the token", "from=1&to=2", "", 401, "", apierror.CodeUnauthorized},
+		{"missing to", "from=1", "s3cret", 400, "", apierror.CodeInvalidField},
+		{"not a number", "from=one&to=2", "s3cret", 400, "", apierror.CodeInvalidField},
+		{"unknown version", "from=1&to=99", "s3cret", 404, "", apierror.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := call(t, srv, "GET", "/v1/campaigns/diff?"+tt.query, tt.token, "")
+			if code != tt.status {
+				t.Fatalf("status %d, want %d: %v", code, tt.status, body)
+			}
+			if tt.code != "" {
+				if got := errField(body, "code"); got != tt.code {
+					t.Errorf("code %q, want %q", got, tt.code)
+				}
+				return
+			}
+			if body["diff"] != tt.diff {
+				t.Errorf("diff:\n%v\nwant:\n%s", body["diff"], tt.diff)
+			}
+		})
+	}
+}

@@ -63,8 +63,10 @@ func TestDashboardInBrowser(t *testing.T) {
 			name:     "token and profile from the fragment",
 			fragment: "token=" + token + "&profile=xss-visitor",
 			want: map[string][]string{
-				"auth": {`^<section id="auth" class="card auth" hidden`},
-				"node": {`Single node`},
+				"auth":   {`^<section id="auth" class="card auth" hidden`},
+				"whoami": {`^<span id="whoami" class="muted">admin<span class="badge role">edit</span></span>`},
+				"audit":  {`^<section id="audit" class="card wide">`, `No write recorded yet`},
+				"node":   {`Single node`},
 				"traffic": {
 					`<tr class="total"><th>all</th><th class="num">` + strconv.Itoa(pageViews) + `</th>`,
 					`<tr data-outcome="passthrough"><td>passthrough</td><td class="num">0</td>`,
@@ -78,6 +80,14 @@ func TestDashboardInBrowser(t *testing.T) {
 					`Hit ratio since start</dt><dd>66.7%</dd>`,
 					`Entries</dt><dd>[1-9]`,
 					`Size</dt><dd>[0-9.]+ KiB</dd>`,
+				},
+				// uPlot drew each chart (its script and style passed the
+				// policy) from the sampled history.
+				"charts": {
+					`data-chart="rps"><h4>Requests/s by outcome</h4><div><div class="uplot[^"]*"[^>]*>.*?<canvas width="[1-9][0-9]*" height="[1-9]`,
+					`data-chart="latency"><h4>Rewrite latency</h4><div><div class="uplot`,
+					`data-chart="cache"><h4>Edge cache hit ratio</h4><div><div class="uplot`,
+					`<th class="u-label">rewritten</th>|<div class="u-label">rewritten</div>`,
 				},
 				"campaigns": {
 					`config version 0`,
@@ -107,6 +117,8 @@ func TestDashboardInBrowser(t *testing.T) {
 				// significant here, are not shown.
 				"spring-sale": {
 					want: []string{
+						`data-chart="daily-spring-sale-enrolled"><h4>Visitors enrolled per day</h4><div><div class="uplot`,
+						`data-chart="daily-spring-sale-conversion"><h4>Conversion rate to date, with 95% interval</h4><div><div class="uplot`,
 						`Judged on conversion per enrolled visitor, sequential analysis`,
 						`<th class="num">Difference \(95% confidence sequence\)</th>`,
 						`<th class="num">Always-valid p</th>`,
@@ -123,7 +135,9 @@ func TestDashboardInBrowser(t *testing.T) {
 				},
 				// No experiment: the legacy table.
 				"gold-hero": {
-					want:   []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`},
+					want: []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`,
+						// Nobody enrolled: a message, not an empty chart.
+						`Visitors enrolled per day</h4><p class="muted">No daily results yet`},
 					absent: []string{`Always-valid p`},
 				},
 			},
@@ -132,10 +146,24 @@ func TestDashboardInBrowser(t *testing.T) {
 			name: "no token",
 			want: map[string][]string{
 				"auth":      {`^<section id="auth" class="card auth">`, `needs a bearer token`},
+				"charts":    {`Needs the admin token`},
 				"campaigns": {`Needs the admin token`},
 				"traffic":   {`Needs the admin token`},
 			},
 			absent: []string{`gold-hero`, `spring-sale`, `data-outcome`, `<img`},
+		},
+		{
+			// A read token sees everything, says so, and may not publish.
+			name:     "read token",
+			fragment: "token=" + viewerToken,
+			want: map[string][]string{
+				"auth":      {`^<section id="auth" class="card auth" hidden`},
+				"whoami":    {`^<span id="whoami" class="muted">viewer<span class="badge role">read-only</span></span>`},
+				"campaigns": {`<code>gold-hero</code>`},
+				"editor":    {`<span id="ed-readonly" class="muted">Your token can read but not publish.</span>`, `<button id="ed-publish" type="button" disabled="">Publish</button>`},
+				"audit":     {`^<section id="audit" class="card wide">`},
+			},
+			absent: []string{viewerToken, `<img`},
 		},
 		{
 			name:     "wrong token",
@@ -194,7 +222,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			}
 			if failed {
 				// The script is the embedded one; what it built is the rest.
-				t.Logf("DOM without the script:\n%s", regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(dom, ""))
+				t.Logf("DOM:\n%s", dom)
 			}
 		})
 	}

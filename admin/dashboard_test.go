@@ -1,10 +1,11 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -58,6 +59,9 @@ campaigns:
         - {name: voucher, weight: 1, template: '<li>10 EUR voucher</li>'}
 `
 
+// previewShop is the shop's origin the console may frame in tests.
+const previewShop = "http://shop.example:8080"
+
 // xssPayload is a profile attribute that would run script if the dashboard
 // ever treated API data as markup.
 const xssPayload = `<img src=x onerror=alert(1)>`
@@ -70,6 +74,8 @@ type dashboardEnv struct {
 	proxy *proxytest.Client
 	store *msync.Store
 	rec   *stats.Recorder
+	// history samples the proxy's metrics when the test says so.
+	history *MetricsHistory
 }
 
 func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
@@ -80,8 +86,12 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	// shows its hit ratio.
 	srv, p := env.StartProxy(t, proxy.Options{Cache: &cache.Options{MaxSize: 8 << 20}})
 	st, pers := env.Store, env.Pers
+	hist := NewMetricsHistory(srv.Gatherer(), 0, 0)
 	h, err := New(Options{
+		History:      hist,
 		Token:        token,
+		Tokens:       roleTokens,
+		PreviewURL:   previewShop + "/",
 		Store:        st,
 		Gatherer:     srv.Gatherer(),
 		Personalizer: pers,
@@ -103,7 +113,7 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec}
+	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec, history: hist}
 }
 
 // browse sends n page views of new visitors through the proxy, so that
@@ -111,6 +121,17 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 // pages in turn: the first view of each is a cache miss, the rest hits.
 func (e *dashboardEnv) browse(t *testing.T, n int) {
 	t.Helper()
+	// One sample before and one after, 10 s apart as the node takes them:
+	// the charts have a point.
+	t0 := time.Now()
+	if err := e.history.Sample(t0.Add(-10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := e.history.Sample(t0); err != nil {
+			t.Fatal(err)
+		}
+	}()
 	for i := range n {
 		if r := e.proxy.Get(t, "GET", fmt.Sprintf("/page/%d", i%4)); r.StatusCode() != 200 {
 			t.Fatalf("page view %d: status %d", i, r.StatusCode())
@@ -205,7 +226,7 @@ func TestDashboardServing(t *testing.T) {
 				"X-Content-Type-Options":  "nosniff",
 				"Referrer-Policy":         "no-referrer",
 				"X-Frame-Options":         "DENY",
-				"Content-Security-Policy": dashboardCSP,
+				"Content-Security-Policy": dashboardPolicy(previewShop),
 				"Content-Length":          strconv.Itoa(len(dashboardPage)),
 			}
 			for k, v := range want {
@@ -224,9 +245,10 @@ func TestDashboardServing(t *testing.T) {
 	}
 }
 
-// TestDashboardCSP recomputes the hashes of the inline code as served and
-// checks the policy allows exactly those, and that the page has no code
-// the policy would silently block (attributes, handlers, other origins).
+// TestDashboardCSP checks the policy allows code and style only from the
+// listener's own files, and that the page and its script have nothing the
+// policy would silently block (inline code, handlers, other origins) or
+// that would turn API data into markup.
 func TestDashboardCSP(t *testing.T) {
 	env := newDashboardEnv(t, "s3cret")
 	resp, body := adminDo(t, env.admin, "GET", "/", "", "")
@@ -237,23 +259,16 @@ func TestDashboardCSP(t *testing.T) {
 			directives[f[0]] = f[1:]
 		}
 	}
-	hashes := func(tag string) []string {
-		var out []string
-		for _, m := range regexp.MustCompile(`(?s)<`+tag+`>(.*?)</`+tag+`>`).FindAllSubmatch(body, -1) {
-			sum := sha256.Sum256(m[1])
-			out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
-		}
-		return out
-	}
 	tests := []struct {
 		directive string
 		want      []string
 	}{
 		{"default-src", []string{"'none'"}},
-		{"script-src", hashes("script")},
-		{"style-src", hashes("style")},
+		{"script-src", []string{"'self'"}},
+		{"style-src", []string{"'self'"}},
 		{"connect-src", []string{"'self'"}},
 		{"img-src", []string{"'self'", "data:"}},
+		{"frame-src", []string{"'self'", previewShop}},
 		{"base-uri", []string{"'none'"}},
 		{"form-action", []string{"'none'"}},
 		{"frame-ancestors", []string{"'none'"}},
@@ -266,53 +281,156 @@ func TestDashboardCSP(t *testing.T) {
 	if len(directives) != len(tests) {
 		t.Errorf("policy has %d directives, want %d: %q", len(directives), len(tests), resp.Header.Get("Content-Security-Policy"))
 	}
-	if len(directives["script-src"]) != 1 || len(directives["style-src"]) != 1 {
-		t.Errorf("want one inline script and one inline style, got %q and %q", directives["script-src"], directives["style-src"])
+	// Every script and style sheet the page names is one of the assets.
+	refs := regexp.MustCompile(`<(script src|link rel="stylesheet" href)="([^"]*)"`).FindAllSubmatch(body, -1)
+	if len(refs) != 4 {
+		t.Errorf("page names %d scripts and style sheets, want 4", len(refs))
 	}
-	// Markup checks look at the page without the inline code, where they
-	// would match comparisons and strings.
-	markup := regexp.MustCompile(`(?s)<(script|style)>.*?</(script|style)>`).ReplaceAll(body, nil)
+	for _, m := range refs {
+		name, ok := strings.CutPrefix(string(m[2]), "/assets/")
+		if _, known := assets[name]; !ok || !known {
+			t.Errorf("page loads %q, not one of /assets/", m[2])
+		}
+	}
+	for _, tag := range regexp.MustCompile(`(?i)<script[^>]*>`).FindAll(body, -1) {
+		if !bytes.Contains(tag, []byte(` src="/assets/`)) {
+			t.Errorf("script element without an asset's src: %s", tag)
+		}
+	}
+	script := assets["console.js"].body
 	blocked := []struct {
 		what string
 		in   []byte
 		re   string
 	}{
-		{"script or style element with attributes", markup, `(?i)<(script|style)\s`},
-		{"inline event handler", markup, `(?i)<[^>]*\son[a-z]+\s*=`},
-		{"style attribute", markup, `(?i)<[^>]*\sstyle\s*=`},
-		{"resource of another origin", markup, `(?i)(src|href|action)\s*=\s*"?(https?:)?//`},
-		{"HTML parsing of strings in the script", body, `innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(`},
-		{"request to another origin in the script", body, `fetch\(\s*['"](https?:)?//`},
+		{"inline script", body, `(?i)<script(\s[^>]*)?>[^<]`},
+		{"style element", body, `(?i)<style`},
+		{"inline event handler", body, `(?i)<[^>]*\son[a-z]+\s*=`},
+		{"style attribute", body, `(?i)<[^>]*\sstyle\s*=`},
+		{"resource of another origin", body, `(?i)(src|href|action)\s*=\s*"?(https?:)?//`},
+		{"HTML parsing of strings in the script", script, `innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setAttribute\(\s*['"](style|on)`},
+		{"request to another origin in the script", script, `fetch\(\s*['"](https?:)?//`},
 	}
 	for _, b := range blocked {
 		if m := regexp.MustCompile(b.re).Find(b.in); m != nil {
-			t.Errorf("page has a %s: %q", b.what, m)
+			t.Errorf("console has a %s: %q", b.what, m)
 		}
 	}
-	if len(body) > 40<<10 {
-		t.Errorf("page is %d bytes, want under 40 KiB", len(body))
+	if len(body) > 16<<10 {
+		t.Errorf("page is %d bytes, want under 16 KiB", len(body))
+	}
+	if len(script) > 128<<10 {
+		t.Errorf("console.js is %d bytes, want under 128 KiB", len(script))
 	}
 }
 
-func TestInlineHashes(t *testing.T) {
-	hash := func(s string) string {
-		sum := sha256.Sum256([]byte(s))
-		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-	}
+func TestConsoleAssets(t *testing.T) {
+	env := newDashboardEnv(t, "s3cret")
 	tests := []struct {
-		name, page, want string
+		name, method, path, ifNoneMatch string
+		status                          int
+		asset                           string // the file served, "" for none
 	}{
-		{"none", `<p>no code</p>`, "'none'"},
-		{"one", `<script>a()</script>`, hash("a()")},
-		{"two, whitespace kept", "<script>a()</script><p><script>\nb()\n</script>", hash("a()") + " " + hash("\nb()\n")},
-		{"unterminated is not hashed", `<script>a()</script><script>b()`, hash("a()")},
-		{"empty", `<script></script>`, hash("")},
+		{"script without token", "GET", "/assets/console.js", "", 200, "console.js"},
+		{"style sheet", "GET", "/assets/console.css", "", 200, "console.css"},
+		{"uPlot", "GET", "/assets/uPlot.iife.min.js", "", 200, "uPlot.iife.min.js"},
+		{"uPlot style", "GET", "/assets/uPlot.min.css", "", 200, "uPlot.min.css"},
+		{"HEAD", "HEAD", "/assets/console.js", "", 200, "console.js"},
+		{"unchanged", "GET", "/assets/console.js", assets["console.js"].etag, 304, ""},
+		{"changed", "GET", "/assets/console.js", `"0123"`, 200, "console.js"},
+		{"unknown file", "GET", "/assets/nope.js", "", 404, ""},
+		{"the page is not an asset", "GET", "/assets/index.html", "", 404, ""},
+		{"nor the licence", "GET", "/assets/uPlot.LICENSE", "", 404, ""},
+		{"no listing", "GET", "/assets/", "", 404, ""},
+		{"no writes", "PUT", "/assets/console.js", "", 405, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := inlineHashes([]byte(tt.page), "<script>", "</script>"); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
+			req, err := http.NewRequest(tt.method, env.admin.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.ifNoneMatch != "" {
+				req.Header.Set("If-None-Match", tt.ifNoneMatch)
+			}
+			resp, err := env.admin.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d; body %.200q", resp.StatusCode, tt.status, body)
+			}
+			if tt.status == 304 && (len(body) != 0 || resp.Header.Get("ETag") != tt.ifNoneMatch) {
+				t.Errorf("304 with %d bytes, ETag %q", len(body), resp.Header.Get("ETag"))
+			}
+			if tt.asset == "" {
+				return
+			}
+			a := assets[tt.asset]
+			want := map[string]string{
+				"ETag":                   a.etag,
+				"Cache-Control":          "no-cache",
+				"X-Content-Type-Options": "nosniff",
+				"Content-Length":         strconv.Itoa(len(a.body)),
+			}
+			if strings.HasSuffix(tt.asset, ".js") {
+				want["Content-Type"] = "text/javascript; charset=utf-8"
+			} else {
+				want["Content-Type"] = "text/css; charset=utf-8"
+			}
+			for k, v := range want {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: got %q, want %q", k, got, v)
+				}
+			}
+			wantBody := a.body
+			if tt.method == "HEAD" {
+				wantBody = nil
+			}
+			if !bytes.Equal(body, wantBody) {
+				t.Errorf("body: %d bytes, want %d", len(body), len(wantBody))
 			}
 		})
+	}
+	// Distinct files, distinct validators.
+	seen := map[string]string{}
+	for name, a := range assets {
+		if other, dup := seen[a.etag]; dup {
+			t.Errorf("%s and %s share ETag %s", name, other, a.etag)
+		}
+		seen[a.etag] = name
+	}
+}
+
+func TestPreviewOrigin(t *testing.T) {
+	tests := []struct {
+		in, want string
+		err      bool
+	}{
+		{"", "", false},
+		{"http://shop.example:8080/", "http://shop.example:8080", false},
+		{"https://shop.example/some/page?x=1", "https://shop.example", false},
+		{"ftp://shop.example/", "", true},
+		{"shop.example", "", true},
+		{"//shop.example/", "", true},
+		{"http://user:pw@shop.example/", "", true},
+		{"http://shop example/", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := previewOrigin(tt.in)
+			if (err != nil) != tt.err || got != tt.want {
+				t.Errorf("previewOrigin(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.err)
+			}
+		})
+	}
+	env := newDashboardEnv(t, "")
+	if _, err := New(Options{Store: env.store, PreviewURL: "javascript:alert(1)"}); err == nil {
+		t.Error("New accepted a javascript: preview URL")
 	}
 }

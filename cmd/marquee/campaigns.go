@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/linediff"
 )
 
 const campaignsUsage = `
@@ -142,7 +144,7 @@ func printDiff(ctx context.Context, w io.Writer, admin, token, a, b string) erro
 	label := func(e historyEntry) string {
 		return fmt.Sprintf("version %s (by %s at %s)", e.Version, e.By, e.Time.Format(time.RFC3339))
 	}
-	_, err = io.WriteString(w, unifiedDiff(label(ea), label(eb), ea.Document, eb.Document))
+	_, err = io.WriteString(w, linediff.Unified(label(ea), label(eb), ea.Document, eb.Document))
 	return err
 }
 

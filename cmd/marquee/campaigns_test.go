@@ -2,45 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
-
-func TestUnifiedDiff(t *testing.T) {
-	a := "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n"
-	b := "a\nb\nc\nD\ne\nf\ng\nh\ni\nj\nk\n"
-	want := `--- A
-+++ B
-@@ -1,10 +1,11 @@
- a
- b
- c
--d
-+D
- e
- f
- g
- h
- i
- j
-+k
-`
-	if got := unifiedDiff("A", "B", a, b); got != want {
-		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
-	}
-	far := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n"
-	got := unifiedDiff("A", "B", far, strings.Replace(strings.Replace(far, "2\n", "two\n", 1), "11\n", "", 1))
-	if strings.Count(got, "@@ -") != 2 || !strings.Contains(got, "@@ -1,5 +1,5 @@\n 1\n-2\n+two\n") || !strings.Contains(got, "@@ -8,5 +8,4 @@\n 8\n 9\n 10\n-11\n 12\n") {
-		t.Errorf("two hunks expected:\n%s", got)
-	}
-	if got := unifiedDiff("A", "B", a, a); got != "" {
-		t.Errorf("equal documents: %q", got)
-	}
-	if got := unifiedDiff("A", "B", "", "x\n"); got != "--- A\n+++ B\n@@ -0,0 +1,1 @@\n+x\n" {
-		t.Errorf("from empty: %q", got)
-	}
-}
 
 // TestCampaignsCommand drives history, diff and rollback against a node.
 func TestCampaignsCommand(t *testing.T) {
@@ -64,6 +32,37 @@ func TestCampaignsCommand(t *testing.T) {
 	code, out, errs = cli("diff", file, newest)
 	if code != 0 || !strings.Contains(out, "--- version 0 (by file") || !strings.Contains(out, "+    template: '<b>offer for all</b>'") {
 		t.Errorf("diff: %d\n%s%s", code, out, errs)
+	}
+	// The whole output, pinned: every line of the file's document replaced
+	// by the PUT's, under labels naming each version.
+	label := func(v string) (string, []string) {
+		code, b := adminDo(t, "GET", admin+"/v1/campaigns/history/"+v, "")
+		var e struct {
+			Version, By, Document string
+			Time                  time.Time
+		}
+		if code != 200 || json.Unmarshal([]byte(b), &e) != nil {
+			t.Fatalf("version %s: %d %s", v, code, b)
+		}
+		return fmt.Sprintf("version %s (by %s at %s)", e.Version, e.By, e.Time.Format(time.RFC3339)), strings.Split(strings.TrimSuffix(e.Document, "\n"), "\n")
+	}
+	la, da := label(file)
+	lb, db := label(newest)
+	want := fmt.Sprintf("--- %s\n+++ %s\n@@ -1,%d +1,%d @@\n", la, lb, len(da), len(db))
+	for _, l := range da {
+		want += "-" + l + "\n"
+	}
+	for _, l := range db {
+		want += "+" + l + "\n"
+	}
+	if out != want {
+		t.Errorf("diff output:\n%s\nwant:\n%s", out, want)
+	}
+	// The console shows the node's diff: the same text.
+	code, b := adminDo(t, "GET", admin+"/v1/campaigns/diff?from="+file+"&to="+newest, "")
+	var served struct{ Diff string }
+	if code != 200 || json.Unmarshal([]byte(b), &served) != nil || served.Diff != out {
+		t.Errorf("GET /v1/campaigns/diff: %d %s\nwant the command's output:\n%s", code, b, out)
 	}
 	code, out, errs = cli("rollback", file)
 	if code != 0 || !strings.Contains(out, "rolled back to version 0") {

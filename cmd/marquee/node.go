@@ -51,6 +51,9 @@ type node struct {
 	cache edgeCache
 	// campaigns records every decisions document the node serves.
 	campaigns *campaignLog
+	// stopHistory stops sampling the metrics the console charts; nil
+	// without an admin listener.
+	stopHistory func()
 	// stopSaver stops the periodic save of the counters and saves them a
 	// last time; nil without a data_dir.
 	stopSaver func()
@@ -181,9 +184,12 @@ func startNode(cfg *config.Config, snap *personalize.Snapshot, log *slog.Logger,
 		if n.audit, err = openAudit(cfg, n.registry, log); err != nil {
 			return n, err
 		}
+		hist := admin.NewMetricsHistory(n.registry, 0, 0)
+		n.stopHistory = hist.Start(log)
 		h, err := admin.New(admin.Options{Token: cfg.Admin.Token, Tokens: tokens, Audit: n.audit, Store: n.store, Gatherer: n.registry, Logger: log, Segments: segmentsOf(n.pers), Personalizer: n.pers,
 			Stats: func() any { return n.report() }, Cluster: n.adminCluster(), Campaigns: n.campaigns,
-			Cache: n.adminCache(), Purges: n.purgePublisher(), PreviewURL: previewURL(cfg, n.proxyLn.Addr())})
+			Cache: n.adminCache(), Purges: n.purgePublisher(), History: hist,
+			PreviewURL: previewURL(cfg, n.proxyLn.Addr())})
 		if err != nil {
 			return n, err
 		}
@@ -273,6 +279,9 @@ func (n *node) close(ctx context.Context) error {
 		errs = append(errs, n.admin.Shutdown(ctx))
 	} else if n.adminLn != nil {
 		n.adminLn.Close()
+	}
+	if n.stopHistory != nil {
+		n.stopHistory()
 	}
 	if n.audit != nil {
 		errs = append(errs, n.audit.Close()) // after the admin API's last call

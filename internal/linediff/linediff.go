@@ -1,4 +1,9 @@
-package main
+// Package linediff compares two texts line by line and writes the result as
+// a unified diff, for showing what changed between two versions of a
+// decisions document: marquee campaigns diff and the admin API's
+// GET /v1/campaigns/diff use it, so both show the same diff. It is not on
+// the request path.
+package linediff
 
 import (
 	"fmt"
@@ -12,11 +17,11 @@ const diffContext = 3
 // differing middle needs more are shown as one replaced block.
 const maxDiffCells = 16 << 20
 
-// unifiedDiff returns the differences between a and b in unified diff
+// Unified returns the differences between a and b in unified diff
 // form, or "" when they are equal. Lines are matched by a longest common
 // subsequence after trimming the common start and end, which for the
 // size of decisions documents is exact and fast.
-func unifiedDiff(nameA, nameB, a, b string) string {
+func Unified(nameA, nameB, a, b string) string {
 	if a == b {
 		return ""
 	}
