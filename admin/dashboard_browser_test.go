@@ -136,6 +136,8 @@ func TestDashboardInBrowser(t *testing.T) {
 				// No experiment: the legacy table.
 				"gold-hero": {
 					want: []string{`<th class="num">Lift \(95% CI\)</th><th class="num">p-value</th>`,
+						// The server's note, as marquee stats prints it.
+						`<span class="muted"> · one arm, no control or holdout: exposures and conversions only, no lift or split check</span>`,
 						// Nobody enrolled: a message, not an empty chart.
 						`Visitors enrolled per day</h4><p class="muted">No daily results yet`},
 					absent: []string{`Always-valid p`},

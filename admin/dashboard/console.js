@@ -370,7 +370,7 @@ async function loadStats(body) {
   const parts = [el('p', 'muted', 'As of ' + at + ', merged from ' + arr(rep && rep.nodes).length + ' node run(s). Visitors and converters are estimates (about 1% error).')];
   if (!cs.length) parts.push(el('p', 'muted', 'No exposures recorded yet.'));
   for (const c of cs) {
-    parts.push(el('h3', null, el('code', null, str(c.campaign)), el('span', 'muted', c.baseline ? ' · lift against ' + str(c.baseline) : ' · no control or holdout to measure lift against')));
+    parts.push(el('h3', null, el('code', null, str(c.campaign)), el('span', 'muted', c.baseline ? ' · lift against ' + str(c.baseline) : c.note ? ' · ' + str(c.note) : null)));
     if (c.srm) {
       parts.push(el('p', 'warn', '⚠ Sample ratio mismatch: visitors are not split as configured' +
         (c.srm_test ? ' (χ² test p ' + (c.srm_test.p_value < 0.001 ? '' : '= ') + fmtP(c.srm_test.p_value) + ')' : '') + '. Assignment is probably broken; do not trust the lift.'));

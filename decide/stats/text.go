@@ -195,7 +195,6 @@ func signedPercent(x *float64) string {
 	return fmt.Sprintf("%+.1f%%", 100**x)
 }
 
-// srmText is the campaign's sample-ratio verdict in words.
 // headline is what the line naming campaign c says: the split check and
 // the report's note, or the note alone for one arm, which has no split.
 func headline(c CampaignReport) string {
@@ -208,6 +207,7 @@ func headline(c CampaignReport) string {
 	return srmText(c) + "; " + c.Note
 }
 
+// srmText is the campaign's sample-ratio verdict in words.
 func srmText(c CampaignReport) string {
 	t := c.SRMTest
 	switch {
