@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/linecount"
 
 	msync "github.com/marquee-proxy/marquee/sync"
 )
@@ -76,7 +76,7 @@ func (a *admin) postImport(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ans := importAnswer{Rejects: []importReject{}}
-	body := &lineCounter{r: r.Body}
+	body := linecount.New(r.Body)
 	stop := watchImport(http.NewResponseController(w), body, nil)
 	st, err := a.opts.Store.Import(body, msync.ImportOptions{
 		Kind: kind,
@@ -116,12 +116,12 @@ func (a *admin) streamImport(w http.ResponseWriter, r *http.Request, kind msync.
 		_, _ = w.Write(buf.Bytes())
 		_ = rc.Flush()
 	}
-	body := &lineCounter{r: r.Body}
+	body := linecount.New(r.Body)
 	var last atomic.Pointer[msync.ImportStats]
 	last.Store(&msync.ImportStats{})
 	progress := func() importProgress {
 		st := last.Load()
-		return importProgress{Lines: body.lines.Load(), Imported: st.Imported, Duplicates: st.Duplicates, Rejected: st.Rejected}
+		return importProgress{Lines: body.Lines(), Imported: st.Imported, Duplicates: st.Duplicates, Rejected: st.Rejected}
 	}
 	stop := watchImport(rc, body, func() {
 		send(struct {
@@ -194,7 +194,7 @@ func acceptsNDJSON(r *http.Request) bool {
 // watchImport calls tick (when not nil) every importProgressEvery, and
 // extends the connection's deadlines while body keeps being read, until
 // the returned function is called; once it returns, tick is not running.
-func watchImport(rc *http.ResponseController, body *lineCounter, tick func()) (stop func()) {
+func watchImport(rc *http.ResponseController, body *linecount.Reader, tick func()) (stop func()) {
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	go func() {
@@ -207,7 +207,7 @@ func watchImport(rc *http.ResponseController, body *lineCounter, tick func()) (s
 			case <-done:
 				return
 			case <-t.C:
-				if n := body.bytes.Load(); n != seen {
+				if n := body.Bytes(); n != seen {
 					seen = n
 					extendDeadlines(rc)
 				}
@@ -227,19 +227,4 @@ func extendDeadlines(rc *http.ResponseController) {
 	at := time.Now().Add(importIdle)
 	_ = rc.SetReadDeadline(at)
 	_ = rc.SetWriteDeadline(at)
-}
-
-// lineCounter counts the bytes and lines read through it; the counts may
-// be read while it is being read.
-type lineCounter struct {
-	r     io.Reader
-	bytes atomic.Int64
-	lines atomic.Int64
-}
-
-func (c *lineCounter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.bytes.Add(int64(n))
-	c.lines.Add(int64(bytes.Count(p[:n], []byte{'\n'})))
-	return n, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/config"
+	"github.com/marquee-proxy/marquee/internal/linecount"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
@@ -68,7 +68,7 @@ the end but rejected lines.`, stderr)
 	}
 	rw := &rejectsFile{path: *rejects}
 
-	cr := &countingReader{r: f}
+	cr := linecount.New(f)
 	prog := newProgress(stderr, fi.Size(), cr)
 	var st msync.ImportStats
 	if *offline {
@@ -259,7 +259,7 @@ type importLine struct {
 // maxImportAnswerLine bounds one line of a streamed import answer.
 const maxImportAnswerLine = 1 << 20
 
-func importOnline(r *countingReader, server, token string, kind msync.ImportKind, rejects *rejectsFile, prog *progress) (msync.ImportStats, error) {
+func importOnline(r *linecount.Reader, server, token string, kind msync.ImportKind, rejects *rejectsFile, prog *progress) (msync.ImportStats, error) {
 	start := time.Now()
 	u := strings.TrimRight(server, "/") + "/v1/import?kind=" + url.QueryEscape(kind.String())
 	// Until the node's first progress report, and with a node that does
@@ -280,7 +280,7 @@ func importOnline(r *countingReader, server, token string, kind msync.ImportKind
 				if streamed.Load() {
 					prog.update(int(applied.Load()), int(rejected.Load()), prog.sent()*prog.serverShare(applied.Load()+rejected.Load()))
 				} else {
-					prog.update(int(r.lines.Load()), -1, prog.sent())
+					prog.update(int(r.Lines()), -1, prog.sent())
 				}
 			}
 		}
@@ -356,33 +356,19 @@ func importOnline(r *countingReader, server, token string, kind msync.ImportKind
 	return st, fmt.Errorf("%s: the answer ended before the import did", u)
 }
 
-// countingReader counts the bytes and lines read through it.
-type countingReader struct {
-	r     io.Reader
-	bytes atomic.Int64
-	lines atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.bytes.Add(int64(n))
-	c.lines.Add(int64(bytes.Count(p[:n], []byte{'\n'})))
-	return n, err
-}
-
 // progress draws a one-line progress report on a terminal, at most five
 // times a second; off a terminal it draws nothing.
 type progress struct {
 	w     io.Writer
 	tty   bool
 	total int64
-	cr    *countingReader
+	cr    *linecount.Reader
 	start time.Time
 	last  time.Time
 	drawn bool
 }
 
-func newProgress(w io.Writer, total int64, cr *countingReader) *progress {
+func newProgress(w io.Writer, total int64, cr *linecount.Reader) *progress {
 	return &progress{w: w, tty: isTerminal(w), total: total, cr: cr, start: time.Now()}
 }
 
@@ -392,14 +378,14 @@ func (p *progress) sent() float64 {
 	if p.total <= 0 {
 		return 0
 	}
-	return min(1, float64(p.cr.bytes.Load())/float64(p.total))
+	return min(1, float64(p.cr.Bytes())/float64(p.total))
 }
 
 // serverShare returns the share of the lines sent that the node has
 // applied or rejected: the file read so far times this share is how much
 // of the file it has done, though what is in flight still counts as sent.
 func (p *progress) serverShare(done int64) float64 {
-	sent := p.cr.lines.Load()
+	sent := p.cr.Lines()
 	if sent <= 0 {
 		return 0
 	}
