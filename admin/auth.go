@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/internal/apierror"
 )
 
@@ -69,10 +70,10 @@ type Token struct {
 // Names of callers that are not in Options.Tokens.
 const (
 	// TokenNameAdmin is the name of Options.Token.
-	TokenNameAdmin = "admin"
+	TokenNameAdmin = config.AdminTokenName
 	// CallerAnonymous is every caller of an admin API without tokens,
 	// which config validation allows only on a loopback listener.
-	CallerAnonymous = "anonymous"
+	CallerAnonymous = config.AnonymousName
 )
 
 // Caller is who made an admin call, as GET /v1/whoami shows it.
