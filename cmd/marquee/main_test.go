@@ -177,7 +177,7 @@ campaigns:
 `, []string{
 			`:5: campaigns[0].colour: unknown field "colour"`,
 			`:6: campaigns[0].when: "attrs.tier === 'gold'" at column 14: unexpected token Operator("=")`,
-			`:7: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases, Views, Custom, Recent, Sessions, LastSeen, Landing, SessionStart, Links, Caps, Variants, Exposures, Stamps, NodeViews, NodeCustom, NodeSessions, Version, Born, Node, Updated`,
+			`:7: campaigns[0].template: template: line 1: {{.Profile.Tier}}: Profile has no field "Tier"; fields: ID, Attrs, Scores, Consent, Cart, Purchases, Views, Custom, Recent, Sessions, LastSeen, Landing, SessionStart, Links, Variants, Exposures, Updated`,
 		}},
 		{"an empty segment is not also an expression error", `origin: http://127.0.0.1:8080
 segments:
