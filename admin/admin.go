@@ -107,6 +107,8 @@ type admin struct {
 	routes  []route
 	handler http.Handler
 	audit   AuditLog
+	// refusals limits how often a refused call is recorded.
+	refusals refusals
 	// csp is the console page's Content-Security-Policy.
 	csp string
 	// offers are the offers POST /v1/campaigns/preview rendered, served

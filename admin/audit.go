@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
@@ -53,6 +54,9 @@ type auditNote struct {
 	summary string
 	// version is the campaigns history version the call created.
 	version string
+	// status, when not zero, is the outcome to record instead of the
+	// status sent, for an answer streamed before its outcome was known.
+	status int
 }
 
 type noteKey struct{}
@@ -107,10 +111,22 @@ func (a *admin) audited(g guarded, c Caller, w http.ResponseWriter, r *http.Requ
 			e.Status = http.StatusOK
 		}
 		e.Summary, e.Version = note.summary, note.version
+		if note.status != 0 {
+			e.Status = note.status
+		}
 		if err != nil {
 			e.Summary, e.Version = failureSummary(err), ""
 		} else if e.Summary == "" {
 			e.Summary = "done"
+		}
+		if isForbidden(err) {
+			n := a.refusals.allow(c.Name+" "+g.action, e.Time)
+			if n < 0 {
+				return
+			}
+			if n > 0 {
+				e.Summary += fmt.Sprintf(" (and %d more such refusals in the minute before)", n)
+			}
 		}
 		// Append reports its own failures: the call has been carried out.
 		_ = a.audit.Append(e)
@@ -123,13 +139,71 @@ func (a *admin) audited(g guarded, c Caller, w http.ResponseWriter, r *http.Requ
 
 var errPanicked = errors.New("admin: handler panicked")
 
+// isForbidden reports whether err is a role's refusal.
+func isForbidden(err error) bool {
+	var ae *apierror.Error
+	return errors.As(err, &ae) && ae.Code == apierror.CodeForbidden
+}
+
+// refusalWindow is how often the audit log records a read token's
+// refusals on one route: once a minute, with a count of the others, so
+// that a read token (or a script misconfigured with one) cannot flood the
+// log and push real writes out of it.
+const refusalWindow = time.Minute
+
+// refusals rate-limits the audit entries of refused calls per caller and
+// action. Callers are configured tokens and actions a fixed set, so the
+// map stays small.
+type refusals struct {
+	mu   stdsync.Mutex
+	seen map[string]*refusalCount
+}
+
+type refusalCount struct {
+	last       time.Time // when the last recorded refusal was
+	suppressed int       // refusals since, not recorded
+}
+
+// allow reports whether the refusal of key at now is recorded: -1 when it
+// is not, else how many were left unrecorded before it.
+func (rs *refusals) allow(key string, now time.Time) int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.seen == nil {
+		rs.seen = map[string]*refusalCount{}
+	}
+	c := rs.seen[key]
+	if c == nil {
+		rs.seen[key] = &refusalCount{last: now}
+		return 0
+	}
+	if now.Sub(c.last) < refusalWindow {
+		c.suppressed++
+		return -1
+	}
+	n := c.suppressed
+	c.last, c.suppressed = now, 0
+	return n
+}
+
+// LastingAction reports whether an audit log action changes what the
+// fleet serves (campaigns, cache purges), which opstate.AuditOptions'
+// Lasting keeps apart from the stream of data writes.
+func LastingAction(action string) bool {
+	switch action {
+	case actionCampaignsPublish, actionCampaignsRollback, actionCachePurge:
+		return true
+	}
+	return false
+}
+
 // failureSummary says why a call failed, by its error code and field:
 // messages may quote values from the request body, which the audit log
 // does not keep.
 func failureSummary(err error) string {
 	var ae *apierror.Error
 	switch {
-	case errors.As(err, &ae) && ae.Code == apierror.CodeForbidden:
+	case isForbidden(err):
 		return "refused: the token's role is read"
 	case errors.As(err, &ae) && ae.Field != "":
 		return "failed: " + ae.Code + " (" + ae.Field + ")"

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +246,56 @@ func TestAuditFailureKeepsTheCall(t *testing.T) {
 	}
 	if fa.appended != 1 {
 		t.Errorf("%d appends, want 1", fa.appended)
+	}
+}
+
+// TestRefusalsRateLimited: a read token refused over and over leaves one
+// entry a minute per route, counting the others, so it cannot push an
+// editor's writes out of the log.
+func TestRefusalsRateLimited(t *testing.T) {
+	srv, _ := auditServer(t, t.TempDir())
+	if resp, data := adminDo(t, srv, "DELETE", "/v1/profiles/visitor-1", editorToken, ""); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", resp.StatusCode, data)
+	}
+	for range 50 {
+		if resp, _ := adminDo(t, srv, "POST", "/v1/events", viewerToken, "[]"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("read token POST /v1/events: %d, want 403", resp.StatusCode)
+		}
+	}
+	resp, _ := adminDo(t, srv, "PUT", "/v1/campaigns", viewerToken, "campaigns: []\n")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("read token PUT /v1/campaigns: %d, want 403", resp.StatusCode)
+	}
+	var got []string
+	for _, e := range auditEntries(t, srv, "") {
+		got = append(got, e.By+" "+e.Action+" "+strconv.Itoa(e.Status))
+	}
+	want := []string{"viewer campaigns.publish 403", "viewer events.post 403", "editor profile.delete 204"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("entries %q, want %q", got, want)
+	}
+}
+
+func TestRefusalsAllow(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var rs refusals
+	steps := []struct {
+		key  string
+		at   time.Duration
+		want int
+	}{
+		{"viewer events.post", 0, 0},
+		{"viewer events.post", time.Second, -1},
+		{"viewer import", 2 * time.Second, 0}, // another route: its own window
+		{"viewer events.post", 59 * time.Second, -1},
+		{"viewer events.post", 61 * time.Second, 2},
+		{"viewer events.post", 62 * time.Second, -1},
+		{"viewer events.post", 10 * time.Minute, 1},
+		{"viewer events.post", 20 * time.Minute, 0},
+	}
+	for i, s := range steps {
+		if got := rs.allow(s.key, t0.Add(s.at)); got != s.want {
+			t.Errorf("step %d: allow(%q, +%v) = %d, want %d", i, s.key, s.at, got, s.want)
+		}
 	}
 }

@@ -78,6 +78,7 @@ func (a *admin) postImport(w http.ResponseWriter, r *http.Request) error {
 	ans := importAnswer{Rejects: []importReject{}}
 	body := linecount.New(r.Body)
 	stop := watchImport(http.NewResponseController(w), body, nil)
+	defer stop()
 	st, err := a.opts.Store.Import(body, msync.ImportOptions{
 		Kind: kind,
 		Reject: func(line int, err error) {
@@ -128,6 +129,7 @@ func (a *admin) streamImport(w http.ResponseWriter, r *http.Request, kind msync.
 			Progress importProgress `json:"progress"`
 		}{progress()})
 	})
+	defer stop()
 	st, err := a.opts.Store.Import(body, msync.ImportOptions{
 		Kind: kind,
 		Reject: func(line int, err error) {
@@ -139,8 +141,11 @@ func (a *admin) streamImport(w http.ResponseWriter, r *http.Request, kind msync.
 	})
 	stop()
 	if err != nil {
-		noteOf(r).summary = importSummary(st) + ", then stopped"
-		_, b := apierror.Encode(importError(st, err))
+		status, b := apierror.Encode(importError(st, err))
+		// The 200 went out before the import; the audit log records
+		// the failure as the status it would have had.
+		n := noteOf(r)
+		n.summary, n.status = importSummary(st)+", then stopped", status
 		mu.Lock()
 		_, _ = w.Write(b)
 		mu.Unlock()
@@ -194,6 +199,8 @@ func acceptsNDJSON(r *http.Request) bool {
 // watchImport calls tick (when not nil) every importProgressEvery, and
 // extends the connection's deadlines while body keeps being read, until
 // the returned function is called; once it returns, tick is not running.
+// Calling it again does nothing, so that a deferred call also covers a
+// panic in the import.
 func watchImport(rc *http.ResponseController, body *linecount.Reader, tick func()) (stop func()) {
 	done := make(chan struct{})
 	exited := make(chan struct{})
@@ -217,7 +224,8 @@ func watchImport(rc *http.ResponseController, body *linecount.Reader, tick func(
 			}
 		}
 	}()
-	return func() { close(done); <-exited }
+	var once stdsync.Once
+	return func() { once.Do(func() { close(done); <-exited }) }
 }
 
 // extendDeadlines moves the connection's deadlines importIdle ahead. A

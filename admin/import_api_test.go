@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/opstate"
+	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // importLine is one line of a streamed import answer.
@@ -148,7 +151,11 @@ func TestImportStream(t *testing.T) {
 // TestImportStreamError: a stream that breaks off ends the streamed
 // answer with the error shape, after the status has gone out.
 func TestImportStreamError(t *testing.T) {
-	srv, _ := newAdminTest(t, "")
+	audit, err := opstate.OpenAudit("", opstate.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newAdminNode(t, msync.Options{}, Options{Audit: audit})
 	body := `{"id":"u1"}` + "\n" + `{"id":"` + strings.Repeat("x", 2<<20) + "\n"
 	req, err := http.NewRequest("POST", srv.URL+"/v1/import", strings.NewReader(body))
 	if err != nil {
@@ -165,5 +172,10 @@ func TestImportStreamError(t *testing.T) {
 	var last importLine
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Error == nil || !strings.Contains(string(*last.Error), `"too_large"`) {
 		t.Errorf("status %d, answer %q; want a last line with a too_large error", resp.StatusCode, out)
+	}
+	// The 200 went out first; the audit log has the outcome.
+	es := audit.List(10, time.Time{})
+	if len(es) != 1 || es[0].Status != http.StatusRequestEntityTooLarge || !strings.HasSuffix(es[0].Summary, ", then stopped") {
+		t.Errorf("audit entries %+v, want one with status 413 and a summary ending \", then stopped\"", es)
 	}
 }

@@ -63,24 +63,55 @@ type AuditOptions struct {
 	// Logger receives a warning per entry that cannot be written or read.
 	// Nil discards.
 	Logger *slog.Logger
+	// Lasting reports the actions whose entries are held in memory in a
+	// ring of their own, Keep entries long, so that a stream of other
+	// writes (events from an integration, say) does not push configuration
+	// changes out of the list. Nil: one ring for every entry.
+	Lasting func(action string) bool
 }
 
+// auditSyncDelay bounds how long an appended entry may wait in the page
+// cache before it is synced: one sync a second, however many writes,
+// rather than one per write call, the cost store.sync every_second takes
+// for profiles too.
+const auditSyncDelay = time.Second
+
 // Audit is a node's audit log: the last entries in memory and, with a
-// directory, every entry appended to AuditFile as one JSON line, synced
-// before Append returns. It is safe for concurrent use.
+// directory, every entry appended to AuditFile as one JSON line, written
+// before Append returns and synced within a second. It is safe for
+// concurrent use.
 type Audit struct {
 	path     string // "" keeps entries in memory only
 	keep     int
 	maxBytes int64
 	log      *slog.Logger
+	lasting  func(string) bool
 	failures atomic.Uint64
 
-	mu    sync.Mutex
-	ring  []AuditEntry // at most keep; oldest at ring[start]
-	start int
-	f     *os.File // nil in memory, or after Close
-	size  int64
+	mu      sync.Mutex
+	rings   [2]ring  // other entries, and those lasting picks
+	f       *os.File // nil in memory, or after Close
+	size    int64
+	syncing *time.Timer // a sync is due; nil when the file is synced
 }
+
+// ring holds the last entries of one kind, oldest at entries[start].
+type ring struct {
+	entries []AuditEntry
+	start   int
+}
+
+func (r *ring) push(e AuditEntry, keep int) {
+	if len(r.entries) < keep {
+		r.entries = append(r.entries, e)
+		return
+	}
+	r.entries[r.start] = e
+	r.start = (r.start + 1) % len(r.entries)
+}
+
+// at is the i-th oldest entry.
+func (r *ring) at(i int) AuditEntry { return r.entries[(r.start+i)%len(r.entries)] }
 
 // OpenAudit loads the audit log kept in dir (the previous file, then the
 // current one) and opens the current one for appending, creating dir
@@ -90,7 +121,7 @@ type Audit struct {
 // middle of a write, is cut off so that the next entry starts a line of
 // its own: a damaged log must not keep a node from starting.
 func OpenAudit(dir string, opts AuditOptions) (*Audit, error) {
-	l := &Audit{keep: opts.Keep, maxBytes: opts.MaxBytes, log: opts.Logger}
+	l := &Audit{keep: opts.Keep, maxBytes: opts.MaxBytes, log: opts.Logger, lasting: opts.Lasting}
 	if l.keep <= 0 {
 		l.keep = DefaultAuditKeep
 	}
@@ -184,12 +215,11 @@ func ParseAuditLine(line []byte) (AuditEntry, error) {
 }
 
 func (l *Audit) pushLocked(e AuditEntry) {
-	if len(l.ring) < l.keep {
-		l.ring = append(l.ring, e)
-		return
+	r := &l.rings[0]
+	if l.lasting != nil && l.lasting(e.Action) {
+		r = &l.rings[1]
 	}
-	l.ring[l.start] = e
-	l.start = (l.start + 1) % len(l.ring)
+	r.push(e, l.keep)
 }
 
 // Append records e, its time made UTC. The entry is kept in memory
@@ -218,8 +248,9 @@ func (l *Audit) Append(e AuditEntry) error {
 }
 
 // writeLocked appends line to the file, rotating it first when line
-// would take it past maxBytes, and syncs it. A failed write is cut off
-// again, so that the next one does not continue a half line.
+// would take it past maxBytes, and has it synced within auditSyncDelay.
+// A failed write is cut off again, so that the next one does not
+// continue a half line.
 func (l *Audit) writeLocked(line []byte) error {
 	if l.size > 0 && l.size+int64(len(line)) > l.maxBytes {
 		if err := l.rotateLocked(); err != nil {
@@ -227,9 +258,6 @@ func (l *Audit) writeLocked(line []byte) error {
 		}
 	}
 	n, err := l.f.Write(line)
-	if err == nil {
-		err = l.f.Sync()
-	}
 	if err != nil {
 		if n > 0 {
 			l.f.Truncate(l.size)
@@ -237,7 +265,29 @@ func (l *Audit) writeLocked(line []byte) error {
 		return err
 	}
 	l.size += int64(n)
+	if l.syncing == nil {
+		l.syncing = time.AfterFunc(auditSyncDelay, l.sync)
+	}
 	return nil
+}
+
+// sync syncs the file, which Append left to it.
+func (l *Audit) sync() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.syncLocked()
+}
+
+func (l *Audit) syncLocked() {
+	if l.syncing == nil || l.f == nil {
+		return
+	}
+	l.syncing.Stop()
+	l.syncing = nil
+	if err := l.f.Sync(); err != nil {
+		l.failures.Add(1)
+		l.log.Warn("opstate: audit log not synced", "err", err)
+	}
 }
 
 // rotateLocked renames the file to AuditFile+".1", replacing the previous
@@ -248,23 +298,33 @@ func (l *Audit) rotateLocked() error {
 	}
 	f, err := openAppend(l.path)
 	if err != nil {
-		// The old descriptor still writes to the renamed file: nothing
-		// is lost, and the next rotation tries again.
+		// Back to the name the old descriptor was opened under, so that
+		// the next rotation tries again; the previous ".1" is gone.
+		if rerr := os.Rename(l.path+".1", l.path); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 		return err
 	}
+	l.syncLocked()
 	l.f.Close()
 	l.f, l.size = f, 0
 	return syncDir(filepath.Dir(l.path))
 }
 
 // List returns up to limit entries older than before (all of them when
-// before is zero), newest first.
+// before is zero), newest first, from both rings.
 func (l *Audit) List(limit int, before time.Time) []AuditEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := []AuditEntry{}
-	for i := len(l.ring) - 1; i >= 0 && len(out) < limit; i-- {
-		e := l.ring[(l.start+i)%len(l.ring)]
+	i, j := len(l.rings[0].entries)-1, len(l.rings[1].entries)-1
+	for len(out) < limit && (i >= 0 || j >= 0) {
+		var e AuditEntry
+		if j < 0 || i >= 0 && !l.rings[0].at(i).Time.Before(l.rings[1].at(j).Time) {
+			e, i = l.rings[0].at(i), i-1
+		} else {
+			e, j = l.rings[1].at(j), j-1
+		}
 		if before.IsZero() || e.Time.Before(before) {
 			out = append(out, e)
 		}
@@ -283,6 +343,7 @@ func (l *Audit) Close() error {
 	if l.f == nil {
 		return nil
 	}
+	l.syncLocked()
 	err := l.f.Close()
 	l.f = nil
 	return err

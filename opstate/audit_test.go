@@ -313,3 +313,79 @@ func FuzzParseAuditLine(f *testing.F) {
 		}
 	})
 }
+
+// TestAuditLastingRing: a stream of data writes does not push the
+// configuration changes Lasting picks out of the list, in memory or when
+// loaded back, and the two kinds come out merged newest first.
+func TestAuditLastingRing(t *testing.T) {
+	dir := t.TempDir()
+	opts := AuditOptions{Keep: 3, Lasting: func(action string) bool { return strings.HasPrefix(action, "campaigns.") }}
+	l, err := OpenAudit(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(i int) AuditEntry {
+		e := auditEntry(i)
+		e.Action, e.Method, e.Path = "campaigns.publish", "PUT", "/v1/campaigns#"+strconv.Itoa(i)
+		return e
+	}
+	if err := l.Append(publish(0)); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 1, 4)
+	if err := l.Append(publish(4)); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 5, 50)
+	want := []string{"49", "48", "47", "/v1/campaigns#4", "/v1/campaigns#0"}
+	if got := paths(l.List(100, time.Time{})); !reflect.DeepEqual(got, want) {
+		t.Errorf("List = %v, want %v", got, want)
+	}
+	if got := paths(l.List(2, auditT0.Add(48*time.Second))); !reflect.DeepEqual(got, []string{"47", "/v1/campaigns#4"}) {
+		t.Errorf("List before 48 s = %v", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenAudit(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got := paths(again.List(100, time.Time{})); !reflect.DeepEqual(got, want) {
+		t.Errorf("after reopening, List = %v, want %v", got, want)
+	}
+}
+
+// TestAuditWrittenBeforeSync: Append writes the line at once (a reader of
+// the file sees it) and leaves the sync to a timer that Close runs early.
+func TestAuditWrittenBeforeSync(t *testing.T) {
+	dir := t.TempDir()
+	l, err := OpenAudit(dir, AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 0, 3)
+	data, err := os.ReadFile(filepath.Join(dir, AuditFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(data, []byte("\n")); n != 3 {
+		t.Errorf("file has %d lines right after Append, want 3", n)
+	}
+	l.mu.Lock()
+	pending := l.syncing != nil
+	l.mu.Unlock()
+	if !pending {
+		t.Error("no sync scheduled after Append")
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l.syncing != nil {
+		t.Error("Close left a sync scheduled")
+	}
+	if l.WriteErrors() != 0 {
+		t.Errorf("WriteErrors = %d", l.WriteErrors())
+	}
+}

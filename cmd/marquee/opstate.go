@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/marquee-proxy/marquee/admin"
 	"github.com/marquee-proxy/marquee/config"
 	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/opstate"
@@ -269,7 +270,7 @@ func (n *node) startStatsSaver() {
 // without one) and counts its failed writes in
 // marquee_audit_write_errors_total.
 func openAudit(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (*opstate.Audit, error) {
-	l, err := opstate.OpenAudit(cfg.DataDir, opstate.AuditOptions{Logger: log})
+	l, err := opstate.OpenAudit(cfg.DataDir, opstate.AuditOptions{Logger: log, Lasting: admin.LastingAction})
 	if err != nil {
 		return nil, err
 	}
