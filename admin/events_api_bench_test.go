@@ -8,21 +8,40 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/marquee-proxy/marquee/opstate"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
 
 // BenchmarkPostEvents sends batches of events through the admin API to a
 // store on disk: JSON parsing, validation, dedup and one transaction per
-// call.
+// call; with audit=disk, each call is also recorded in an audit log file,
+// as a node with a data_dir does.
 func BenchmarkPostEvents(b *testing.B) {
-	for _, batch := range []int{1, 100} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch int
+		audit bool
+	}{{1, false}, {1, true}, {100, false}} {
+		name := fmt.Sprintf("batch=%d", bc.batch)
+		if bc.audit {
+			name += "/audit=disk"
+		}
+		batch := bc.batch
+		b.Run(name, func(b *testing.B) {
 			st, err := msync.Open(msync.Options{Dir: b.TempDir()})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			h, _ := New(Options{Store: st})
+			o := Options{Store: st}
+			if bc.audit {
+				audit, err := opstate.OpenAudit(b.TempDir(), opstate.AuditOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer audit.Close()
+				o.Audit = audit
+			}
+			h, _ := New(o)
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			n := 0
