@@ -16,8 +16,8 @@ import (
 
 // Lifetimes and bounds of the campaign editor's previews.
 const (
-	// editorTokenTTL is how long a page preview link works; its draft is
-	// held as long (personalize.MaxDraftAge at most).
+	// editorTokenTTL is how long a page preview link works; what it names
+	// is held as long (personalize.MaxDraftAge at most).
 	editorTokenTTL = time.Hour
 	// offerTTL is how long a rendered offer is served at its URL: long
 	// enough for the console to load it, short enough that the URLs of
@@ -104,9 +104,16 @@ func (a *admin) previewCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	expires := now.Add(editorTokenTTL)
-	tok := personalize.Preview{Campaign: body.Campaign, Variant: body.Variant, Expires: expires, Visitor: body.Visitor}
-	if body.Document != nil {
-		tok.Draft = p.HoldDraft(snap, expires)
+	tok := personalize.Preview{Campaign: body.Campaign, Variant: body.Variant, Expires: expires}
+	// The draft and the visitor are held on this node under an opaque id:
+	// the token goes in the page's address, readable by the shop's own
+	// scripts and analytics, so it must not carry a visitor or customer id.
+	if body.Document != nil || body.Visitor != "" {
+		var draft *personalize.Snapshot
+		if body.Document != nil {
+			draft = snap
+		}
+		tok.Held = p.HoldPreview(draft, body.Visitor, expires)
 	}
 	out := editorPreview{
 		Campaign: o.Campaign, Variant: o.Variant, Slot: o.Slot, HTML: string(o.HTML),

@@ -1,8 +1,11 @@
 package admin
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -121,8 +124,8 @@ func TestPreviewCampaign(t *testing.T) {
 			if !strings.HasPrefix(got.PageURL, "http://shop.test:8000/") || !strings.HasSuffix(got.PageURL, personalize.PreviewParam+"="+got.Token) {
 				t.Errorf("got page_url %q", got.PageURL)
 			}
-			pv, err := env.Pers.Signer().VerifyPreview([]byte(got.Token), time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC))
-			if err != nil || pv.Campaign != got.Campaign || (pv.Draft != "") != tt.draft || (pv.Visitor != "") != tt.pageVisitor {
+			pv, err := env.Pers.Signer().VerifyPreview([]byte(got.Token), time.Date(2026, 12, 7, 9, 10, 0, 0, time.UTC))
+			if err != nil || pv.Campaign != got.Campaign || (pv.Held != "") != (tt.draft || tt.pageVisitor) {
 				t.Errorf("token %q reads %+v, %v", got.Token, pv, err)
 			}
 			// The offer is served without the token, sandboxed.
@@ -211,5 +214,59 @@ func TestPreviewCampaignRefusals(t *testing.T) {
 	}
 	if code, _ := call(t, srv, "POST", "/v1/campaigns/preview", "", `{"campaign": "gold-hero"}`); code != 401 {
 		t.Errorf("preview without the token: %d, want 401", code)
+	}
+}
+
+// TestPreviewLinkHidesVisitor checks that a page preview link names no
+// visitor in any encoding: the shop's own scripts and analytics read the
+// page's address.
+func TestPreviewLinkHidesVisitor(t *testing.T) {
+	srv, env, _ := startEditor(t, "tok")
+	for _, id := range []string{"ada", "cust:1042@shop.example", "c-000000000000000000000000001042"} {
+		if _, err := env.Store.Update(id, func(p *profile.Profile) error {
+			p.Attrs = map[string]any{"tier": "gold"}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct{ name, visitor, document string }{
+		{"short id", "ada", ""},
+		{"customer id", "cust:1042@shop.example", ""},
+		{"long id, with a draft", "c-000000000000000000000000001042", jsonString(previewDraft)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"campaign": "gold-hero", "visitor": ` + jsonString(tt.visitor)
+			if tt.document != "" {
+				body += `, "document": ` + tt.document
+			}
+			code, got := call(t, srv, "POST", "/v1/campaigns/preview", "tok", body+"}")
+			if code != 200 {
+				t.Fatalf("%d %v", code, got)
+			}
+			v := []byte(tt.visitor)
+			encodings := map[string]string{
+				"plain":            tt.visitor,
+				"query-escaped":    url.QueryEscape(tt.visitor),
+				"path-escaped":     url.PathEscape(tt.visitor),
+				"base64url":        base64.RawURLEncoding.EncodeToString(v),
+				"padded base64url": base64.URLEncoding.EncodeToString(v),
+				"std base64":       base64.StdEncoding.EncodeToString(v),
+				"raw std base64":   base64.RawStdEncoding.EncodeToString(v),
+				"hex":              hex.EncodeToString(v),
+			}
+			for _, field := range []string{"token", "page_url"} {
+				s, _ := got[field].(string)
+				if s == "" {
+					t.Fatalf("no %s in %v", field, got)
+				}
+				for enc, e := range encodings {
+					if strings.Contains(strings.ToLower(s), strings.ToLower(e)) {
+						t.Errorf("%s %q holds the visitor id %s (%q)", field, s, enc, e)
+					}
+				}
+			}
+		})
 	}
 }
