@@ -100,6 +100,8 @@ func (a *admin) previewCampaign(w http.ResponseWriter, r *http.Request) error {
 		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "campaign", "no campaign %q", body.Campaign)
 	case errors.Is(err, personalize.ErrNoVariant):
 		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "variant", "campaign %q has no variant %q", body.Campaign, body.Variant)
+	case errors.Is(err, personalize.ErrOptedOut):
+		return optedOut(body.Visitor)
 	case err != nil:
 		return err
 	}
@@ -164,7 +166,17 @@ func (a *admin) previewProfile(id string) (*profile.Profile, error) {
 	if prof == nil {
 		return nil, apierror.Errorf(http.StatusNotFound, apierror.CodeNotFound, "visitor", "no profile %q", id)
 	}
+	if !prof.Consent.Allows() {
+		return nil, optedOut(id)
+	}
 	return prof, nil
+}
+
+// optedOut is the refusal to preview as visitor id, whose stored consent
+// does not allow personalisation: no page shows them personalised
+// content, so no preview shows anyone their personalised page.
+func optedOut(id string) error {
+	return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "visitor", "visitor %q has opted out of personalisation (consent.personalization is false)", id)
 }
 
 // offerDocument wraps a rendered offer in a page of its own, its relative

@@ -178,7 +178,8 @@ func TestPreviewOfferHeadersAndExpiry(t *testing.T) {
 }
 
 func TestPreviewCampaignRefusals(t *testing.T) {
-	srv, _, _ := startEditor(t, "tok")
+	srv, env, _ := startEditor(t, "tok")
+	optOut(t, env, "olga")
 	tests := []struct {
 		name, body  string
 		code        int
@@ -193,6 +194,8 @@ func TestPreviewCampaignRefusals(t *testing.T) {
 		{"draft campaign without the draft", `{"campaign": "draft-offer"}`, 400, apierror.CodeInvalidField, "campaign", 0},
 		{"unknown visitor", `{"campaign": "gold-hero", "visitor": "nobody"}`, 404, apierror.CodeNotFound, "visitor", 0},
 		{"bad visitor id", `{"campaign": "gold-hero", "visitor": "a b"}`, 400, apierror.CodeInvalidID, "visitor", 0},
+		{"opted-out visitor", `{"campaign": "gold-hero", "visitor": "olga"}`, 400, apierror.CodeInvalidField, "visitor", 0},
+		{"opted-out visitor, draft", `{"campaign": "draft-offer", "visitor": "olga", "document": ` + jsonString(previewDraft) + `}`, 400, apierror.CodeInvalidField, "visitor", 0},
 		{"bad url", `{"campaign": "gold-hero", "url": "http://evil.test/"}`, 400, apierror.CodeInvalidField, "url", 0},
 		{"unknown field", `{"campaign": "gold-hero", "slot": "hero"}`, 400, apierror.CodeUnknownField, "slot", 0},
 		{"draft with a problem", `{"campaign": "x", "document": "campaigns:\n  - id: x\n    slot: hero\n    when: nosuch\n    template: y\n"}`, 400, apierror.CodeInvalidConfig, "", 4},
@@ -204,6 +207,11 @@ func TestPreviewCampaignRefusals(t *testing.T) {
 			if code != tt.code || e["code"] != tt.errCode || errField(body, "field") != tt.field {
 				t.Fatalf("got %d %v, want %d %s naming %q", code, body, tt.code, tt.errCode, tt.field)
 			}
+			if tt.field == "visitor" && tt.code == 400 && tt.errCode == apierror.CodeInvalidField {
+				if msg, _ := e["message"].(string); !strings.Contains(msg, "opted out") {
+					t.Errorf("message %q does not say the visitor opted out", msg)
+				}
+			}
 			if tt.problemLine > 0 {
 				ps, _ := e["problems"].([]any)
 				if len(ps) != 1 || ps[0].(map[string]any)["line"] != tt.problemLine || ps[0].(map[string]any)["field"] != "campaigns[0].when" {
@@ -214,6 +222,20 @@ func TestPreviewCampaignRefusals(t *testing.T) {
 	}
 	if code, _ := call(t, srv, "POST", "/v1/campaigns/preview", "", `{"campaign": "gold-hero"}`); code != 401 {
 		t.Errorf("preview without the token: %d, want 401", code)
+	}
+}
+
+// optOut stores visitor id as a gold visitor who withdrew consent to
+// personalisation.
+func optOut(t *testing.T, env *personalizetest.Env, id string) {
+	t.Helper()
+	no := false
+	if _, err := env.Store.Update(id, func(p *profile.Profile) error {
+		p.Attrs = map[string]any{"tier": "gold", "name": id}
+		p.Consent.Personalization = &no
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -265,6 +287,57 @@ func TestPreviewLinkHidesVisitor(t *testing.T) {
 					if strings.Contains(strings.ToLower(s), strings.ToLower(e)) {
 						t.Errorf("%s %q holds the visitor id %s (%q)", field, s, enc, e)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestPreviewVisitorPage opens the page preview link of a visitor through
+// the proxy: it shows that visitor's page until they opt out, then the
+// campaign for the browser's own visitor.
+func TestPreviewVisitorPage(t *testing.T) {
+	srv, env, clock := startEditor(t, "tok")
+	if _, err := env.Store.Update("cara", func(p *profile.Profile) error {
+		p.Attrs = map[string]any{"tier": "gold", "name": "Cara"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	link := func(visitor string) string {
+		t.Helper()
+		code, got := call(t, srv, "POST", "/v1/campaigns/preview", "tok", `{"campaign": "gold-hero", "visitor": `+jsonString(visitor)+`}`)
+		if code != 200 {
+			t.Fatalf("%d %v", code, got)
+		}
+		return strings.TrimPrefix(got["page_url"].(string), "http://shop.test:8000")
+	}
+	ada, cara := link("ada"), link("cara")
+	optOut(t, env, "cara") // after her link was minted
+	// The browser is a new visitor: a preview shows it the campaign with
+	// its empty profile.
+	const asAda, asBrowser = "<b>Hello Ada, gold offer</b>", "<b>Hello , gold offer</b>"
+	tests := []struct {
+		name  string
+		after time.Duration // since minting
+		path  string
+		show  string
+		hide  []string
+	}{
+		{"as Ada", 0, ada, asAda, nil},
+		{"Cara opted out since", 0, cara, asBrowser, []string{"Cara", "cara"}},
+	}
+	start := clock.now()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.advance(start.Add(tt.after).Sub(clock.now()))
+			page := string(env.Proxy.Get(t, "GET", tt.path).Body())
+			if !strings.Contains(page, tt.show) {
+				t.Errorf("page lacks %q:\n%s", tt.show, page)
+			}
+			for _, h := range tt.hide {
+				if strings.Contains(page, h) {
+					t.Errorf("page shows %q:\n%s", h, page)
 				}
 			}
 		})

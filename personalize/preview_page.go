@@ -97,12 +97,20 @@ func (p *Personalizer) preview(pg *page) bool {
 	return true
 }
 
-// previewAs decides pr for visitor's stored profile. A visitor whose
-// profile is gone (erased) reads the empty profile.
+// previewAs decides pr for visitor's stored profile, unless that visitor
+// has opted out of personalisation: the admin API refuses to mint such a
+// preview, but consent may be withdrawn within the link's life, so it is
+// checked again on every request. An opted-out visitor's page is then
+// decided for the browser's own visitor, as on a node that does not hold
+// the preview. A visitor whose profile is gone (erased) reads the empty
+// profile.
 func (p *Personalizer) previewAs(pr *previewRequest, visitor string) {
 	prof, err := p.store.Get(visitor)
 	if err != nil || prof == nil {
 		prof = emptyProfile
+	}
+	if !prof.Consent.Allows() {
+		return
 	}
 	pr.prof, pr.id = prof, []byte(visitor)
 }

@@ -54,9 +54,9 @@ func (c *testClock) advance(d time.Duration) {
 
 // TestPagePreview opens the slotted page through the real proxy with the
 // campaign editor's tokens: the held draft's campaign shows, decided for
-// the held visitor rather than the browser's, nothing is counted, and the
-// console may frame the page; an ordinary request, or one with a forged
-// token, gets neither.
+// the held visitor rather than the browser's, unless that visitor has
+// since opted out; nothing is counted, and the console may frame the page;
+// an ordinary request, or one with a forged token, gets neither.
 func TestPagePreview(t *testing.T) {
 	rec := personalizetest.NewRecorder()
 	clock := &testClock{t: time.Now()}
@@ -74,7 +74,8 @@ func TestPagePreview(t *testing.T) {
 	}
 	client := proxytest.Serve(t, srv, proxy.ErrServerClosed)
 
-	// The browser is Bob, gold; a held preview may show the page as Ada.
+	// The browser is Bob, gold; a held preview may show the page as Ada or
+	// as Cara, who opts out once her link is minted.
 	cookie := string(env.Pers.Signer().AppendMint(nil))
 	bob := cookie[:personalize.VisitorIDLen]
 	setProfile := func(id string, f func(p *profile.Profile)) {
@@ -83,7 +84,7 @@ func TestPagePreview(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for id, name := range map[string]string{bob: "Bob", "ada": "Ada"} {
+	for id, name := range map[string]string{bob: "Bob", "ada": "Ada", "cara": "Cara"} {
 		setProfile(id, func(p *profile.Profile) { p.Attrs = map[string]any{"tier": "gold", "name": name} })
 	}
 	draft, err := env.Pers.Snapshot().WithDecisions("draft", []byte(draftConfig))
@@ -98,6 +99,9 @@ func TestPagePreview(t *testing.T) {
 	asAda := token("draft-offer", env.Pers.HoldPreview(draft, "ada", expires))
 	asBob := token("draft-offer", env.Pers.HoldPreview(draft, "", expires))
 	runningAsAda := token("gold-hero", env.Pers.HoldPreview(nil, "ada", expires))
+	asCara := token("draft-offer", env.Pers.HoldPreview(draft, "cara", expires))
+	no := false
+	setProfile("cara", func(p *profile.Profile) { p.Consent.Personalization = &no })
 	// forged names another held id under Ada's token's signature.
 	forged := func() string {
 		b := []byte(asAda)
@@ -118,6 +122,7 @@ func TestPagePreview(t *testing.T) {
 		{"draft as Ada", asAda, []string{draftHero, "<i>DRAFT offer for Ada</i>"}, []string{"Bob"}, false, true},
 		{"draft as the browser", asBob, []string{"<b>DRAFT hello Bob</b>", "<i>DRAFT offer for Bob</i>"}, []string{"Ada"}, false, true},
 		{"running campaign as Ada", runningAsAda, []string{"<b>Hello Ada, gold offer</b>"}, []string{"DRAFT", "Bob"}, false, true},
+		{"Cara opted out after minting", asCara, []string{"<b>DRAFT hello Bob</b>"}, []string{"Cara"}, false, true},
 		{"forged held id", forged, []string{gold}, []string{"DRAFT", "Ada"}, true, false},
 		{"old-format token", signer.SignPreview("gold-hero", "", expires), []string{gold}, []string{"DRAFT"}, false, true},
 		{"not held, campaign running", token("gold-hero", "AAAAAAAAAAAAAAAAAAAAAA"), []string{gold}, []string{"DRAFT", "Ada"}, false, true},
@@ -158,9 +163,11 @@ func TestPagePreview(t *testing.T) {
 			}
 		})
 	}
-	env.Pers.Wait([]byte("ada"))
-	if p, _ := env.Store.Get("ada"); p == nil || len(p.Caps) > 0 || len(p.Variants) > 0 || len(p.Exposures) > 0 {
-		t.Errorf("previews as Ada wrote to her profile: %+v", p)
+	for _, id := range []string{"ada", "cara"} {
+		env.Pers.Wait([]byte(id))
+		if p, _ := env.Store.Get(id); p == nil || len(p.Caps) > 0 || len(p.Variants) > 0 || len(p.Exposures) > 0 {
+			t.Errorf("previews as %s wrote to the profile: %+v", id, p)
+		}
 	}
 
 	// A held preview outlives neither its token nor MaxDraftAge: past the
