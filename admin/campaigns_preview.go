@@ -16,9 +16,13 @@ import (
 
 // Lifetimes and bounds of the campaign editor's previews.
 const (
-	// editorTokenTTL is how long a page preview link works; what it names
-	// is held as long (personalize.MaxDraftAge at most).
+	// editorTokenTTL is how long a page preview link of a draft works; the
+	// draft is held as long (personalize.MaxDraftAge at most).
 	editorTokenTTL = time.Hour
+	// visitorTokenTTL is how long a page preview link naming a visitor
+	// works (personalize.MaxVisitorPreviewAge): it shows that visitor's
+	// personalised page to whoever holds it.
+	visitorTokenTTL = personalize.MaxVisitorPreviewAge
 	// offerTTL is how long a rendered offer is served at its URL: long
 	// enough for the console to load it, short enough that the URLs of
 	// offers rendered for real visitors do not linger.
@@ -106,6 +110,9 @@ func (a *admin) previewCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	expires := now.Add(editorTokenTTL)
+	if body.Visitor != "" {
+		expires = now.Add(visitorTokenTTL)
+	}
 	tok := personalize.Preview{Campaign: body.Campaign, Variant: body.Variant, Expires: expires}
 	// The draft and the visitor are held on this node under an opaque id:
 	// the token goes in the page's address, readable by the shop's own

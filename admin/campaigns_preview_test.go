@@ -118,8 +118,14 @@ func TestPreviewCampaign(t *testing.T) {
 				t.Errorf("got html %q variant %q slot %q eligible %v reason %q, want %q %q %q %v %q",
 					got.HTML, got.Variant, got.Slot, got.Eligible, got.Reason, tt.html, tt.variant, tt.slot, tt.eligible, tt.reason)
 			}
-			if exp, err := time.Parse(time.RFC3339, got.Expires); err != nil || !exp.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) {
-				t.Errorf("got expires %q, want an hour on", got.Expires)
+			// A link naming a visitor shows their page to whoever opens it:
+			// it lives a quarter of an hour, a draft's alone an hour.
+			want := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+			if tt.pageVisitor {
+				want = time.Date(2026, 12, 7, 9, 15, 0, 0, time.UTC)
+			}
+			if exp, err := time.Parse(time.RFC3339, got.Expires); err != nil || !exp.Equal(want) {
+				t.Errorf("got expires %q, want %v", got.Expires, want)
 			}
 			if !strings.HasPrefix(got.PageURL, "http://shop.test:8000/") || !strings.HasSuffix(got.PageURL, personalize.PreviewParam+"="+got.Token) {
 				t.Errorf("got page_url %q", got.PageURL)
@@ -294,8 +300,9 @@ func TestPreviewLinkHidesVisitor(t *testing.T) {
 }
 
 // TestPreviewVisitorPage opens the page preview link of a visitor through
-// the proxy: it shows that visitor's page until they opt out, then the
-// campaign for the browser's own visitor.
+// the proxy: it shows that visitor's page until they opt out (then the
+// campaign for the browser's own visitor) or the quarter of an hour is up
+// (then the page is no preview at all).
 func TestPreviewVisitorPage(t *testing.T) {
 	srv, env, clock := startEditor(t, "tok")
 	if _, err := env.Store.Update("cara", func(p *profile.Profile) error {
@@ -315,8 +322,8 @@ func TestPreviewVisitorPage(t *testing.T) {
 	ada, cara := link("ada"), link("cara")
 	optOut(t, env, "cara") // after her link was minted
 	// The browser is a new visitor: a preview shows it the campaign with
-	// its empty profile.
-	const asAda, asBrowser = "<b>Hello Ada, gold offer</b>", "<b>Hello , gold offer</b>"
+	// its empty profile, and a page without a preview the shop's own hero.
+	const asAda, asBrowser, ordinary = "<b>Hello Ada, gold offer</b>", "<b>Hello , gold offer</b>", "Free shipping"
 	tests := []struct {
 		name  string
 		after time.Duration // since minting
@@ -326,6 +333,8 @@ func TestPreviewVisitorPage(t *testing.T) {
 	}{
 		{"as Ada", 0, ada, asAda, nil},
 		{"Cara opted out since", 0, cara, asBrowser, []string{"Cara", "cara"}},
+		{"as Ada, a second before the end", 15*time.Minute - time.Second, ada, asAda, nil},
+		{"as Ada, at the end", 15 * time.Minute, ada, ordinary, []string{"Ada"}},
 	}
 	start := clock.now()
 	for _, tt := range tests {

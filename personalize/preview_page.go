@@ -11,8 +11,13 @@ import (
 
 // Bounds of the previews held for page previews.
 const (
-	// MaxDraftAge is the longest a preview is held (HoldPreview).
+	// MaxDraftAge is the longest a preview naming no visitor is held
+	// (HoldPreview).
 	MaxDraftAge = time.Hour
+	// MaxVisitorPreviewAge is the longest a preview naming a visitor is
+	// held: the link shows that visitor's personalised page to whoever
+	// opens it, so it is kept short.
+	MaxVisitorPreviewAge = 15 * time.Minute
 	// maxHeld is how many previews a node holds at most: each may hold a
 	// whole compiled configuration.
 	maxHeld = 32
@@ -29,7 +34,8 @@ type heldPreview struct {
 // returns (Preview.Held), a draft compiled by Snapshot.WithDecisions and
 // never swapped in (nil: the running configuration) and the profile id of
 // the visitor the page is shown as ("": the browser's own). It is held
-// until expires or MaxDraftAge from now, whichever comes first. Previews are held in this
+// until expires, and at most MaxDraftAge, or MaxVisitorPreviewAge when it
+// names a visitor, whichever comes first. Previews are held in this
 // node's memory only, at most a few dozen, the oldest dropped first; a
 // token whose preview is gone shows the running configuration's campaign
 // of that id, if any, for the browser's own visitor.
@@ -38,7 +44,11 @@ type heldPreview struct {
 // page's address, where the shop's scripts and analytics can read it.
 func (p *Personalizer) HoldPreview(draft *Snapshot, visitor string, expires time.Time) string {
 	now := p.now()
-	if limit := now.Add(MaxDraftAge); expires.After(limit) {
+	maxAge := MaxDraftAge
+	if visitor != "" {
+		maxAge = MaxVisitorPreviewAge
+	}
+	if limit := now.Add(maxAge); expires.After(limit) {
 		expires = limit
 	}
 	return p.held.Put(heldPreview{draft: draft, visitor: visitor}, expires, now)

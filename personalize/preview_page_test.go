@@ -59,7 +59,8 @@ func (c *testClock) advance(d time.Duration) {
 // an ordinary request, or one with a forged token, gets neither.
 func TestPagePreview(t *testing.T) {
 	rec := personalizetest.NewRecorder()
-	clock := &testClock{t: time.Now()}
+	start := time.Now()
+	clock := &testClock{t: start}
 	env := personalizetest.Start(t, goldConfig, slotPage, personalize.Options{Recorder: rec, Now: clock.now, PreviewFrameAncestors: consoleOrigin})
 	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
@@ -91,6 +92,8 @@ func TestPagePreview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tokens outlive what they name, so that the held previews' own
+	// lifetimes show below.
 	expires := clock.now().Add(2 * time.Hour)
 	signer := env.Pers.Signer()
 	token := func(campaign, held string) string {
@@ -170,13 +173,30 @@ func TestPagePreview(t *testing.T) {
 		}
 	}
 
-	// A held preview outlives neither its token nor MaxDraftAge: past the
-	// hour, the token shows the running campaign of its id, here none, for
-	// the browser's visitor.
-	clock.advance(personalize.MaxDraftAge + time.Second)
-	r := client.Get(t, "GET", "/?"+personalize.PreviewParam+"="+asAda, "Cookie: mq_vid="+cookie)
-	if body := string(r.Body()); strings.Contains(body, "DRAFT") || strings.Contains(body, "Ada") || !strings.Contains(body, gold) {
-		t.Errorf("an expired held preview still shows:\n%s", body)
+	// A held preview outlives neither its token nor its own limit:
+	// MaxVisitorPreviewAge for one naming a visitor, MaxDraftAge for a
+	// draft alone. Past it, the token shows the running campaign of its
+	// id, here none, for the browser's visitor.
+	for _, tt := range []struct {
+		name      string
+		after     time.Duration // since the previews were held
+		token     string
+		show      string
+		hideDraft bool
+	}{
+		{"visitor preview, just before its end", personalize.MaxVisitorPreviewAge - time.Second, asAda, draftHero, false},
+		{"visitor preview, past its end", personalize.MaxVisitorPreviewAge, asAda, gold, true},
+		{"draft preview, past a visitor preview's end", personalize.MaxVisitorPreviewAge, asBob, "<b>DRAFT hello Bob</b>", false},
+		{"draft preview, past its end", personalize.MaxDraftAge, asBob, gold, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.advance(start.Add(tt.after).Sub(clock.now()))
+			r := client.Get(t, "GET", "/?"+personalize.PreviewParam+"="+tt.token, "Cookie: mq_vid="+cookie)
+			body := string(r.Body())
+			if !strings.Contains(body, tt.show) || strings.Contains(body, "Ada") != (tt.show == draftHero) || (tt.hideDraft && strings.Contains(body, "DRAFT")) {
+				t.Errorf("got page:\n%s\nwant %q", body, tt.show)
+			}
+		})
 	}
 }
 
