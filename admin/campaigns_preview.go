@@ -16,9 +16,13 @@ import (
 
 // Lifetimes and bounds of the campaign editor's previews.
 const (
-	// editorTokenTTL is how long a page preview link works; its draft is
-	// held as long (personalize.MaxDraftAge at most).
+	// editorTokenTTL is how long a page preview link of a draft works; the
+	// draft is held as long (personalize.MaxDraftAge at most).
 	editorTokenTTL = time.Hour
+	// visitorTokenTTL is how long a page preview link naming a visitor
+	// works (personalize.MaxVisitorPreviewAge): it shows that visitor's
+	// personalised page to whoever holds it.
+	visitorTokenTTL = personalize.MaxVisitorPreviewAge
 	// offerTTL is how long a rendered offer is served at its URL: long
 	// enough for the console to load it, short enough that the URLs of
 	// offers rendered for real visitors do not linger.
@@ -100,13 +104,25 @@ func (a *admin) previewCampaign(w http.ResponseWriter, r *http.Request) error {
 		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "campaign", "no campaign %q", body.Campaign)
 	case errors.Is(err, personalize.ErrNoVariant):
 		return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "variant", "campaign %q has no variant %q", body.Campaign, body.Variant)
+	case errors.Is(err, personalize.ErrOptedOut):
+		return optedOut(body.Visitor)
 	case err != nil:
 		return err
 	}
 	expires := now.Add(editorTokenTTL)
-	tok := personalize.Preview{Campaign: body.Campaign, Variant: body.Variant, Expires: expires, Visitor: body.Visitor}
-	if body.Document != nil {
-		tok.Draft = p.HoldDraft(snap, expires)
+	if body.Visitor != "" {
+		expires = now.Add(visitorTokenTTL)
+	}
+	tok := personalize.Preview{Campaign: body.Campaign, Variant: body.Variant, Expires: expires}
+	// The draft and the visitor are held on this node under an opaque id:
+	// the token goes in the page's address, readable by the shop's own
+	// scripts and analytics, so it must not carry a visitor or customer id.
+	if body.Document != nil || body.Visitor != "" {
+		var draft *personalize.Snapshot
+		if body.Document != nil {
+			draft = snap
+		}
+		tok.Held = p.HoldPreview(draft, body.Visitor, expires)
 	}
 	out := editorPreview{
 		Campaign: o.Campaign, Variant: o.Variant, Slot: o.Slot, HTML: string(o.HTML),
@@ -157,7 +173,17 @@ func (a *admin) previewProfile(id string) (*profile.Profile, error) {
 	if prof == nil {
 		return nil, apierror.Errorf(http.StatusNotFound, apierror.CodeNotFound, "visitor", "no profile %q", id)
 	}
+	if !prof.Consent.Allows() {
+		return nil, optedOut(id)
+	}
 	return prof, nil
+}
+
+// optedOut is the refusal to preview as visitor id, whose stored consent
+// does not allow personalisation: no page shows them personalised
+// content, so no preview shows anyone their personalised page.
+func optedOut(id string) error {
+	return apierror.Errorf(http.StatusBadRequest, apierror.CodeInvalidField, "visitor", "visitor %q has opted out of personalisation (consent.personalization is false)", id)
 }
 
 // offerDocument wraps a rendered offer in a page of its own, its relative

@@ -69,8 +69,9 @@ type Personalizer struct {
 	scratch  sync.Pool // *personalizeScratch
 	// renderLog limits the logging of failed offer renders.
 	renderLog *logLimiter
-	// drafts are the draft configurations page previews show (HoldDraft).
-	drafts *expiring.Store[*Snapshot]
+	// held are the previews the campaign editor's page preview tokens
+	// name (HoldPreview).
+	held *expiring.Store[heldPreview]
 	// frameAncestors is the CSP a page preview is served with when the
 	// origin forbids framing; nil: the origin's rules stand.
 	frameAncestors []byte
@@ -120,7 +121,7 @@ func New(opts Options) (*Personalizer, error) {
 		node:     opts.Node,
 
 		renderLog: newLogLimiter(renderLogEvery),
-		drafts:    expiring.New[*Snapshot](maxDrafts),
+		held:      expiring.New[heldPreview](maxHeld),
 	}
 	if opts.PreviewFrameAncestors != "" {
 		p.frameAncestors = []byte("frame-ancestors " + opts.PreviewFrameAncestors)

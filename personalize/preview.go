@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/expiring"
 )
 
 // Preview links let QA see a chosen campaign and variant on the real page
@@ -18,15 +20,17 @@ import (
 // cookie-signing key, truncated to 16 bytes. The "preview:" prefix keeps a
 // token's MAC from ever standing in for a cookie's.
 //
-// The campaign editor's tokens also name a draft configuration held by the
-// node that minted them and the visitor whose profile the page is shown
-// for:
+// The campaign editor's tokens also name a preview held by the node that
+// minted them (Personalizer.HoldPreview):
 //
-//	<campaign>.<variant>.<expiry>.<draft>.<visitor>.<mac>
+//	<campaign>.<variant>.<expiry>.<held>.<mac>
 //
-// draft and visitor in unpadded base64url too, either may be empty, and
-// the mac covers all five parts, so that neither can be swapped. The
-// number of parts tells the two forms apart: base64url has no dot.
+// held is the held preview's opaque id, itself unpadded base64url, and
+// the mac covers all four parts, so that it cannot be swapped. What the
+// held preview names (a draft, a visitor) stays on the node: a token sits
+// in the page's address, where the shop's own scripts and analytics can
+// read it, so it must not carry a visitor or customer id. The number of
+// parts tells the two forms apart: base64url has no dot.
 const (
 	// PreviewParam is the query parameter that carries a preview token.
 	PreviewParam = "mq_preview"
@@ -45,12 +49,11 @@ type Preview struct {
 	Campaign string
 	Variant  string
 	Expires  time.Time
-	// Draft is the id of a draft configuration (Personalizer.HoldDraft)
-	// whose campaign the page shows; empty: the running configuration's.
-	Draft string
-	// Visitor is the profile id the page is decided for instead of the
-	// browser's visitor; empty: the browser's.
-	Visitor string
+	// Held is the id of a preview held by the node that minted the token
+	// (Personalizer.HoldPreview): the draft the page is decided with and
+	// the visitor it is decided for. Empty: the running configuration's
+	// campaign, for the browser's visitor.
+	Held string
 }
 
 // SignPreview returns a preview token for campaign and variant ("" for
@@ -60,8 +63,8 @@ func (s *Signer) SignPreview(campaign, variant string, expires time.Time) string
 }
 
 // SignPreviewToken returns a token for p: in the original four-part form
-// when p names neither a draft nor a visitor, so that such links read as
-// they always did.
+// when p names no held preview, so that such links read as they always
+// did.
 func (s *Signer) SignPreviewToken(p Preview) string {
 	var b []byte
 	b = b64.AppendEncode(b, []byte(p.Campaign))
@@ -69,11 +72,11 @@ func (s *Signer) SignPreviewToken(p Preview) string {
 	b = b64.AppendEncode(b, []byte(p.Variant))
 	b = append(b, '.')
 	b = strconv.AppendInt(b, p.Expires.Unix(), 10)
-	if p.Draft != "" || p.Visitor != "" {
+	if p.Held != "" {
+		// Held ids are base64url already (expiring.IDLen), so they go in
+		// as they are; one that is not is refused by VerifyPreview.
 		b = append(b, '.')
-		b = b64.AppendEncode(b, []byte(p.Draft))
-		b = append(b, '.')
-		b = b64.AppendEncode(b, []byte(p.Visitor))
+		b = append(b, p.Held...)
 	}
 	msg := append([]byte("preview:"), b...)
 	b = append(b, '.')
@@ -87,7 +90,7 @@ func (s *Signer) VerifyPreview(token []byte, now time.Time) (Preview, error) {
 		return Preview{}, ErrPreview
 	}
 	parts := bytes.Split(token, []byte("."))
-	if len(parts) != 4 && len(parts) != 6 {
+	if len(parts) != 4 && len(parts) != 5 {
 		return Preview{}, ErrPreview
 	}
 	mac := parts[len(parts)-1]
@@ -111,16 +114,30 @@ func (s *Signer) VerifyPreview(token []byte, now time.Time) (Preview, error) {
 		return Preview{}, ErrPreview
 	}
 	p := Preview{Campaign: string(campaign), Variant: string(variant), Expires: time.Unix(exp, 0)}
-	if len(parts) == 6 {
-		draft, err1 := b64.DecodeString(string(parts[3]))
-		visitor, err2 := b64.DecodeString(string(parts[4]))
-		if err1 != nil || err2 != nil || (len(draft) == 0 && len(visitor) == 0) {
+	if len(parts) == 5 {
+		if !validHeldID(parts[3]) {
 			return Preview{}, ErrPreview
 		}
-		p.Draft, p.Visitor = string(draft), string(visitor)
+		p.Held = string(parts[3])
 	}
 	if !now.Before(p.Expires) {
 		return Preview{}, ErrPreview
 	}
 	return p, nil
+}
+
+// validHeldID reports whether id has the shape of a held preview's id: an
+// expiring.IDLen-character run of the base64url alphabet. Anything else is
+// refused even under a valid mac, so that a token verifies only in the
+// form SignPreviewToken writes it.
+func validHeldID(id []byte) bool {
+	if len(id) != expiring.IDLen {
+		return false
+	}
+	for _, c := range id {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

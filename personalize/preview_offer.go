@@ -14,6 +14,9 @@ var (
 	// ErrNoVariant: the campaign has no variant of that name (or, without
 	// an experiment, a variant was named).
 	ErrNoVariant = errors.New("personalize: no such variant")
+	// ErrOptedOut: the visitor's stored consent does not allow
+	// personalisation, so no offer is rendered for them, as no page would.
+	ErrOptedOut = errors.New("personalize: the visitor has opted out of personalisation")
 )
 
 // OfferPreview is one campaign's offer rendered for the campaign editor,
@@ -38,9 +41,13 @@ type OfferPreview struct {
 // default) for profile prof, of profile id id, on the request r at now,
 // through the decision and render code a page uses and within its limits,
 // and explains whether a page would show it. prof must not be nil: a new
-// visitor's is empty. It is for the admin API, not the request path: it
-// allocates.
+// visitor's is empty. A profile whose consent does not allow
+// personalisation gets ErrOptedOut. It is for the admin API, not the
+// request path: it allocates.
 func (s *Snapshot) PreviewOffer(prof *profile.Profile, id []byte, now time.Time, r ExplainRequest, campaign, variant string) (OfferPreview, error) {
+	if !prof.Consent.Allows() {
+		return OfferPreview{}, ErrOptedOut
+	}
 	found := false
 	for _, c := range s.Engine.Campaigns() {
 		found = found || c.ID == campaign

@@ -9,27 +9,49 @@ import (
 	"github.com/marquee-proxy/marquee/proxy"
 )
 
-// Bounds of the drafts held for page previews.
+// Bounds of the previews held for page previews.
 const (
-	// MaxDraftAge is the longest a draft is held (HoldDraft).
+	// MaxDraftAge is the longest a preview naming no visitor is held
+	// (HoldPreview).
 	MaxDraftAge = time.Hour
-	// maxDrafts is how many drafts a node holds at most: each is a whole
-	// compiled configuration.
-	maxDrafts = 32
+	// MaxVisitorPreviewAge is the longest a preview naming a visitor is
+	// held: the link shows that visitor's personalised page to whoever
+	// opens it, so it is kept short.
+	MaxVisitorPreviewAge = 15 * time.Minute
+	// maxHeld is how many previews a node holds at most: each may hold a
+	// whole compiled configuration.
+	maxHeld = 32
 )
 
-// HoldDraft keeps snap, a draft compiled by Snapshot.WithDecisions and
-// never swapped in, for the page previews of tokens naming the id it
-// returns (Preview.Draft), until expires or MaxDraftAge from now,
-// whichever comes first. Drafts are held in this node's memory only, at
-// most a few dozen, the oldest dropped first; a token whose draft is gone
-// previews the running configuration's campaign of that id, if any.
-func (p *Personalizer) HoldDraft(snap *Snapshot, expires time.Time) string {
+// heldPreview is what a preview token's held id stands for on the node
+// that minted it.
+type heldPreview struct {
+	draft   *Snapshot // decides the page; nil: the running configuration
+	visitor string    // the profile the page is decided for; "": the browser's
+}
+
+// HoldPreview keeps, for the page previews of tokens naming the id it
+// returns (Preview.Held), a draft compiled by Snapshot.WithDecisions and
+// never swapped in (nil: the running configuration) and the profile id of
+// the visitor the page is shown as ("": the browser's own). It is held
+// until expires, and at most MaxDraftAge, or MaxVisitorPreviewAge when it
+// names a visitor, whichever comes first. Previews are held in this
+// node's memory only, at most a few dozen, the oldest dropped first; a
+// token whose preview is gone shows the running configuration's campaign
+// of that id, if any, for the browser's own visitor.
+//
+// The visitor stays here, never in the token: a token travels in the
+// page's address, where the shop's scripts and analytics can read it.
+func (p *Personalizer) HoldPreview(draft *Snapshot, visitor string, expires time.Time) string {
 	now := p.now()
-	if limit := now.Add(MaxDraftAge); expires.After(limit) {
+	maxAge := MaxDraftAge
+	if visitor != "" {
+		maxAge = MaxVisitorPreviewAge
+	}
+	if limit := now.Add(maxAge); expires.After(limit) {
 		expires = limit
 	}
-	return p.drafts.Put(snap, expires, now)
+	return p.held.Put(heldPreview{draft: draft, visitor: visitor}, expires, now)
 }
 
 // previewRequest is a verified preview: what the page is decided with and
@@ -37,8 +59,8 @@ func (p *Personalizer) HoldDraft(snap *Snapshot, expires time.Time) string {
 type previewRequest struct {
 	Preview
 	slot string           // the slot the campaign fills; "" when there is no such campaign
-	snap *Snapshot        // decides the page: the draft's, or the running one
-	prof *profile.Profile // decided for: the token's visitor's, or the browser's
+	snap *Snapshot        // decides the page: the held draft's, or the running one
+	prof *profile.Profile // decided for: the held visitor's, or the browser's
 	id   []byte
 }
 
@@ -60,18 +82,15 @@ func (p *Personalizer) preview(pg *page) bool {
 		return false
 	}
 	pr := previewRequest{Preview: pv, snap: pg.snap, prof: pg.prof, id: pg.id}
-	if pv.Draft != "" {
-		if d, ok := p.drafts.Get(pv.Draft, pg.now); ok {
-			pr.snap = d
+	if pv.Held != "" {
+		if h, ok := p.held.Get(pv.Held, pg.now); ok {
+			if h.draft != nil {
+				pr.snap = h.draft
+			}
+			if h.visitor != "" {
+				p.previewAs(&pr, h.visitor)
+			}
 		}
-	}
-	if pv.Visitor != "" {
-		pr.id = []byte(pv.Visitor)
-		prof, err := p.store.GetBytes(pr.id)
-		if err != nil || prof == nil {
-			prof = emptyProfile
-		}
-		pr.prof = prof
 	}
 	for _, c := range pr.snap.Engine.Campaigns() {
 		if c.ID == pv.Campaign {
@@ -86,6 +105,24 @@ func (p *Personalizer) preview(pg *page) bool {
 	rc.AddHeader(strReferrerPolicy, strNoReferrer)
 	p.allowFraming(rc)
 	return true
+}
+
+// previewAs decides pr for visitor's stored profile, unless that visitor
+// has opted out of personalisation: the admin API refuses to mint such a
+// preview, but consent may be withdrawn within the link's life, so it is
+// checked again on every request. An opted-out visitor's page is then
+// decided for the browser's own visitor, as on a node that does not hold
+// the preview. A visitor whose profile is gone (erased) reads the empty
+// profile.
+func (p *Personalizer) previewAs(pr *previewRequest, visitor string) {
+	prof, err := p.store.Get(visitor)
+	if err != nil || prof == nil {
+		prof = emptyProfile
+	}
+	if !prof.Consent.Allows() {
+		return
+	}
+	pr.prof, pr.id = prof, []byte(visitor)
 }
 
 var (

@@ -53,13 +53,14 @@ func (c *testClock) advance(d time.Duration) {
 }
 
 // TestPagePreview opens the slotted page through the real proxy with the
-// campaign editor's tokens: the draft's campaign shows, decided for the
-// token's visitor rather than the browser's, nothing is counted, and the
-// console may frame the page; an ordinary request, or one with a forged
-// token, gets neither.
+// campaign editor's tokens: the held draft's campaign shows, decided for
+// the held visitor rather than the browser's, unless that visitor has
+// since opted out; nothing is counted, and the console may frame the page;
+// an ordinary request, or one with a forged token, gets neither.
 func TestPagePreview(t *testing.T) {
 	rec := personalizetest.NewRecorder()
-	clock := &testClock{t: time.Now()}
+	start := time.Now()
+	clock := &testClock{t: start}
 	env := personalizetest.Start(t, goldConfig, slotPage, personalize.Options{Recorder: rec, Now: clock.now, PreviewFrameAncestors: consoleOrigin})
 	origin := proxytest.StartOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
@@ -74,30 +75,42 @@ func TestPagePreview(t *testing.T) {
 	}
 	client := proxytest.Serve(t, srv, proxy.ErrServerClosed)
 
-	// The browser is Bob, gold; the token may show the page as Ada.
+	// The browser is Bob, gold; a held preview may show the page as Ada or
+	// as Cara, who opts out once her link is minted.
 	cookie := string(env.Pers.Signer().AppendMint(nil))
 	bob := cookie[:personalize.VisitorIDLen]
-	for id, name := range map[string]string{bob: "Bob", "ada": "Ada"} {
-		if _, err := env.Store.Update(id, func(p *profile.Profile) error {
-			p.Attrs = map[string]any{"tier": "gold", "name": name}
-			return nil
-		}); err != nil {
+	setProfile := func(id string, f func(p *profile.Profile)) {
+		t.Helper()
+		if _, err := env.Store.Update(id, func(p *profile.Profile) error { f(p); return nil }); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for id, name := range map[string]string{bob: "Bob", "ada": "Ada", "cara": "Cara"} {
+		setProfile(id, func(p *profile.Profile) { p.Attrs = map[string]any{"tier": "gold", "name": name} })
 	}
 	draft, err := env.Pers.Snapshot().WithDecisions("draft", []byte(draftConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tokens outlive what they name, so that the held previews' own
+	// lifetimes show below.
 	expires := clock.now().Add(2 * time.Hour)
-	draftID := env.Pers.HoldDraft(draft, expires)
 	signer := env.Pers.Signer()
-	token := func(campaign, draft, visitor string) string {
-		return signer.SignPreviewToken(personalize.Preview{Campaign: campaign, Expires: expires, Draft: draft, Visitor: visitor})
+	token := func(campaign, held string) string {
+		return signer.SignPreviewToken(personalize.Preview{Campaign: campaign, Expires: expires, Held: held})
 	}
-	asAda := token("draft-offer", draftID, "ada")
-	asBob := token("draft-offer", draftID, "")
-	forged := strings.Replace(asAda, ".YWRh.", ".Ym9i.", 1) // visitor "bob" under Ada's signature
+	asAda := token("draft-offer", env.Pers.HoldPreview(draft, "ada", expires))
+	asBob := token("draft-offer", env.Pers.HoldPreview(draft, "", expires))
+	runningAsAda := token("gold-hero", env.Pers.HoldPreview(nil, "ada", expires))
+	asCara := token("draft-offer", env.Pers.HoldPreview(draft, "cara", expires))
+	no := false
+	setProfile("cara", func(p *profile.Profile) { p.Consent.Personalization = &no })
+	// forged names another held id under Ada's token's signature.
+	forged := func() string {
+		b := []byte(asAda)
+		b[strings.LastIndexByte(asAda, '.')-1] ^= 'A' ^ 'B'
+		return string(b)
+	}()
 
 	const gold, draftHero = "<b>Hello Bob, gold offer</b>", "<b>DRAFT hello Ada</b>"
 	tests := []struct {
@@ -111,10 +124,12 @@ func TestPagePreview(t *testing.T) {
 		{"ordinary request", "", []string{gold}, []string{"DRAFT"}, true, false},
 		{"draft as Ada", asAda, []string{draftHero, "<i>DRAFT offer for Ada</i>"}, []string{"Bob"}, false, true},
 		{"draft as the browser", asBob, []string{"<b>DRAFT hello Bob</b>", "<i>DRAFT offer for Bob</i>"}, []string{"Ada"}, false, true},
-		{"forged visitor", forged, []string{gold}, []string{"DRAFT"}, true, false},
+		{"running campaign as Ada", runningAsAda, []string{"<b>Hello Ada, gold offer</b>"}, []string{"DRAFT", "Bob"}, false, true},
+		{"Cara opted out after minting", asCara, []string{"<b>DRAFT hello Bob</b>"}, []string{"Cara"}, false, true},
+		{"forged held id", forged, []string{gold}, []string{"DRAFT", "Ada"}, true, false},
 		{"old-format token", signer.SignPreview("gold-hero", "", expires), []string{gold}, []string{"DRAFT"}, false, true},
-		{"draft not held, campaign running", token("gold-hero", "AAAAAAAAAAAAAAAAAAAAAA", "ada"), []string{"<b>Hello Ada, gold offer</b>"}, []string{"DRAFT", "Bob"}, false, true},
-		{"draft not held, campaign only in the draft", token("draft-offer", "AAAAAAAAAAAAAAAAAAAAAA", ""), []string{gold, "No offer"}, []string{"DRAFT"}, false, true},
+		{"not held, campaign running", token("gold-hero", "AAAAAAAAAAAAAAAAAAAAAA"), []string{gold}, []string{"DRAFT", "Ada"}, false, true},
+		{"not held, campaign only in the draft", token("draft-offer", "AAAAAAAAAAAAAAAAAAAAAA"), []string{gold, "No offer"}, []string{"DRAFT"}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,17 +166,37 @@ func TestPagePreview(t *testing.T) {
 			}
 		})
 	}
-	env.Pers.Wait([]byte("ada"))
-	if p, _ := env.Store.Get("ada"); p == nil || len(p.Caps) > 0 || len(p.Variants) > 0 || len(p.Exposures) > 0 {
-		t.Errorf("previews as Ada wrote to her profile: %+v", p)
+	for _, id := range []string{"ada", "cara"} {
+		env.Pers.Wait([]byte(id))
+		if p, _ := env.Store.Get(id); p == nil || len(p.Caps) > 0 || len(p.Variants) > 0 || len(p.Exposures) > 0 {
+			t.Errorf("previews as %s wrote to the profile: %+v", id, p)
+		}
 	}
 
-	// A draft outlives neither its token nor MaxDraftAge: past the hour,
-	// the token shows the running campaign of its id, here none.
-	clock.advance(personalize.MaxDraftAge + time.Second)
-	r := client.Get(t, "GET", "/?"+personalize.PreviewParam+"="+asAda, "Cookie: mq_vid="+cookie)
-	if body := string(r.Body()); strings.Contains(body, "DRAFT") || !strings.Contains(body, "<b>Hello Ada, gold offer</b>") {
-		t.Errorf("an expired draft still shows:\n%s", body)
+	// A held preview outlives neither its token nor its own limit:
+	// MaxVisitorPreviewAge for one naming a visitor, MaxDraftAge for a
+	// draft alone. Past it, the token shows the running campaign of its
+	// id, here none, for the browser's visitor.
+	for _, tt := range []struct {
+		name      string
+		after     time.Duration // since the previews were held
+		token     string
+		show      string
+		hideDraft bool
+	}{
+		{"visitor preview, just before its end", personalize.MaxVisitorPreviewAge - time.Second, asAda, draftHero, false},
+		{"visitor preview, past its end", personalize.MaxVisitorPreviewAge, asAda, gold, true},
+		{"draft preview, past a visitor preview's end", personalize.MaxVisitorPreviewAge, asBob, "<b>DRAFT hello Bob</b>", false},
+		{"draft preview, past its end", personalize.MaxDraftAge, asBob, gold, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.advance(start.Add(tt.after).Sub(clock.now()))
+			r := client.Get(t, "GET", "/?"+personalize.PreviewParam+"="+tt.token, "Cookie: mq_vid="+cookie)
+			body := string(r.Body())
+			if !strings.Contains(body, tt.show) || strings.Contains(body, "Ada") != (tt.show == draftHero) || (tt.hideDraft && strings.Contains(body, "DRAFT")) {
+				t.Errorf("got page:\n%s\nwant %q", body, tt.show)
+			}
+		})
 	}
 }
 

@@ -11,8 +11,11 @@ import (
 // existed must keep working.
 const oldToken = "c3VtbWVyLXNhbGU.Yg.4102444800.6sNV1H4ZaLG0ue7oslNoRw"
 
-// newToken is the same with draft "DRAFTID" and visitor "ada".
-const newToken = "c3VtbWVyLXNhbGU.Yg.4102444800.RFJBRlRJRA.YWRh.iKCt5v02im-EUFE0a1nXBQ"
+// heldID is a held preview's id, of the shape HoldPreview returns.
+const heldID = "SGVsZFByZXZpZXctMDAwMQ"
+
+// newToken is the same naming the held preview heldID.
+const newToken = "c3VtbWVyLXNhbGU.Yg.4102444800.SGVsZFByZXZpZXctMDAwMQ.dUqAskDMB1SXWzRIbgqpEw"
 
 const previewKey = "test-key-0123456789abcdef"
 
@@ -25,7 +28,7 @@ func TestPreviewTokenForms(t *testing.T) {
 		token string
 	}{
 		{"original form", Preview{Campaign: "summer-sale", Variant: "b", Expires: exp}, oldToken},
-		{"draft and visitor", Preview{Campaign: "summer-sale", Variant: "b", Expires: exp, Draft: "DRAFTID", Visitor: "ada"}, newToken},
+		{"held preview", Preview{Campaign: "summer-sale", Variant: "b", Expires: exp, Held: heldID}, newToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,11 +48,11 @@ func TestPreviewTokenRoundTrip(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	for _, p := range []Preview{
 		{Campaign: "c", Expires: now.Add(time.Hour)},
-		{Campaign: "c.with.dots", Variant: "v.1", Expires: now.Add(time.Hour), Visitor: "cust:42@shop.example"},
-		{Campaign: "c", Expires: now.Add(time.Hour), Draft: "AAAAAAAAAAAAAAAAAAAAAA"},
+		{Campaign: "c.with.dots", Variant: "v.1", Expires: now.Add(time.Hour), Held: heldID},
+		{Campaign: "c", Expires: now.Add(time.Hour), Held: "AAAAAAAAAAAAAAAAAAAAAA"},
 	} {
 		got, err := s.VerifyPreview([]byte(s.SignPreviewToken(p)), now)
-		if err != nil || got.Campaign != p.Campaign || got.Variant != p.Variant || got.Draft != p.Draft || got.Visitor != p.Visitor || !got.Expires.Equal(p.Expires) {
+		if err != nil || got.Campaign != p.Campaign || got.Variant != p.Variant || got.Held != p.Held || !got.Expires.Equal(p.Expires) {
 			t.Errorf("%+v came back as %+v, %v", p, got, err)
 		}
 	}
@@ -61,26 +64,39 @@ func TestPreviewTokenRejected(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	exp := now.Add(time.Hour)
 	sign := func(p Preview) string { p.Expires = exp; return s.SignPreviewToken(p) }
-	a := sign(Preview{Campaign: "c", Draft: "DRAFT-A", Visitor: "alice"})
-	b := sign(Preview{Campaign: "c", Draft: "DRAFT-B", Visitor: "bob"})
+	const heldB = "QW5vdGhlckhlbGRJZC0wMD"
+	a := sign(Preview{Campaign: "c", Held: heldID})
+	b := sign(Preview{Campaign: "c", Held: heldB})
 	// swap replaces part i of token a by token b's.
 	swap := func(i int) string {
 		pa, pb := splitDots(a), splitDots(b)
 		pa[i] = pb[i]
 		return joinDots(pa)
 	}
+	// alter changes one character of part i of token a.
+	alter := func(i int) string {
+		pa := splitDots(a)
+		c := []byte(pa[i])
+		c[0] ^= 'A' ^ 'B'
+		pa[i] = string(c)
+		return joinDots(pa)
+	}
 	tests := []struct{ name, token string }{
-		{"draft swapped", swap(3)},
-		{"visitor swapped", swap(4)},
-		{"campaign altered", "ZA" + a[1:]},
-		{"draft and visitor dropped", func() string { p := splitDots(a); return joinDots(append(p[:3], p[5])) }()},
-		{"draft and visitor added to an old token", func() string {
+		{"held id swapped", swap(3)},
+		{"held id altered", alter(3)},
+		{"campaign altered", alter(0)},
+		{"expiry altered", alter(2)},
+		{"held id dropped", func() string { p := splitDots(a); return joinDots(append(p[:3], p[4])) }()},
+		{"held id added to an old token", func() string {
 			p := splitDots(sign(Preview{Campaign: "c"}))
-			return joinDots([]string{p[0], p[1], p[2], "RFJBRlQ", "Ym9i", p[3]})
+			return joinDots([]string{p[0], p[1], p[2], heldID, p[3]})
 		}()},
-		{"other key", other.SignPreviewToken(Preview{Campaign: "c", Visitor: "alice", Expires: exp})},
-		{"expired", s.SignPreviewToken(Preview{Campaign: "c", Visitor: "alice", Expires: now})},
-		{"five parts", func() string { p := splitDots(a); return joinDots(append(p[:4], p[5])) }()},
+		{"held id not an id, under a valid mac", sign(Preview{Campaign: "c", Held: "YWRh"})},
+		{"held id with a character outside base64url, under a valid mac", sign(Preview{Campaign: "c", Held: "SGVsZFByZXZpZXctMDAw+Q"})},
+		{"other key", other.SignPreviewToken(Preview{Campaign: "c", Held: heldID, Expires: exp})},
+		{"expired", s.SignPreviewToken(Preview{Campaign: "c", Held: heldID, Expires: now})},
+		{"six parts (draft and visitor, never released)", "c3VtbWVyLXNhbGU.Yg.4102444800.RFJBRlRJRA.YWRh.iKCt5v02im-EUFE0a1nXBQ"},
+		{"three parts", func() string { p := splitDots(a); return joinDots(p[:3]) }()},
 		{"empty", ""},
 		{"too long", string(make([]byte, 2000))},
 	}
@@ -118,7 +134,9 @@ func joinDots(p []string) string {
 func FuzzVerifyPreview(f *testing.F) {
 	s := testSigner(f, previewKey)
 	for _, seed := range []string{oldToken, newToken, "", ".", "....", ".....", "a.b.c.d.e.f.g",
-		"c3VtbWVyLXNhbGU.Yg.4102444800..YWRh.iKCt5v02im-EUFE0a1nXBQ",
+		"c3VtbWVyLXNhbGU.Yg.4102444800..6sNV1H4ZaLG0ue7oslNoRw",
+		"c3VtbWVyLXNhbGU.Yg.4102444800." + heldID + "A.6sNV1H4ZaLG0ue7oslNoRw",
+		"c3VtbWVyLXNhbGU.Yg.4102444800.RFJBRlRJRA.YWRh.iKCt5v02im-EUFE0a1nXBQ",
 		"c3VtbWVyLXNhbGU.Yg.-1.6sNV1H4ZaLG0ue7oslNoRw"} {
 		f.Add(seed)
 	}

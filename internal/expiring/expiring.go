@@ -1,6 +1,6 @@
 // Package expiring holds short-lived values under unguessable ids: the
-// rendered offers and draft configurations of the campaign editor's
-// previews. It is not on the request path of ordinary pages.
+// rendered offers and held page previews (a draft configuration, a
+// visitor) of the campaign editor. It is not on the request path of ordinary pages.
 package expiring
 
 import (
