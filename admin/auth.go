@@ -6,7 +6,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 
 	"github.com/marquee-proxy/marquee/config"
@@ -220,6 +223,12 @@ func (a *admin) serve(g guarded) http.Handler {
 			apierror.Write(w, errUnauthorized)
 			return
 		}
+		if c == anonymous {
+			if err := browserGuard(r); err != nil {
+				apierror.Write(w, err)
+				return
+			}
+		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
 		if g.action != "" {
 			a.audited(g, c, w, r)
@@ -227,6 +236,84 @@ func (a *admin) serve(g guarded) http.Handler {
 		}
 		a.call(g, c, w, r)
 	})
+}
+
+// browserGuard refuses what a web page could make a browser send to an
+// admin API without tokens. Such an API answers anyone who reaches the
+// loopback listener, and a browser on the machine does: a page from
+// anywhere may POST to it without a CORS preflight (a form, or fetch with
+// a "simple" content type such as text/plain), and a page whose name
+// rebinds to 127.0.0.1 may even read its answers. With a token the
+// Authorization header forces a preflight, which fails, so only the
+// anonymous caller is checked. Curl and scripts send neither Origin nor
+// Sec-Fetch-Site and name the listener in Host, so they pass; so does the
+// console, which calls its own origin.
+func browserGuard(r *http.Request) error {
+	// A rebinding page reaches 127.0.0.1 under its own name, which the
+	// browser sends as Host; a loopback listener is only ever asked for
+	// by a loopback address or localhost.
+	if !loopbackHost(r.Host) {
+		return apierror.Errorf(http.StatusForbidden, apierror.CodeForbidden, "",
+			"without an admin token, the admin API answers only requests for a loopback address or localhost, not Host %q (a guard against DNS rebinding); configure admin.token to reach it by another name", r.Host)
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	// Sec-Fetch-Site is what the browser itself says of the request's
+	// initiator; "none" is the user's own navigation (a bookmark, the
+	// address bar).
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return apierror.Errorf(http.StatusForbidden, apierror.CodeForbidden, "",
+			"without an admin token, the admin API refuses a %s from another site (Sec-Fetch-Site: %s), which any web page could send", r.Method, site)
+	}
+	// Older browsers send Origin without Sec-Fetch-Site. "null" (a
+	// sandboxed frame, a data: URL, some form posts) names no host and is
+	// refused like any other.
+	if origin := r.Header.Get("Origin"); origin != "" && !sameHost(origin, r.Host) {
+		return apierror.Errorf(http.StatusForbidden, apierror.CodeForbidden, "",
+			"without an admin token, the admin API refuses a %s from origin %q, which is not this listener (%s)", r.Method, origin, r.Host)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host, a Host header with or without a
+// port, names localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		// No port: an IPv6 literal keeps its brackets.
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// sameHost reports whether origin, an Origin header, names host, the
+// request's Host, with the same port. Both are compared as the browser
+// wrote them: the console's page and its calls come from one URL.
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	return strings.EqualFold(withPort(u.Host, u.Scheme), withPort(host, u.Scheme))
+}
+
+// withPort returns host with its scheme's default port when it has none,
+// so that http://localhost and Host localhost:80 compare equal.
+func withPort(host, scheme string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	port := "80"
+	if scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), port)
 }
 
 // call runs g for c if c's role allows it, and answers its error.

@@ -298,3 +298,94 @@ func TestParseRole(t *testing.T) {
 		t.Errorf("Role(7).String() = %q", s)
 	}
 }
+
+// TestBrowserGuard: without tokens, the admin API refuses what a web page
+// could make the operator's browser send (a cross-site POST, a form post,
+// a DNS-rebinding page's reads), and keeps answering curl, scripts and
+// the console's own calls.
+func TestBrowserGuard(t *testing.T) {
+	st, err := msync.Open(msync.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	anon := mustNew(t, Options{Store: st})
+	tokened := mustNew(t, Options{Store: st, Token: "s3cret"})
+	tests := []struct {
+		name, method, host string
+		header             map[string]string
+		h                  http.Handler
+		token              string
+		refused            string // part of the 403's message; "" when let through
+	}{
+		{name: "curl GET", method: "GET", host: "127.0.0.1:9901"},
+		{name: "curl POST", method: "POST", host: "127.0.0.1:9901"},
+		{name: "curl POST by localhost", method: "POST", host: "localhost:9901"},
+		{name: "curl POST by [::1]", method: "POST", host: "[::1]:9901"},
+		{name: "localhost without a port", method: "GET", host: "LOCALHOST"},
+		{name: "127.0.0.2", method: "GET", host: "127.0.0.2:80"},
+		{name: "console POST", method: "POST", host: "127.0.0.1:9901", header: map[string]string{
+			"Origin": "http://127.0.0.1:9901", "Sec-Fetch-Site": "same-origin", "Content-Type": "application/json"}},
+		{name: "console POST, Origin only", method: "POST", host: "localhost:9901", header: map[string]string{
+			"Origin": "http://localhost:9901"}},
+		{name: "default port", method: "POST", host: "localhost", header: map[string]string{"Origin": "http://localhost:80"}},
+		{name: "typed in the address bar", method: "POST", host: "localhost:9901", header: map[string]string{"Sec-Fetch-Site": "none"}},
+		{name: "cross-site GET is readable only by its own origin", method: "GET", host: "127.0.0.1:9901", header: map[string]string{
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
+		{name: "cross-site text/plain POST", method: "POST", host: "127.0.0.1:9901", header: map[string]string{
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"}, refused: "another site"},
+		{name: "same-site POST from another port", method: "POST", host: "127.0.0.1:9901", header: map[string]string{
+			"Origin": "http://127.0.0.1:8080", "Sec-Fetch-Site": "same-site"}, refused: "another site"},
+		{name: "form POST with Origin null", method: "POST", host: "127.0.0.1:9901", header: map[string]string{
+			"Origin": "null", "Content-Type": "application/x-www-form-urlencoded"}, refused: `origin "null"`},
+		{name: "older browser, Origin of another port", method: "PUT", host: "localhost:9901", header: map[string]string{
+			"Origin": "http://localhost:8080"}, refused: "not this listener"},
+		{name: "DELETE cross-site", method: "DELETE", host: "localhost:9901", header: map[string]string{
+			"Sec-Fetch-Site": "cross-site"}, refused: "another site"},
+		{name: "rebinding GET", method: "GET", host: "evil.example:9901", header: map[string]string{
+			"Sec-Fetch-Site": "same-origin"}, refused: "DNS rebinding"},
+		{name: "rebinding POST", method: "POST", host: "evil.example:9901", header: map[string]string{
+			"Origin": "http://evil.example:9901", "Sec-Fetch-Site": "same-origin"}, refused: "DNS rebinding"},
+		{name: "a name ending in localhost", method: "GET", host: "localhost.evil.example", refused: "DNS rebinding"},
+		{name: "the listener's LAN name", method: "GET", host: "192.168.1.5:9901", refused: "DNS rebinding"},
+		{name: "no Host", method: "GET", host: "", refused: "DNS rebinding"},
+		// A token forces a preflight on any browser call, so the guard
+		// does not apply: the token holder may use any name.
+		{name: "token by any name", method: "POST", host: "marquee.internal:9901", h: tokened, token: "s3cret", header: map[string]string{
+			"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := map[string]string{"GET": "/v1/whoami", "POST": "/v1/events", "PUT": "/v1/profiles/v1", "DELETE": "/v1/profiles/v1"}[tt.method]
+			req := httptest.NewRequest(tt.method, path, strings.NewReader(""))
+			req.Host = tt.host
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			h := tt.h
+			if h == nil {
+				h = anon
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if tt.refused == "" {
+				if rec.Code == http.StatusForbidden || rec.Code == http.StatusUnauthorized {
+					t.Fatalf("got %d %s, want the call let through", rec.Code, rec.Body)
+				}
+				return
+			}
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
+				t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
+			}
+			if rec.Code != http.StatusForbidden || e.Error.Code != apierror.CodeForbidden || !strings.Contains(e.Error.Message, tt.refused) {
+				t.Fatalf("got %d %s, want 403 forbidden saying %q", rec.Code, rec.Body, tt.refused)
+			}
+		})
+	}
+}

@@ -188,7 +188,7 @@ func withoutFrameAncestors(dst, v []byte) ([]byte, bool) {
 			if i := bytes.IndexAny(d, " \t"); i >= 0 {
 				name = d[:i]
 			}
-			if bytes.EqualFold(name, []byte("frame-ancestors")) {
+			if httpfield.EqualFoldASCII(name, "frame-ancestors") {
 				had = true
 				continue
 			}

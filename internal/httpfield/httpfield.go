@@ -76,3 +76,22 @@ func ParseQ(params []byte) int {
 	}
 	return 1000
 }
+
+// EqualFoldASCII reports whether b is the lower-case ASCII string lower
+// with its ASCII letters in any case. HTTP tokens, CSP directive names
+// among them, compare so; bytes.EqualFold would also fold non-ASCII
+// letters, taking "ſ" (U+017F) for "s".
+func EqualFoldASCII(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -30,3 +30,26 @@ func TestNextToken(t *testing.T) {
 		t.Fatalf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
+
+func TestEqualFoldASCII(t *testing.T) {
+	tests := []struct {
+		b     string
+		lower string
+		want  bool
+	}{
+		{"frame-ancestors", "frame-ancestors", true},
+		{"Frame-Ancestors", "frame-ancestors", true},
+		{"FRAME-ANCESTORS", "frame-ancestors", true},
+		{"frame-anceſtors", "frame-ancestors", false}, // U+017F folds to s only under Unicode rules
+		{"frame-ancestor", "frame-ancestors", false},
+		{"frame_ancestors", "frame-ancestors", false},
+		{"", "", true},
+		{"K", "k", true},
+		{"\u212a", "k", false}, // Kelvin sign
+	}
+	for _, tt := range tests {
+		if got := EqualFoldASCII([]byte(tt.b), tt.lower); got != tt.want {
+			t.Errorf("EqualFoldASCII(%q, %q) = %v, want %v", tt.b, tt.lower, got, tt.want)
+		}
+	}
+}
