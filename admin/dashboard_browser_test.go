@@ -168,6 +168,15 @@ func TestDashboardInBrowser(t *testing.T) {
 			absent: []string{viewerToken, `<img`},
 		},
 		{
+			// A holdout fills its slot with the page's own content: not
+			// "shown".
+			name:     "profile in a holdout",
+			fragment: "token=" + token + "&profile=" + env.heldOut,
+			want: map[string][]string{
+				"profile": {`<code>spring-sale</code></td><td><span class="badge">holdout</span></td><td><span class="muted">held out: the page's own content</span>`},
+			},
+		},
+		{
 			name:     "wrong token",
 			fragment: "token=wrong&profile=xss-visitor",
 			want: map[string][]string{

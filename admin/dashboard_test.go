@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/marquee-proxy/marquee/cache"
+	"github.com/marquee-proxy/marquee/decide"
 	"github.com/marquee-proxy/marquee/decide/stats"
 	"github.com/marquee-proxy/marquee/internal/apierror"
 	"github.com/marquee-proxy/marquee/internal/personalizetest"
@@ -76,6 +77,8 @@ type dashboardEnv struct {
 	rec   *stats.Recorder
 	// history samples the proxy's metrics when the test says so.
 	history *MetricsHistory
+	// heldOut is a stored visitor in spring-sale's holdout.
+	heldOut string
 }
 
 func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
@@ -113,7 +116,28 @@ func newDashboardEnv(t *testing.T, token string) *dashboardEnv {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec, history: hist}
+	de := &dashboardEnv{admin: adm, proxy: p, store: st, rec: rec, history: hist}
+	// Assignment is a hash of the id: try ids until one falls in the
+	// holdout (a fifth of them).
+	for i := 0; de.heldOut == ""; i++ {
+		id := "held-" + strconv.Itoa(i)
+		prof := &profile.Profile{ID: id}
+		for _, c := range pers.Snapshot().Engine.Explain(prof, []byte(id), time.Now()).Campaigns {
+			if c.ID == "spring-sale" && c.Chosen && c.Variant == decide.HoldoutVariant {
+				de.heldOut = id
+			}
+		}
+		if i == 1000 {
+			t.Fatal("no visitor in spring-sale's holdout among 1,000 ids")
+		}
+	}
+	if _, err := st.Update(de.heldOut, func(p *profile.Profile) error {
+		p.Attrs = map[string]any{"tier": "basic"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return de
 }
 
 // browse sends n page views of new visitors through the proxy, so that

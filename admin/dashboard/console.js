@@ -522,7 +522,10 @@ function profileCard(p, x) {
     const variant = c && c.variant ? str(c.variant) : e && e.variant ? str(e.variant) : '';
     return el('tr', null, el('td', null, el('code', null, id)),
       el('td', null, variant ? el('span', variant === 'holdout' ? 'badge' : 'chip', variant) : el('span', 'muted', '—')),
-      el('td', null, c ? (c.chosen ? el('span', 'pos', 'shown') : el('span', 'muted', str(c.reason))) : el('span', 'muted', 'no longer configured')),
+      el('td', null, !c ? el('span', 'muted', 'no longer configured')
+        // A holdout fills its slot with the page's own content.
+        : c.chosen && c.variant === 'holdout' ? el('span', 'muted', "held out: the page's own content")
+        : c.chosen ? el('span', 'pos', 'shown') : el('span', 'muted', str(c.reason))),
       el('td', null, e ? fmtTime(e.at) : '—'), el('td', null, e && e.converted ? fmtTime(e.converted) : '—'));
   });
   const experiments = block('Campaigns and experiments',
