@@ -53,17 +53,9 @@ func startEditor(t *testing.T, token string) (*httptest.Server, *personalizetest
 	return srv, env, clock
 }
 
-// previewDraft is a draft with a campaign the running configuration does
-// not have, in an experiment.
-const previewDraft = `segments:
-  gold: 'attrs.tier == "gold"'
-campaigns:
-  - id: gold-hero
-    slot: hero
-    when: gold
-    priority: 10
-    template: '<b>Hello {{.Profile.Attrs.name}}, gold offer</b>'
-  - id: draft-offer
+// previewDraft is the running configuration plus a campaign it does not
+// have, in an experiment.
+const previewDraft = goldConfig + `  - id: draft-offer
     slot: offer
     template: base
     experiment:
