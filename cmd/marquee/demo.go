@@ -165,13 +165,14 @@ func printDemo(w io.Writer, n *node, shop string, named []demo.Seed, total int) 
 
   shop through marquee  %s/
   shop without marquee  http://%s/   (the origin, for comparison)
+  operator console      %s/   (charts, campaign editor, profiles, audit log)
   admin API             %s/v1/profiles/{id}   (metrics at %s/metrics)
 
 %d profiles loaded. Open the shop in a browser: you are a new visitor and see
 the shop's own banners. Then see the pages of the named visitors, or make
 yourself gold and reload:
 
-`, site, shop, n.adminURL(), n.adminURL(), total)
+`, site, shop, n.adminURL(), n.adminURL(), n.adminURL(), total)
 	signer := n.pers.Signer()
 	for _, s := range named {
 		cookie, err := signer.Sign(s.ID)

@@ -14,8 +14,8 @@ var numberWords = []string{"zero", "one", "two", "three", "four", "five", "six",
 
 // TestDemoPrintout checks that "demo -h" and what the demo prints tell one
 // story: a curl line per named visitor, as many as -h says, each with its
-// own cookie, and a profile edit that uses the reader's own visitor id,
-// not a named visitor's.
+// own cookie, a profile edit that uses the reader's own visitor id, not a
+// named visitor's, and the console's address.
 func TestDemoPrintout(t *testing.T) {
 	n := startTestNode(t, demo.NewShop(), string(demo.Config()))
 	named := demo.NamedSeeds()
@@ -40,6 +40,9 @@ func TestDemoPrintout(t *testing.T) {
 		if m[1] != named[i].Name || !strings.HasPrefix(m[2], named[i].ID+".") {
 			t.Errorf("curl line %d: %s with cookie %s, want %s's", i, m[1], m[2], named[i].Name)
 		}
+	}
+	if want := "operator console      " + n.adminURL() + "/ "; !strings.Contains(text, want) {
+		t.Errorf("the printout does not point at the console (%q):\n%s", want, text)
 	}
 	puts := regexp.MustCompile(`curl -s -X PUT \S+/v1/profiles/(\S+) `).FindAllStringSubmatch(text, -1)
 	if len(puts) != 1 || puts[0][1] != "VISITOR" {
