@@ -48,7 +48,7 @@ func (d *Decision) pageProduct() string {
 		return ""
 	}
 	d.fill(groupRequest)
-	id, _ := d.e.catalog.PageProduct(d.ctx.req.Path)
+	id, _ := d.e.catalog.PageProduct(d.ctx.strs[ctxRequestPath])
 	return id
 }
 

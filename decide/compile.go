@@ -252,7 +252,7 @@ func Compile(cfg *config.Config) (*Engine, error) {
 		e.campaigns = append(e.campaigns, cp)
 		e.bySlot[c.Slot] = append(e.bySlot[c.Slot], cp)
 	}
-	e.layers = compileLayers(e.campaigns, cfg.Campaigns, cfg.Salt)
+	e.layers = compileLayers(e.campaigns, cfg.Salt)
 	for _, list := range e.bySlot {
 		sort.SliceStable(list, func(i, j int) bool {
 			if list[i].Priority != list[j].Priority {

@@ -204,11 +204,11 @@ var weekdayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 // first read, and each string boxed once, so that reading a field twice
 // costs neither a call nor an allocation.
 type reqCtx struct {
-	src   Context
-	have  ctxGroup
-	req   RequestInfo
-	dev   DeviceInfo
-	geo   GeoInfo
+	src  Context
+	have ctxGroup
+	// strs holds the fields of the request, device and geo groups, by
+	// field number.
+	strs  [ctxGeoCity + 1]string
 	visit struct {
 		new   bool
 		count int
@@ -233,14 +233,8 @@ func (c *reqCtx) reset(src Context) {
 		clear(c.boxed[:])
 	}
 	clear(c.queries[:c.nq])
-	if c.have&groupRequest != 0 {
-		c.req = RequestInfo{}
-	}
-	if c.have&groupDevice != 0 {
-		c.dev = DeviceInfo{}
-	}
-	if c.have&groupGeo != 0 {
-		c.geo = GeoInfo{}
+	if c.have&(groupRequest|groupDevice|groupGeo) != 0 {
+		clear(c.strs[:])
 	}
 	c.src, c.have, c.isBoxed, c.nq = src, 0, 0, 0
 }
@@ -254,13 +248,16 @@ func (d *Decision) fill(g ctxGroup) {
 	}
 	c.have |= need
 	if need&groupRequest != 0 && c.src != nil {
-		c.req = c.src.Request()
+		r := c.src.Request()
+		c.strs[ctxRequestPath], c.strs[ctxRequestHost], c.strs[ctxRequestReferrer] = r.Path, r.Host, r.Referrer
 	}
 	if need&groupDevice != 0 && c.src != nil {
-		c.dev = c.src.Device()
+		v := c.src.Device()
+		c.strs[ctxDeviceType], c.strs[ctxDeviceOS], c.strs[ctxDeviceBrowser] = v.Type, v.OS, v.Browser
 	}
 	if need&groupGeo != 0 && c.src != nil {
-		c.geo = c.src.Geo()
+		g := c.src.Geo()
+		c.strs[ctxGeoCountry], c.strs[ctxGeoRegion], c.strs[ctxGeoCity] = g.Country, g.Region, g.City
 	}
 	if need&groupVisit != 0 {
 		c.visit.new, c.visit.count = visitOf(d.p, d.now)
@@ -296,33 +293,19 @@ func (d *Decision) ctxString(k any) any {
 	d.fill(ctxInfo[f].group)
 	var s string
 	switch ctxField(f) {
-	case ctxRequestPath:
-		s = c.req.Path
-	case ctxRequestHost:
-		s = c.req.Host
-	case ctxRequestReferrer:
-		s = c.req.Referrer
-	case ctxDeviceType:
-		s = c.dev.Type
-	case ctxDeviceOS:
-		s = c.dev.OS
-	case ctxDeviceBrowser:
-		s = c.dev.Browser
-	case ctxGeoCountry:
-		s = c.geo.Country
-	case ctxGeoRegion:
-		s = c.geo.Region
-	case ctxGeoCity:
-		s = c.geo.City
 	case ctxVisitLanding:
 		s = d.p.Landing
 		if c.visit.new || s == "" {
 			// This very page starts the session (or the profile predates
 			// landings being recorded).
-			s = c.req.Path
+			s = c.strs[ctxRequestPath]
 		}
 	case ctxTimeWeekday:
 		s = weekdayNames[c.weekday]
+	default:
+		// The other string fields are those of the request, device and
+		// geo groups, fetched into strs.
+		s = c.strs[f]
 	}
 	c.boxed[f], c.isBoxed = box(s), c.isBoxed|1<<f
 	return c.boxed[f]

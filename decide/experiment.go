@@ -48,13 +48,13 @@ type layer struct {
 // compileLayers links every experiment of engine campaigns that names a
 // layer to the layer's other experiments, in configuration order, and
 // returns the number of layers.
-func compileLayers(campaigns []*Campaign, cfg []config.Campaign, salt string) int {
+func compileLayers(campaigns []*Campaign, salt string) int {
 	layers := map[string]*layer{}
-	for i, c := range campaigns {
-		ex := cfg[i].Experiment
-		if c.exp == nil || ex == nil || ex.Layer == "" {
+	for _, c := range campaigns {
+		if c.exp == nil || c.exp.cfg.Layer == "" {
 			continue
 		}
+		ex := c.exp.cfg
 		l := layers[ex.Layer]
 		if l == nil {
 			l = &layer{index: len(layers), name: ex.Layer, key: "\x00layer:" + ex.Layer, salt: salt}

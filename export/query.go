@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/marquee-proxy/marquee/internal/httpfield"
@@ -15,25 +16,16 @@ var DefaultQuery = []string{"utm_*", "gclid", "fbclid"}
 // neither a parameter name, nor a name prefix followed by "*", nor "*".
 var ErrQueryPattern = errors.New("export: query pattern")
 
-// appendURL appends url, a path and query, with only the kept query
-// parameters, in order and as written, joined by "&"; "?" only when one
-// is left. Parameters are separated by "&" and by ";", which some servers
-// take for one, so that a kept name's value cannot smuggle another
+// appendFilteredURL appends url, a path and query, with only the kept
+// query parameters, in order and as written, joined by "&"; "?" only when
+// one is left. Parameters are separated by "&" and by ";", which some
+// servers take for one, so that a kept name's value cannot smuggle another
 // parameter out. A fragment is dropped.
 func appendFilteredURL(k *httpfield.Names, dst, url []byte) []byte {
-	for i, c := range url {
-		if c == '#' {
-			url = url[:i]
-			break
-		}
+	if i := bytes.IndexByte(url, '#'); i >= 0 {
+		url = url[:i]
 	}
-	q := -1
-	for i, c := range url {
-		if c == '?' {
-			q = i
-			break
-		}
-	}
+	q := bytes.IndexByte(url, '?')
 	if q < 0 {
 		return append(dst, url...)
 	}
@@ -47,25 +39,15 @@ func appendFilteredURL(k *httpfield.Names, dst, url []byte) []byte {
 	sep := byte('?')
 	rest := url[q+1:]
 	for len(rest) > 0 {
-		end := len(rest)
-		for i, c := range rest {
-			if c == '&' || c == ';' {
-				end = i
-				break
-			}
-		}
-		pair := rest[:end]
-		if end < len(rest) {
-			rest = rest[end+1:]
+		pair := rest
+		if end := bytes.IndexAny(rest, "&;"); end >= 0 {
+			pair, rest = rest[:end], rest[end+1:]
 		} else {
 			rest = nil
 		}
 		name := pair
-		for i, c := range pair {
-			if c == '=' {
-				name = pair[:i]
-				break
-			}
+		if i := bytes.IndexByte(pair, '='); i >= 0 {
+			name = pair[:i]
 		}
 		if len(name) == 0 || !k.Match(name) {
 			continue
