@@ -2,46 +2,14 @@ package admin
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/marquee-proxy/marquee/internal/apierror"
+	"github.com/marquee-proxy/marquee/internal/disktest"
 	msync "github.com/marquee-proxy/marquee/sync"
 )
-
-// fillDisk makes every later write to the file at path, open in this
-// process, fail with ENOSPC as on a full disk: /dev/full takes the place
-// of its descriptor.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer full.Close()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	n := 0
-	for _, e := range ents {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || target != path {
-			continue
-		}
-		fd, _ := strconv.Atoi(e.Name())
-		if err := syscall.Dup3(int(full.Fd()), fd, 0); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if n == 0 {
-		t.Fatalf("%s is not open", path)
-	}
-}
 
 // A write that fails for want of disk space answers 507 with the common
 // error shape.
@@ -54,7 +22,7 @@ func TestDiskFull(t *testing.T) {
 	if code, body := call(t, srv, "PUT", "/v1/profiles/v0", "", `{"attrs":{"tier":"gold"}}`); code != http.StatusOK {
 		t.Fatalf("PUT before: got %d %v", code, body)
 	}
-	fillDisk(t, filepath.Join(dir, "profiles.db"))
+	disktest.Fill(t, filepath.Join(dir, "profiles.db"))
 
 	now := time.Now().UTC().Format(time.RFC3339)
 	for _, c := range []struct{ method, path, body string }{

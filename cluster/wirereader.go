@@ -30,24 +30,17 @@ func (r *reader) fail(what string) {
 	r.b = nil
 }
 
-func (r *reader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail(what)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *reader) uvarint(what string) uint64 { return readVarint(r, what, binary.Uvarint) }
 
-func (r *reader) varint(what string) int64 {
+func (r *reader) varint(what string) int64 { return readVarint(r, what, binary.Varint) }
+
+// readVarint reads one varint with decode (binary.Uvarint or
+// binary.Varint).
+func readVarint[T uint64 | int64](r *reader, what string, decode func([]byte) (T, int)) T {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Varint(r.b)
+	v, n := decode(r.b)
 	if n <= 0 {
 		r.fail(what)
 		return 0

@@ -9,9 +9,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/disktest"
 )
 
 var auditT0 = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -216,7 +217,7 @@ func TestAuditDiskFull(t *testing.T) {
 	defer l.Close()
 	appendN(t, l, 0, 1)
 	before, _ := os.ReadFile(filepath.Join(dir, AuditFile))
-	fillDisk(t, filepath.Join(dir, AuditFile))
+	disktest.Fill(t, filepath.Join(dir, AuditFile))
 	err = l.Append(auditEntry(1))
 	if err == nil || !strings.Contains(err.Error(), "no space") {
 		t.Fatalf("got %v, want ENOSPC", err)
@@ -229,36 +230,6 @@ func TestAuditDiskFull(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, AuditFile)); !bytes.Equal(after, before) {
 		t.Errorf("file changed by the failed write:\n%s", after)
-	}
-}
-
-// fillDisk makes every later write to the file at path, open in this
-// process, fail with ENOSPC as on a full disk: /dev/full takes the place
-// of its descriptor.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skipf("no /dev/full: %v", err)
-	}
-	defer full.Close()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	n := 0
-	for _, e := range ents {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || target != path {
-			continue
-		}
-		fd, _ := strconv.Atoi(e.Name())
-		if err := syscall.Dup3(int(full.Fd()), fd, 0); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if n == 0 {
-		t.Fatalf("%s is not open", path)
 	}
 }
 

@@ -178,11 +178,14 @@ func mergeExposures(m, o *profile.Profile) {
 		mx, ok := m.Exposures[campaign]
 		next := mx
 		if !ok || ox.At.After(mx.At) || (ox.At.Equal(mx.At) && ox.Variant > mx.Variant) {
-			next.Variant, next.At = ox.Variant, ox.At
-			if next.Variant != mx.Variant {
+			if ox.Variant != mx.Variant {
 				// The other copy's arm wins: so do its enrollment and
-				// outcomes, which belong to that arm.
-				next.Enrolled, next.PreOrders, next.PreRevenue, next.Orders, next.Revenue = ox.Enrolled, ox.PreOrders, ox.PreRevenue, ox.Orders, ox.Revenue
+				// outcomes, which belong to that arm. Conversions merge
+				// below.
+				next = ox
+				next.Converted = mx.Converted
+			} else {
+				next.At = ox.At
 			}
 		}
 		next = next.MergeEnrollment(ox)

@@ -167,15 +167,15 @@ func scanFile(path string, replay bool) (*FileReport, map[string]record, error) 
 		if !ok {
 			continue
 		}
-		rep.Profiles++
 		if _, err := unmarshalProfile([]byte(rec.val)); err != nil {
 			rep.Undecodable++
 			if len(rep.UndecodableIDs) < maxReportedUndecodable {
 				rep.UndecodableIDs = append(rep.UndecodableIDs, id)
 			}
 			delete(keys, k)
-			rep.Profiles--
+			continue
 		}
+		rep.Profiles++
 	}
 	slices.Sort(rep.UndecodableIDs)
 	rep.Keys = len(keys) + rep.Undecodable
@@ -228,11 +228,8 @@ func (sc *fileScanner) next() (int64, error) {
 		}
 		sc.off++
 	}
-	start := sc.off
-	if err := sc.readCommand(); err != nil {
-		return start, err
-	}
-	return start, nil
+	start := sc.off // read before readCommand moves it
+	return start, sc.readCommand()
 }
 
 func (sc *fileScanner) readCommand() error {
