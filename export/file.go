@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/durable"
 )
 
 // FileOptions configures the daily NDJSON files.
@@ -113,9 +115,9 @@ func (o *fileOutput) open(day string) error {
 	}
 	if !o.opts.NoSync {
 		// The new name must survive a power loss with the lines in it.
-		if err := syncDir(o.opts.Dir); err != nil {
+		if err := durable.SyncDir(o.opts.Dir); err != nil {
 			f.Close()
-			return err
+			return fmt.Errorf("export: %w", err)
 		}
 	}
 	if o.f != nil {
@@ -193,17 +195,4 @@ func (o *fileOutput) close() error {
 	err := o.f.Close()
 	o.f = nil
 	return err
-}
-
-// syncDir fsyncs directory dir, so that a file created in it stays.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("export: sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/durable"
 )
 
 // AuditFile is the audit log's name inside data_dir; after a rotation the
@@ -308,7 +310,7 @@ func (l *Audit) rotateLocked() error {
 	l.syncLocked()
 	l.f.Close()
 	l.f, l.size = f, 0
-	return syncDir(filepath.Dir(l.path))
+	return durable.SyncDir(filepath.Dir(l.path))
 }
 
 // List returns up to limit entries older than before (all of them when

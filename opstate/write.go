@@ -1,9 +1,10 @@
 package opstate
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/marquee-proxy/marquee/internal/durable"
 )
 
 // WriteFile replaces the file at path with data so that a crash at any
@@ -40,18 +41,5 @@ func WriteFile(path string, data []byte) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
+	return durable.SyncDir(dir)
 }

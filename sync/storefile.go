@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/marquee-proxy/marquee/internal/durable"
 )
 
 // storeFile is the store's file in its data directory: buntdb's
@@ -441,7 +443,7 @@ func Repair(dir string, now time.Time) (*RepairResult, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("sync: repair: the original is at %s: %w", aside, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("sync: repair: %w", err)
 	}
 	res.Kept, res.MovedTo = len(keys), aside
@@ -501,15 +503,6 @@ func appendRESP(b []byte, args ...string) []byte {
 		b = append(b, '\r', '\n')
 	}
 	return b
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // checkBeforeOpen reads the store file's records before buntdb loads it.
