@@ -54,10 +54,7 @@ func (d *Decision) pageProduct() string {
 
 // DayIndex is the daily bucket a time falls in: days since the Unix epoch
 // in loc.
-func DayIndex(t time.Time, loc *time.Location) int32 {
-	y, m, dd := t.In(loc).Date()
-	return int32(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
+func DayIndex(t time.Time, loc *time.Location) int32 { return profile.DayIndex(t, loc) }
 
 // browsingCategory is the category the visitor viewed most in the last 7
 // days, ties broken by name; "" without views.

@@ -128,6 +128,13 @@ type Purchase struct {
 	At      time.Time `json:"at"`
 }
 
+// DayIndex is the day a time falls in, as DayCount and every daily
+// counter number days: days since the Unix epoch in loc.
+func DayIndex(t time.Time, loc *time.Location) int32 {
+	y, m, d := t.In(loc).Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
 // DayCount is a count for one day, the day given as days since the Unix
 // epoch in the configured time zone.
 type DayCount struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // EventType is the kind of an Event.
@@ -319,8 +321,5 @@ func isCurrency(s string) bool {
 }
 
 // DayIndex is the daily bucket a time falls in: days since the Unix epoch
-// in loc. It matches decide.DayIndex.
-func DayIndex(t time.Time, loc *time.Location) int32 {
-	y, m, d := t.In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
+// in loc, as profile.DayIndex counts them.
+func DayIndex(t time.Time, loc *time.Location) int32 { return profile.DayIndex(t, loc) }

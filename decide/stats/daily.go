@@ -45,12 +45,6 @@ func (r *dayRing) list(today int32) []DayMoments {
 	return out
 }
 
-// dayIndex is the day of t in loc, as days since the Unix epoch.
-func dayIndex(t time.Time, loc *time.Location) int32 {
-	y, m, d := t.In(loc).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
-
 // dayString writes a day index as YYYY-MM-DD.
 func dayString(day int32) string {
 	return time.Unix(int64(day)*86400, 0).UTC().Format(dayLayout)

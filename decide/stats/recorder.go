@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // VariantSpec is one configured arm of a campaign's experiment, as the
@@ -306,7 +307,7 @@ func (r *Recorder) moments(campaign, variant string, f func(*Moments)) {
 		r.dropped.Add(1)
 		return
 	}
-	day := dayIndex(r.now(), r.loc)
+	day := profile.DayIndex(r.now(), r.loc)
 	s.mu.Lock()
 	if s.days == nil {
 		s.days = new(dayRing)

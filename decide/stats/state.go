@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/marquee-proxy/marquee/profile"
 )
 
 // NodeState is one node's counts, as gossiped to the cluster: a G-counter
@@ -79,7 +81,7 @@ var ErrInvalidState = errors.New("stats: invalid node state")
 func (r *Recorder) State(node string) NodeState {
 	idx := r.index.Load()
 	now := r.now()
-	today := dayIndex(now, r.loc)
+	today := profile.DayIndex(now, r.loc)
 	st := NodeState{Node: node, Started: r.started, At: now.UTC()}
 	names := make([]string, 0, len(idx.campaigns))
 	for name := range idx.campaigns {
