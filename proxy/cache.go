@@ -98,11 +98,7 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	}
 	c := &x.c
 	c.on = true
-	target := ctx.Request.Header.RequestURI()
-	if len(target) == 0 || target[0] != '/' {
-		target = ctx.URI().RequestURI() // absolute-form: its path and query
-	}
-	c.key = s.cache.AppendKey(c.key[:0], s.clientTLS(ctx, peer), ctx.Host(), target)
+	c.key = s.appendCacheKey(c.key[:0], ctx, s.clientTLS(ctx, peer))
 	var e *cache.Entry
 	e, c.vkey = s.cache.Lookup(c.key, &ctx.Request.Header, c.vkey)
 	if e != nil {
@@ -141,21 +137,42 @@ func (s *Server) lookupCache(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 	// or it took too long), or none to join: this request fetches for
 	// itself.
 	s.originRequest(ctx, x, peer)
-	x.req.Header.DelBytes(strIfNoneMatch)
-	x.req.Header.DelBytes(strIfModifiedSince)
+	conditionalOn(&x.req.Header, e)
 	if e != nil {
 		c.stale = e
 		if e.HasValidator() {
-			if v := e.ETag(); len(v) > 0 {
-				x.req.Header.SetBytesKV(strIfNoneMatch, v)
-			}
-			if v := e.LastModified(); len(v) > 0 {
-				x.req.Header.SetBytesKV(strIfModifiedSince, v)
-			}
 			s.cache.Served(cache.Revalidated)
 		}
 	}
 	return false
+}
+
+// appendCacheKey appends to dst the primary key of the URL ctx asks for,
+// tls saying whether the client's connection is TLS (clientTLS).
+func (s *Server) appendCacheKey(dst []byte, ctx *fasthttp.RequestCtx, tls bool) []byte {
+	target := ctx.Request.Header.RequestURI()
+	if len(target) == 0 || target[0] != '/' {
+		target = ctx.URI().RequestURI() // absolute-form: its path and query
+	}
+	return s.cache.AppendKey(dst, tls, ctx.Host(), target)
+}
+
+// conditionalOn replaces the client's If-None-Match and If-Modified-Since
+// in h, a request for the origin, with the validators of entry e, if any:
+// so the origin answers with a response the cache can store, or a 304 for
+// e.
+func conditionalOn(h *fasthttp.RequestHeader, e *cache.Entry) {
+	h.DelBytes(strIfNoneMatch)
+	h.DelBytes(strIfModifiedSince)
+	if e == nil {
+		return
+	}
+	if v := e.ETag(); len(v) > 0 {
+		h.SetBytesKV(strIfNoneMatch, v)
+	}
+	if v := e.LastModified(); len(v) > 0 {
+		h.SetBytesKV(strIfModifiedSince, v)
+	}
 }
 
 // joinFlight joins the fetch of the request's variant under way, or leads
@@ -454,14 +471,7 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 	s.originRequest(ctx, x, peer)
 	req := fasthttp.AcquireRequest()
 	x.req.CopyTo(req)
-	req.Header.DelBytes(strIfNoneMatch)
-	req.Header.DelBytes(strIfModifiedSince)
-	if v := e.ETag(); len(v) > 0 {
-		req.Header.SetBytesKV(strIfNoneMatch, v)
-	}
-	if v := e.LastModified(); len(v) > 0 {
-		req.Header.SetBytesKV(strIfModifiedSince, v)
-	}
+	conditionalOn(&req.Header, e)
 	// The client's header decides Vary and Authorization for what is
 	// stored; ctx's is gone once the handler returns.
 	client := &fasthttp.RequestHeader{}
@@ -569,11 +579,7 @@ func (s *Server) invalidateAfterUnsafe(ctx *fasthttp.RequestCtx, x *exchange, pe
 		return
 	}
 	tls := s.clientTLS(ctx, peer)
-	target := ctx.Request.Header.RequestURI()
-	if len(target) == 0 || target[0] != '/' {
-		target = ctx.URI().RequestURI()
-	}
-	x.c.key = s.cache.AppendKey(x.c.key[:0], tls, ctx.Host(), target)
+	x.c.key = s.appendCacheKey(x.c.key[:0], ctx, tls)
 	s.cache.Invalidate(x.c.key)
 	for _, name := range [...][]byte{strLocation, strContentLocation} {
 		v, _, _ := bytes.Cut(x.resp.Header.PeekBytes(name), strHash)
