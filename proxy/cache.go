@@ -276,12 +276,26 @@ func originFailed(code int) bool {
 // response's fields in x.c.fields for Admit.
 func (s *Server) mayStore(ctx *fasthttp.RequestCtx, x *exchange) bool {
 	h := &x.resp.Header
-	if x.req.Header.IsHead() || mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
+	if x.req.Header.IsHead() || !s.storableHead(h) {
 		return false // a HEAD's answer has no body to store
 	}
 	x.c.fields = appendCacheFields(x.c.fields[:0], h, x.scratch)
 	r := cache.Response{Status: h.StatusCode(), Fields: x.c.fields, RequestTime: x.c.reqTime, ResponseTime: x.c.respTime}
 	return s.cache.Precheck(&ctx.Request.Header, &r) == cache.Storable
+}
+
+// storableHead reports whether a response with head h may be stored as
+// far as the proxy decides, before RFC 9111 (cache.Precheck): not streamed
+// by nature, not declared larger than an entry may be, and not carrying a
+// field meant for the proxy alone.
+func (s *Server) storableHead(h *fasthttp.ResponseHeader) bool {
+	return !mustStream(h) && int64(h.ContentLength()) <= s.cache.MaxObject() && !s.carriesProxyField(h)
+}
+
+// storeLimit is the most of a body read to store it: the smaller of an
+// entry's and a response's limits.
+func (s *Server) storeLimit() int {
+	return int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
 }
 
 // carriesProxyField reports whether h carries a field meant for the proxy
@@ -329,7 +343,7 @@ func (s *Server) serveStored(ctx *fasthttp.RequestCtx, x *exchange, peer netip.A
 		return false
 	}
 	x.raw = acquireBuffer()
-	limit := int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
+	limit := s.storeLimit()
 	var (
 		complete bool
 		err      error
@@ -520,7 +534,7 @@ func (s *Server) revalidateInBackground(ctx *fasthttp.RequestCtx, x *exchange, e
 // stage. It returns nil when the response is not to be stored.
 func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, resp *fasthttp.Response, sent time.Time) *cache.Entry {
 	h := &resp.Header
-	if mustStream(h) || int64(h.ContentLength()) > s.cache.MaxObject() || s.carriesProxyField(h) {
+	if !s.storableHead(h) {
 		return nil
 	}
 	r := cache.Response{Status: h.StatusCode(), Fields: appendCacheFields(nil, h, nil), RequestTime: sent, ResponseTime: time.Now()}
@@ -528,7 +542,7 @@ func (s *Server) backgroundEntry(key []byte, client *fasthttp.RequestHeader, res
 		return nil
 	}
 	page := s.eligibleResponse(resp)
-	limit := int(min(s.cache.MaxObject(), int64(s.opts.MaxResponseBody)))
+	limit := s.storeLimit()
 	if page {
 		limit = min(limit, s.opts.MaxRewriteBody)
 	}
