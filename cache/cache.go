@@ -3,6 +3,7 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -260,7 +261,7 @@ func (c *Cache) putVariant(e *Entry) {
 		dropped = nil // Compute may call this more than once
 		m := &Entry{url: e.url, pathAt: e.pathAt, key: e.url, marker: true, fetched: e.fetched}
 		m.vary = e.vary
-		if found && old.marker && equalNames(old.vary, e.vary) {
+		if found && old.marker && slices.Equal(old.vary, e.vary) {
 			for _, k := range old.variants {
 				if k == e.key {
 					return old, otter.CancelOp
@@ -290,18 +291,6 @@ func (c *Cache) drop(keys []string, keep string) {
 			c.store.Invalidate(k)
 		}
 	}
-}
-
-func equalNames(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Invalidate drops what is stored under primary key key: its entry, or

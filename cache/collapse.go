@@ -64,9 +64,7 @@ func (c *Cache) Join(key []byte) (f *Flight, leader bool) {
 		c.metrics.collapsed.Inc()
 		return f, false
 	}
-	f = &Flight{key: string(key), done: make(chan struct{})}
-	c.flights[f.key] = f
-	return f, true
+	return c.startLocked(key), true
 }
 
 // Lead starts a flight for key and returns it when none is under way, for
@@ -77,6 +75,11 @@ func (c *Cache) Lead(key []byte) *Flight {
 	if c.flights[b2s(key)] != nil {
 		return nil
 	}
+	return c.startLocked(key)
+}
+
+// startLocked starts the flight fetching key, led by the caller.
+func (c *Cache) startLocked(key []byte) *Flight {
 	f := &Flight{key: string(key), done: make(chan struct{})}
 	c.flights[f.key] = f
 	return f

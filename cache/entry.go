@@ -323,14 +323,7 @@ func etagListMatchesStrong(list, etag []byte) bool {
 // weakly equal to etag.
 func etagListMatches(list, etag []byte) bool {
 	etag = bytes.TrimPrefix(etag, []byte("W/"))
-	for len(list) > 0 {
-		var tok []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			tok, list = list[:i], list[i+1:]
-		} else {
-			tok, list = list, nil
-		}
-		tok = bytes.Trim(tok, " \t")
+	for tok, rest := httpfield.Next(list); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 		if string(tok) == "*" || bytes.Equal(bytes.TrimPrefix(tok, []byte("W/")), etag) {
 			return true
 		}

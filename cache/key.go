@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/marquee-proxy/marquee/internal/httpfield"
@@ -42,13 +43,7 @@ func appendKey(f *httpfield.Names, dst []byte, tls bool, host, target []byte) []
 		}
 		dst = append(dst, ch)
 	}
-	q := -1
-	for i, ch := range target {
-		if ch == '?' {
-			q = i
-			break
-		}
-	}
+	q := bytes.IndexByte(target, '?')
 	if q < 0 || f.Empty() {
 		return append(dst, target...)
 	}
@@ -62,13 +57,7 @@ func appendQuery(f *httpfield.Names, dst, q []byte) []byte {
 	start := len(dst)
 	for {
 		var pair []byte
-		amp := -1
-		for i, ch := range q {
-			if ch == '&' {
-				amp = i
-				break
-			}
-		}
+		amp := bytes.IndexByte(q, '&')
 		if amp < 0 {
 			pair, q = q, nil
 		} else {

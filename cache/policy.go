@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/marquee-proxy/marquee/internal/httpfield"
 	"github.com/pquerna/cachecontrol/cacheobject"
 )
 
@@ -316,14 +317,7 @@ func parseDirectives(cc []byte) (*cacheobject.ResponseCacheDirectives, error) {
 // without duplicates. It reports false for "*", for Cookie (a page per
 // visitor is not shared), and past maxVary names.
 func appendVary(names []string, v []byte) ([]string, bool) {
-	for len(v) > 0 {
-		var tok []byte
-		if i := bytes.IndexByte(v, ','); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			tok, v = v, nil
-		}
-		tok = bytes.Trim(tok, " \t")
+	for tok, rest := httpfield.Next(v); tok != nil || len(rest) > 0; tok, rest = httpfield.Next(rest) {
 		if len(tok) == 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"net/http"
+	"slices"
 )
 
 // Refresh applies a 304 answer to a revalidation of old (see Validated):
@@ -51,7 +52,7 @@ func (c *Cache) Validated(old *Entry, req RequestHeader, notModified *Response) 
 	if len(p.vary) == 0 && codingVaryOnly(old.vary) {
 		p.vary = old.vary // stored in identity as a coding variant (admit)
 	}
-	if why != Storable || !equalNames(p.vary, old.vary) {
+	if why != Storable || !slices.Equal(p.vary, old.vary) {
 		return nil
 	}
 	e := newEntry(old.url, old.pathAt, old.key, &r, p)
