@@ -165,7 +165,7 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	if !ctx.IsHead() {
 		var subj *export.Subject
 		if p.exporter != nil {
-			subj = new(export.Subject)
+			subj = &sc.subject
 			sc.target = appendDecidePage(sc.target[:0], ctx)
 			p.exporter.SetSubject(subj, who.visitor, who.customer, sc.target, now)
 		}
