@@ -67,7 +67,9 @@ type requestContext struct {
 	// local is a /_marquee/decide request; page is the page it decides
 	// for (its url parameter, else its Referer), parsed into pageURI.
 	local    *fasthttp.RequestCtx
+	page     []byte // local: the page as given, nil when none is
 	pageURI  fasthttp.URI
+	pageOK   bool   // local: page parsed into pageURI
 	referrer []byte // local: the referrer parameter
 }
 
@@ -87,8 +89,9 @@ func (c *requestContext) forLocal(src *contextSources, ctx *fasthttp.RequestCtx)
 	if len(page) == 0 {
 		page = ctx.Request.Header.Referer()
 	}
+	c.page, c.pageOK = page, false
 	if len(page) > 0 {
-		_ = c.pageURI.Parse(nil, page)
+		c.pageOK = c.pageURI.Parse(nil, page) == nil
 	}
 	c.referrer = ctx.QueryArgs().Peek("referrer")
 }
@@ -96,7 +99,7 @@ func (c *requestContext) forLocal(src *contextSources, ctx *fasthttp.RequestCtx)
 // release drops the request c points at, so that the pooled scratch does
 // not keep it reachable.
 func (c *requestContext) release() {
-	c.src, c.h, c.rc, c.local, c.referrer = nil, nil, nil, nil, nil
+	c.src, c.h, c.rc, c.local, c.referrer, c.page = nil, nil, nil, nil, nil, nil
 	c.pageURI.Reset()
 }
 
