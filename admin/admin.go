@@ -262,3 +262,13 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// decodeBody reads r's bounded body (readBody) and decodes it strictly
+// as JSON into v.
+func decodeBody(r *http.Request, v any) error {
+	data, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(data, v)
+}

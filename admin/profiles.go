@@ -73,11 +73,7 @@ func decodeProfileRequest(r *http.Request, v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	data, err := readBody(r)
-	if err != nil {
-		return "", err
-	}
-	return id, decodeStrict(data, v)
+	return id, decodeBody(r, v)
 }
 
 func (a *admin) putProfile(w http.ResponseWriter, r *http.Request) error {
