@@ -221,12 +221,8 @@ type previewRequestBody struct {
 
 // preview mints a signed preview token for a campaign and variant.
 func (a *admin) preview(w http.ResponseWriter, r *http.Request) error {
-	data, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var body previewRequestBody
-	if err := decodeStrict(data, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	ttl := time.Hour

@@ -65,12 +65,8 @@ func (a *admin) postCachePurge(w http.ResponseWriter, r *http.Request) error {
 	if a.opts.Cache == nil {
 		return apierror.Errorf(http.StatusNotFound, apierror.CodeCacheOff, "", "the edge cache is off on this node: its config has no cache section")
 	}
-	data, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var body purgeBody
-	if err := decodeStrict(data, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	p, err := body.purge(time.Now())

@@ -116,12 +116,8 @@ type rollbackBody struct {
 // rollback applies an old version again, as a new version by "rollback",
 // compiled against today's configuration like any PUT.
 func (a *admin) rollback(w http.ResponseWriter, r *http.Request) error {
-	data, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var body rollbackBody
-	if err := decodeStrict(data, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	v, err := parseVersion(body.Version)

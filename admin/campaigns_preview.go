@@ -71,12 +71,8 @@ type editorPreview struct {
 // console frames, and mints a page preview link that shows the draft's
 // campaign on the real page as that visitor, uncounted.
 func (a *admin) previewCampaign(w http.ResponseWriter, r *http.Request) error {
-	data, err := readBody(r)
-	if err != nil {
-		return err
-	}
 	var body editorPreviewBody
-	if err := decodeStrict(data, &body); err != nil {
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
 	if body.Campaign == "" {

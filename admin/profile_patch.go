@@ -115,26 +115,27 @@ func (a *admin) patchProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	noteOf(r).summary = fmt.Sprintf("profile %s patched (%s)", id, patchedFields(body))
+	noteOf(r).summary = fmt.Sprintf("profile %s patched (%s)", id, patchedFields(body, len(attrs), len(scores)))
 	writeJSON(w, http.StatusOK, view(p))
 	return nil
 }
 
 // patchedFields names what a patch changed, and how many keys of each,
-// for the audit log.
-func patchedFields(body patchBody) string {
+// for the audit log: attrs and scores are how many keys the patch's attrs
+// and scores, as patchProfile decoded them, hold.
+func patchedFields(body patchBody, attrs, scores int) string {
 	var parts []string
 	for _, f := range []struct {
 		name string
 		raw  json.RawMessage
-	}{{"attrs", body.Attrs}, {"scores", body.Scores}, {"consent", body.Consent}} {
-		var keys map[string]json.RawMessage
+		keys int // -1: not counted
+	}{{"attrs", body.Attrs, attrs}, {"scores", body.Scores, scores}, {"consent", body.Consent, -1}} {
 		switch {
 		case f.raw == nil:
 		case isNull(f.raw):
 			parts = append(parts, f.name+" removed")
-		case f.name != "consent" && json.Unmarshal(f.raw, &keys) == nil:
-			parts = append(parts, fmt.Sprintf("%d %s", len(keys), f.name))
+		case f.keys >= 0:
+			parts = append(parts, fmt.Sprintf("%d %s", f.keys, f.name))
 		default:
 			parts = append(parts, f.name)
 		}

@@ -67,7 +67,9 @@ type requestContext struct {
 	// local is a /_marquee/decide request; page is the page it decides
 	// for (its url parameter, else its Referer), parsed into pageURI.
 	local    *fasthttp.RequestCtx
+	page     []byte // local: the page as given, nil when none is
 	pageURI  fasthttp.URI
+	pageOK   bool   // local: page parsed into pageURI
 	referrer []byte // local: the referrer parameter
 }
 
@@ -87,8 +89,9 @@ func (c *requestContext) forLocal(src *contextSources, ctx *fasthttp.RequestCtx)
 	if len(page) == 0 {
 		page = ctx.Request.Header.Referer()
 	}
+	c.page, c.pageOK = page, false
 	if len(page) > 0 {
-		_ = c.pageURI.Parse(nil, page)
+		c.pageOK = c.pageURI.Parse(nil, page) == nil
 	}
 	c.referrer = ctx.QueryArgs().Peek("referrer")
 }
@@ -96,7 +99,7 @@ func (c *requestContext) forLocal(src *contextSources, ctx *fasthttp.RequestCtx)
 // release drops the request c points at, so that the pooled scratch does
 // not keep it reachable.
 func (c *requestContext) release() {
-	c.src, c.h, c.rc, c.local, c.referrer = nil, nil, nil, nil, nil
+	c.src, c.h, c.rc, c.local, c.referrer, c.page = nil, nil, nil, nil, nil, nil
 	c.pageURI.Reset()
 }
 
@@ -117,10 +120,7 @@ func (c *requestContext) Query(name string) string {
 }
 
 // Device returns what the User-Agent says.
-func (c *requestContext) Device() decide.DeviceInfo {
-	d := c.src.devices.Lookup(c.h.UserAgent())
-	return decide.DeviceInfo{Type: d.Type, OS: d.OS, Browser: d.Browser}
-}
+func (c *requestContext) Device() decide.DeviceInfo { return c.src.device(c.h.UserAgent()) }
 
 // Geo returns where the request comes from: the country of the geo header
 // when a trusted proxy sent it, and the database's answer for the
@@ -135,6 +135,19 @@ func (c *requestContext) Geo() decide.GeoInfo {
 	if c.src.geoDB != nil {
 		g = c.src.geoDB.Lookup(c.clientAddr())
 	}
+	return place(country, g)
+}
+
+// device returns what the User-Agent ua says.
+func (src *contextSources) device(ua []byte) decide.DeviceInfo {
+	d := src.devices.Lookup(ua)
+	return decide.DeviceInfo{Type: d.Type, OS: d.OS, Browser: d.Browser}
+}
+
+// place is where a request comes from: country, what the geo header
+// says, else the geo database's answer g; g's region and city only where
+// it agrees on the country.
+func place(country string, g geo.Info) decide.GeoInfo {
 	if country == "" {
 		country = g.Country
 	} else if country != g.Country {
@@ -198,23 +211,14 @@ func (c *imaginedContext) Request() decide.RequestInfo {
 
 func (c *imaginedContext) Query(name string) string { return string(c.uri.QueryArgs().Peek(name)) }
 
-func (c *imaginedContext) Device() decide.DeviceInfo {
-	d := c.src.devices.Lookup([]byte(c.r.UserAgent))
-	return decide.DeviceInfo{Type: d.Type, OS: d.OS, Browser: d.Browser}
-}
+func (c *imaginedContext) Device() decide.DeviceInfo { return c.src.device([]byte(c.r.UserAgent)) }
 
 func (c *imaginedContext) Geo() decide.GeoInfo {
-	country := geo.Country([]byte(c.r.Country))
 	var g geo.Info
 	if c.src.geoDB != nil {
 		g = c.src.geoDB.Lookup(c.r.IP)
 	}
-	if country == "" {
-		country = g.Country
-	} else if country != g.Country {
-		g = geo.Info{}
-	}
-	return decide.GeoInfo{Country: country, Region: g.Region, City: g.City}
+	return place(geo.Country([]byte(c.r.Country)), g)
 }
 
 var _ decide.Context = (*imaginedContext)(nil)

@@ -165,8 +165,8 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	if !ctx.IsHead() {
 		var subj *export.Subject
 		if p.exporter != nil {
-			subj = new(export.Subject)
-			sc.target = appendDecidePage(sc.target[:0], ctx)
+			subj = &sc.subject
+			sc.target = sc.context.appendPage(sc.target[:0])
 			p.exporter.SetSubject(subj, who.visitor, who.customer, sc.target, now)
 		}
 		p.expose(snap, id, prof, d, choices, now, subj)
@@ -174,26 +174,23 @@ func (p *Personalizer) decideSlots(ctx *fasthttp.RequestCtx, snap *Snapshot, id 
 	return nil
 }
 
-// appendDecidePage appends the path and query of the page a decide call
-// is for, as its exported url: the url parameter, else the Referer's path
-// and query; nothing when neither names one. The call's own URI is not
-// the page, and its referrer parameter may carry another site's URL.
-func appendDecidePage(dst []byte, ctx *fasthttp.RequestCtx) []byte {
-	page := ctx.QueryArgs().Peek("url")
-	if len(page) == 0 {
-		page = ctx.Request.Header.Referer()
-	}
+// appendPage appends the path and query of the page a decide call c
+// points at is for, as its exported url: the url parameter, else the
+// Referer's path and query; nothing when neither names one. The call's
+// own URI is not the page, and its referrer parameter may carry another
+// site's URL. It reads the page forLocal parsed.
+func (c *requestContext) appendPage(dst []byte) []byte {
+	page := c.page
 	if len(page) == 0 {
 		return dst
 	}
 	if page[0] == '/' && (len(page) == 1 || page[1] != '/') {
 		return append(dst, page...) // a path and query already
 	}
-	u := fasthttp.AcquireURI()
-	defer fasthttp.ReleaseURI(u)
-	if u.Parse(nil, page) != nil {
+	if !c.pageOK {
 		return dst
 	}
+	u := &c.pageURI
 	if path := u.PathOriginal(); len(path) == 0 || path[0] != '/' {
 		dst = append(dst, '/')
 	}

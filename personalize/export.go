@@ -58,10 +58,8 @@ func experimentOf(snap *Snapshot, campaign string) string {
 	if campaign == GlobalCampaign {
 		return GlobalCampaign
 	}
-	for _, c := range snap.Engine.Campaigns() {
-		if c.ID == campaign {
-			return c.Experiment()
-		}
+	if c := snap.campaign(campaign); c != nil {
+		return c.Experiment()
 	}
 	return ""
 }

@@ -48,11 +48,7 @@ func (s *Snapshot) PreviewOffer(prof *profile.Profile, id []byte, now time.Time,
 	if !prof.Consent.Allows() {
 		return OfferPreview{}, ErrOptedOut
 	}
-	found := false
-	for _, c := range s.Engine.Campaigns() {
-		found = found || c.ID == campaign
-	}
-	if !found {
+	if s.campaign(campaign) == nil {
 		return OfferPreview{}, ErrNoCampaign
 	}
 	ctx := s.ContextOf(r)

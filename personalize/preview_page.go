@@ -92,11 +92,8 @@ func (p *Personalizer) preview(pg *page) bool {
 			}
 		}
 	}
-	for _, c := range pr.snap.Engine.Campaigns() {
-		if c.ID == pv.Campaign {
-			pr.slot = c.Slot
-			break
-		}
+	if c := pr.snap.campaign(pv.Campaign); c != nil {
+		pr.slot = c.Slot
 	}
 	pg.preview = pr
 	// The token is in the page's address: its links and subresources must

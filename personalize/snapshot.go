@@ -38,6 +38,16 @@ type Snapshot struct {
 // msync.Store.SetProducts) for whichever snapshot serves.
 func (s *Snapshot) Products() msync.Products { return s.products }
 
+// campaign returns s's campaign of id, nil when there is none.
+func (s *Snapshot) campaign(id string) *decide.Campaign {
+	for _, c := range s.Engine.Campaigns() {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
 // WithDecisions compiles decisions document doc (named name in error
 // locations) over the rest of s's configuration.
 // Every problem of the document is reported, those of decoding,

@@ -100,15 +100,10 @@ async function api(path, accept, init = {}) {
   }
   return r;
 }
-// problemsOf reads the located problems of an invalid_config error:
-// "problems" when the node sends them, else parsed from "details" lines
-// of the form "NAME:LINE: FIELD: message".
+// problemsOf reads the located problems of an invalid_config error, which
+// the node that serves the console always sends.
 function problemsOf(e) {
-  if (Array.isArray(e.problems)) return e.problems.filter(p => p && typeof p === 'object');
-  return arr(e.details).map(d => {
-    const m = /^(?:[^:\s]*:)?(\d+): ([^\s:]+): ([\s\S]*)$/.exec(str(d));
-    return m ? {line: Number(m[1]), field: m[2], message: m[3]} : {message: str(d)};
-  });
+  return arr(e.problems).filter(p => p && typeof p === 'object');
 }
 // apiIfServed is api, but resolves to null where the node answers 404: a
 // feature it does not run.
